@@ -1,0 +1,69 @@
+"""The Grade: what every surface shows and writes. Plain data, no behaviour."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Band = Literal["strong", "adequate", "weak", "off-topic", "no answer", "no reference"]
+
+# Flags a Grade may carry; surfaces explain them, the critic may never lift a guarded grade.
+FLAG_EMPTY = "empty"
+FLAG_DONT_KNOW = "dont-know"
+FLAG_RESTATED = "restated-question"
+FLAG_OFF_TOPIC = "off-topic"
+FLAG_KEYWORD_LIST = "keyword-list"
+FLAG_INJECTION = "addressed-to-grader"
+FLAG_REPETITION = "repetition"
+FLAG_MISCONCEPTION = "misconception"
+FLAG_NO_REFERENCE = "no-reference"
+FLAG_CRITIC_FAILED = "critic-unavailable"
+
+GUARD_FLAGS = frozenset({FLAG_EMPTY, FLAG_DONT_KNOW, FLAG_RESTATED, FLAG_OFF_TOPIC, FLAG_NO_REFERENCE})
+
+
+class CriticNote(BaseModel):
+    """What the LLM critic said and what it changed."""
+
+    critic: str
+    model: str | None = None
+    verdict_score: float | None = None
+    embedding_score: float
+    final_score: float
+    changed: str = Field(description="one line: what the critic changed and why")
+    feedback: str = ""
+    factual_errors: list[str] = Field(default_factory=list)
+    covered: list[str] = Field(default_factory=list)
+    missed: list[str] = Field(default_factory=list)
+    failed: bool = False
+    cached: bool = False
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Grade(BaseModel):
+    question_id: str | None
+    score: float = Field(ge=0, le=5, description="0–5, one decimal")
+    band: Band
+    covered: list[str] = Field(default_factory=list)
+    missed: list[str] = Field(default_factory=list)
+    misconceptions: list[str] = Field(default_factory=list, description="wrong claims the answer asserts")
+    flags: list[str] = Field(default_factory=list)
+    similarity: float = 0.0
+    coverage: float = 0.0
+    signals: dict[str, float] = Field(default_factory=dict)
+    explanation: str = ""
+    critic: CriticNote | None = None
+
+    @property
+    def guarded(self) -> bool:
+        return bool(GUARD_FLAGS.intersection(self.flags))
+
+
+def band_for(score: float) -> Band:
+    if score >= 3.75:
+        return "strong"
+    if score >= 2.25:
+        return "adequate"
+    return "weak"

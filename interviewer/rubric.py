@@ -1,0 +1,261 @@
+"""Rubric models and their reviewable YAML files (one file per bank under rubrics/).
+
+A rubric holds, per question, the reference answer, weighted key points, misconceptions and
+follow-ups. Text taken from a bank is marked `bank`; text we wrote is marked `authored`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from interviewer.bank import Question
+
+Source = Literal["bank", "authored"]
+ReferenceSource = Literal["bank", "authored", "none"]
+
+RUBRIC_FORMAT_VERSION = 1
+
+
+class RubricError(ValueError):
+    """A rubric file that cannot be read; the message names the file and what to fix."""
+
+
+class KeyPoint(BaseModel):
+    text: str = Field(min_length=3)
+    weight: float = Field(default=1.0, gt=0, le=5)
+    essential: bool = True
+    source: Source = "authored"
+
+    @field_validator("text")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("key point text is empty")
+        return value
+
+
+class Misconception(BaseModel):
+    claim: str = Field(min_length=3, description="the fluent but wrong claim, as a candidate says it")
+    correction: str = Field(min_length=3, description="what is actually true")
+
+
+class FollowUp(BaseModel):
+    question: str = Field(min_length=3)
+    probes: int = Field(ge=0, description="index of the key point this follow-up probes")
+
+
+class Rubric(BaseModel):
+    question_id: str
+    bank: str
+    question: str
+    topic: str | None = None
+    difficulty: str | None = None
+    reference: str | None = None
+    reference_source: ReferenceSource = "none"
+    key_points: list[KeyPoint] = Field(default_factory=list)
+    misconceptions: list[Misconception] = Field(default_factory=list)
+    follow_ups: list[FollowUp] = Field(default_factory=list)
+    group: str | None = Field(default=None, description="concept group shared by duplicate questions")
+
+    @property
+    def has_reference(self) -> bool:
+        return bool(self.reference) and self.reference_source != "none"
+
+
+class RubricFile(BaseModel):
+    format: int = RUBRIC_FORMAT_VERSION
+    bank: str
+    rubrics: list[Rubric]
+
+
+# ---- deriving a first rubric from a bank question -------------------------------------------
+
+_MD_NOISE = re.compile(r"(\*\*|__|`|\\\(|\\\)|^#+\s*)")
+_TABLE_SEPARATOR = re.compile(r"^\|?\s*:?-{2,}")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
+_FILLER = re.compile(
+    r"(critical|essential|ideal|useful|common|crucial|key|important|used|vital) (for|in) "
+    r"(tasks|applications|problems) like[^.]*\.?$",
+    re.I,
+)
+
+
+def _plain(text: str) -> str:
+    return _MD_NOISE.sub("", text).strip(" -*•\t")
+
+
+def derive_key_points(reference: str, limit: int = 7) -> list[KeyPoint]:
+    """Key points from a bank answer: its bullets, table rows and sentences, in order.
+
+    Code blocks are skipped (they illustrate, they are not claims); a trailing
+    "… for tasks like X" flourish is dropped because no answer should be graded on it.
+    """
+    candidates: list[str] = []
+    in_code = False
+    header: list[str] | None = None
+    for raw in reference.splitlines():
+        line = raw.strip()
+        if line.startswith("```"):
+            in_code = not in_code
+            continue
+        if in_code or not line or line.startswith("#"):
+            continue
+        if line.startswith("|"):
+            cells = [_plain(c) for c in line.strip("|").split("|")]
+            if _TABLE_SEPARATOR.match(line.replace(" ", "")):
+                continue
+            if header is None:
+                header = cells
+                continue
+            label, rest = cells[0], [c for c in cells[1:] if c]
+            if label and rest:
+                pairs = [f"{h}: {c}" for h, c in zip(header[1:], rest, strict=False) if h] or rest
+                candidates.append(f"{label} — " + "; ".join(pairs))
+            continue
+        header = None
+        line = re.sub(r"^(\d+[.)]|[-*•])\s+", "", line)
+        for sentence in _SENTENCE_END.split(_plain(line)):
+            sentence = _FILLER.sub("", sentence).strip().rstrip(":").strip()
+            if len(sentence.split()) >= 3:
+                candidates.append(sentence)
+    points: list[KeyPoint] = []
+    seen: set[str] = set()
+    for text in candidates:
+        norm = text.lower()
+        if norm in seen:
+            continue
+        seen.add(norm)
+        points.append(KeyPoint(text=text, source="bank", essential=len(points) < 3))
+        if len(points) >= limit:
+            break
+    return points
+
+
+def rubric_from_question(question: Question) -> Rubric:
+    reference = question.answer
+    return Rubric(
+        question_id=question.id,
+        bank=question.bank,
+        question=question.text,
+        topic=question.topic,
+        difficulty=question.difficulty,
+        reference=reference,
+        reference_source="bank" if reference else "none",
+        key_points=derive_key_points(reference) if reference else [],
+    )
+
+
+def merge_rubric(question: Question, existing: Rubric | None) -> Rubric:
+    """Refresh a rubric from its bank question, keeping everything we authored.
+
+    Bank text is re-read (the bank may have been edited); authored references, key points,
+    misconceptions, follow-ups and groups survive a rebuild.
+    """
+    fresh = rubric_from_question(question)
+    if existing is None:
+        return fresh
+    merged = existing.model_copy(deep=True)
+    merged.bank, merged.question = question.bank, question.text
+    merged.topic = existing.topic or question.topic
+    merged.difficulty = question.difficulty or existing.difficulty
+    if question.answer:
+        merged.reference, merged.reference_source = question.answer, "bank"
+        if not any(k.source == "authored" for k in existing.key_points) or existing.reference != question.answer:
+            authored = [k for k in existing.key_points if k.source == "authored"]
+            merged.key_points = (fresh.key_points + authored)[: max(7, len(authored))]
+    elif existing.reference_source == "bank":
+        merged.reference, merged.reference_source = None, "none"
+        merged.key_points = [k for k in existing.key_points if k.source == "authored"]
+    return merged
+
+
+# ---- files ------------------------------------------------------------------------------------
+
+
+def rubric_path(folder: Path, bank: str) -> Path:
+    return folder / f"{bank}.yaml"
+
+
+class _LiteralDumper(yaml.SafeDumper):
+    pass
+
+
+def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_LiteralDumper.add_representer(str, _str_presenter)
+
+
+def dump_rubric_file(rubric_file: RubricFile) -> str:
+    data = rubric_file.model_dump(mode="json", exclude_defaults=False)
+    return yaml.dump(data, Dumper=_LiteralDumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def save_rubrics(folder: Path, rubrics: list[Rubric]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    by_bank: dict[str, list[Rubric]] = {}
+    for rubric in rubrics:
+        by_bank.setdefault(rubric.bank, []).append(rubric)
+    paths = []
+    for bank, items in sorted(by_bank.items()):
+        path = rubric_path(folder, bank)
+        path.write_text(dump_rubric_file(RubricFile(bank=bank, rubrics=items)), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _line_of(text: str, question_id: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if f"question_id: {question_id}" in line:
+            return number
+    return 1
+
+
+def load_rubric_file(path: Path) -> RubricFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise RubricError(f"rubric file {path} line {line}: not valid YAML ({exc.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise RubricError(f"rubric file {path} line 1: expected a mapping with `bank` and `rubrics`")
+    try:
+        return RubricFile.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = list(error["loc"])
+        line = 1
+        if len(loc) >= 2 and loc[0] == "rubrics" and isinstance(loc[1], int):
+            items = data.get("rubrics") or []
+            if loc[1] < len(items) and isinstance(items[loc[1]], dict):
+                line = _line_of(text, str(items[loc[1]].get("question_id")))
+        where = ".".join(str(p) for p in loc)
+        raise RubricError(f"rubric file {path} line {line}: {where}: {error['msg']}") from None
+
+
+def load_rubrics(folder: Path) -> list[Rubric]:
+    if not folder.is_dir():
+        raise RubricError(f"rubric folder {folder} does not exist; run `interviewer rubrics build`")
+    rubrics: list[Rubric] = []
+    for path in sorted(folder.glob("*.yaml")):
+        rubrics.extend(load_rubric_file(path).rubrics)
+    if not rubrics:
+        raise RubricError(f"rubric folder {folder} holds no rubrics; run `interviewer rubrics build`")
+    return rubrics
+
+
+def content_hash(rubrics: list[Rubric]) -> str:
+    payload = json.dumps([r.model_dump(mode="json") for r in rubrics], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
