@@ -44,7 +44,7 @@ class CriticNote(BaseModel):
 
 class Grade(BaseModel):
     question_id: str | None
-    score: float = Field(ge=0, le=5, description="0–5, one decimal")
+    score: float | None = Field(ge=0, le=5, description="0–5, one decimal; None when no reference exists")
     band: Band
     covered: list[str] = Field(default_factory=list)
     missed: list[str] = Field(default_factory=list)

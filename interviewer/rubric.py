@@ -197,7 +197,8 @@ _LiteralDumper.add_representer(str, _str_presenter)
 
 
 def dump_rubric_file(rubric_file: RubricFile) -> str:
-    data = rubric_file.model_dump(mode="json", exclude_defaults=False)
+    # Groups live in concepts.yaml, one place for all banks, so they cannot disagree.
+    data = rubric_file.model_dump(mode="json", exclude={"rubrics": {"__all__": {"group"}}})
     return yaml.dump(data, Dumper=_LiteralDumper, sort_keys=False, allow_unicode=True, width=100)
 
 
@@ -245,14 +246,52 @@ def load_rubric_file(path: Path) -> RubricFile:
         raise RubricError(f"rubric file {path} line {line}: {where}: {error['msg']}") from None
 
 
+CONCEPTS_FILE = "concepts.yaml"
+
+
+class ConceptGroup(BaseModel):
+    title: str
+    members: list[str] = Field(min_length=2)
+
+
+class ConceptsFile(BaseModel):
+    format: int = RUBRIC_FORMAT_VERSION
+    groups: dict[str, ConceptGroup] = Field(default_factory=dict)
+
+
+def load_concepts(folder: Path) -> ConceptsFile:
+    """Duplicate-concept groups (rubrics/concepts.yaml); none when the file is absent."""
+    path = folder / CONCEPTS_FILE
+    if not path.exists():
+        return ConceptsFile()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return ConceptsFile.model_validate(data)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise RubricError(f"concepts file {path} line {mark.line + 1 if mark else 1}: not valid YAML") from None
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        raise RubricError(f"concepts file {path}: {where}: {error['msg']}") from None
+
+
+def rubric_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.yaml") if p.name != CONCEPTS_FILE)
+
+
 def load_rubrics(folder: Path) -> list[Rubric]:
+    """Every rubric in the folder, each with its concept group (from concepts.yaml) filled in."""
     if not folder.is_dir():
         raise RubricError(f"rubric folder {folder} does not exist; run `interviewer rubrics build`")
     rubrics: list[Rubric] = []
-    for path in sorted(folder.glob("*.yaml")):
+    for path in rubric_files(folder):
         rubrics.extend(load_rubric_file(path).rubrics)
     if not rubrics:
         raise RubricError(f"rubric folder {folder} holds no rubrics; run `interviewer rubrics build`")
+    group_of = {qid: name for name, group in load_concepts(folder).groups.items() for qid in group.members}
+    for rubric in rubrics:
+        rubric.group = group_of.get(rubric.question_id)
     return rubrics
 
 

