@@ -1,0 +1,3 @@
+"""interviewer: a mock interviewer and answer grader for deep-learning interviews."""
+
+__version__ = "0.1.0"

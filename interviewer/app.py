@@ -76,11 +76,11 @@ class Workspace:
     def grader(self):
         """The grader over the persisted index (rebuilt when stale). Loads the model: seconds."""
         if self._grader is None:
-            from interviewer.embedding import Embedder
+            from interviewer.embedding import Embedder, default_cache_path
             from interviewer.grading import Grader
             from interviewer.index import open_index
 
-            embedder = Embedder()
+            embedder = Embedder(disk_cache=None if os.environ.get("INTERVIEWER_NO_EMBED_CACHE") else default_cache_path())
             index = open_index(self.index_dir, self.rubrics(), embedder, notice=self.notice)
             self._grader = Grader(index, embedder)
         return self._grader

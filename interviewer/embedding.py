@@ -6,6 +6,7 @@ commands (`--help`, `questions`, the first question of a practice session) never
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections import OrderedDict
@@ -48,16 +49,64 @@ def bundled_model_path(name: str) -> Path:
     )
 
 
+class DiskCache:
+    """Embeddings kept across runs in SQLite, keyed by model and text: an eval re-run embeds nothing."""
+
+    def __init__(self, path: Path, model_name: str) -> None:
+        import sqlite3
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB)")
+        self._model = model_name
+
+    def _key(self, text: str) -> str:
+        return hashlib.sha256(f"{self._model}\0{text}".encode()).hexdigest()
+
+    def get_many(self, texts: list[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        keys = {self._key(t): t for t in texts}
+        items = list(keys.items())
+        for start in range(0, len(items), 500):
+            chunk = items[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", [k for k, _ in chunk])
+            for key, blob in rows:
+                found[keys[key]] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, pairs: dict[str, np.ndarray]) -> None:
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                [(self._key(t), v.astype(np.float32).tobytes()) for t, v in pairs.items()],
+            )
+
+
+def default_cache_path() -> Path:
+    import platformdirs
+
+    base = os.environ.get("INTERVIEWER_CACHE_DIR") or platformdirs.user_cache_dir("interviewer")
+    return Path(base) / "embeddings.sqlite3"
+
+
 class Embedder:
     """Thread-safe, lazily loaded sentence-transformers model with a small LRU of recent texts."""
 
-    def __init__(self, model_name: str | None = None, batch_size: int = 64, cache_size: int = 4096) -> None:
+    def __init__(
+        self,
+        model_name: str | None = None,
+        batch_size: int = 64,
+        cache_size: int = 4096,
+        disk_cache: Path | None = None,
+    ) -> None:
         self.model_name = model_name or os.environ.get("INTERVIEWER_EMBEDDING_MODEL") or DEFAULT_MODEL
         self.batch_size = batch_size
         self._model = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
+        self._disk = DiskCache(disk_cache, self.model_name) if disk_cache else None
 
     def load(self) -> None:
         with self._lock:
@@ -91,9 +140,14 @@ class Embedder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Normalized float32 embeddings, one row per text (inner product is cosine)."""
-        self.load()
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing and self._disk is not None:
+            stored = self._disk.get_many(missing)
+            for text, vector in stored.items():
+                self._cache[text] = vector
+            missing = [t for t in missing if t not in stored]
         if missing:
+            self.load()
             with self._lock:
                 vectors = self._model.encode(
                     missing,
@@ -104,16 +158,14 @@ class Embedder:
                 )
             for text, vector in zip(missing, vectors, strict=True):
                 self._cache[text] = vector.astype(np.float32)
-                if len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+            if self._disk is not None:
+                self._disk.put_many({t: self._cache[t] for t in missing})
+        while len(self._cache) > max(self._cache_size, len(texts)):
+            self._cache.popitem(last=False)
         rows = []
         for text in texts:
-            vector = self._cache.get(text)
-            if vector is None:  # evicted by this very call on a huge batch: encode it alone
-                vector = self.encode([text])[0]
-            else:
-                self._cache.move_to_end(text)
-            rows.append(vector)
+            self._cache.move_to_end(text)
+            rows.append(self._cache[text])
         if not rows:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.vstack(rows)

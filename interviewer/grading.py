@@ -61,6 +61,9 @@ class Calibration(BaseModel):
     cover_high: float = 0.70
     covered_at: float = 0.55
     misconception_at: float = 0.80
+    relevant_at: float = 0.40
+    echo_question_sim: float = 0.72
+    echo_meta_sim: float = 0.55
     restated_question_sim: float = 0.78
     restated_novelty: float = 0.40
     off_topic_margin: float = 0.08
@@ -135,6 +138,10 @@ def adhoc_rubric(question: str, reference: str, question_id: str | None = None) 
     )
 
 
+def _normalize(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-9)
+
+
 def _soft(value: float, low: float, high: float) -> float:
     return float(min(1.0, max(0.0, (value - low) / (high - low))))
 
@@ -202,17 +209,21 @@ class Grader:
 
     def grade_many(self, items: list[tuple[Rubric | str, str]]) -> list[Grade]:
         """Grade several answers, embedding all their sentences in one batch."""
+        return [self.grade_assessment(a) for a in self.assess_many(items)]
+
+    def assess_many(self, items: list[tuple[Rubric | str, str]]) -> list[Assessment]:
+        """Signals for several answers (the uncalibrated half of grading); one embedding batch."""
         prepared = [self._prepare(self.rubric(r) if isinstance(r, str) else r, a) for r, a in items]
         texts = sorted({t for p in prepared if p.graded for t in p.texts})
         vectors = dict(zip(texts, self.embedder.encode(texts), strict=True)) if texts else {}
-        return [self._finish(p, vectors) for p in prepared]
+        return [
+            Assessment(p.rubric, self._measure(p, vectors) if p.graded else None, p.flags) for p in prepared
+        ]
 
-    def signals(self, rubric: Rubric, answer: str) -> Signals:
-        prepared = self._prepare(rubric, answer)
-        if not prepared.graded:
-            return Signals(flags=prepared.flags)
-        vectors = dict(zip(prepared.texts, self.embedder.encode(prepared.texts), strict=True))
-        return self._measure(prepared, vectors)
+    def grade_assessment(self, assessment: Assessment, calibration: Calibration | None = None) -> Grade:
+        if assessment.signals is None:
+            return _ungraded(assessment.rubric, assessment.flags)
+        return grade_from_signals(assessment.rubric, assessment.signals, calibration or self.calibration)
 
     def _prepare(self, rubric: Rubric, answer: str) -> _Prepared:
         flags: list[str] = []
@@ -236,18 +247,41 @@ class Grader:
         if tx.is_keyword_list(" \n".join(units)):
             flags.append(FLAG_KEYWORD_LIST)
         content = " ".join(units)
-        windows = [f"{a} {b}" for a, b in zip(units, units[1:], strict=False)]
-        texts = list(dict.fromkeys([content, *units, *windows]))
+        texts = list(dict.fromkeys([content, *units]))
         return _Prepared(rubric, answer, units, flags, graded=True, texts=texts, content=content, removed=len(injected))
 
     def _measure(self, p: _Prepared, vectors: dict[str, np.ndarray]) -> Signals:
         cal = self.calibration
         rubric = p.rubric
-        answer_vec = vectors[p.content]
-        unit_vecs = np.vstack([vectors[t] for t in p.texts])
-        single_vecs = np.vstack([vectors[u] for u in p.units])
+        flags = list(p.flags)
+        question_vec = self._vectors(rubric).question
+        all_units = np.vstack([vectors[u] for u in p.units])
+
+        # Units that only echo the question ("so you're asking what X is") earn nothing: drop them
+        # before measuring, so restating or paraphrasing the question can never add to a score.
+        to_question = all_units @ question_vec
+        echo = [
+            (q >= cal.echo_question_sim and tx.novelty(u, rubric.question) <= cal.restated_novelty)
+            or (tx.is_meta(u) and q >= cal.echo_meta_sim)
+            for u, q in zip(p.units, to_question, strict=True)
+        ]
+        keep = [i for i, e in enumerate(echo) if not e]
+        whole_question_sim = float(question_vec @ vectors[p.content])
+        if not keep:
+            flags.append(FLAG_RESTATED)
+            zeros = {k: 0.0 for k in SIGNALS}
+            return Signals(values={**zeros, "question_sim": round(whole_question_sim, 4)}, flags=flags)
+        units = [p.units[i] for i in keep]
+        single_vecs = all_units[keep]
+        answer_vec = vectors[p.content] if len(keep) == len(p.units) else _normalize(single_vecs.sum(axis=0))
+        # A key point may span two sentences: adjacent pairs are matched as the normalized sum of
+        # their vectors, which tracks the pair's own embedding closely at no extra model cost.
+        pairs = single_vecs[:-1] + single_vecs[1:]
+        pairs = pairs / np.maximum(np.linalg.norm(pairs, axis=1, keepdims=True), 1e-9)
+        unit_vecs = np.vstack([answer_vec[None, :], single_vecs, pairs])
 
         best: dict[str, float] = {"coverage": 0.0, "essential": 0.0, "similarity": 0.0, "best_unit": 0.0}
+        relevance = np.zeros(len(units))
         own_point_scores: list[float] = []
         misconception_scores: list[float] = []
         misconception_units: list[str] = []
@@ -255,9 +289,12 @@ class Grader:
             vecs = self._vectors(member)
             if len(vecs.references):
                 best["similarity"] = max(best["similarity"], float(np.max(vecs.references @ answer_vec)))
-                best["best_unit"] = max(best["best_unit"], float(np.max(single_vecs @ vecs.references.T)))
+                to_refs = single_vecs @ vecs.references.T
+                best["best_unit"] = max(best["best_unit"], float(np.max(to_refs)))
+                relevance = np.maximum(relevance, to_refs.max(axis=1))
             if len(member.key_points):
                 point_scores = np.max(unit_vecs @ vecs.key_points.T, axis=0)
+                relevance = np.maximum(relevance, (single_vecs @ vecs.key_points.T).max(axis=1))
                 weights = np.array([k.weight for k in member.key_points])
                 soft = np.array([_soft(s, cal.cover_low, cal.cover_high) for s in point_scores])
                 essential = np.array([k.essential for k in member.key_points])
@@ -271,7 +308,7 @@ class Grader:
                 sims = single_vecs @ vecs.misconceptions.T  # units × misconceptions
                 for m, claim in enumerate(member.misconceptions):
                     row = int(np.argmax(sims[:, m]))
-                    unit = p.units[row]
+                    unit = units[row]
                     score = float(sims[row, m])
                     # "Dropout is NOT used at inference" is close to the claim but denies it.
                     if _negated(unit) != _negated(claim.claim):
@@ -280,18 +317,16 @@ class Grader:
                     misconception_units.append(unit)
 
         values = {k: round(v, 4) for k, v in best.items()}
-        values["length"] = round(min(1.0, math.log1p(len(tx.content_words(p.content))) / math.log1p(60)), 4)
-
-        flags = list(p.flags)
-        question_vec = self._vectors(rubric).question
+        # Length counts only words in sentences about the rubric: filler cannot buy points.
+        relevant_words = sum(len(tx.content_words(u)) for u, r in zip(units, relevance, strict=True) if r >= cal.relevant_at)
+        values["length"] = round(min(1.0, math.log1p(relevant_words) / math.log1p(60)), 4)
+        content = " ".join(units)
         question_sim = float(question_vec @ answer_vec)
-        novelty = tx.novelty(p.content, rubric.question)
-        values["question_sim"] = round(question_sim, 4)
+        novelty = tx.novelty(content, rubric.question)
+        values["question_sim"] = round(whole_question_sim, 4)
         values["novelty"] = round(novelty, 4)
-        restated = (question_sim >= cal.restated_question_sim and novelty <= cal.restated_novelty) or (
-            novelty <= 0.15 and question_sim >= 0.6
-        )
-        if restated:
+        values["echo_units"] = float(len(p.units) - len(keep))
+        if question_sim >= cal.restated_question_sim and novelty <= cal.restated_novelty:
             flags.append(FLAG_RESTATED)
 
         off_topic_match = None
@@ -316,13 +351,13 @@ class Grader:
             removed_units=p.removed,
         )
 
-    def _finish(self, p: _Prepared, vectors: dict[str, np.ndarray]) -> Grade:
-        rubric = p.rubric
-        if not p.graded:
-            return _ungraded(rubric, p.flags)
-        s = self._measure(p, vectors)
-        return grade_from_signals(rubric, s, self.calibration)
 
+
+@dataclass
+class Assessment:
+    rubric: Rubric
+    signals: Signals | None  # None when a guard decided without measuring (empty, no reference…)
+    flags: list[str]
 
 @dataclass
 class _Prepared:

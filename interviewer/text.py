@@ -25,6 +25,19 @@ STOPWORDS = FUNCTION_WORDS | frozenset(
     mean means""".split()
 )
 
+# Words that talk about the question rather than answer it ("so you're asking me to explain…").
+META_WORDS = frozenset(
+    """question questions asking ask asked asks want wants wanted know talk talking say saying go
+    going over about basically thing things topic interviewer me i'm im need supposed should detail
+    details context cover covering describe meaning means understand understanding""".split()
+)
+_META = re.compile(
+    r"\b(the question|this question|you'?re asking|you are asking|you want(?: me)? to|i'?m asked|"
+    r"i am asked|i (?:need|have|should|am supposed) to (?:explain|talk|describe|define|say|discuss)|"
+    r"asking (?:me )?(?:about|to|what|how|why)|so (?:this|it) is about|the scenario is)\b",
+    re.I,
+)
+
 _FILLERS = re.compile(r"\b(um+|uh+|erm+|hmm+|like,|you know,?|i mean,?|basically,?|so yeah,?|kind of|sort of)\s*", re.I)
 
 _DONT_KNOW = re.compile(
@@ -110,10 +123,18 @@ def novelty(answer: str, question: str) -> float:
     answer_words = content_words(answer)
     if not answer_words:
         return 0.0
+    answer_words = [w for w in answer_words if w not in META_WORDS]
+    if not answer_words:
+        return 0.0
     question_words = set(content_words(question))
     stems = {w[:5] for w in question_words}
     new = [w for w in answer_words if w not in question_words and w[:5] not in stems]
     return len(new) / len(answer_words)
+
+
+def is_meta(unit: str) -> bool:
+    """A sentence that talks about the question itself."""
+    return bool(_META.search(unit))
 
 
 def function_word_ratio(text: str) -> float:

@@ -1,0 +1,138 @@
+"""`interviewer rubrics check`: every rubric valid, complete and consistent with the banks."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from interviewer.bank import Question
+from interviewer.rubric import RubricError, load_concepts, load_rubric_file, rubric_files
+from interviewer.text import words
+
+KEY_POINTS = (3, 7)
+MISCONCEPTIONS = (1, 3)
+FOLLOW_UPS = (1, 3)
+
+
+@dataclass
+class BankTally:
+    rubrics: int = 0
+    reference_bank: int = 0
+    reference_authored: int = 0
+    reference_none: int = 0
+    points_bank: int = 0
+    points_authored: int = 0
+    misconceptions: int = 0
+    follow_ups: int = 0
+    grouped: int = 0
+
+
+@dataclass
+class CheckReport:
+    banks: dict[str, BankTally] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(t.rubrics for t in self.banks.values())
+
+    def table(self):
+        from rich.table import Table
+
+        table = Table(
+            "bank", "rubrics", "ref: bank", "ref: authored", "no ref", "points: bank", "points: authored",
+            "misconceptions", "follow-ups", "in groups", box=None,
+        )
+        for bank, t in sorted(self.banks.items()):
+            table.add_row(
+                bank, str(t.rubrics), str(t.reference_bank), str(t.reference_authored), str(t.reference_none),
+                str(t.points_bank), str(t.points_authored), str(t.misconceptions), str(t.follow_ups), str(t.grouped),
+            )
+        return table
+
+
+def _within(n: int, bounds: tuple[int, int]) -> bool:
+    return bounds[0] <= n <= bounds[1]
+
+
+def check_rubrics(questions: list[Question], folder: Path) -> CheckReport:
+    report = CheckReport()
+    by_id = {q.id: q for q in questions}
+    seen: dict[str, str] = {}
+    try:
+        concepts = load_concepts(folder)
+    except RubricError as exc:
+        report.problems.append(str(exc))
+        concepts = None
+    grouped = {qid for g in (concepts.groups.values() if concepts else []) for qid in g.members}
+
+    for path in rubric_files(folder):
+        try:
+            rubric_file = load_rubric_file(path)
+        except RubricError as exc:
+            report.problems.append(str(exc))
+            continue
+        for rubric in rubric_file.rubrics:
+            where = f"{path.name}: {rubric.question_id}"
+            tally = report.banks.setdefault(rubric.bank, BankTally())
+            tally.rubrics += 1
+            if rubric.question_id in seen:
+                report.problems.append(f"{where}: also in {seen[rubric.question_id]}")
+            seen[rubric.question_id] = path.name
+            question = by_id.get(rubric.question_id)
+            if question is None:
+                report.problems.append(f"{where}: no such question in corpus/ (stale rubric; run `rubrics build`)")
+                continue
+            if rubric.bank != rubric_file.bank or rubric.bank != question.bank:
+                report.problems.append(f"{where}: bank {rubric.bank!r} disagrees with its file or corpus")
+            if rubric.question != question.text:
+                report.problems.append(f"{where}: question text differs from the bank; run `rubrics build`")
+            if rubric.reference_source == "bank" and rubric.reference != question.answer:
+                report.problems.append(f"{where}: reference marked `bank` but differs from the bank's answer")
+            if question.answer and rubric.reference_source != "bank":
+                report.problems.append(f"{where}: the bank has an answer; the reference must be it, marked `bank`")
+            if not rubric.has_reference:
+                report.problems.append(f"{where}: no reference answer")
+            if rubric.reference_source == "bank":
+                tally.reference_bank += 1
+            elif rubric.reference_source == "authored":
+                tally.reference_authored += 1
+            else:
+                tally.reference_none += 1
+            if not _within(len(rubric.key_points), KEY_POINTS):
+                report.problems.append(f"{where}: {len(rubric.key_points)} key points (need 3–7)")
+            normalized = Counter(" ".join(words(k.text)) for k in rubric.key_points)
+            for text, n in normalized.items():
+                if not text:
+                    report.problems.append(f"{where}: an empty key point")
+                elif n > 1:
+                    report.problems.append(f"{where}: duplicate key point {text[:50]!r}")
+            if rubric.key_points and not any(k.essential for k in rubric.key_points):
+                report.problems.append(f"{where}: no key point is marked essential")
+            if not _within(len(rubric.misconceptions), MISCONCEPTIONS):
+                report.problems.append(f"{where}: {len(rubric.misconceptions)} misconceptions (need 1–3)")
+            if not _within(len(rubric.follow_ups), FOLLOW_UPS):
+                report.problems.append(f"{where}: {len(rubric.follow_ups)} follow-ups (need 1–3)")
+            for f in rubric.follow_ups:
+                if f.probes >= len(rubric.key_points):
+                    report.problems.append(f"{where}: follow-up probes key point {f.probes}, which does not exist")
+            tally.points_bank += sum(k.source == "bank" for k in rubric.key_points)
+            tally.points_authored += sum(k.source == "authored" for k in rubric.key_points)
+            tally.misconceptions += len(rubric.misconceptions)
+            tally.follow_ups += len(rubric.follow_ups)
+            tally.grouped += rubric.question_id in grouped
+
+    for qid, q in by_id.items():
+        if qid not in seen:
+            report.problems.append(f"{q.bank}: question {qid} (line {q.line}) has no rubric; run `rubrics build`")
+    if concepts is not None:
+        members_seen: dict[str, str] = {}
+        for name, group in concepts.groups.items():
+            for qid in group.members:
+                if qid not in by_id:
+                    report.problems.append(f"concepts.yaml: group {name!r} names unknown question {qid}")
+                if qid in members_seen:
+                    report.problems.append(f"concepts.yaml: {qid} is in both {members_seen[qid]!r} and {name!r}")
+                members_seen[qid] = name
+    return report
