@@ -165,8 +165,7 @@ def fit_calibration(assessments: list[Assessment], grades: list[float], model: s
     intercept = float(np.mean(y - raw)) if weights.any() else float(np.mean(y))
     raw = raw + intercept
     iso = IsotonicRegression(y_min=0.0, y_max=5.0, out_of_bounds="clip", increasing=True).fit(raw, y)
-    knots_x = [float(v) for v in iso.X_thresholds_]
-    knots_y = [float(v) for v in iso.y_thresholds_]
+    knots_x, knots_y = _block_centres(iso.X_thresholds_, iso.y_thresholds_)
     return base.model_copy(
         update={
             "version": f"{date.today().isoformat()}-{_digest(grades, raw)}",
@@ -178,6 +177,25 @@ def fit_calibration(assessments: list[Assessment], grades: list[float], model: s
             "iso_y": knots_y,
         }
     )
+
+
+def _block_centres(xs: np.ndarray, ys: np.ndarray) -> tuple[list[float], list[float]]:
+    """Isotonic regression is a step function; joining the centres of its steps keeps it monotone
+    but makes it continuous, so a small change in the signals never jumps a whole grade."""
+    knots_x: list[float] = []
+    knots_y: list[float] = []
+    start = 0
+    for i in range(1, len(ys) + 1):
+        if i == len(ys) or ys[i] != ys[start]:
+            knots_x.append(float(np.mean(xs[start:i])))
+            knots_y.append(float(ys[start]))
+            start = i
+    if len(knots_x) == 1:
+        knots_x, knots_y = [knots_x[0] - 1e-6, knots_x[0]], [knots_y[0], knots_y[0]]
+    # The ends keep the extreme plateaus so the best and worst answers still reach them.
+    knots_x = [float(xs[0]), *knots_x, float(xs[-1])]
+    knots_y = [knots_y[0], *knots_y, knots_y[-1]]
+    return knots_x, knots_y
 
 
 def _digest(*arrays) -> str:

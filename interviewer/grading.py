@@ -41,7 +41,7 @@ SIGNALS = ("coverage", "essential", "similarity", "best_unit", "length")
 
 # Caps the guards impose, whatever the calibrated score says.
 RESTATED_CAP = 0.5
-OFF_TOPIC_CAP = 0.5
+OFF_TOPIC_CAP = 0.0  # it answers another question: no credit for this one
 KEYWORD_LIST_CAP = 1.0
 MISCONCEPTION_PENALTY = 1.0
 
@@ -57,16 +57,19 @@ class Calibration(BaseModel):
     intercept: float = 0.0
     iso_x: list[float]
     iso_y: list[float]
-    cover_low: float = 0.30
-    cover_high: float = 0.70
+    cover_low: float = 0.3
+    cover_high: float = 0.7
     covered_at: float = 0.55
     misconception_at: float = 0.80
     relevant_at: float = 0.40
+    pair_at: float = 0.50
+    relevant_full: float = 0.65
+    length_full: float = 25.0  # relevant content words at which length stops counting
     echo_question_sim: float = 0.72
     echo_meta_sim: float = 0.55
     restated_question_sim: float = 0.78
     restated_novelty: float = 0.40
-    off_topic_margin: float = 0.08
+    off_topic_margin: float = 0.12
     off_topic_own_max: float = 0.55
 
     def raw(self, signals: dict[str, float]) -> float:
@@ -247,7 +250,8 @@ class Grader:
         if tx.is_keyword_list(" \n".join(units)):
             flags.append(FLAG_KEYWORD_LIST)
         content = " ".join(units)
-        texts = list(dict.fromkeys([content, *units]))
+        parts = [c for u in units for c in tx.clauses(u)]
+        texts = list(dict.fromkeys([content, *units, *parts]))
         return _Prepared(rubric, answer, units, flags, graded=True, texts=texts, content=content, removed=len(injected))
 
     def _measure(self, p: _Prepared, vectors: dict[str, np.ndarray]) -> Signals:
@@ -271,30 +275,59 @@ class Grader:
             flags.append(FLAG_RESTATED)
             zeros = {k: 0.0 for k in SIGNALS}
             return Signals(values={**zeros, "question_sim": round(whole_question_sim, 4)}, flags=flags)
-        units = [p.units[i] for i in keep]
-        single_vecs = all_units[keep]
-        answer_vec = vectors[p.content] if len(keep) == len(p.units) else _normalize(single_vecs.sum(axis=0))
-        # A key point may span two sentences: adjacent pairs are matched as the normalized sum of
-        # their vectors, which tracks the pair's own embedding closely at no extra model cost.
-        pairs = single_vecs[:-1] + single_vecs[1:]
-        pairs = pairs / np.maximum(np.linalg.norm(pairs, axis=1, keepdims=True), 1e-9)
-        unit_vecs = np.vstack([answer_vec[None, :], single_vecs, pairs])
-
-        best: dict[str, float] = {"coverage": 0.0, "essential": 0.0, "similarity": 0.0, "best_unit": 0.0}
-        relevance = np.zeros(len(units))
-        own_point_scores: list[float] = []
+        # Misconceptions first: a sentence asserting one earns no credit, it only costs.
         misconception_scores: list[float] = []
         misconception_units: list[str] = []
-        for member in self.group_of(rubric):
-            vecs = self._vectors(member)
+        own = self._vectors(rubric)
+        asserted_rows: set[int] = set()
+        if len(rubric.misconceptions):
+            sims = all_units[keep] @ own.misconceptions.T  # units × misconceptions
+            for m, claim in enumerate(rubric.misconceptions):
+                column = sims[:, m].copy()
+                for r, i in enumerate(keep):
+                    # "Dropout is NOT used at inference" is close to the claim but denies it.
+                    if _negated(p.units[i]) != _negated(claim.claim):
+                        column[r] -= 0.25
+                row = int(np.argmax(column))
+                misconception_scores.append(round(float(column[row]), 4))
+                misconception_units.append(p.units[keep[row]])
+                if column[row] >= cal.misconception_at:
+                    asserted_rows.add(row)
+        credited = [i for r, i in enumerate(keep) if r not in asserted_rows] or keep
+        units = [p.units[i] for i in credited]
+        single_vecs = all_units[credited]
+        keep = credited
+        answer_vec = vectors[p.content] if len(keep) == len(p.units) else _normalize(single_vecs.sum(axis=0))
+        members = [(member, self._vectors(member)) for member in self.group_of(rubric)]
+
+        # Relevance of each sentence: its best match among the group's references and key points.
+        best: dict[str, float] = {"coverage": 0.0, "essential": 0.0, "similarity": 0.0, "best_unit": 0.0}
+        relevance = np.zeros(len(units))
+        for _, vecs in members:
             if len(vecs.references):
                 best["similarity"] = max(best["similarity"], float(np.max(vecs.references @ answer_vec)))
                 to_refs = single_vecs @ vecs.references.T
                 best["best_unit"] = max(best["best_unit"], float(np.max(to_refs)))
                 relevance = np.maximum(relevance, to_refs.max(axis=1))
+            if len(vecs.key_points):
+                relevance = np.maximum(relevance, (single_vecs @ vecs.key_points.T).max(axis=1))
+
+        # A key point may span two sentences: adjacent relevant sentences are also matched as the
+        # normalized sum of their vectors (close to the pair's own embedding, at no model cost).
+        # Filler sentences never join a pair, so padding cannot lift a neighbour's match.
+        pair_rows = [i for i in range(len(units) - 1) if min(relevance[i], relevance[i + 1]) >= cal.pair_at]
+        pairs = single_vecs[pair_rows] + single_vecs[[i + 1 for i in pair_rows]]
+        pairs = pairs / np.maximum(np.linalg.norm(pairs, axis=1, keepdims=True), 1e-9)
+        parts = [c for u in units for c in tx.clauses(u)]
+        stacks = [single_vecs, pairs] if len(pair_rows) else [single_vecs]
+        if parts:
+            stacks.append(np.vstack([vectors[c] for c in parts]))
+        unit_vecs = np.vstack(stacks)
+
+        own_point_scores: list[float] = []
+        for member, vecs in members:
             if len(member.key_points):
                 point_scores = np.max(unit_vecs @ vecs.key_points.T, axis=0)
-                relevance = np.maximum(relevance, (single_vecs @ vecs.key_points.T).max(axis=1))
                 weights = np.array([k.weight for k in member.key_points])
                 soft = np.array([_soft(s, cal.cover_low, cal.cover_high) for s in point_scores])
                 essential = np.array([k.essential for k in member.key_points])
@@ -304,28 +337,20 @@ class Grader:
                     best["essential"] = max(best["essential"], e)
                 if member is rubric:
                     own_point_scores = [round(float(s), 4) for s in point_scores]
-            if member is rubric and len(member.misconceptions):
-                sims = single_vecs @ vecs.misconceptions.T  # units × misconceptions
-                for m, claim in enumerate(member.misconceptions):
-                    row = int(np.argmax(sims[:, m]))
-                    unit = units[row]
-                    score = float(sims[row, m])
-                    # "Dropout is NOT used at inference" is close to the claim but denies it.
-                    if _negated(unit) != _negated(claim.claim):
-                        score -= 0.25
-                    misconception_scores.append(round(score, 4))
-                    misconception_units.append(unit)
 
         values = {k: round(v, 4) for k, v in best.items()}
-        # Length counts only words in sentences about the rubric: filler cannot buy points.
-        relevant_words = sum(len(tx.content_words(u)) for u, r in zip(units, relevance, strict=True) if r >= cal.relevant_at)
-        values["length"] = round(min(1.0, math.log1p(relevant_words) / math.log1p(60)), 4)
+        # Length counts words by how much their sentence is about the rubric: filler buys nothing.
+        relevant_words = sum(
+            len(tx.content_words(u)) * _soft(r, cal.relevant_at, cal.relevant_full)
+            for u, r in zip(units, relevance, strict=True)
+        )
+        values["length"] = round(min(1.0, math.log1p(relevant_words) / math.log1p(cal.length_full)), 4)
         content = " ".join(units)
         question_sim = float(question_vec @ answer_vec)
         novelty = tx.novelty(content, rubric.question)
         values["question_sim"] = round(whole_question_sim, 4)
         values["novelty"] = round(novelty, 4)
-        values["echo_units"] = float(len(p.units) - len(keep))
+        values["uncredited_units"] = float(len(p.units) - len(keep))
         if question_sim >= cal.restated_question_sim and novelty <= cal.restated_novelty:
             flags.append(FLAG_RESTATED)
 

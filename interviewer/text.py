@@ -60,7 +60,10 @@ _INJECTION = re.compile(
     r"|\"(?:score|grade|verdict|band)\"\s*:"
     r"|</?\s*(?:answer|system|instructions?|candidate|user|assistant|untrusted)[^>]*>"
     r"|\bend\s+of\s+(?:the\s+)?(?:answer|candidate|input)\b"
-    r"|\bas\s+an\s+ai\b|\byou\s+are\s+now\b|\bpretend\s+(?:you|to)\b|\bjailbreak\b)",
+    r"|\bas\s+an\s+ai\b|\byou\s+are\s+now\b|\bpretend\s+(?:you|to)\b|\bjailbreak\b"
+    r"|\[/?inst\]|<\|im_(?:start|end)\|>|<!--|\b(?:admin|developer|god)\s+mode\b|\bnew\s+task\b"
+    r"|\bsystem\s+(?:notice|override|update)\b|\boverride\b.{0,40}\b(?:score|grade)"
+    r"|\b(?:final|corrected|correct|new|maximum)\s+(?:grade|score)\s*(?:[:=]|is|of)\s*[\"']?\s*(?:5|five|10|100)\b)",
     re.I,
 )
 
@@ -73,6 +76,19 @@ def units(answer: str) -> list[str]:
         if len(_WORD.findall(piece.lower())) >= 1:
             out.append(piece)
     return out
+
+
+_CLAUSE_SPLIT = re.compile(r",\s+|;\s+|:\s+|\s+-\s+|\s+(?:and|or|but|while|whereas|which)\s+", re.I)
+
+
+def clauses(unit: str, min_words: int = 10) -> list[str]:
+    """Parts of a long sentence, so "fixes are ReLU, He init, batch norm and skip connections" can
+    match each key point it names; short sentences are already atomic."""
+    if len(words(unit)) < min_words:
+        return []
+    parts = [p.strip() for p in _CLAUSE_SPLIT.split(unit)]
+    parts = [p for p in parts if len(words(p)) >= 2]
+    return parts if len(parts) >= 2 else []
 
 
 def words(text: str) -> list[str]:

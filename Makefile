@@ -1,0 +1,35 @@
+# Two commands a new user needs: `make practice` and `make test`. Each sets up .venv when missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup index practice test lint eval clean
+
+setup: $(STAMP)
+
+# CPU torch first: an unpinned torch (pulled in by sentence-transformers) is a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[test,voice]'
+	touch $(STAMP)
+
+index: setup
+	@test -f index/manifest.json || $(BIN)/interviewer index
+
+practice: index
+	$(BIN)/interviewer practice
+
+test: index
+	$(BIN)/python -m pytest -q
+	$(BIN)/interviewer rubrics check
+	$(BIN)/interviewer eval --semeval-splits ua
+
+lint: setup
+	$(BIN)/ruff check interviewer tests
+	$(BIN)/ruff format --check interviewer tests
+
+clean:
+	rm -rf index .pytest_cache
