@@ -140,12 +140,11 @@ class Embedder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Normalized float32 embeddings, one row per text (inner product is cosine)."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        found = {t: self._cache[t] for t in dict.fromkeys(texts) if t in self._cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing and self._disk is not None:
-            stored = self._disk.get_many(missing)
-            for text, vector in stored.items():
-                self._cache[text] = vector
-            missing = [t for t in missing if t not in stored]
+            found.update(self._disk.get_many(missing))
+            missing = [t for t in missing if t not in found]
         if missing:
             self.load()
             with self._lock:
@@ -156,16 +155,16 @@ class Embedder:
                     convert_to_numpy=True,
                     show_progress_bar=False,
                 )
-            for text, vector in zip(missing, vectors, strict=True):
-                self._cache[text] = vector.astype(np.float32)
+            fresh = {t: v.astype(np.float32) for t, v in zip(missing, vectors, strict=True)}
+            found.update(fresh)
             if self._disk is not None:
-                self._disk.put_many({t: self._cache[t] for t in missing})
-        while len(self._cache) > max(self._cache_size, len(texts)):
-            self._cache.popitem(last=False)
-        rows = []
-        for text in texts:
-            self._cache.move_to_end(text)
-            rows.append(self._cache[text])
-        if not rows:
+                self._disk.put_many(fresh)
+        with self._lock:
+            for text, vector in found.items():
+                self._cache[text] = vector
+                self._cache.move_to_end(text)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.vstack(rows)
+        return np.vstack([found[t] for t in texts])
