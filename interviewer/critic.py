@@ -93,17 +93,14 @@ class Verdict(BaseModel):
 
 
 # Hand-written so it is valid for OpenAI strict structured outputs (all keys required, no extras).
+_LIST = {"type": "array", "items": {"type": "string"}, "maxItems": 8}  # bounds a small model's runaway lists
 VERDICT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "reasoning": {"type": "string", "description": "step-by-step judgement, written before scoring"},
-        "covered": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "key points stated correctly",
-        },
-        "missed": {"type": "array", "items": {"type": "string"}, "description": "key points absent or wrong"},
-        "factual_errors": {"type": "array", "items": {"type": "string"}, "description": "wrong claims made"},
+        "covered": {**_LIST, "description": "key points stated correctly"},
+        "missed": {**_LIST, "description": "key points absent or wrong"},
+        "factual_errors": {**_LIST, "description": "wrong claims the answer makes"},
         "feedback": {"type": "string", "description": "1-3 sentences to the candidate"},
         "score": {"type": "number", "minimum": 0, "maximum": 5, "description": "0-5, decided last"},
     },
@@ -438,7 +435,7 @@ class Critic:
         first = call(messages)
         if isinstance(first, Critique):
             return first
-        verdict, problem, _kind = _interpret(first)
+        verdict, problem, kind = _interpret(first)
         if verdict is None:
             # One repair: show the model its own bad reply and ask for the verdict alone.
             echo = first.text or first.refusal or "(empty reply)"
@@ -453,7 +450,7 @@ class Critic:
                 return second
             verdict, problem2, kind2 = _interpret(second)
             if verdict is None:
-                return self._failed(name, _failure_line(problem, problem2, kind2), tokens)
+                return self._failed(name, _failure_line(problem, kind, problem2, kind2), tokens)
         if self.cache is not None:
             self.cache.put(key, verdict, name)
         return Critique(
@@ -475,11 +472,13 @@ def _safe(exc: BaseException) -> str:
     return _clip(redact(str(exc)) or type(exc).__name__, 200)
 
 
-def _failure_line(first: str, second: str, kind: str) -> str:
+def _failure_line(first: str, first_kind: str, second: str, kind: str) -> str:
     if kind == "refusal":
-        return f"critic refused to grade, twice ({second.removeprefix('the model refused: ')})"
+        times = "twice" if first_kind == "refusal" else "after a repair request"
+        return f"critic refused to grade, {times} ({second.removeprefix('the model refused: ')})"
     if kind == "length":
-        return "critic reply was cut off at the token limit, even after a repair request"
+        times = "twice" if first_kind == "length" else "after a repair request"
+        return f"critic reply was cut off at the token limit, {times}"
     if first == second:
         return f"critic gave no usable verdict, even after a repair request: {second}"
     return f"critic gave no usable verdict: {first}; after a repair request: {second}"
@@ -572,7 +571,10 @@ def _why_lower(verdict: Verdict, rubric: Rubric) -> str:
     if verdict.factual_errors:
         return _clip(verdict.factual_errors[0], 120)
     if verdict.missed:
-        return "misses " + _clip(verdict.missed[0], 110)
+        # Name an essential key point if the critic found one missing: that is what costs most.
+        essential = {" ".join(k.text.lower().split()) for k in rubric.key_points if k.essential}
+        missed = sorted(verdict.missed, key=lambda m: " ".join(m.lower().split()) not in essential)
+        return "misses " + _clip(missed[0], 110)
     return _clip(verdict.feedback, 120) or f"verdict {verdict.score:g} of 5"
 
 
