@@ -59,7 +59,7 @@ class Calibration(BaseModel):
     iso_y: list[float]
     cover_low: float = 0.3
     cover_high: float = 0.7
-    covered_at: float = 0.55
+    covered_at: float = 0.50  # per key point: mean of semantic and lexical evidence
     misconception_at: float = 0.80
     relevant_at: float = 0.40
     pair_at: float = 0.50
@@ -325,18 +325,32 @@ class Grader:
         unit_vecs = np.vstack(stacks)
 
         own_point_scores: list[float] = []
+        answer_stems = tx.stems(" ".join(units))
+        best.update(semantic=0.0, lexical=0.0)
         for member, vecs in members:
-            if len(member.key_points):
-                point_scores = np.max(unit_vecs @ vecs.key_points.T, axis=0)
-                weights = np.array([k.weight for k in member.key_points])
-                soft = np.array([_soft(s, cal.cover_low, cal.cover_high) for s in point_scores])
-                essential = np.array([k.essential for k in member.key_points])
-                best["coverage"] = max(best["coverage"], float((weights * soft).sum() / weights.sum()))
-                if essential.any():
-                    e = float((weights * soft)[essential].sum() / weights[essential].sum())
-                    best["essential"] = max(best["essential"], e)
-                if member is rubric:
-                    own_point_scores = [round(float(s), 4) for s in point_scores]
+            if not len(member.key_points):
+                continue
+            weights = np.array([k.weight for k in member.key_points])
+            essential = np.array([k.essential for k in member.key_points])
+            # Each key point is covered by meaning (best sentence/clause/pair match) and by words
+            # (its terms used); the mean of the two is robust to paraphrase and to topical fluff.
+            semantic = np.array(
+                [_soft(s, cal.cover_low, cal.cover_high) for s in np.max(unit_vecs @ vecs.key_points.T, axis=0)]
+            )
+            lexical = np.array([tx.lexical_recall(k.text, answer_stems) for k in member.key_points])
+            per_point = (semantic + lexical) / 2
+
+            def weighted(values: np.ndarray, mask: np.ndarray | None = None) -> float:
+                w = weights if mask is None else weights * mask
+                return float((w * values).sum() / w.sum()) if w.sum() else 0.0
+
+            best["coverage"] = max(best["coverage"], weighted(per_point))
+            best["semantic"] = max(best["semantic"], weighted(semantic))
+            best["lexical"] = max(best["lexical"], weighted(lexical))
+            if essential.any():
+                best["essential"] = max(best["essential"], weighted(per_point, essential))
+            if member is rubric:
+                own_point_scores = [round(float(v), 4) for v in per_point]
 
         values = {k: round(v, 4) for k, v in best.items()}
         # Length counts words by how much their sentence is about the rubric: filler buys nothing.

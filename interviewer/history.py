@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS turns (
     answered_at REAL,
     answer_seconds REAL,
     grade_seconds REAL,
+    wait_seconds REAL,
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS turns_by_session ON turns(session_id, id);
@@ -147,6 +148,7 @@ class Outcome:
     answer: str
     at: float
     started_at: float
+    review: bool = False
 
     @property
     def score(self) -> float | None:
@@ -159,6 +161,7 @@ class Timings:
     answered_at: float | None = None
     answer_seconds: float | None = None
     grade_seconds: float | None = None
+    wait_seconds: float | None = None  # of grade_seconds, how long the grader was still loading
 
 
 # ---- the database -------------------------------------------------------------------------------
@@ -211,8 +214,8 @@ class History:
             self.db.execute(
                 """INSERT INTO turns (session_id, number, question_id, topic, level, target_level, kind,
                        final, review, question, answer, graded_answer, score, band, grade, timed_out, hints,
-                       asked_at, answered_at, answer_seconds, grade_seconds, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                       asked_at, answered_at, answer_seconds, grade_seconds, wait_seconds, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     session_id,
                     turn.number,
@@ -235,6 +238,7 @@ class History:
                     t.answered_at,
                     t.answer_seconds,
                     t.grade_seconds,
+                    t.wait_seconds,
                     now,
                 ),
             )
@@ -318,6 +322,7 @@ def _outcome(row: sqlite3.Row) -> Outcome:
         answer=row["answer"],
         at=row["created_at"],
         started_at=row["session_started"],
+        review=bool(row["review"]),
     )
 
 
@@ -363,6 +368,7 @@ class Transcript:
             hints=turn.hints,
             answer_seconds=_round(t.answer_seconds),
             grade_seconds=_round(t.grade_seconds),
+            wait_seconds=_round(t.wait_seconds),
         )
 
     def close(self) -> None:

@@ -288,7 +288,14 @@ class Interview:
 
     # -- resuming --------------------------------------------------------------------------------
 
-    def restore(self, question_id: str, status: Status, grade: Grade | None = None, answer: str = "") -> None:
+    def restore(
+        self,
+        question_id: str,
+        status: Status,
+        grade: Grade | None = None,
+        answer: str = "",
+        review: bool = False,
+    ) -> None:
         """Replay a stored outcome (before `start`), moving the level exactly as it moved then."""
         card = self.cards.get(question_id)
         self.asked += 1
@@ -297,15 +304,7 @@ class Interview:
             return
         if card.group:
             self._groups.add(card.group)
-        result = Result(
-            card,
-            self.asked,
-            self.level,
-            status,
-            grade=grade,
-            answer=answer,
-            review=question_id in self.reviews,
-        )
+        result = Result(card, self.asked, self.level, status, grade=grade, answer=answer, review=review)
         self.results.append(result)
         self._last = result
         self._adjust_level(result)
@@ -428,13 +427,13 @@ class Interview:
         return reply
 
     def _next(self, reply: Reply) -> Reply:
-        card = self._pick() if self.asked < self.count else None
-        if card is None:
+        picked = self._pick() if self.asked < self.count else None
+        if picked is None:
             self.phase = Phase.DONE
             self._current = None
             reply.summary = self.summary()
             return reply
-        review = card.id in self.reviews
+        card, review = picked
         self.asked += 1
         self._asked_ids.add(card.id)
         if card.group:
@@ -451,10 +450,14 @@ class Interview:
             return self.say.say("review")
         if not self.results and self.asked == 1:
             return self.say.say("first", topic=card.topic)
+        if self._last is not None and self._last.card.topic == card.topic:
+            return self.say.say("same topic", topic=card.topic)
         return self.say.say("next", topic=card.topic)
 
-    def _pick(self) -> Card | None:
-        """Due reviews first (up to half the session), then the nearest level in seeded order."""
+    def _pick(self) -> tuple[Card, bool] | None:
+        """Due reviews first (up to half the session), then the nearest level in seeded order.
+
+        Returns the card and whether it was picked as a review."""
         free = [self.cards[q] for q in self.order if self._available(q)]
         if not free:
             return None
@@ -462,10 +465,10 @@ class Interview:
         if reviews_asked < self.review_slots:
             for q in self.reviews:
                 if self._available(q):
-                    return self.cards[q]
+                    return self.cards[q], True
         target = LEVELS.index(self.level)
         position = {q: i for i, q in enumerate(self.order)}
-        return min(free, key=lambda c: (abs(c.rank - target), position[c.id]))
+        return min(free, key=lambda c: (abs(c.rank - target), position[c.id])), False
 
     def _available(self, question_id: str) -> bool:
         card = self.cards[question_id]
@@ -663,10 +666,11 @@ def summarize(results: Sequence[Result], closing: str = "") -> Summary:
         (TopicScore(t, round(sum(s) / len(s), 2), len(s)) for t, s in by_topic.items()),
         key=lambda t: (-t.mean, t.topic),
     )
-    strongest = max(graded, key=lambda r: (r.score, -r.number)) if graded else None
-    weakest = min(graded, key=lambda r: (r.score, r.number)) if len(graded) > 1 else None
-    if weakest is not None and strongest is not None and weakest.score == strongest.score:
-        weakest = None
+    # With one answer, or all alike, "strongest" and "weakest" would say nothing.
+    strongest = weakest = None
+    if len(graded) > 1 and len({r.score for r in graded}) > 1:
+        strongest = max(graded, key=lambda r: (r.score, -r.number))
+        weakest = min(graded, key=lambda r: (r.score, r.number))
     review_points: list[str] = []
     corrections: list[tuple[str, str]] = []
     for r in results:

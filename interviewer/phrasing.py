@@ -36,6 +36,14 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "On to the next question, about {topic}.",
         "Now a question on {topic}.",
     ),
+    "same topic": (
+        "Staying with {topic}:",
+        "Another one on {topic}.",
+        "Next one.",
+        "Here's another.",
+        "Let's stay on {topic} a little longer.",
+        "Okay, next question.",
+    ),
     "up": (
         "That went well, so let's try something harder.",
         "You clearly know that; let me raise the bar a little.",

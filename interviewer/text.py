@@ -134,6 +134,17 @@ def dedupe_units(answer_units: list[str]) -> tuple[list[str], int]:
     return kept, len(answer_units) - len(kept)
 
 
+def stems(text: str) -> set[str]:
+    """Crude stems (5-letter prefixes of content words): "normalizes"/"normalization" meet."""
+    return {w[:5] for w in content_words(text)}
+
+
+def lexical_recall(point: str, answer_stems: set[str]) -> float:
+    """Share of a key point's content stems that the answer uses."""
+    wanted = stems(point)
+    return len(wanted & answer_stems) / len(wanted) if wanted else 0.0
+
+
 def novelty(answer: str, question: str) -> float:
     """Share of the answer's content words that the question does not already contain."""
     answer_words = content_words(answer)

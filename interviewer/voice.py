@@ -133,13 +133,18 @@ class WhisperTranscriber:
             language="en",
             beam_size=BEAM_SIZE,
             # The question primes the vocabulary ("softmax", "dropout") that tiny.en would otherwise miss.
-            initial_prompt=prompt.strip() or None,
+            initial_prompt=_whisper_prompt(prompt),
             # Silero VAD (shipped inside faster-whisper) drops silence, where Whisper tends to invent
             # "Thank you." -- which would turn "nothing heard" into a fake answer.
             vad_filter=True,
         )
         text = " ".join(segment.text.strip() for segment in segments).strip()
         return text or None
+
+
+def _whisper_prompt(prompt: str) -> str | None:
+    # A bare input marker such as "> " carries no words to prime with; Whisper could only echo it.
+    return prompt.strip() if any(ch.isalpha() for ch in prompt) else None
 
 
 @functools.lru_cache(maxsize=2)
@@ -261,6 +266,8 @@ class SoundDevice:
         self._sd = sd
 
     def play(self, audio: Audio) -> None:
+        if not audio.samples.size:  # text with nothing speakable ("...") yields no samples
+            return
         # Play at the device's own rate: some hardware devices refuse 22.05 kHz instead of converting.
         rate = int(self._sd.query_devices(kind="output")["default_samplerate"])
         self._sd.play(resample(audio.samples, audio.rate, rate), rate)
@@ -294,7 +301,11 @@ def _has_device(sd: Any, kind: str) -> bool:
 
 
 class LocalVoice:
-    """Voice over local engines; files replace the microphone and speaker when given."""
+    """Voice over local engines; files replace the microphone and speaker when given.
+
+    A sound device that fails mid-session raises from say()/listen() (PortAudioError): the session catches
+    it and drops to text, which beats a voice that silently hears nothing from then on.
+    """
 
     def __init__(
         self,
@@ -303,8 +314,11 @@ class LocalVoice:
         voice_in: Sequence[Path],
         voice_out: Path | None,
         sound: SoundDevice | None,
-        notice: Callable[[str], None],
     ) -> None:
+        if voice_out is None and sound is None:
+            raise ValueError("LocalVoice needs a sound device or a voice_out folder to speak into")
+        if not voice_in and sound is None:
+            raise ValueError("LocalVoice needs a sound device or voice_in files to listen to")
         self.speaker = speaker
         self._transcriber = transcriber
         # Files mode is fixed at open: once the files run out listen() returns None rather than switching
@@ -313,48 +327,29 @@ class LocalVoice:
         self._voice_in: deque[Path] = deque(voice_in)
         self._voice_out = voice_out
         self._sound = sound
-        self._notice = notice
         self._said = 0
-        self._device_failed = False
 
     def say(self, text: str) -> None:
         if not text.strip():
-            return
-        if self._voice_out is None and (self._sound is None or self._device_failed):
             return
         audio = self.speaker.synthesize(text)
         if self._voice_out is not None:
             self._said += 1
             write_wav(self._voice_out / f"{self._said:03d}.wav", audio)
-            return
-        assert self._sound is not None
-        try:
+        elif self._sound is not None:
             self._sound.play(audio)
-        except Exception as exc:  # a device unplugged mid-session must not end the interview
-            self._device_lost("speaker", exc)
 
     def listen(self, prompt: str) -> str | None:
+        """Transcribe the next answer; `prompt` should be the question, which primes Whisper's vocabulary."""
         if self._from_files:
-            if not self._voice_in:
-                return None
-            return self._transcriber.transcribe(self._voice_in.popleft(), prompt)
-        if self._sound is None or self._device_failed:
-            return None
-        try:
-            samples = self._sound.record()
-        except Exception as exc:
-            self._device_lost("microphone", exc)
-            return None
+            return self._transcriber.transcribe(self._voice_in.popleft(), prompt) if self._voice_in else None
+        assert self._sound is not None  # guaranteed by __init__
+        samples = self._sound.record()
         return None if samples is None else self._transcriber.transcribe(samples, prompt)
-
-    def _device_lost(self, what: str, exc: Exception) -> None:
-        # Said once, like open_voice's notice; from here on say() is silent and listen() hears nothing.
-        self._device_failed = True
-        self._notice(f"Voice off: the {what} failed ({_one_line(str(exc))}); continuing in text.")
 
 
 def _one_line(text: str) -> str:
-    # Notices are promised as one line; native libraries (onnxruntime, PortAudio) raise multi-line errors.
+    # The notice is promised as one line; native libraries (onnxruntime, ctranslate2) raise multi-line errors.
     return " ".join(text.split())
 
 
@@ -420,7 +415,7 @@ def _sound_device(need_input: bool, need_output: bool, problems: list[str]) -> S
     try:
         import sounddevice as sd
     except ImportError:
-        problems.append("sounddevice is not installed")
+        problems.append("sounddevice not installed")
         return None
     except OSError:  # sounddevice raises OSError when the PortAudio shared library is absent
         problems.append("the PortAudio library is missing (apt-get install libportaudio2)")
@@ -443,14 +438,13 @@ def open_voice(
     say() writes DIR/001.wav, DIR/002.wav, ... instead of playing, so neither needs a sound device.
     """
     voice_in = [Path(p) for p in voice_in]
+    voice_out = None if voice_out is None else Path(voice_out)
     if not (enabled or voice_in or voice_out is not None):
         return None
     # Every missing piece is collected first, so the one notice names them all instead of one per retry.
     problems: list[str] = []
     make_speaker = _speaker_factory(problems)
     make_transcriber = _transcriber_factory(problems)
-    if problems:  # only package problems so far: say how to get them
-        problems[-1] += f" ({INSTALL_HINT})"
     absent = [str(p) for p in voice_in if not p.is_file()]
     if absent:
         problems.append(f"--voice-in file not found: {', '.join(absent)}")
@@ -463,7 +457,9 @@ def open_voice(
         except OSError as exc:
             problems.append(f"cannot create --voice-out {voice_out} ({exc.strerror or exc})")
     if problems or make_speaker is None or make_transcriber is None:
-        notice(f"Voice off: {'; '.join(problems)}; continuing in text.")
+        # The install hint once, at the end, however many packages are missing.
+        hint = f" ({INSTALL_HINT})" if any("not installed" in p for p in problems) else ""
+        notice(f"Voice off: {'; '.join(problems)}; continuing in text{hint}.")
         return None
     try:
         speaker, transcriber = make_speaker(), make_transcriber()
@@ -471,4 +467,4 @@ def open_voice(
         reason = _one_line(f"{type(exc).__name__}: {exc}")
         notice(f"Voice off: could not load the voice models ({reason}); continuing in text.")
         return None
-    return LocalVoice(speaker, transcriber, voice_in, voice_out, sound, notice)
+    return LocalVoice(speaker, transcriber, voice_in, voice_out, sound)
