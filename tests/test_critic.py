@@ -415,11 +415,16 @@ def test_critique_many_keeps_order_and_bounds_concurrency() -> None:
 # ---- blend -------------------------------------------------------------------------------------
 
 
+def test_default_weight_is_the_measured_one() -> None:
+    out = blend(grade(3.4), RUBRIC, critique_of(1.8))
+    assert out.score == round((1 - CRITIC_WEIGHT) * 3.4 + CRITIC_WEIGHT * 1.8, 1)
+
+
 def test_blend_weights_and_rounds() -> None:
     out = blend(
-        grade(3.4), RUBRIC, critique_of(1.8, factual_errors=["states that dropout stays on at inference"])
+        grade(3.4), RUBRIC, critique_of(1.8, factual_errors=["states that dropout stays on at inference"]), weight=0.5
     )
-    assert out.score == round((1 - CRITIC_WEIGHT) * 3.4 + CRITIC_WEIGHT * 1.8, 1) == 2.6
+    assert out.score == round((1 - 0.5) * 3.4 + 0.5 * 1.8, 1) == 2.6
     assert out.band == "adequate"
     assert out.critic is not None and out.critic.changed == (
         "critic lowered 3.4 → 2.6: states that dropout stays on at inference"
@@ -434,12 +439,12 @@ def test_blend_weights_and_rounds() -> None:
 
 def test_blend_recomputes_the_band_and_explains_a_raise() -> None:
     g = grade(2.0, "weak").model_copy(update={"missed": ["Dropout is disabled at inference"]})
-    out = blend(g, RUBRIC, critique_of(5.0, covered=["dropout is disabled at inference"]))
+    out = blend(g, RUBRIC, critique_of(5.0, covered=["dropout is disabled at inference"]), weight=0.5)
     assert out.score == 3.5 and out.band == "adequate"
     assert out.critic.changed == "critic raised 2.0 → 3.5: credits dropout is disabled at inference"
-    strong = blend(grade(3.6), RUBRIC, critique_of(4.6))
+    strong = blend(grade(3.6), RUBRIC, critique_of(4.6), weight=0.5)
     assert strong.score == 4.1 and strong.band == "strong"
-    same = blend(grade(3.0), RUBRIC, critique_of(3.0))
+    same = blend(grade(3.0), RUBRIC, critique_of(3.0), weight=0.5)
     assert same.score == 3.0 and same.critic.changed.startswith("critic agreed")
 
 
@@ -453,10 +458,10 @@ def test_blend_does_not_modify_its_input() -> None:
 def test_guarded_grades_can_be_lowered_but_never_raised(flag: str) -> None:
     band = "off-topic" if flag == FLAG_OFF_TOPIC else "no answer" if flag == FLAG_EMPTY else "weak"
     g = grade(1.0, band, [flag])
-    up = blend(g, RUBRIC, critique_of(5.0))
+    up = blend(g, RUBRIC, critique_of(5.0), weight=0.5)
     assert up.score == 1.0 and up.band == band
     assert "would raise" in up.critic.changed and flag in up.critic.changed
-    down = blend(g, RUBRIC, critique_of(0.0))
+    down = blend(g, RUBRIC, critique_of(0.0), weight=0.5)
     assert down.score == 0.5 and down.band == band
 
 
@@ -585,5 +590,5 @@ def test_lowering_names_an_essential_miss_first() -> None:
             "key_points": [KeyPoint(text="minor detail", essential=False), KeyPoint(text="the core idea")]
         }
     )
-    out = blend(grade(3.4), rubric, critique_of(1.0, missed=["minor detail", "The core idea"]))
+    out = blend(grade(3.4), rubric, critique_of(1.0, missed=["minor detail", "The core idea"]), weight=0.5)
     assert out.critic.changed == "critic lowered 3.4 → 2.2: misses The core idea"
