@@ -68,7 +68,7 @@ def test_happy_path_sends_a_deterministic_fenced_request() -> None:
     system, user = body["messages"]
     assert system["role"] == "system" and "untrusted" in system["content"]
     assert user["role"] == "user" and f"\n{ANSWER}\n<<<END ANSWER " in user["content"]
-    graded = blend(GRADE, RUBRIC, result)
+    graded = blend(GRADE, RUBRIC, result, weight=0.5)
     assert graded.score == round(0.5 * 3.4 + 0.5 * 2.5, 1) and graded.critic.changed.startswith(
         "critic lowered"
     )
@@ -82,7 +82,7 @@ def test_slow_server_times_out_with_a_note() -> None:
         assert len(url.requests) == 1  # a timeout is not retried
     assert result.failed and "timed out after 0.5 s" in result.note
     assert elapsed < 3
-    graded = blend(GRADE, RUBRIC, result)
+    graded = blend(GRADE, RUBRIC, result, weight=0.5)
     assert graded.score == 3.4 and FLAG_CRITIC_FAILED in graded.flags and graded.critic.failed
 
 
