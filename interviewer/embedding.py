@@ -133,6 +133,12 @@ class Embedder:
             except Exception as exc:  # a broken model folder: say which, not a stack of HF internals
                 raise EmbeddingError(f"could not load the embedding model from {path}: {exc}") from None
 
+    def warm_up(self) -> None:
+        """Load the model and run one forward pass (torch's first costs ~1 s more than later ones)."""
+        self.load()
+        with self._lock:
+            self._model.encode(["warm up"], show_progress_bar=False)
+
     @property
     def dimension(self) -> int:
         self.load()

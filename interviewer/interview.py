@@ -316,7 +316,7 @@ class Interview:
         if self.asked:
             opening = self.say.say("resume", number=self.asked + 1, total=self.count)
         else:
-            opening = self.say.say("opening", count=self.count)
+            opening = self.say.say("opening", questions=plural(self.count, "question"))
         return self._next(Reply(lines=[opening]))
 
     def answer(self, text: str, timed_out: bool = False) -> Reply:
@@ -607,6 +607,10 @@ _ANSWERING = (Phase.ASKING, Phase.FOLLOW_UP)
 
 
 # ---- pure helpers -------------------------------------------------------------------------------
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def follow_up_for(rubric: Rubric, grade: Grade) -> FollowUp | None:

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "opening": (
-        "Hi, thanks for making the time. I'll ask you {count} questions; take your time with each.",
-        "Welcome! We'll go through {count} questions together. Think out loud as much as you like.",
-        "Good to meet you. Let's do {count} questions, and I'll tell you how each answer lands.",
+        "Hi, thanks for making the time. I'll ask you {questions}; take your time with each.",
+        "Welcome! We'll go through {questions} together. Think out loud as much as you like.",
+        "Good to meet you. Let's do {questions}, and I'll tell you how each answer lands.",
     ),
     "resume": (
         "Welcome back. Let's pick up where we left off, at question {number} of {total}.",
@@ -101,7 +101,7 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "Okay. One more thing on that:",
         "Let me push on that a little.",
         "Before we move on:",
-        "Follow-up question:",
+        "I'd like to hear a bit more about one thing.",
     ),
     "skip": (
         "Sure, let's skip that one.",

@@ -42,6 +42,7 @@ from interviewer.interview import (
     normalize_level,
     parse_command,
     plan_order,
+    plural,
 )
 from interviewer.models import Grade
 from interviewer.phrasing import Phrasing
@@ -106,11 +107,11 @@ class GraderLoader:
     def _load(self) -> None:
         try:
             grader = self._ws.grader()
-            # The index (and a disk cache of embeddings) may load without the model; answers will
-            # need it, so load it here rather than in the first grade.
-            load = getattr(getattr(grader, "embedder", None), "load", None)
-            if callable(load):
-                load()
+            # The index (and the disk cache of embeddings) may load without the model; answers will
+            # need it, so load it and pay torch's slow first forward pass here, not in the first grade.
+            warm_up = getattr(getattr(grader, "embedder", None), "warm_up", None)
+            if callable(warm_up):
+                warm_up()
             self._grader = grader
         except BaseException as exc:  # re-raised in the main thread, where it can be reported
             self._error = exc
@@ -179,7 +180,8 @@ def _make_critic(options: PracticeOptions, kind: str | None) -> Any:
 
 
 def _open_voice(options: PracticeOptions, notice: Callable[[str], None]) -> Any:
-    if not (options.voice or options.voice_in):
+    # --voice-out alone asks for the voice path too (questions spoken to files), as voice.py reads it.
+    if not (options.voice or options.voice_in or options.voice_out):
         return None
     try:
         from interviewer.voice import open_voice
@@ -308,18 +310,22 @@ class Keyboard:
                         escape_state = 1
                     elif key in "\r\n":
                         self._typeahead = keys[n + 1 :].lstrip("\n")
-                        self.stdout.write("\n")
-                        self.stdout.flush()
+                        self._submit(prompt, buf, seconds)
                         return Line("".join(buf))
                     elif key == "\x04":  # Ctrl-D
-                        self.stdout.write("\n")
-                        self.stdout.flush()
+                        self._submit(prompt, buf, seconds)
                         return Line("".join(buf), eof=True)
                     else:
                         _edit(buf, key)
                 shown = -1  # redraw with the new text
         finally:
             termios.tcsetattr(self.fd, termios.TCSADRAIN, saved)
+
+    def _submit(self, prompt: str, buf: list[str], seconds: int | None) -> None:
+        # Keys typed in one burst were never drawn: show the line as sent before moving on.
+        self._draw(prompt, buf, seconds)
+        self.stdout.write("\n")
+        self.stdout.flush()
 
     def _draw(self, prompt: str, buf: list[str], seconds: int | None) -> None:
         width = shutil.get_terminal_size((80, 24)).columns
@@ -430,7 +436,6 @@ class Practice:
         self.asked_at = time.time()
         self.asked_mono = time.monotonic()
         self.deadline: float | None = None
-        self.saved = 0
 
     def run(self) -> int:
         reply = self.interview.start()
@@ -481,6 +486,7 @@ class Practice:
         self.transcript.write(
             "answer", session=self.session_id, number=self._number(), text=got.text, timed_out=got.timed_out
         )
+        self.scorer.last = _Timing()  # a blank follow-up answer is not graded: no stale timing
         reply = self.interview.answer(got.text, timed_out=got.timed_out)
         timing = self.scorer.last
         timings = Timings(
@@ -683,7 +689,6 @@ class Practice:
     def _save(self, turn: Any, timings: Timings) -> None:
         self.history.record_turn(self.session_id, turn, timings)
         self.transcript.turn(self.session_id, turn, timings)
-        self.saved += 1
 
     def _number(self) -> int:
         ask = self.interview.current
@@ -774,7 +779,7 @@ def _unset_grader(rubric: Rubric, answer: str) -> Grade:
 def _header(console: Console, setup: Setup, resumed: bool) -> None:
     config = setup.config
     topics = ", ".join(config.get("topics") or []) or "all topics"
-    parts = [f"{setup.interview.count} questions", topics, f"starting at {config.get('difficulty')}"]
+    parts = [plural(setup.interview.count, "question"), topics, f"starting at {config.get('difficulty')}"]
     if setup.time_limit:
         parts.append(f"{setup.time_limit}s per answer")
     parts.append(f"seed {config.get('seed')}")
@@ -819,7 +824,7 @@ def run_practice(ws: Workspace, options: PracticeOptions) -> int:
         practice = Practice(setup, history, transcript, session_id, scorer, console, Keyboard(), voice)
         return practice.run()
     except KeyboardInterrupt:
-        saved = practice.saved if practice is not None else 0
+        saved = len(history.turns(practice.session_id)) if practice is not None else 0
         if transcript is not None:
             transcript.write("interrupted", saved=saved)
         what = (
@@ -851,11 +856,12 @@ def run_progress(ws: Workspace, plot_path: Path | None) -> int:
     if not rows:
         console.print("No practice history yet: run `interviewer practice` first.")
         return 0
-    table = Table("topic", "level", "answers", "mean", "over time (per session)", "last practised", box=None)
+    table = Table("topic", "level", "answers", "mean", "per session", "last", box=None)
     for row in rows:
-        trend = " → ".join(f"{m:.1f}" for m in row.sessions[-6:])
         when = time.strftime("%Y-%m-%d", time.localtime(row.last_at))
-        table.add_row(escape(row.topic), row.level, str(row.answered), f"{row.mean:.1f}", trend, when)
+        table.add_row(
+            escape(row.topic), row.level, str(row.answered), f"{row.mean:.1f}", trend(row.sessions), when
+        )
     console.print(table)
     weakest = weakest_topics(outcomes)
     if weakest:
@@ -873,6 +879,19 @@ def run_progress(ws: Workspace, plot_path: Path | None) -> int:
     else:
         console.print(f"Plot: {path}")
     return 0
+
+
+_SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def trend(means: list[float], last: int = 8) -> str:
+    """Per-session means as a sparkline (0–5) and first → latest: '▂▅▇ 1.5 → 4.2'."""
+    if not means:
+        return ""
+    spark = "".join(_SPARKS[min(len(_SPARKS) - 1, int(m / 5 * len(_SPARKS)))] for m in means[-last:])
+    if len(means) == 1:
+        return f"{spark} {means[0]:.1f}"
+    return f"{spark} {means[0]:.1f} → {means[-1]:.1f}"
 
 
 def write_progress_plot(outcomes: list[Any], path: Path) -> None:
