@@ -59,7 +59,7 @@ class Calibration(BaseModel):
     iso_y: list[float]
     cover_low: float = 0.3
     cover_high: float = 0.7
-    covered_at: float = 0.50  # per key point: mean of semantic and lexical evidence
+    covered_at: float = 0.55  # per key point (mean of semantic and lexical evidence); false praise costs more than a false miss
     misconception_at: float = 0.80
     relevant_at: float = 0.40
     pair_at: float = 0.50
