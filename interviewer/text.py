@@ -54,8 +54,10 @@ _INJECTION = re.compile(
     r"|\b(?:system|assistant|developer)\s*(?:prompt|message|override|note)?\s*[:>]"
     r"|\bnew\s+instructions?\b|\binstructions?\s+(?:to|for)\s+the\s+(?:grader|model|ai|evaluator|judge)"
     r"|\b(?:grader|evaluator|examiner|judge|scorer|grading\s+(?:model|system|ai)|language\s+model|llm)\b"
-    r"|\b(?:give|award|assign|grant|mark|rate|score)\s+(?:this|me|it|my\s+answer|the\s+answer)?\s*"
-    r"(?:a\s+|an\s+)?(?:full\s+marks|perfect|maximum|max|top|5|five|10|100)"
+    r"|\b(?:give|award|assign|grant|rate|score|mark)\s+(?:this|me|it|my\s+answer|the\s+answer|this\s+answer|the\s+candidate)"
+    r"\s+(?:a\s+|an\s+|as\s+)?(?:full\s+marks|perfect|maximum|max|top|5|five|10|100)"
+    r"|\b(?:give|award|assign|grant)\s+(?:a\s+|an\s+)?(?:full\s+marks|perfect\s+score|maximum\s+score|top\s+score"
+    r"|5\s*/\s*5|5\s+out\s+of\s+5|five\s+out\s+of\s+five)"
     r"|\b(?:score|grade|rating|mark)\s*(?:[:=]|of|is|should\s+be|must\s+be)\s*[\"']?\s*(?:5|five|10|100|perfect|max)"
     r"|\"(?:score|grade|verdict|band)\"\s*:"
     r"|</?\s*(?:answer|system|instructions?|candidate|user|assistant|untrusted)[^>]*>"
@@ -63,18 +65,23 @@ _INJECTION = re.compile(
     r"|\bas\s+an\s+ai\b|\byou\s+are\s+now\b|\bpretend\s+(?:you|to)\b|\bjailbreak\b"
     r"|\[/?inst\]|<\|im_(?:start|end)\|>|<!--|\b(?:admin|developer|god)\s+mode\b|\bnew\s+task\b"
     r"|\bsystem\s+(?:notice|override|update)\b|\boverride\b.{0,40}\b(?:score|grade)"
+    r"|^\W*(?:feedback|justification|verdict|rationale|evaluation|grading\s+note)\s*:"
+    r"|\b(?:record|log|assign|award)\s+(?:a\s+|the\s+|it\s+)?(?:5|five|full|perfect|maximum)\b"
+    r"|\breceives?\s+(?:a\s+)?(?:5|five|full\s+marks|the\s+maximum)\s*(?:[.!]|$|/|out\s+of|points|marks)"
     r"|\b(?:final|corrected|correct|new|maximum)\s+(?:grade|score)\s*(?:[:=]|is|of)\s*[\"']?\s*(?:5|five|10|100)\b)",
     re.I,
 )
 
 
 def units(answer: str) -> list[str]:
-    """Sentence-like units of an answer: sentences, bullet items, lines."""
+    """Sentence-like units of an answer: lines first (bullets and numbers stripped), then sentences."""
     out: list[str] = []
-    for piece in _SENTENCE_SPLIT.split(answer):
-        piece = _BULLET.sub("", piece).strip().strip("`").strip()
-        if len(_WORD.findall(piece.lower())) >= 1:
-            out.append(piece)
+    for line in answer.splitlines():
+        line = _BULLET.sub("", line)
+        for piece in _SENTENCE_SPLIT.split(line):
+            piece = piece.strip().strip("`").strip()
+            if len(_WORD.findall(piece.lower())) >= 1:
+                out.append(piece)
     return out
 
 
