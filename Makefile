@@ -24,6 +24,7 @@ practice: index
 	$(BIN)/interviewer practice
 
 test: index
+	$(BIN)/ruff check interviewer tests
 	$(BIN)/python -m pytest -q
 	$(BIN)/interviewer rubrics check
 	$(BIN)/interviewer eval --semeval-splits ua

@@ -27,7 +27,7 @@ def user_data_dir() -> Path:
 
 
 def _find_root() -> Path:
-    """The project folder: INTERVIEWER_HOME, else the nearest folder up from here with rubrics/ and corpus/."""
+    """The project folder: INTERVIEWER_HOME, else the nearest folder up with rubrics/ and corpus/."""
     override = os.environ.get("INTERVIEWER_HOME")
     if override:
         return Path(override)
@@ -80,7 +80,9 @@ class Workspace:
             from interviewer.grading import Grader
             from interviewer.index import open_index
 
-            embedder = Embedder(disk_cache=None if os.environ.get("INTERVIEWER_NO_EMBED_CACHE") else default_cache_path())
+            embedder = Embedder(
+                disk_cache=None if os.environ.get("INTERVIEWER_NO_EMBED_CACHE") else default_cache_path()
+            )
             index = open_index(self.index_dir, self.rubrics(), embedder, notice=self.notice)
             self._grader = Grader(index, embedder)
         return self._grader

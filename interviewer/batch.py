@@ -23,6 +23,8 @@ from interviewer.models import Grade
 
 MATCH_THRESHOLD = 0.6  # below this a free-text question is not confidently a bank question
 CHUNK = 32
+INPUT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".json")
+OUTPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json")
 OUTPUT_FIELDS = [
     "id",
     "question_id",
@@ -88,7 +90,8 @@ def _to_row(line: int, data: dict) -> Parsed:
     if not question_id and not question:
         return Parsed(line, problem=RowProblem(line, row_id, "needs `question_id` or `question`"))
     if reference and not question:
-        return Parsed(line, problem=RowProblem(line, row_id, "`reference_answer` needs the `question` text too"))
+        message = "`reference_answer` needs the `question` text too"
+        return Parsed(line, problem=RowProblem(line, row_id, message))
     try:
         row = AnswerRow(
             id=row_id.strip(),
@@ -102,15 +105,45 @@ def _to_row(line: int, data: dict) -> Parsed:
     return Parsed(line, row=row)
 
 
+def read_text(path: Path, error: type[ValueError] = InputError) -> str:
+    """A whole input file as text; anything that makes it unreadable becomes one `error` line."""
+    if not path.exists():
+        raise error(f"{path}: no such file")
+    if path.is_dir():
+        raise error(f"{path}: is a folder, not a file")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def csv_records(text: str, delimiter: str = ",") -> tuple[list[str] | None, Iterator[tuple[int, dict]]]:
+    """The header and the rows of a CSV text, each row with the line it starts on.
+
+    Unlike `csv.DictReader` this counts blank lines and quoted newlines, so a reported line number is
+    the line an editor shows. Missing trailing fields are None; extra fields are dropped.
+    """
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = next(reader, None)
+
+    def rows() -> Iterator[tuple[int, dict]]:
+        start = reader.line_num + 1
+        for values in reader:
+            if values:
+                yield start, {name: (values[i] if i < len(values) else None) for i, name in enumerate(header)}
+            start = reader.line_num + 1
+
+    return header, rows()
+
+
 def read_rows(path: Path) -> Iterator[Parsed]:
     """Rows of a CSV or JSONL file with the line each starts on; problems instead of exceptions."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    if path.exists() and not path.is_dir() and suffix not in INPUT_SUFFIXES:
+        raise InputError(f"{path}: unknown file type {suffix or '(none)'}; use .csv or .jsonl")
+    text = read_text(path)
     if suffix in (".jsonl", ".ndjson", ".json"):
         for number, raw in enumerate(text.splitlines(), start=1):
             if not raw.strip():
@@ -124,16 +157,20 @@ def read_rows(path: Path) -> Iterator[Parsed]:
                 yield Parsed(number, problem=RowProblem(number, None, "expected a JSON object"))
                 continue
             yield _to_row(number, data)
-    elif suffix in (".csv", ".tsv"):
-        reader = csv.DictReader(io.StringIO(text), delimiter="\t" if suffix == ".tsv" else ",")
-        if not reader.fieldnames:
-            raise InputError(f"{path}: empty file; expected a header row with id, answer, question_id|question")
-        start = 2
-        for data in reader:
-            yield _to_row(start, data)
-            start = reader.line_num + 1
     else:
-        raise InputError(f"{path}: unknown file type {suffix or '(none)'}; use .csv or .jsonl")
+        header, records = csv_records(text, delimiter="\t" if suffix == ".tsv" else ",")
+        if not header:
+            raise InputError(
+                f"{path}: empty file; expected a header row with id, answer, question_id|question"
+            )
+        names = {h.strip().lower() for h in header}
+        missing = [c for c in ("id", "answer") if c not in names]
+        if not names & {"question_id", "question"}:
+            missing.append("question_id or question")
+        if missing:
+            raise InputError(f"{path} line 1: the header has no {', '.join(missing)} column")
+        for line, data in records:
+            yield _to_row(line, data)
 
 
 # ---- output ------------------------------------------------------------------------------------
@@ -156,25 +193,39 @@ def result_record(row: AnswerRow, grade: Grade, matched: str | None, similarity:
     }
 
 
+def check_output(path: Path, input_path: Path | None = None) -> None:
+    """Refuse an output the run could not write, before any work (or any truncation) happens."""
+    if path.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise InputError(f"{path}: unknown output type {path.suffix or '(none)'}; use .jsonl or .csv")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a .jsonl or .csv file name")
+    if input_path is not None and path.exists() and path.resolve() == input_path.resolve():
+        raise InputError(f"{path}: the output would overwrite the input; choose another file")
+
+
 def done_ids(path: Path) -> set[str]:
     """Ids already written by an earlier run; a torn last line (crash mid-write) is dropped."""
     if not path.exists() or path.stat().st_size == 0:
         return set()
-    ids: set[str] = set()
-    if path.suffix.lower() == ".csv":
-        with path.open(encoding="utf-8", newline="") as handle:
-            for record in csv.DictReader(handle):
-                if record.get("id"):
-                    ids.add(record["id"])
-        return ids
     raw = path.read_bytes()
     if not raw.endswith(b"\n"):
-        # Keep everything up to the last complete line; the torn row is graded again.
+        # Keep everything up to the last complete line (CSV and JSONL alike); the torn row is graded again.
         cut = raw.rfind(b"\n") + 1
         with path.open("r+b") as handle:
             handle.truncate(cut)
         raw = raw[:cut]
-    for line in raw.decode("utf-8").splitlines():
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        message = "existing output is not UTF-8; move it away or choose another file"
+        raise InputError(f"{path}: {message}") from None
+    ids: set[str] = set()
+    if path.suffix.lower() == ".csv":
+        for record in csv.DictReader(io.StringIO(text, newline="")):
+            if record.get("id"):
+                ids.add(record["id"])
+        return ids
+    for line in text.splitlines():
         try:
             ids.add(str(json.loads(line)["id"]))
         except (json.JSONDecodeError, KeyError, TypeError):
@@ -186,15 +237,18 @@ class ResultWriter:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.csv = path is not None and path.suffix.lower() == ".csv"
-        if path is not None and path.suffix.lower() not in (".csv", ".jsonl", ".ndjson", ".json"):
-            raise InputError(f"{path}: unknown output type; use .jsonl or .csv")
+        if path is not None:
+            check_output(path)
         self.handle: TextIO
         if path is None:
             self.handle = sys.stdout
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
             new = not path.exists() or path.stat().st_size == 0
-            self.handle = path.open("a", encoding="utf-8", newline="")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.handle = path.open("a", encoding="utf-8", newline="")
+            except OSError as exc:
+                raise InputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
             if self.csv and new:
                 csv.writer(self.handle).writerow(OUTPUT_FIELDS)
 
@@ -202,7 +256,8 @@ class ResultWriter:
         for record in records:
             if self.csv:
                 flat = {
-                    k: "; ".join(v) if isinstance(v, list) else ("" if v is None else v) for k, v in record.items()
+                    k: "; ".join(v) if isinstance(v, list) else ("" if v is None else v)
+                    for k, v in record.items()
                 }
                 csv.writer(self.handle).writerow([flat.get(k, "") for k in OUTPUT_FIELDS])
             else:
@@ -235,26 +290,53 @@ def resolve(grader, row: AnswerRow, line: int):
 
     if row.question_id:
         if row.question_id not in grader.index.rubrics:
-            return None, None, None, RowProblem(
-                line, row.id, f"unknown question_id {row.question_id!r}; see `interviewer questions`"
+            return (
+                None,
+                None,
+                None,
+                RowProblem(
+                    line, row.id, f"unknown question_id {row.question_id!r}; see `interviewer questions`"
+                ),
             )
         return grader.rubric(row.question_id), None, None, None
     if row.reference_answer:
-        return adhoc_rubric(row.question, row.reference_answer), None, None, None
+        try:
+            return adhoc_rubric(row.question, row.reference_answer), None, None, None
+        except ValidationError:
+            return (
+                None,
+                None,
+                None,
+                RowProblem(
+                    line, row.id, "`reference_answer` is too short to grade against; give a sentence or more"
+                ),
+            )
     matched, similarity = grader.match_question(row.question)
     if not matched or similarity < MATCH_THRESHOLD:
-        return None, matched, similarity, RowProblem(
-            line,
-            row.id,
-            f"no bank question matches {row.question[:60]!r} (best {matched} at {similarity:.2f}); "
-            "add `reference_answer` to grade it against your own reference",
+        return (
+            None,
+            matched,
+            similarity,
+            RowProblem(
+                line,
+                row.id,
+                f"no bank question matches {row.question[:60]!r} (best {matched} at {similarity:.2f}); "
+                "add `reference_answer` to grade it against your own reference",
+            ),
         )
     return grader.rubric(matched), matched, similarity, None
 
 
-def run_batch(ws, input_path: Path, output: Path | None, critic=None, workers: int = 4, console=None) -> BatchSummary:
+def run_batch(
+    ws, input_path: Path, output: Path | None, critic=None, workers: int = 4, console=None
+) -> BatchSummary:
+    from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    console = console or Console(stderr=True, highlight=False)
+    if output is not None:
+        check_output(output, input_path)
     parsed = list(read_rows(input_path))
     summary = BatchSummary()
     already = done_ids(output) if output is not None else set()
@@ -266,7 +348,8 @@ def run_batch(ws, input_path: Path, output: Path | None, critic=None, workers: i
             continue
         row = item.row
         if row.id in seen:
-            summary.errors.append(RowProblem(item.line, row.id, f"duplicate id (first on line {seen[row.id]})"))
+            first = seen[row.id]
+            summary.errors.append(RowProblem(item.line, row.id, f"duplicate id (first on line {first})"))
             continue
         seen[row.id] = item.line
         if row.id in already:
@@ -274,10 +357,14 @@ def run_batch(ws, input_path: Path, output: Path | None, critic=None, workers: i
             continue
         todo.append(item)
 
+    def report(problem: RowProblem) -> None:
+        # User text (ids, questions, paths) is escaped: `[/x]` in an id must print, not break markup.
+        console.print(f"[yellow]skipped[/yellow] {escape(f'{input_path}: {problem}')}", soft_wrap=True)
+
     for problem in summary.errors:
-        console.print(f"[yellow]skipped[/yellow] {input_path}:{problem}")
+        report(problem)
     if summary.skipped_done:
-        console.print(f"Resuming: {summary.skipped_done} rows already in {output}.")
+        console.print(escape(f"Resuming: {summary.skipped_done} rows already in {output}."), soft_wrap=True)
     if not todo:
         if not parsed:
             raise InputError(f"{input_path}: no rows found")
@@ -286,7 +373,11 @@ def run_batch(ws, input_path: Path, output: Path | None, critic=None, workers: i
     grader = ws.grader()
     writer = ResultWriter(output)
     progress = Progress(
-        TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console,
+        TextColumn("grading"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
         disable=output is None and not console.is_terminal,
     )
     try:
@@ -299,7 +390,7 @@ def run_batch(ws, input_path: Path, output: Path | None, critic=None, workers: i
                     rubric, matched, similarity, problem = resolve(grader, item.row, item.line)
                     if problem:
                         summary.errors.append(problem)
-                        console.print(f"[yellow]skipped[/yellow] {input_path}:{problem}")
+                        report(problem)
                         continue
                     jobs.append((item.row, rubric, matched, similarity))
                 grades = grader.grade_many([(rubric, row.answer) for row, rubric, _, _ in jobs])
@@ -320,8 +411,11 @@ def run_batch(ws, input_path: Path, output: Path | None, critic=None, workers: i
     if critic is not None:
         tokens = f", critic tokens {summary.prompt_tokens} in / {summary.completion_tokens} out"
     console.print(
-        f"Graded {summary.graded} answers (mean {mean:.2f}), {len(summary.errors)} rows skipped{tokens}"
-        + (f" → {output}" if output else "")
+        escape(
+            f"Graded {summary.graded} answers (mean {mean:.2f}), {len(summary.errors)} rows skipped{tokens}"
+            + (f" → {output}" if output else "")
+        ),
+        soft_wrap=True,
     )
     return summary
 

@@ -41,14 +41,31 @@ class CheckReport:
         from rich.table import Table
 
         table = Table(
-            "bank", "rubrics", "ref: bank", "ref: authored", "no ref", "points: bank", "points: authored",
-            "misconceptions", "follow-ups", "in groups", box=None,
+            "bank",
+            "rubrics",
+            "ref: bank",
+            "ref: authored",
+            "no ref",
+            "points: bank",
+            "points: authored",
+            "misconceptions",
+            "follow-ups",
+            "in groups",
+            box=None,
         )
         for bank, t in sorted(self.banks.items()):
-            table.add_row(
-                bank, str(t.rubrics), str(t.reference_bank), str(t.reference_authored), str(t.reference_none),
-                str(t.points_bank), str(t.points_authored), str(t.misconceptions), str(t.follow_ups), str(t.grouped),
+            counts = (
+                t.rubrics,
+                t.reference_bank,
+                t.reference_authored,
+                t.reference_none,
+                t.points_bank,
+                t.points_authored,
+                t.misconceptions,
+                t.follow_ups,
+                t.grouped,
             )
+            table.add_row(bank, *map(str, counts))
         return table
 
 
@@ -82,7 +99,9 @@ def check_rubrics(questions: list[Question], folder: Path) -> CheckReport:
             seen[rubric.question_id] = path.name
             question = by_id.get(rubric.question_id)
             if question is None:
-                report.problems.append(f"{where}: no such question in corpus/ (stale rubric; run `rubrics build`)")
+                report.problems.append(
+                    f"{where}: no such question in corpus/ (stale rubric; run `rubrics build`)"
+                )
                 continue
             if rubric.bank != rubric_file.bank or rubric.bank != question.bank:
                 report.problems.append(f"{where}: bank {rubric.bank!r} disagrees with its file or corpus")
@@ -91,7 +110,9 @@ def check_rubrics(questions: list[Question], folder: Path) -> CheckReport:
             if rubric.reference_source == "bank" and rubric.reference != question.answer:
                 report.problems.append(f"{where}: reference marked `bank` but differs from the bank's answer")
             if question.answer and rubric.reference_source != "bank":
-                report.problems.append(f"{where}: the bank has an answer; the reference must be it, marked `bank`")
+                report.problems.append(
+                    f"{where}: the bank has an answer; the reference must be it, marked `bank`"
+                )
             if not rubric.has_reference:
                 report.problems.append(f"{where}: no reference answer")
             if rubric.reference_source == "bank":
@@ -116,7 +137,10 @@ def check_rubrics(questions: list[Question], folder: Path) -> CheckReport:
                 report.problems.append(f"{where}: {len(rubric.follow_ups)} follow-ups (need 1–3)")
             for f in rubric.follow_ups:
                 if f.probes >= len(rubric.key_points):
-                    report.problems.append(f"{where}: follow-up probes key point {f.probes}, which does not exist")
+                    report.problems.append(
+                        f"{where}: follow-up probes key point {f.probes}, which does not exist"
+                        f" (it has {len(rubric.key_points)}, numbered from 0)"
+                    )
             tally.points_bank += sum(k.source == "bank" for k in rubric.key_points)
             tally.points_authored += sum(k.source == "authored" for k in rubric.key_points)
             tally.misconceptions += len(rubric.misconceptions)
@@ -125,7 +149,9 @@ def check_rubrics(questions: list[Question], folder: Path) -> CheckReport:
 
     for qid, q in by_id.items():
         if qid not in seen:
-            report.problems.append(f"{q.bank}: question {qid} (line {q.line}) has no rubric; run `rubrics build`")
+            report.problems.append(
+                f"{q.bank}: question {qid} (line {q.line}) has no rubric; run `rubrics build`"
+            )
     if concepts is not None:
         members_seen: dict[str, str] = {}
         for name, group in concepts.groups.items():
@@ -133,6 +159,7 @@ def check_rubrics(questions: list[Question], folder: Path) -> CheckReport:
                 if qid not in by_id:
                     report.problems.append(f"concepts.yaml: group {name!r} names unknown question {qid}")
                 if qid in members_seen:
-                    report.problems.append(f"concepts.yaml: {qid} is in both {members_seen[qid]!r} and {name!r}")
+                    first = members_seen[qid]
+                    report.problems.append(f"concepts.yaml: {qid} is in both {first!r} and {name!r}")
                 members_seen[qid] = name
     return report

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -48,19 +47,20 @@ def _workspace() -> Workspace:
 
 @app.command()
 def questions(
-    topic: Optional[str] = typer.Option(None, help="Only questions whose topic contains this text"),
-    difficulty: Optional[str] = typer.Option(None, help="beginner | intermediate | advanced"),
+    topic: str | None = typer.Option(None, help="Only questions whose topic contains this text"),
+    difficulty: str | None = typer.Option(None, help="beginner | intermediate | advanced"),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per question"),
 ) -> None:
     """List the questions in the banks."""
+    from contextlib import suppress
+
     from interviewer.bank import normalize_level
+    from interviewer.rubric import RubricError
 
     ws = _workspace()
     rubric_topics = {}
-    try:
+    with suppress(RubricError):  # rubrics are optional for listing
         rubric_topics = {r.question_id: r.topic for r in ws.rubrics()}
-    except Exception:  # rubrics are optional for listing
-        pass
     level = normalize_level(difficulty) if difficulty else None
     if difficulty and level is None:
         raise UserError(f"unknown difficulty {difficulty!r}: use beginner, intermediate or advanced")
@@ -84,13 +84,13 @@ def questions(
             }
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table("id", "level", "topic", "question", "ref", box=None, pad_edge=False)
     for q in rows:
-        table.add_row(
-            q.id, q.difficulty or "", q.topic or rubric_topics.get(q.id) or "", q.text, "✓" if q.has_reference else ""
-        )
+        cells = (q.id, q.difficulty or "", q.topic or rubric_topics.get(q.id) or "", q.text)
+        table.add_row(*map(escape, cells), "✓" if q.has_reference else "")
     out.print(table)
     out.print(f"[dim]{len(rows)} questions[/dim]")
 
@@ -98,32 +98,50 @@ def questions(
 @rubrics_app.command("build")
 def rubrics_build() -> None:
     """Write rubrics/ from the banks in corpus/, keeping everything already authored."""
-    from interviewer.rubric import load_rubrics, merge_rubric, save_rubrics
+    from rich.markup import escape
+
+    from interviewer.rubric import load_rubrics, merge_rubric, rubric_files, save_rubrics
 
     ws = _workspace()
     existing = {}
-    if ws.rubrics_dir.is_dir() and any(ws.rubrics_dir.glob("*.yaml")):
+    if ws.rubrics_dir.is_dir() and rubric_files(ws.rubrics_dir):
         existing = {r.question_id: r for r in load_rubrics(ws.rubrics_dir)}
     questions = ws.questions()
     rubrics = [merge_rubric(q, existing.get(q.id)) for q in questions]
     paths = save_rubrics(ws.rubrics_dir, rubrics)
     with_ref = sum(r.has_reference for r in rubrics)
-    out.print(f"Wrote {len(rubrics)} rubrics to {len(paths)} files in {ws.rubrics_dir} ({with_ref} with a reference).")
+    where = f"{len(paths)} files in {ws.rubrics_dir}"
+    out.print(escape(f"Wrote {len(rubrics)} rubrics to {where} ({with_ref} with a reference)."))
     missing = len(rubrics) - with_ref
     if missing:
-        out.print(f"{missing} questions have no reference answer yet: the grader will say so instead of scoring.")
+        out.print(
+            f"{missing} questions have no reference answer yet: the grader will say so instead of scoring."
+        )
+    # A renumbered or deleted question takes its authored rubric with it: never do that silently.
+    rewritten = {q.bank for q in questions}
+    gone = sorted(set(existing) - {q.id for q in questions})
+    dropped = [qid for qid in gone if existing[qid].bank in rewritten]
+    if dropped:
+        message = f"{len(dropped)} rubrics match no question in corpus/ and were dropped: "
+        message += ", ".join(dropped)
+        err.print(escape(message), soft_wrap=True)
+    if len(dropped) < len(gone):
+        left = len(gone) - len(dropped)
+        err.print(f"{left} rubrics belong to banks no longer in corpus/; their files were left as they were.")
 
 
 @rubrics_app.command("check")
 def rubrics_check() -> None:
     """Validate every rubric and report per bank what comes from the bank and what is authored."""
+    from rich.markup import escape
+
     from interviewer.checks import check_rubrics
 
     ws = _workspace()
     report = check_rubrics(ws.questions(), ws.rubrics_dir)
     out.print(report.table())
     for problem in report.problems:
-        err.print(f"[red]✗[/red] {problem}")
+        err.print(f"[red]✗[/red] {escape(problem)}", soft_wrap=True)
     if report.problems:
         raise typer.Exit(1)
     out.print(f"[green]✓[/green] {report.total} rubrics valid.")
@@ -132,19 +150,32 @@ def rubrics_check() -> None:
 @app.command()
 def index() -> None:
     """Rebuild the FAISS index over the rubrics."""
+    import os
     import time
 
-    from interviewer.embedding import Embedder
+    from rich.markup import escape
+
+    from interviewer.embedding import Embedder, default_cache_path
     from interviewer.index import RubricIndex, save_index
 
     ws = _workspace()
+    rubrics = ws.rubrics()
     started = time.perf_counter()
-    built = RubricIndex.build(ws.rubrics(), Embedder())
-    save_index(built, ws.index_dir)
+    # The same embedding cache the grader uses (keyed by model and text): a rebuild after a small rubric
+    # edit embeds only what changed. INTERVIEWER_NO_EMBED_CACHE=1 embeds everything afresh.
+    cache = None if os.environ.get("INTERVIEWER_NO_EMBED_CACHE") else default_cache_path()
+    built = RubricIndex.build(rubrics, Embedder(disk_cache=cache))
+    try:
+        save_index(built, ws.index_dir)
+    except OSError as exc:
+        raise UserError(f"cannot write the index to {ws.index_dir} ({exc.strerror or exc})") from None
     m = built.manifest
     out.print(
-        f"Indexed {m.items} items from {len(built.rubrics)} rubrics with {m.model} "
-        f"(dim {m.dimension}) in {time.perf_counter() - started:.1f}s → {ws.index_dir}"
+        escape(
+            f"Indexed {m.items} items from {len(built.rubrics)} rubrics with {m.model} "
+            f"(dim {m.dimension}) in {time.perf_counter() - started:.1f}s → {ws.index_dir}"
+        ),
+        soft_wrap=True,
     )
 
 
@@ -154,11 +185,13 @@ def index() -> None:
 @app.command()
 def grade(
     input_path: Path = typer.Argument(..., metavar="INPUT", help="CSV or JSONL of answers"),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="JSONL or CSV; JSONL to stdout if omitted"),
-    critic: Optional[str] = CriticOption,
-    model: Optional[str] = ModelOption,
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="JSONL or CSV; JSONL to stdout if omitted"
+    ),
+    critic: str | None = CriticOption,
+    model: str | None = ModelOption,
     no_cache: bool = NoCacheOption,
-    workers: int = typer.Option(4, help="Concurrent critic calls"),
+    workers: int = typer.Option(4, min=1, help="Concurrent critic calls"),
 ) -> None:
     """Grade a file of written answers (resumes where a previous run stopped)."""
     from interviewer.batch import run_batch
@@ -173,19 +206,26 @@ def grade(
 
 @app.command("eval")
 def evaluate(
-    dataset: Optional[Path] = typer.Argument(None, help="Labelled CSV/JSONL (default: the dev set in evals/)"),
-    critic: Optional[str] = CriticOption,
-    model: Optional[str] = ModelOption,
+    dataset: Path | None = typer.Argument(None, help="Labelled CSV/JSONL (default: the dev set in evals/)"),
+    critic: str | None = CriticOption,
+    model: str | None = ModelOption,
     no_cache: bool = NoCacheOption,
-    report: Optional[Path] = typer.Option(None, "--report", help="Write a Markdown report with plots here"),
-    semeval: Optional[Path] = typer.Option(
+    report: Path | None = typer.Option(None, "--report", help="Write a Markdown report with plots here"),
+    semeval: Path | None = typer.Option(
         None, help="SemEval-2013 folder (default: ../shared/benchmarks/semeval2013 when present)"
     ),
     no_semeval: bool = typer.Option(False, "--no-semeval", help="Skip the SemEval-2013 benchmark"),
     semeval_splits: str = typer.Option("all", help="all | ua (unseen answers only, fast)"),
-    baseline: Optional[Path] = typer.Option(None, help="Baseline figures (default: evals/baseline.json)"),
-    update_baseline: bool = typer.Option(False, "--update-baseline", help="Accept these figures as the baseline"),
-    calibrate: bool = typer.Option(False, "--calibrate", help="Refit the calibration on the dev set and save it"),
+    semeval_limit: int | None = typer.Option(
+        None, "--semeval-limit", help="Cap SemEval training and test rows per split at N (a quick look)"
+    ),
+    baseline: Path | None = typer.Option(None, help="Baseline figures (default: evals/baseline.json)"),
+    update_baseline: bool = typer.Option(
+        False, "--update-baseline", help="Accept these figures as the baseline"
+    ),
+    calibrate: bool = typer.Option(
+        False, "--calibrate", help="Refit the calibration on the dev set and save it"
+    ),
 ) -> None:
     """Measure the grader against human grades; exit 1 on a regression beyond tolerance."""
     from interviewer.critic import make_critic
@@ -205,6 +245,7 @@ def evaluate(
         update_baseline=update_baseline,
         calibrate=calibrate,
         console=out,
+        semeval_limit=semeval_limit,
     )
     if not ok:
         raise typer.Exit(1)
@@ -215,19 +256,21 @@ def evaluate(
 
 @app.command()
 def practice(
-    topic: Optional[list[str]] = typer.Option(None, "--topic", help="Topic(s) to practise (repeatable)"),
-    difficulty: Optional[str] = typer.Option(None, help="Starting level: beginner | intermediate | advanced"),
+    topic: list[str] | None = typer.Option(None, "--topic", help="Topic(s) to practise (repeatable)"),
+    difficulty: str | None = typer.Option(None, help="Starting level: beginner | intermediate | advanced"),
     count: int = typer.Option(5, "--count", "-n", min=1, help="Number of questions"),
-    critic: Optional[str] = CriticOption,
-    model: Optional[str] = ModelOption,
+    critic: str | None = CriticOption,
+    model: str | None = ModelOption,
     no_cache: bool = NoCacheOption,
     resume: bool = typer.Option(False, "--resume", help="Continue the last interrupted session"),
-    time_limit: Optional[int] = typer.Option(None, "--time-limit", help="Seconds per answer (countdown)"),
+    time_limit: int | None = typer.Option(None, "--time-limit", help="Seconds per answer (countdown)"),
     no_review: bool = typer.Option(False, "--no-review", help="Don't bring back questions answered poorly"),
     voice: bool = typer.Option(False, "--voice", help="Speak questions and transcribe spoken answers"),
-    voice_in: Optional[list[Path]] = typer.Option(None, "--voice-in", help="WAV file(s) to use as spoken answers"),
-    voice_out: Optional[Path] = typer.Option(None, "--voice-out", help="Write spoken questions as WAV here"),
-    seed: Optional[int] = typer.Option(None, help="Seed the question order (reproducible sessions)"),
+    voice_in: list[Path] | None = typer.Option(
+        None, "--voice-in", help="WAV file(s) to use as spoken answers"
+    ),
+    voice_out: Path | None = typer.Option(None, "--voice-out", help="Write spoken questions as WAV here"),
+    seed: int | None = typer.Option(None, help="Seed the question order (reproducible sessions)"),
 ) -> None:
     """A mock interview in the terminal: questions, graded feedback, follow-ups, a summary."""
     from interviewer.terminal import PracticeOptions, run_practice
@@ -252,7 +295,7 @@ def practice(
 
 @app.command()
 def progress(
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Where to write the PNG plot"),
+    plot: Path | None = typer.Option(None, "--plot", help="Where to write the PNG plot"),
 ) -> None:
     """Scores by topic and level over time, and the weakest topics."""
     from interviewer.terminal import run_progress
@@ -293,7 +336,10 @@ def main() -> None:
     try:
         app()
     except known as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        from rich.markup import escape
+
+        # One line whatever its length, and a path like "[/x]" is text, not markup.
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("\nInterrupted. Everything graded so far is saved.")

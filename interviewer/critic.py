@@ -46,7 +46,9 @@ from interviewer.rubric import Rubric
 log = logging.getLogger(__name__)
 
 # Share of the final score given to the critic's verdict; to be tuned on the dev set.
-CRITIC_WEIGHT = 0.2  # measured on the dev set with the stub critic: Spearman 0.855 → 0.865, QWK flat; 0.3+ loses QWK
+CRITIC_WEIGHT = (
+    0.2  # measured on the dev set with the stub critic: Spearman 0.855 → 0.865, QWK flat; 0.3+ loses QWK
+)
 # Bump when the prompt or schema changes, so cached verdicts of an older prompt are not reused.
 PROMPT_VERSION = "critic-v1"
 MAX_ANSWER_CHARS = 6000

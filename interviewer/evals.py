@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -18,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
-from interviewer.grading import Assessment, Calibration, DEFAULT_CALIBRATION, SIGNALS, adhoc_rubric
-from interviewer.models import GUARD_FLAGS, FLAG_KEYWORD_LIST, Grade
+from interviewer.grading import DEFAULT_CALIBRATION, SIGNALS, Assessment, Calibration, adhoc_rubric
+from interviewer.models import FLAG_KEYWORD_LIST, GUARD_FLAGS, Grade
 
 TRAP_CATEGORIES = (
     "empty",
@@ -51,15 +50,30 @@ class LabelledRow(BaseModel):
     category: str = "uncategorized"
 
 
+DATASET_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json")
+
+
+def check_dataset(path: Path) -> None:
+    """A labelled file the eval can read at all: exists, is a file, has a known type."""
+    if not path.exists():
+        raise EvalInputError(f"{path}: no such file")
+    if path.is_dir():
+        raise EvalInputError(f"{path}: is a folder, not a file")
+    if path.suffix.lower() not in DATASET_SUFFIXES:
+        raise EvalInputError(f"{path}: unknown file type {path.suffix or '(none)'}; use .csv or .jsonl")
+
+
 def _records(path: Path) -> list[tuple[int, dict]]:
-    text = path.read_text(encoding="utf-8-sig")
+    from interviewer.batch import csv_records, read_text
+
+    check_dataset(path)
+    text = read_text(path, EvalInputError)
     if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(io.StringIO(text))
-        rows, start = [], 2
-        for data in reader:
-            rows.append((start, data))
-            start = reader.line_num + 1
-        return rows
+        header, records = csv_records(text)
+        if not header:
+            expected = "answer, grade, question_id|question"
+            raise EvalInputError(f"{path}: empty file; expected a header row with {expected}")
+        return [(line, {str(k).strip().lower(): v for k, v in data.items()}) for line, data in records]
     rows = []
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
@@ -68,8 +82,18 @@ def _records(path: Path) -> list[tuple[int, dict]]:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise EvalInputError(f"{path} line {number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(data, dict):
+            raise EvalInputError(f"{path} line {number}: expected a JSON object")
         rows.append((number, data))
     return rows
+
+
+def _text(value: object) -> str | None:
+    """A field as stripped text, None when absent or blank (a number id such as 12 becomes "12")."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 def load_labelled(paths: list[Path]) -> list[LabelledRow]:
@@ -83,19 +107,26 @@ def load_labelled(paths: list[Path]) -> list[LabelledRow]:
                 raise EvalInputError(f"{where}: needs a numeric `grade` 0–5") from None
             if not 0 <= grade <= 5 or math.isnan(grade):
                 raise EvalInputError(f"{where}: grade {grade} is outside 0–5")
-            if not (data.get("question_id") or data.get("question")):
+            question_id, question = _text(data.get("question_id")), _text(data.get("question"))
+            reference = _text(data.get("reference_answer"))
+            if not (question_id or question):
                 raise EvalInputError(f"{where}: needs `question_id` or `question`")
+            if reference and not question:
+                raise EvalInputError(f"{where}: `reference_answer` needs the `question` text too")
+            if "answer" not in data:
+                raise EvalInputError(f"{where}: needs an `answer` field (it may be empty)")
+            answer = data.get("answer")
             rows.append(
                 LabelledRow(
-                    id=str(data.get("id") or f"{path.stem}:{number}"),
+                    id=_text(data.get("id")) or f"{path.stem}:{number}",
                     line=number,
                     source=str(path),
-                    answer=str(data.get("answer") or ""),
+                    answer="" if answer is None else str(answer),
                     grade=grade,
-                    question_id=data.get("question_id") or None,
-                    question=data.get("question") or None,
-                    reference_answer=data.get("reference_answer") or None,
-                    category=str(data.get("category") or "uncategorized"),
+                    question_id=question_id,
+                    question=question,
+                    reference_answer=reference,
+                    category=_text(data.get("category")) or "uncategorized",
                 )
             )
     if not rows:
@@ -125,7 +156,11 @@ def agreement(predicted: list[float], human: list[float]) -> dict[str, float]:
         "pearson": 0.0 if constant else round(float(pearsonr(p, h)[0]), 4),
         "spearman": 0.0 if constant else round(float(spearmanr(p, h)[0]), 4),
         "qwk": round(
-            float(cohen_kappa_score(np.rint(p).astype(int), np.rint(h).astype(int), weights="quadratic", labels=list(range(6)))),
+            float(
+                cohen_kappa_score(
+                    np.rint(p).astype(int), np.rint(h).astype(int), weights="quadratic", labels=list(range(6))
+                )
+            ),
             4,
         ),
         "mae": round(float(np.mean(np.abs(p - h))), 4),
@@ -149,7 +184,9 @@ def _fit_rows(assessments: list[Assessment]) -> list[int]:
     ]
 
 
-def fit_calibration(assessments: list[Assessment], grades: list[float], model: str, base: Calibration) -> Calibration:
+def fit_calibration(
+    assessments: list[Assessment], grades: list[float], model: str, base: Calibration
+) -> Calibration:
     """Non-negative least squares on the signals, then isotonic regression onto 0–5."""
     from scipy.optimize import nnls
     from sklearn.isotonic import IsotonicRegression
@@ -219,7 +256,10 @@ def cross_validated_grades(
         return [grader.grade_assessment(a) for a in assessments]
     for train, test in GroupKFold(n_splits=n_folds).split(np.zeros(len(rows)), human, groups):
         cal = fit_calibration(
-            [assessments[i] for i in train], [human[i] for i in train], grader.embedder.model_name, grader.calibration
+            [assessments[i] for i in train],
+            [human[i] for i in train],
+            grader.embedder.model_name,
+            grader.calibration,
         )
         for i in test:
             out[i] = grader.grade_assessment(assessments[i], cal)
@@ -242,13 +282,27 @@ class EvalResult:
 
 
 def rubric_for_row(grader, row: LabelledRow):
+    """The rubric a labelled row is graded against, as in `interviewer grade` (same match threshold)."""
+    from pydantic import ValidationError
+
+    from interviewer.batch import MATCH_THRESHOLD
+
+    where = f"{row.source} line {row.line}"
     if row.question_id:
         if row.question_id not in grader.index.rubrics:
-            raise EvalInputError(f"{row.source} line {row.line}: unknown question_id {row.question_id!r}")
+            raise EvalInputError(f"{where}: unknown question_id {row.question_id!r}")
         return grader.rubric(row.question_id)
     if row.reference_answer:
-        return adhoc_rubric(row.question, row.reference_answer)
-    matched, _ = grader.match_question(row.question)
+        try:
+            return adhoc_rubric(row.question, row.reference_answer)
+        except ValidationError:
+            raise EvalInputError(f"{where}: `reference_answer` is too short to grade against") from None
+    matched, similarity = grader.match_question(row.question)
+    if not matched or similarity < MATCH_THRESHOLD:
+        raise EvalInputError(
+            f"{where}: no bank question matches {row.question[:60]!r} (best {matched or 'none'} at "
+            f"{similarity:.2f}); add `reference_answer` or `question_id`"
+        )
     return grader.rubric(matched)
 
 
@@ -274,6 +328,11 @@ def evaluate_rows(grader, rows: list[LabelledRow], cross_validate: bool, critic=
     else:
         grades = [grader.grade_assessment(a) for a in assessments]
     scored = [(g.score, r.grade) for g, r in zip(grades, rows, strict=True) if g.score is not None]
+    if len(scored) < 2:
+        raise EvalInputError(
+            f"only {len(scored)} of {len(rows)} rows could be scored (the rest have no reference answer); "
+            "agreement needs at least 2"
+        )
     metrics = agreement([s for s, _ in scored], [h for _, h in scored])
     result = EvalResult("dev", metrics, category_means(rows, grades), rows, grades)
     if critic is not None:
@@ -297,6 +356,7 @@ def evaluate_rows(grader, rows: list[LabelledRow], cross_validate: bool, critic=
 # ---- SemEval-2013 -------------------------------------------------------------------------------
 
 SEMEVAL_SPLITS = ("test-unseen-answers", "test-unseen-questions", "test-unseen-domains")
+SEMEVAL_SPLIT_CHOICES = {"all": SEMEVAL_SPLITS, "ua": ("test-unseen-answers",)}
 SEMEVAL_TRAIN_SAMPLE = 1500
 
 
@@ -318,8 +378,9 @@ def _semeval_features(grader, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]
         items.append((rubrics[key], r["student_answer"]))
     assessments = grader.assess_many(items)
     scores = np.array([_continuous_score(grader, a) for a in assessments])
+    names = (*SIGNALS, "question_sim", "novelty")
     feats = np.array(
-        [[a.signals.values.get(k, 0.0) if a.signals else 0.0 for k in (*SIGNALS, "question_sim", "novelty")] for a in assessments]
+        [[a.signals.values.get(k, 0.0) if a.signals else 0.0 for k in names] for a in assessments]
     )
     return scores, feats
 
@@ -332,22 +393,34 @@ def _continuous_score(grader, a: Assessment) -> float:
     return float(grader.calibration.score(a.signals.values)) if g.score is not None and g.score > 0 else 0.0
 
 
-def evaluate_semeval(grader, folder: Path, splits: tuple[str, ...] = SEMEVAL_SPLITS) -> dict[str, dict[str, float]]:
+def _sample(rows: list[dict], size: int | None, seed: int) -> list[dict]:
+    """A fixed, order-preserving sample of at most `size` rows (all of them when size is None)."""
+    if size is None or len(rows) <= size:
+        return rows
+    rng = np.random.default_rng(seed)
+    return [rows[i] for i in sorted(rng.choice(len(rows), size, replace=False))]
+
+
+def evaluate_semeval(
+    grader, folder: Path, splits: tuple[str, ...] = SEMEVAL_SPLITS, limit: int | None = None
+) -> dict[str, dict[str, float]]:
     """2-way accuracy and ROC AUC, 3-way macro-F1 per dataset and split.
 
     The score needs one decision threshold for 2-way accuracy and a small classifier over the
     signals for 3-way labels; both are fitted on a fixed sample of the official training split.
+    `limit` caps the training sample and each test split (a fixed sample), for a quick look.
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score, roc_auc_score
 
     all_rows = semeval_rows(folder)
+    train_size = SEMEVAL_TRAIN_SAMPLE if limit is None else min(limit, SEMEVAL_TRAIN_SAMPLE)
     results: dict[str, dict[str, float]] = {}
     for dataset in ("sciEntsBank", "beetle"):
         train = [r for r in all_rows if r["dataset"] == dataset and r["split"] == "train"]
-        rng = np.random.default_rng(2013)
-        if len(train) > SEMEVAL_TRAIN_SAMPLE:
-            train = [train[i] for i in sorted(rng.choice(len(train), SEMEVAL_TRAIN_SAMPLE, replace=False))]
+        train = _sample(train, train_size, 2013)
+        if len({r["label_3way"] for r in train}) < 2:
+            continue
         train_scores, train_feats = _semeval_features(grader, train)
         y2 = np.array([r["label_2way"] == "correct" for r in train])
         candidates = np.unique(np.round(train_scores, 2))
@@ -356,17 +429,20 @@ def evaluate_semeval(grader, folder: Path, splits: tuple[str, ...] = SEMEVAL_SPL
             train_feats, [r["label_3way"] for r in train]
         )
         for split in splits:
-            test = [r for r in all_rows if r["dataset"] == dataset and r["split"] == split]
+            test = _sample([r for r in all_rows if r["dataset"] == dataset and r["split"] == split], limit, 7)
             if not test:
                 continue
             scores, feats = _semeval_features(grader, test)
             truth2 = np.array([r["label_2way"] == "correct" for r in test])
             predicted3 = three.predict(feats)
+            # ROC AUC is undefined when a (small) sample holds one class only.
+            auc = float(roc_auc_score(truth2, scores)) if len(set(truth2)) == 2 else float("nan")
+            f1 = f1_score([r["label_3way"] for r in test], predicted3, average="macro")
             results[f"{dataset}/{split}"] = {
                 "n": float(len(test)),
                 "accuracy_2way": round(float(np.mean((scores >= threshold) == truth2)), 4),
-                "roc_auc_2way": round(float(roc_auc_score(truth2, scores)), 4),
-                "macro_f1_3way": round(float(f1_score([r["label_3way"] for r in test], predicted3, average="macro")), 4),
+                "roc_auc_2way": round(auc, 4),
+                "macro_f1_3way": round(float(f1), 4),
                 "threshold": round(threshold, 3),
             }
     return results
@@ -385,9 +461,30 @@ class Baseline(BaseModel):
     tolerance: dict[str, float] = {"spearman": SPEARMAN_TOLERANCE, "trap_mean": TRAP_TOLERANCE}
 
 
+def load_baseline(path: Path) -> Baseline:
+    from pydantic import ValidationError
+
+    try:
+        return Baseline.model_validate_json(read_text_or_fail(path))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"]) or "file"
+        raise EvalInputError(f"{path}: not a baseline ({where}: {error['msg']})") from None
+
+
+def read_text_or_fail(path: Path) -> str:
+    from interviewer.batch import read_text
+
+    return read_text(path, EvalInputError)
+
+
 def injection_excess(result: EvalResult) -> float | None:
     """Mean of (grader − human) over injection rows: positive means injections bought points."""
-    pairs = [(g.score or 0.0) - r.grade for r, g in zip(result.rows, result.grades, strict=True) if r.category == "injection"]
+    pairs = [
+        (g.score or 0.0) - r.grade
+        for r, g in zip(result.rows, result.grades, strict=True)
+        if r.category == "injection"
+    ]
     return round(float(np.mean(pairs)), 3) if pairs else None
 
 
@@ -395,20 +492,28 @@ def gate(result: EvalResult, baseline: Baseline) -> list[str]:
     """Regressions beyond tolerance, as lines a person can act on; empty when all is well."""
     problems = []
     tol = baseline.tolerance
-    drop = baseline.metrics.get("spearman", 0.0) - result.metrics["spearman"]
-    if drop > tol.get("spearman", SPEARMAN_TOLERANCE):
+    spearman_tol = tol.get("spearman", SPEARMAN_TOLERANCE)
+    trap_tol = tol.get("trap_mean", TRAP_TOLERANCE)
+    before, now = baseline.metrics.get("spearman", 0.0), result.metrics["spearman"]
+    if before - now > spearman_tol:
         problems.append(
-            f"Spearman fell {drop:.3f} (from {baseline.metrics['spearman']:.3f} to {result.metrics['spearman']:.3f}); "
-            f"tolerance {tol.get('spearman', SPEARMAN_TOLERANCE)}"
+            f"Spearman fell {before - now:.3f} (from {before:.3f} to {now:.3f}); tolerance {spearman_tol}"
         )
     for cat, accepted in baseline.trap_means.items():
-        now = result.by_category.get(cat, {}).get("grader")
-        if now is not None and now - accepted > tol.get("trap_mean", TRAP_TOLERANCE):
-            problems.append(f"trap category {cat!r} mean rose {now - accepted:.2f} (from {accepted:.2f} to {now:.2f})")
+        mean = result.by_category.get(cat, {}).get("grader")
+        if mean is not None and mean - accepted > trap_tol:
+            problems.append(
+                f"trap category {cat!r} mean rose {mean - accepted:.2f} (from {accepted:.2f} to {mean:.2f}); "
+                f"tolerance {trap_tol}"
+            )
     current = injection_excess(result)
-    if baseline.injection_excess is not None and current is not None:
-        if current - baseline.injection_excess > tol.get("trap_mean", TRAP_TOLERANCE):
-            problems.append(f"injection answers gained {current - baseline.injection_excess:.2f} over the baseline")
+    if (
+        baseline.injection_excess is not None
+        and current is not None
+        and current - baseline.injection_excess > trap_tol
+    ):
+        gained = current - baseline.injection_excess
+        problems.append(f"injection answers gained {gained:.2f} over the baseline; tolerance {trap_tol}")
     return problems
 
 
@@ -438,33 +543,63 @@ def run_eval(
     update_baseline: bool,
     calibrate: bool,
     console,
+    semeval_limit: int | None = None,
 ) -> bool:
+    from rich.markup import escape
     from rich.table import Table
 
     from interviewer.grading import CALIBRATION_FILE, calibration_to_json
 
-    grader = ws.grader()
+    # Everything a user can get wrong is checked before the model loads (seconds) or any work starts.
     is_dev = dataset is None
+    if dataset is not None:
+        check_dataset(dataset)
+    if semeval_splits not in SEMEVAL_SPLIT_CHOICES:
+        raise EvalInputError(f"unknown --semeval-splits {semeval_splits!r}: use all or ua")
+    if semeval_limit is not None and semeval_limit < 10:
+        raise EvalInputError(f"--semeval-limit {semeval_limit} is too small to fit anything; use 10 or more")
+    folder = semeval_dir or (ws.root.parent / "shared" / "benchmarks" / "semeval2013")
+    if use_semeval and is_dev and semeval_dir is not None and not (folder / "semeval2013.csv").exists():
+        raise EvalInputError(f"{folder}: no semeval2013.csv there")
+    if calibrate and not is_dev:
+        raise EvalInputError("--calibrate fits on the dev set only; run it without a DATASET")
+    if not is_dev and (update_baseline or baseline_path is not None):
+        raise EvalInputError(
+            "--baseline and --update-baseline gate the dev set only; run them without a DATASET"
+        )
+    if update_baseline and semeval_limit is not None:
+        raise EvalInputError("--update-baseline needs the full SemEval figures; drop --semeval-limit")
+    if report_dir is not None and report_dir.exists() and not report_dir.is_dir():
+        raise EvalInputError(f"--report {report_dir}: is a file; give a folder")
+    base_path = baseline_path or ws.evals_dir / "baseline.json"
+    base: Baseline | None = None
+    if is_dev and not update_baseline:
+        if base_path.exists():
+            base = load_baseline(base_path)
+        elif baseline_path is not None:
+            hint = "add --update-baseline to create it"
+            raise EvalInputError(f"--baseline {baseline_path}: no such file ({hint})")
     paths = dev_set_paths(ws.evals_dir) if is_dev else [dataset]
-    if dataset is not None and not dataset.exists():
-        raise EvalInputError(f"{dataset}: no such file")
     rows = load_labelled(paths)
 
+    grader = ws.grader()
     if calibrate:
-        if not is_dev:
-            raise EvalInputError("--calibrate fits on the dev set only; run it without a DATASET")
         rubrics = [rubric_for_row(grader, r) for r in rows]
         assessments = grader.assess_many([(rb, r.answer) for rb, r in zip(rubrics, rows, strict=True)])
-        cal = fit_calibration(assessments, [r.grade for r in rows], grader.embedder.model_name, DEFAULT_CALIBRATION)
+        human = [r.grade for r in rows]
+        cal = fit_calibration(assessments, human, grader.embedder.model_name, DEFAULT_CALIBRATION)
         target = Path(__file__).parent / CALIBRATION_FILE
         target.write_text(calibration_to_json(cal), encoding="utf-8")
         grader.calibration = cal
-        console.print(f"Calibration {cal.version} fitted on {cal.rows} rows → {target}")
+        console.print(escape(f"Calibration {cal.version} fitted on {cal.rows} rows → {target}"))
 
     result = evaluate_rows(grader, rows, cross_validate=is_dev, critic=critic)
     result.name = "dev" if is_dev else str(dataset)
     label = "cross-validated by question" if is_dev else "deployed calibration"
-    console.print(f"[bold]{result.name}[/bold]: {len(rows)} answers over {len({r.question_id or r.question for r in rows})} questions ({label})")
+    questions = len({r.question_id or r.question for r in rows})
+    console.print(
+        f"[bold]{escape(result.name)}[/bold]: {len(rows)} answers over {questions} questions ({label})"
+    )
     table = Table("metric", "grader", *(["with critic"] if result.critic_metrics else []), box=None)
     for key in ("pearson", "spearman", "qwk", "mae", "rmse"):
         extra = [f"{result.critic_metrics[key]:.3f}"] if result.critic_metrics else []
@@ -473,43 +608,48 @@ def run_eval(
     if result.critic_metrics:
         cm = result.critic_metrics
         console.print(
-            f"critic: {int(cm['failed'])} failed calls, tokens {int(cm['prompt_tokens'])} in / {int(cm['completion_tokens'])} out"
+            f"critic: {int(cm['failed'])} failed calls, "
+            f"tokens {int(cm['prompt_tokens'])} in / {int(cm['completion_tokens'])} out"
         )
     cats = Table("category", "n", "grader mean", "human mean", box=None)
     for cat, v in result.by_category.items():
-        cats.add_row(cat, str(int(v["n"])), f"{v['grader']:.2f}", f"{v['human']:.2f}")
+        cats.add_row(escape(cat), str(int(v["n"])), f"{v['grader']:.2f}", f"{v['human']:.2f}")
     console.print(cats)
 
     semeval: dict[str, dict[str, float]] | None = None
-    folder = semeval_dir or (ws.root.parent / "shared" / "benchmarks" / "semeval2013")
     if use_semeval and is_dev and (folder / "semeval2013.csv").exists():
-        splits = SEMEVAL_SPLITS if semeval_splits == "all" else ("test-unseen-answers",)
-        semeval = evaluate_semeval(grader, folder, splits)
+        semeval = evaluate_semeval(grader, folder, SEMEVAL_SPLIT_CHOICES[semeval_splits], limit=semeval_limit)
         st = Table("SemEval-2013", "n", "2-way acc", "2-way AUC", "3-way macro-F1", box=None)
         for key, v in semeval.items():
-            st.add_row(key, str(int(v["n"])), f"{v['accuracy_2way']:.3f}", f"{v['roc_auc_2way']:.3f}", f"{v['macro_f1_3way']:.3f}")
+            st.add_row(
+                key,
+                str(int(v["n"])),
+                f"{v['accuracy_2way']:.3f}",
+                f"{v['roc_auc_2way']:.3f}",
+                f"{v['macro_f1_3way']:.3f}",
+            )
         console.print(st)
-    elif use_semeval and is_dev and semeval_dir is not None:
-        raise EvalInputError(f"{folder}: no semeval2013.csv there")
 
     if report_dir is not None:
         from interviewer.report import write_report
 
-        path = write_report(report_dir, result, semeval)
-        console.print(f"Report → {path}")
+        try:
+            path = write_report(report_dir, result, semeval)
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise EvalInputError(f"--report {report_dir}: cannot write the report ({reason})") from None
+        console.print(escape(f"Report → {path}"), soft_wrap=True)
 
     ok = True
     if is_dev:
-        base_path = baseline_path or ws.evals_dir / "baseline.json"
         if update_baseline:
-            base = baseline_from(result, grader.embedder.model_name, semeval)
-            base_path.write_text(base.model_dump_json(indent=2) + "\n", encoding="utf-8")
-            console.print(f"Baseline updated → {base_path}")
-        elif base_path.exists():
-            base = Baseline.model_validate_json(base_path.read_text(encoding="utf-8"))
+            new = baseline_from(result, grader.embedder.model_name, semeval)
+            base_path.write_text(new.model_dump_json(indent=2) + "\n", encoding="utf-8")
+            console.print(escape(f"Baseline updated → {base_path}"), soft_wrap=True)
+        elif base is not None:
             problems = gate(result, base)
             for p in problems:
-                console.print(f"[red]regression:[/red] {p}")
+                console.print(f"[red]regression:[/red] {escape(p)}", soft_wrap=True)
             ok = not problems
             if ok:
                 console.print(
@@ -517,5 +657,8 @@ def run_eval(
                     f"(baseline {base.metrics['spearman']:.3f}, tolerance {base.tolerance.get('spearman')})"
                 )
         else:
-            console.print(f"No baseline at {base_path}; run with --update-baseline to accept these figures.")
+            console.print(
+                escape(f"No baseline at {base_path}; run with --update-baseline to accept these figures."),
+                soft_wrap=True,
+            )
     return ok

@@ -59,7 +59,9 @@ class Calibration(BaseModel):
     iso_y: list[float]
     cover_low: float = 0.3
     cover_high: float = 0.7
-    covered_at: float = 0.55  # per key point (mean of semantic and lexical evidence); false praise costs more than a false miss
+    # A key point counts as covered at this mean of semantic and lexical evidence: false praise
+    # costs the candidate more than a false miss, yet paraphrases must still be credited.
+    covered_at: float = 0.55
     misconception_at: float = 0.80
     relevant_at: float = 0.40
     pair_at: float = 0.50
@@ -145,11 +147,18 @@ def _normalize(vector: np.ndarray) -> np.ndarray:
     return vector / max(float(np.linalg.norm(vector)), 1e-9)
 
 
+def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
+    total = float(weights.sum())
+    return float((weights * values).sum() / total) if total else 0.0
+
+
 def _soft(value: float, low: float, high: float) -> float:
     return float(min(1.0, max(0.0, (value - low) / (high - low))))
 
 
-_NEGATION = re.compile(r"\b(not|no|never|n't|without|isn't|aren't|doesn't|don't|cannot|neither|nor|false|wrong)\b")
+_NEGATION = re.compile(
+    r"\b(not|no|never|n't|without|isn't|aren't|doesn't|don't|cannot|neither|nor|false|wrong)\b"
+)
 
 
 def _negated(text: str) -> bool:
@@ -177,7 +186,9 @@ class Grader:
         """The rubric and its duplicates in other banks (same concept group)."""
         if not rubric.group or rubric.question_id not in self.index.rubrics:
             return [rubric]
-        members = [self.index.rubrics[q] for q in self._groups.get(rubric.group, []) if q in self.index.rubrics]
+        members = [
+            self.index.rubrics[q] for q in self._groups.get(rubric.group, []) if q in self.index.rubrics
+        ]
         return [rubric] + [m for m in members if m.question_id != rubric.question_id]
 
     def match_question(self, question: str) -> tuple[str, float]:
@@ -200,7 +211,12 @@ class Grader:
                 misconceptions=v[self.index.rows(rubric.question_id, "misconception")],
             )
         passages = reference_passages(rubric.reference) if rubric.reference else []
-        texts = [rubric.question, *passages, *(k.text for k in rubric.key_points), *(m.claim for m in rubric.misconceptions)]
+        texts = [
+            rubric.question,
+            *passages,
+            *(k.text for k in rubric.key_points),
+            *(m.claim for m in rubric.misconceptions),
+        ]
         vectors = self.embedder.encode(texts)
         a, b = 1 + len(passages), 1 + len(passages) + len(rubric.key_points)
         return RubricVectors(vectors[0], vectors[1:a], vectors[a:b], vectors[b:])
@@ -252,7 +268,9 @@ class Grader:
         content = " ".join(units)
         parts = [c for u in units for c in tx.clauses(u)]
         texts = list(dict.fromkeys([content, *units, *parts]))
-        return _Prepared(rubric, answer, units, flags, graded=True, texts=texts, content=content, removed=len(injected))
+        return _Prepared(
+            rubric, answer, units, flags, graded=True, texts=texts, content=content, removed=len(injected)
+        )
 
     def _measure(self, p: _Prepared, vectors: dict[str, np.ndarray]) -> Signals:
         cal = self.calibration
@@ -335,20 +353,19 @@ class Grader:
             # Each key point is covered by meaning (best sentence/clause/pair match) and by words
             # (its terms used); the mean of the two is robust to paraphrase and to topical fluff.
             semantic = np.array(
-                [_soft(s, cal.cover_low, cal.cover_high) for s in np.max(unit_vecs @ vecs.key_points.T, axis=0)]
+                [
+                    _soft(s, cal.cover_low, cal.cover_high)
+                    for s in np.max(unit_vecs @ vecs.key_points.T, axis=0)
+                ]
             )
             lexical = np.array([tx.lexical_recall(k.text, answer_stems) for k in member.key_points])
             per_point = (semantic + lexical) / 2
 
-            def weighted(values: np.ndarray, mask: np.ndarray | None = None) -> float:
-                w = weights if mask is None else weights * mask
-                return float((w * values).sum() / w.sum()) if w.sum() else 0.0
-
-            best["coverage"] = max(best["coverage"], weighted(per_point))
-            best["semantic"] = max(best["semantic"], weighted(semantic))
-            best["lexical"] = max(best["lexical"], weighted(lexical))
+            best["coverage"] = max(best["coverage"], _weighted_mean(per_point, weights))
+            best["semantic"] = max(best["semantic"], _weighted_mean(semantic, weights))
+            best["lexical"] = max(best["lexical"], _weighted_mean(lexical, weights))
             if essential.any():
-                best["essential"] = max(best["essential"], weighted(per_point, essential))
+                best["essential"] = max(best["essential"], _weighted_mean(per_point, weights * essential))
             if member is rubric:
                 own_point_scores = [round(float(v), 4) for v in per_point]
 
@@ -391,12 +408,12 @@ class Grader:
         )
 
 
-
 @dataclass
 class Assessment:
     rubric: Rubric
     signals: Signals | None  # None when a guard decided without measuring (empty, no reference…)
     flags: list[str]
+
 
 @dataclass
 class _Prepared:

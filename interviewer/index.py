@@ -51,9 +51,13 @@ def index_items(rubrics: list[Rubric]) -> list[IndexItem]:
         items.append(IndexItem(question_id=rubric.question_id, kind="question", text=rubric.question))
         if rubric.reference:
             for n, passage in enumerate(reference_passages(rubric.reference)):
-                items.append(IndexItem(question_id=rubric.question_id, kind="reference", position=n, text=passage))
+                items.append(
+                    IndexItem(question_id=rubric.question_id, kind="reference", position=n, text=passage)
+                )
         for n, point in enumerate(rubric.key_points):
-            items.append(IndexItem(question_id=rubric.question_id, kind="key_point", position=n, text=point.text))
+            items.append(
+                IndexItem(question_id=rubric.question_id, kind="key_point", position=n, text=point.text)
+            )
         for n, wrong in enumerate(rubric.misconceptions):
             items.append(
                 IndexItem(question_id=rubric.question_id, kind="misconception", position=n, text=wrong.claim)
@@ -107,7 +111,9 @@ class RubricIndex:
         scores, rows = self.faiss_index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
         return scores, rows
 
-    def question_scores(self, query: np.ndarray, k: int = 64, kinds: tuple[str, ...] | None = None) -> dict[str, float]:
+    def question_scores(
+        self, query: np.ndarray, k: int = 64, kinds: tuple[str, ...] | None = None
+    ) -> dict[str, float]:
         """Best similarity per question among the top-k items for one query vector."""
         scores, rows = self.search(query.reshape(1, -1), k)
         best: dict[str, float] = {}
@@ -130,13 +136,18 @@ def _paths(folder: Path) -> tuple[Path, Path, Path]:
 
 
 def save_index(index: RubricIndex, folder: Path) -> None:
+    """Write the index; raises OSError (never faiss's RuntimeError) when the folder cannot take it."""
     import faiss
 
     folder.mkdir(parents=True, exist_ok=True)
     faiss_path, items_path, manifest_path = _paths(folder)
     # Write the manifest last: a crash mid-save leaves no manifest, so the next load rebuilds.
     manifest_path.unlink(missing_ok=True)
-    faiss.write_index(index.faiss_index, str(faiss_path))
+    try:
+        faiss.write_index(index.faiss_index, str(faiss_path))
+    except RuntimeError as exc:  # faiss reports an unwritable path as a C++ exception
+        reason = str(exc).strip().splitlines()[-1].split("failed: ")[-1]
+        raise OSError(reason) from None
     items_path.write_text(json.dumps([i.model_dump() for i in index.items]), encoding="utf-8")
     manifest_path.write_text(index.manifest.model_dump_json(indent=2), encoding="utf-8")
 
@@ -144,8 +155,11 @@ def save_index(index: RubricIndex, folder: Path) -> None:
 def stale_reason(folder: Path, rubrics: list[Rubric], model_name: str) -> str | None:
     """Why the index in `folder` cannot serve these rubrics, or None when it can."""
     faiss_path, items_path, manifest_path = _paths(folder)
-    if not manifest_path.exists() or not faiss_path.exists() or not items_path.exists():
+    present = [p.exists() for p in (faiss_path, items_path, manifest_path)]
+    if not any(present):
         return "no index yet"
+    if not all(present):
+        return "index incomplete"
     try:
         manifest = Manifest.model_validate_json(manifest_path.read_text(encoding="utf-8"))
     except (ValidationError, ValueError, OSError):
@@ -166,8 +180,8 @@ def load_index(folder: Path, rubrics: list[Rubric]) -> RubricIndex:
     manifest = Manifest.model_validate_json(manifest_path.read_text(encoding="utf-8"))
     faiss_index = faiss.read_index(str(faiss_path))
     items = [IndexItem.model_validate(i) for i in json.loads(items_path.read_text(encoding="utf-8"))]
-    if faiss_index.ntotal != len(items) or faiss_index.d != manifest.dimension:
-        raise ValueError("index and items disagree")
+    if not faiss_index.ntotal == len(items) == manifest.items or faiss_index.d != manifest.dimension:
+        raise ValueError("index, items and manifest disagree")
     vectors = faiss_index.reconstruct_n(0, faiss_index.ntotal)
     return RubricIndex({r.question_id: r for r in rubrics}, items, vectors, faiss_index, manifest)
 
@@ -189,5 +203,5 @@ def open_index(folder: Path, rubrics: list[Rubric], embedder: Embed, notice=None
         save_index(index, folder)
     except OSError as exc:
         if notice is not None:
-            notice(f"Could not save the index to {folder} ({exc.strerror}); using it in memory.")
+            notice(f"Could not save the index to {folder} ({exc.strerror or exc}); using it in memory.")
     return index

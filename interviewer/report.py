@@ -51,7 +51,9 @@ def write_report(folder: Path, result, semeval: dict | None) -> Path:
         f"# Grader evaluation: {result.name}",
         "",
         f"{len(pairs)} answers. Scores are cross-validated by question (each answer scored by a calibration "
-        "fitted without its question)." if result.name == "dev" else f"{len(pairs)} answers.",
+        "fitted without its question)."
+        if result.name == "dev"
+        else f"{len(pairs)} answers.",
         "",
         "| metric | value |",
         "|---|---|",
@@ -69,7 +71,10 @@ def write_report(folder: Path, result, semeval: dict | None) -> Path:
         "",
         "| category | n | grader | human |",
         "|---|---|---|---|",
-        *(f"| {c} | {int(v['n'])} | {v['grader']:.2f} | {v['human']:.2f} |" for c, v in result.by_category.items()),
+        *(
+            f"| {c} | {int(v['n'])} | {v['grader']:.2f} | {v['human']:.2f} |"
+            for c, v in result.by_category.items()
+        ),
         "",
     ]
     if result.critic_metrics:
@@ -89,7 +94,8 @@ def write_report(folder: Path, result, semeval: dict | None) -> Path:
             "| dataset/split | n | 2-way accuracy | 2-way ROC AUC | 3-way macro-F1 |",
             "|---|---|---|---|---|",
             *(
-                f"| {k} | {int(v['n'])} | {v['accuracy_2way']:.3f} | {v['roc_auc_2way']:.3f} | {v['macro_f1_3way']:.3f} |"
+                f"| {k} | {int(v['n'])} | {v['accuracy_2way']:.3f} | {v['roc_auc_2way']:.3f} "
+                f"| {v['macro_f1_3way']:.3f} |"
                 for k, v in semeval.items()
             ),
             "",
@@ -107,7 +113,11 @@ def write_report(folder: Path, result, semeval: dict | None) -> Path:
             f"> {answer or '(empty)'}",
             "",
             f"Why: {g.explanation} Signals: "
-            + ", ".join(f"{k} {v:.2f}" for k, v in g.signals.items() if k in ("coverage", "similarity", "question_sim")),
+            + ", ".join(
+                f"{k} {v:.2f}"
+                for k, v in g.signals.items()
+                if k in ("coverage", "similarity", "question_sim")
+            ),
             "",
         ]
     path = folder / "README.md"

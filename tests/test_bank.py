@@ -50,7 +50,9 @@ def test_bank_002_and_003_keep_bullets_tables_and_code(questions):
     assert "- **Fully connected layers**" in questions["002-05"].answer
     assert not questions["002-05"].answer.startswith("**Answer:**")
     answer = questions["003-02"].answer
-    assert "| **Ensemble Effect** |" in answer and "nn.Dropout(0.5)" in answer and "### Python Example" in answer
+    assert (
+        "| **Ensemble Effect** |" in answer and "nn.Dropout(0.5)" in answer and "### Python Example" in answer
+    )
     assert questions["003-03"].text == "Difference between standard neural network and Autoencoder"
     assert questions["003-17"].answer.rstrip().endswith("Building trust with stakeholders")
 

@@ -422,7 +422,10 @@ def test_default_weight_is_the_measured_one() -> None:
 
 def test_blend_weights_and_rounds() -> None:
     out = blend(
-        grade(3.4), RUBRIC, critique_of(1.8, factual_errors=["states that dropout stays on at inference"]), weight=0.5
+        grade(3.4),
+        RUBRIC,
+        critique_of(1.8, factual_errors=["states that dropout stays on at inference"]),
+        weight=0.5,
     )
     assert out.score == round((1 - 0.5) * 3.4 + 0.5 * 1.8, 1) == 2.6
     assert out.band == "adequate"

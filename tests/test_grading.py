@@ -39,7 +39,9 @@ def test_empty_answer_scores_zero(grader):
         assert grade.score == 0 and grade.band == "no answer" and FLAG_EMPTY in grade.flags
 
 
-@pytest.mark.parametrize("answer", ["I don't know", "idk", "No idea, sorry.", "Not sure, can we skip?", "pass"])
+@pytest.mark.parametrize(
+    "answer", ["I don't know", "idk", "No idea, sorry.", "Not sure, can we skip?", "pass"]
+)
 def test_dont_know_scores_zero(grader, answer):
     grade = grader.grade(VANISHING, answer)
     assert grade.score == 0 and FLAG_DONT_KNOW in grade.flags
@@ -126,7 +128,9 @@ def test_padding_a_weak_answer_with_filler_does_not_raise_it(grader):
 
 def test_repeating_sentences_does_not_raise_a_score(grader):
     plain = grader.grade(DROPOUT, "Dropout turns off random neurons during training.").score
-    repeated = grader.grade(DROPOUT, " ".join(["Dropout turns off random neurons during training."] * 6)).score
+    repeated = grader.grade(
+        DROPOUT, " ".join(["Dropout turns off random neurons during training."] * 6)
+    ).score
     assert repeated <= plain
 
 
@@ -164,7 +168,9 @@ def test_adhoc_rubric_grades_your_own_question(grader):
         "It avoids unstable large updates while Adam's moment estimates and batch norm statistics settle.",
     )
     good = grader.grade(
-        rubric, "It ramps the learning rate up from a small value during the first steps so early updates stay stable."
+        rubric,
+        "It ramps the learning rate up from a small value during the first steps "
+        "so early updates stay stable.",
     )
     bad = grader.grade(rubric, "Pooling layers reduce the spatial size of feature maps.")
     assert good.score > bad.score + 1.5

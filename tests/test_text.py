@@ -53,7 +53,8 @@ def test_meta_talk_about_the_question_is_recognised():
 def test_dont_know_only_for_short_answers():
     assert tx.is_dont_know("Honestly, I don't know.")
     assert not tx.is_dont_know(
-        "I don't know the exact paper, but dropout zeroes random activations during training to reduce overfitting."
+        "I don't know the exact paper, but dropout zeroes random activations during training "
+        "to reduce overfitting."
     )
 
 

@@ -1,0 +1,278 @@
+"""The real `interviewer` command, end to end in a subprocess: output, exit codes, and never a traceback."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from interviewer.index import save_index
+
+ROOT = Path(__file__).resolve().parent.parent
+EXE = Path(sys.executable).with_name("interviewer")
+STRONG = (
+    "Vanishing gradients happen when the gradient shrinks exponentially as it is backpropagated through "
+    "many layers, because the chain rule multiplies many small derivatives, for example from saturating "
+    "sigmoid or tanh units. The early layers then barely learn. Mitigations are ReLU-family activations, "
+    "He or Xavier initialization, batch normalization, residual connections, and gated units like LSTMs."
+)
+
+
+@pytest.fixture(scope="module")
+def index_dir(grader, tmp_path_factory):
+    """The session's (fresh) index, saved where the subprocesses look, so none of them rebuilds it."""
+    folder = tmp_path_factory.mktemp("index")
+    save_index(grader.index, folder)
+    return folder
+
+
+@pytest.fixture()
+def env(index_dir, tmp_path):
+    # No critic, home or index from the caller's shell; the embedding cache settings are kept.
+    passed = ("INTERVIEWER_CACHE_DIR", "INTERVIEWER_NO_EMBED_CACHE")
+    variables = {k: v for k, v in os.environ.items() if not k.startswith("INTERVIEWER_") or k in passed}
+    variables.update(
+        INTERVIEWER_INDEX_DIR=str(index_dir),
+        INTERVIEWER_DATA_DIR=str(tmp_path / "data"),
+        HF_HUB_OFFLINE="1",
+    )
+    return variables
+
+
+def interviewer(*args: str, env: dict, cwd: Path = ROOT, code: int | None = 0) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [str(EXE), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    if code is not None:
+        assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
+    return done
+
+
+def flat(text: str) -> str:
+    """Text with its line wrapping undone (Rich wraps long lines to the terminal width)."""
+    return " ".join(text.split())
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    """A writable copy of the corpus and rubrics for commands that read or doctor them."""
+    for name in ("corpus", "rubrics"):
+        shutil.copytree(ROOT / name, tmp_path / "home" / name)
+        for path in (tmp_path / "home" / name).iterdir():
+            path.chmod(0o644)
+    return tmp_path / "home"
+
+
+# ---- questions ------------------------------------------------------------------------------------
+
+
+def test_questions_json_lists_all_150_with_their_fields(env):
+    lines = interviewer("questions", "--json", env=env).stdout.splitlines()
+    records = [json.loads(line) for line in lines]
+    assert len(records) == 150 and len({r["id"] for r in records}) == 150
+    assert all(set(r) == {"id", "bank", "topic", "difficulty", "question", "has_reference"} for r in records)
+    banks = {p.stem for p in (ROOT / "corpus").iterdir()}
+    assert {r["bank"] for r in records} == banks
+    first = records[0]
+    assert (
+        first["id"] == "000-01" and first["bank"] == "000_dc053c1931fb3688" and first["has_reference"] is True
+    )
+    assert first["difficulty"] == "beginner" and first["topic"] == "Neural Networks Basics"
+    assert sum(r["has_reference"] for r in records) == 80
+
+
+def test_questions_filter_by_topic_and_difficulty(env):
+    lines = interviewer("questions", "--json", "--topic", "CNN", "--difficulty", "Basic", env=env).stdout
+    records = [json.loads(line) for line in lines.splitlines()]
+    assert records and all(r["difficulty"] == "beginner" for r in records)
+    assert all("cnn" in (r["topic"] or "").lower() for r in records)
+    table = interviewer("questions", "--difficulty", "advanced", env=env).stdout
+    assert table.rstrip().endswith("questions") and "advanced" in table
+
+
+def test_questions_with_an_unknown_difficulty_is_one_clear_error(env):
+    done = interviewer("questions", "--difficulty", "wizard", env=env, code=2)
+    assert flat(done.stderr) == "error: unknown difficulty 'wizard': use beginner, intermediate or advanced"
+
+
+# ---- rubrics --------------------------------------------------------------------------------------
+
+
+def test_rubrics_check_passes_on_the_repo(env):
+    done = interviewer("rubrics", "check", env=env)
+    assert "✓ 150 rubrics valid." in done.stdout and done.stderr == ""
+
+
+def test_rubrics_check_fails_on_a_doctored_copy_naming_the_fault(env, home):
+    path = home / "rubrics" / "000_dc053c1931fb3688.yaml"
+    data = yaml.safe_load(path.read_text())
+    [entry] = [r for r in data["rubrics"] if r["question_id"] == "000-12"]
+    entry["follow_ups"][0]["probes"] = 12
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    done = interviewer("rubrics", "check", env={**env, "INTERVIEWER_HOME": str(home)}, code=1)
+    assert done.stderr.splitlines() == [
+        "✗ 000_dc053c1931fb3688.yaml: 000-12: follow-up probes key point 12, which does not exist "
+        "(it has 7, numbered from 0)"
+    ]
+
+
+def test_rubrics_check_without_a_corpus_is_one_clear_error(env, tmp_path):
+    done = interviewer("rubrics", "check", env={**env, "INTERVIEWER_HOME": str(tmp_path)}, code=2)
+    assert (
+        flat(done.stderr)
+        == f"error: corpus folder {tmp_path / 'corpus'} does not exist; put markdown question banks there"
+    )
+
+
+def test_index_without_rubrics_is_one_clear_error(env, tmp_path):
+    done = interviewer("index", env={**env, "INTERVIEWER_HOME": str(tmp_path)}, code=2)
+    assert "does not exist; run `interviewer rubrics build`" in flat(done.stderr)
+
+
+# ---- grade ----------------------------------------------------------------------------------------
+
+
+def test_grade_a_csv_into_a_csv_then_resume(env, tmp_path):
+    source = tmp_path / "answers.csv"
+    source.write_text(
+        "id,question_id,question,answer\n"
+        f'strong,000-12,,"{STRONG}"\n'
+        "empty,000-12,,\n"
+        "ghost,999-99,,hello\n"
+        f'matched,,"What is the vanishing gradient problem, and how can it be mitigated?","{STRONG}"\n',
+        encoding="utf-8",
+    )
+    output = tmp_path / "graded.csv"
+    done = interviewer("grade", str(source), "-o", str(output), env=env)
+    with output.open(encoding="utf-8", newline="") as handle:
+        rows = {r["id"]: r for r in csv.DictReader(handle)}
+    assert set(rows) == {"strong", "empty", "matched"}
+    assert rows["strong"]["band"] == "strong" and float(rows["strong"]["score"]) >= 4
+    assert rows["empty"]["score"] == "0.0" and rows["empty"]["flags"] == "empty"
+    assert rows["matched"]["matched_question"] and float(rows["matched"]["match_similarity"]) >= 0.6
+    stderr = flat(done.stderr)
+    assert f"skipped {source}: line 4 (id ghost): unknown question_id '999-99'" in stderr
+    assert "Graded 3 answers" in stderr and "1 rows skipped" in stderr
+
+    again = interviewer("grade", str(source), "-o", str(output), env=env)
+    assert "Resuming: 3 rows already in" in flat(again.stderr)
+    assert len(output.read_text().splitlines()) == 4  # header + 3, nothing graded twice
+
+
+def test_grade_without_output_writes_jsonl_to_stdout(env, tmp_path):
+    source = tmp_path / "answers.jsonl"
+    source.write_text(json.dumps({"id": 1, "question_id": "000-12", "answer": STRONG}) + "\n")
+    done = interviewer("grade", str(source), env=env)
+    [record] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert record["id"] == "1" and record["band"] == "strong" and record["question_id"] == "000-12"
+
+
+def test_grade_exits_1_when_every_row_is_bad(env, tmp_path):
+    source = tmp_path / "answers.jsonl"
+    source.write_text('{"answer": "no id"}\nnot json\n')
+    done = interviewer("grade", str(source), env=env, code=1)
+    assert f"skipped {source}: line 1: missing `id`" in flat(done.stderr)
+    assert f"skipped {source}: line 2: not valid JSON" in flat(done.stderr)
+
+
+BAD_GRADE_INPUTS = {
+    "missing": (None, "no such file"),
+    "empty": (b"", "no rows found"),
+    "not UTF-8": (b'{"id": "1", "question_id": "000-12", "answer": "caf\xe9"}\n', "not UTF-8 text"),
+}
+
+
+@pytest.mark.parametrize(("content", "message"), BAD_GRADE_INPUTS.values(), ids=BAD_GRADE_INPUTS.keys())
+def test_grade_an_unusable_file_is_one_clear_error(env, tmp_path, content, message):
+    source = tmp_path / "answers.jsonl"
+    if content is not None:
+        source.write_bytes(content)
+    done = interviewer("grade", str(source), env=env, code=2)
+    assert flat(done.stderr).startswith(f"error: {source}: {message}")
+    assert done.stdout == ""
+
+
+def test_grade_an_unknown_extension_is_one_clear_error(env, tmp_path):
+    source = tmp_path / "answers.xlsx"
+    source.write_text("id,answer\n")
+    done = interviewer("grade", str(source), env=env, code=2)
+    assert flat(done.stderr) == f"error: {source}: unknown file type .xlsx; use .csv or .jsonl"
+
+
+# ---- eval -----------------------------------------------------------------------------------------
+
+
+def _dev_subset(home: Path, questions: int = 6) -> None:
+    lines = [
+        line
+        for path in sorted((ROOT / "evals" / "dev").glob("*.jsonl"))
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]
+    keep: list[str] = []
+    for line in lines:
+        qid = json.loads(line)["question_id"]
+        if qid not in keep:
+            keep.append(qid)
+    chosen = set(keep[:questions])
+    (home / "evals" / "dev").mkdir(parents=True)
+    (home / "evals" / "dev" / "part.jsonl").write_text(
+        "\n".join(line for line in lines if json.loads(line)["question_id"] in chosen) + "\n"
+    )
+
+
+def test_eval_gate_fails_with_exit_1_on_a_doctored_baseline_and_writes_the_report(env, home, tmp_path):
+    _dev_subset(home)
+    env = {**env, "INTERVIEWER_HOME": str(home)}
+    baseline = tmp_path / "baseline.json"
+    interviewer("eval", "--no-semeval", "--baseline", str(baseline), "--update-baseline", env=env)
+    accepted = json.loads(baseline.read_text())
+    accepted["metrics"]["spearman"] += 0.1
+    accepted["trap_means"]["restated"] = accepted["trap_means"].get("restated", 0.0) - 1.0
+    baseline.write_text(json.dumps(accepted))
+    report = tmp_path / "report"
+    done = interviewer(
+        "eval", "--no-semeval", "--baseline", str(baseline), "--report", str(report), env=env, code=1
+    )
+    out = flat(done.stdout)
+    assert "cross-validated by question" in out and "spearman" in out
+    assert "regression: Spearman fell 0.100" in out
+    assert "regression: trap category 'restated' mean rose 1.00" in out
+    assert (report / "README.md").read_text().startswith("# Grader evaluation: dev")
+    assert (report / "scatter.png").stat().st_size > 1000
+
+
+def test_eval_a_bad_dataset_row_names_file_and_line(env, tmp_path):
+    dataset = tmp_path / "labels.csv"
+    dataset.write_text("question_id,answer,grade\n000-12,fine,3\n000-12,too good,9\n")
+    done = interviewer("eval", str(dataset), "--no-semeval", env=env, code=2)
+    assert flat(done.stderr) == f"error: {dataset} line 3: grade 9.0 is outside 0–5"
+
+
+def test_eval_a_missing_dataset_is_one_clear_error(env, tmp_path):
+    done = interviewer("eval", str(tmp_path / "nope.jsonl"), "--no-semeval", env=env, code=2)
+    assert flat(done.stderr) == f"error: {tmp_path / 'nope.jsonl'}: no such file"
+
+
+# ---- errors are one line, whatever the path -------------------------------------------------------
+
+
+def test_an_error_about_a_long_or_bracketed_path_is_still_exactly_one_line(env, tmp_path):
+    folder = tmp_path / ("a-rather-long-folder-name-" * 3) / "[/x]"
+    done = subprocess.run(
+        [str(EXE), "grade", str(folder / "answers.jsonl")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [f"error: {folder / 'answers.jsonl'}: no such file"]

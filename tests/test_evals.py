@@ -1,0 +1,389 @@
+"""`interviewer eval`'s core: agreement metrics, honest cross-validation, the regression gate, the report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+from interviewer.app import Workspace
+from interviewer.evals import (
+    Baseline,
+    EvalInputError,
+    EvalResult,
+    agreement,
+    cross_validated_grades,
+    dev_set_paths,
+    evaluate_semeval,
+    gate,
+    load_labelled,
+    rubric_for_row,
+    run_eval,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SEMEVAL = ROOT.parent / "shared" / "benchmarks" / "semeval2013"
+SUBSET_QUESTIONS = 10  # of the dev set's 71: ~65 answers covering every category, seconds to grade
+
+
+class Quiet(Console):
+    """A console that keeps what run_eval prints."""
+
+    def __init__(self):
+        super().__init__(file=io.StringIO(), width=200, color_system=None, highlight=False)
+
+    @property
+    def text(self) -> str:
+        return self.file.getvalue()
+
+
+def dev_lines() -> list[str]:
+    return [
+        line
+        for path in dev_set_paths(ROOT / "evals")
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]
+
+
+@pytest.fixture(scope="module")
+def subset_lines() -> list[str]:
+    """The dev set's rows for its first questions, as the JSON lines they are stored as."""
+    keep: list[str] = []
+    for line in dev_lines():
+        qid = json.loads(line)["question_id"]
+        if qid not in keep:
+            keep.append(qid)
+    wanted = set(keep[:SUBSET_QUESTIONS])
+    return [line for line in dev_lines() if json.loads(line)["question_id"] in wanted]
+
+
+@pytest.fixture()
+def home(tmp_path, subset_lines, grader):
+    """A workspace whose dev set is the subset, graded by the session's grader (repo rubrics and index)."""
+    (tmp_path / "evals" / "dev").mkdir(parents=True)
+    (tmp_path / "evals" / "dev" / "subset.jsonl").write_text("\n".join(subset_lines) + "\n")
+    ws = Workspace(tmp_path)
+    ws._grader = grader
+    return ws
+
+
+# ---- metrics --------------------------------------------------------------------------------------
+
+
+def test_agreement_reports_pearson_spearman_qwk_mae_rmse():
+    from scipy.stats import pearsonr, spearmanr
+
+    human = [0, 1, 2, 3, 4, 5, 5, 2]
+    predicted = [0.4, 1.2, 1.8, 3.5, 3.9, 4.6, 4.8, 2.9]
+    m = agreement(predicted, human)
+    assert m["n"] == 8
+    assert m["pearson"] == pytest.approx(pearsonr(predicted, human)[0], abs=1e-4)
+    assert m["spearman"] == pytest.approx(spearmanr(predicted, human)[0], abs=1e-4)
+    assert m["mae"] == pytest.approx(np.mean(np.abs(np.subtract(predicted, human))), abs=1e-4)
+    assert m["rmse"] == pytest.approx(np.sqrt(np.mean(np.subtract(predicted, human) ** 2)), abs=1e-4)
+    assert 0.8 < m["qwk"] <= 1.0
+    perfect = agreement([0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5])
+    assert perfect["pearson"] == perfect["spearman"] == perfect["qwk"] == 1.0 and perfect["mae"] == 0
+    # A constant grader has no correlation to speak of: 0, not NaN.
+    assert agreement([2, 2, 2], [0, 3, 5])["spearman"] == 0.0
+
+
+# ---- reading labelled data ------------------------------------------------------------------------
+
+
+def test_labelled_csv_and_jsonl_read_alike_with_line_numbers(tmp_path):
+    csv_path = tmp_path / "labels.csv"
+    csv_path.write_text(
+        'id,question_id,answer,grade,category\n\nc1,000-12,"two\nlines",4,good\nc2,000-12,,0,\n',
+        encoding="utf-8",
+    )
+    jsonl_path = tmp_path / "labels.jsonl"
+    jsonl_path.write_text(
+        json.dumps({"question_id": 12, "answer": "x", "grade": "3"})
+        + "\n\n"
+        + json.dumps(
+            {"question": "What is dropout?", "reference_answer": "Zeroing units.", "answer": "y", "grade": 2}
+        )
+        + "\n"
+    )
+    rows = load_labelled([csv_path, jsonl_path])
+    assert [(r.id, r.line, r.grade, r.category) for r in rows] == [
+        ("c1", 3, 4.0, "good"),
+        ("c2", 5, 0.0, "uncategorized"),
+        ("labels:1", 1, 3.0, "uncategorized"),
+        ("labels:3", 3, 2.0, "uncategorized"),
+    ]
+    assert rows[0].answer == "two\nlines" and rows[1].answer == ""
+    assert rows[2].question_id == "12"  # a number id is read as text, not a crash
+    assert rows[3].question == "What is dropout?" and rows[3].reference_answer == "Zeroing units."
+
+
+BAD_ROWS = {
+    "no grade": ({"question_id": "000-12", "answer": "x"}, "needs a numeric `grade` 0–5"),
+    "grade not a number": (
+        {"question_id": "000-12", "answer": "x", "grade": "good"},
+        "needs a numeric `grade`",
+    ),
+    "grade above 5": ({"question_id": "000-12", "answer": "x", "grade": 7}, "grade 7.0 is outside 0–5"),
+    "grade below 0": ({"question_id": "000-12", "answer": "x", "grade": -1}, "grade -1.0 is outside 0–5"),
+    "no question": ({"answer": "x", "grade": 3}, "needs `question_id` or `question`"),
+    "reference without question": (
+        {"question_id": "000-12", "reference_answer": "a reference", "answer": "x", "grade": 3},
+        "`reference_answer` needs the `question` text too",
+    ),
+    "no answer field": ({"question_id": "000-12", "grade": 3}, "needs an `answer` field (it may be empty)"),
+    "not JSON": ('{"question_id": "000-12", ', "not valid JSON"),
+    "not an object": ("[1, 2]", "expected a JSON object"),
+}
+
+
+@pytest.mark.parametrize(("row", "message"), BAD_ROWS.values(), ids=BAD_ROWS.keys())
+def test_a_bad_labelled_row_names_its_file_and_line(tmp_path, row, message):
+    path = tmp_path / "labels.jsonl"
+    good = json.dumps({"question_id": "000-12", "answer": "ok", "grade": 3})
+    path.write_text(good + "\n" + (row if isinstance(row, str) else json.dumps(row)) + "\n")
+    with pytest.raises(EvalInputError) as caught:
+        load_labelled([path])
+    assert str(caught.value).startswith(f"{path} line 2: ") and message in str(caught.value)
+
+
+def test_rows_no_rubric_fits_name_their_file_and_line(grader, tmp_path):
+    path = tmp_path / "labels.jsonl"
+    path.write_text(
+        json.dumps({"question_id": "999-99", "answer": "x", "grade": 1})
+        + "\n"
+        + json.dumps({"question": "What is the capital of France?", "answer": "Paris", "grade": 5})
+        + "\n"
+        + json.dumps({"question": "What is X?", "reference_answer": "ab", "answer": "x", "grade": 1})
+        + "\n"
+    )
+    unknown, unmatched, tiny = load_labelled([path])
+    with pytest.raises(EvalInputError, match=rf"^{path} line 1: unknown question_id '999-99'$"):
+        rubric_for_row(grader, unknown)
+    # Never silently graded against whatever bank question happens to be nearest.
+    with pytest.raises(
+        EvalInputError, match=rf"^{path} line 2: no bank question matches 'What is the capital"
+    ):
+        rubric_for_row(grader, unmatched)
+    with pytest.raises(EvalInputError, match=rf"^{path} line 3: `reference_answer` is too short"):
+        rubric_for_row(grader, tiny)
+
+
+# ---- cross-validation -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def assessed(grader, subset_lines, tmp_path_factory):
+    path = tmp_path_factory.mktemp("cv") / "subset.jsonl"
+    path.write_text("\n".join(subset_lines) + "\n")
+    rows = load_labelled([path])
+    rubrics = [rubric_for_row(grader, r) for r in rows]
+    return rows, grader.assess_many([(rb, r.answer) for rb, r in zip(rubrics, rows, strict=True)])
+
+
+def _regraded(rows, changes: dict[int, float]):
+    return [r.model_copy(update={"grade": changes[i]}) if i in changes else r for i, r in enumerate(rows)]
+
+
+def test_a_rows_cv_score_does_not_depend_on_its_own_human_grade(grader, assessed):
+    rows, assessments = assessed
+    before = cross_validated_grades(grader, assessments, rows)
+    graded = [i for i, g in enumerate(before) if g.score is not None and not g.guarded]
+    for i in graded[:: max(1, len(graded) // 8)]:
+        flipped = cross_validated_grades(grader, assessments, _regraded(rows, {i: 5.0 - rows[i].grade}))
+        assert flipped[i].score == before[i].score, rows[i].id
+
+
+def test_cv_folds_are_grouped_by_question(grader, assessed):
+    """Flip every human grade of one question: its own answers keep their scores, others move."""
+    rows, assessments = assessed
+    before = cross_validated_grades(grader, assessments, rows)
+    target = rows[0].question_id
+    mine = [i for i, r in enumerate(rows) if r.question_id == target]
+    after = cross_validated_grades(
+        grader, assessments, _regraded(rows, {i: 5.0 - rows[i].grade for i in mine})
+    )
+    assert [after[i].score for i in mine] == [before[i].score for i in mine]
+    # Not vacuous: those grades do train the calibration used for the other questions.
+    assert any(after[i].score != before[i].score for i in range(len(rows)) if i not in mine)
+
+
+# ---- the gate ---------------------------------------------------------------------------------------
+
+
+def _result(spearman: float, traps: dict[str, float]) -> EvalResult:
+    return EvalResult(
+        "dev",
+        {"spearman": spearman},
+        {c: {"n": 5, "grader": v, "human": 0.0} for c, v in traps.items()},
+        [],
+        [],
+    )
+
+
+def _baseline(spearman: float, traps: dict[str, float]) -> Baseline:
+    return Baseline(dataset="dev", model="m", metrics={"spearman": spearman}, trap_means=traps)
+
+
+def test_gate_allows_drift_within_tolerance():
+    assert gate(_result(0.81, {"restated": 0.3}), _baseline(0.829, {"restated": 0.0})) == []
+
+
+def test_gate_fails_on_a_spearman_drop_beyond_002():
+    [problem] = gate(_result(0.80, {}), _baseline(0.83, {}))
+    assert problem.startswith("Spearman fell 0.030 (from 0.830 to 0.800); tolerance 0.02")
+
+
+def test_gate_fails_on_a_trap_category_mean_rising_beyond_03():
+    [problem] = gate(
+        _result(0.83, {"keyword_list": 1.25, "empty": 0.1}),
+        _baseline(0.83, {"keyword_list": 0.9, "empty": 0}),
+    )
+    assert problem.startswith("trap category 'keyword_list' mean rose 0.35 (from 0.90 to 1.25)")
+
+
+def test_eval_on_the_dev_set_passes_its_own_baseline_and_fails_a_doctored_one(home, tmp_path):
+    baseline = tmp_path / "baseline.json"
+    common = dict(
+        dataset=None, critic=None, report_dir=None, semeval_dir=None, use_semeval=False, semeval_splits="all",
+        baseline_path=baseline, calibrate=False,
+    )  # fmt: skip
+    assert run_eval(home, update_baseline=True, console=Quiet(), **common)
+    accepted = json.loads(baseline.read_text())
+    assert accepted["metrics"]["n"] > 50 and "restated" in accepted["trap_means"]
+    console = Quiet()
+    assert run_eval(home, update_baseline=False, console=console, **common)
+    assert "gate passed" in console.text and "cross-validated by question" in console.text
+
+    better = {
+        **accepted,
+        "metrics": {**accepted["metrics"], "spearman": accepted["metrics"]["spearman"] + 0.05},
+    }
+    baseline.write_text(json.dumps(better))
+    console = Quiet()
+    assert not run_eval(home, update_baseline=False, console=console, **common)
+    assert "regression: Spearman fell 0.050" in console.text
+
+    trap = {**accepted, "trap_means": {**accepted["trap_means"], "keyword_list": -0.5}}
+    baseline.write_text(json.dumps(trap))
+    console = Quiet()
+    assert not run_eval(home, update_baseline=False, console=console, **common)
+    assert "regression: trap category 'keyword_list' mean rose" in console.text
+
+
+def test_report_writes_readme_and_scatter_plot(home, tmp_path):
+    report = tmp_path / "report"
+    console = Quiet()
+    run_eval(
+        home, dataset=None, critic=None, report_dir=report, semeval_dir=None, use_semeval=False,
+        semeval_splits="all", baseline_path=None, update_baseline=False, calibrate=False, console=console,
+    )  # fmt: skip
+    readme = (report / "README.md").read_text()
+    assert readme.startswith("# Grader evaluation: dev")
+    sections = [
+        "| spearman |",
+        "## Confusion matrix",
+        "| human \\ grader | 0 | 1 | 2 | 3 | 4 | 5 |",
+        "## Mean score by category",
+        "## Worst disagreements",
+        "![grader vs human](scatter.png)",
+    ]
+    for section in sections:
+        assert section in readme
+    matrix = [line for line in readme.splitlines() if line.startswith("| **")]
+    assert len(matrix) == 6
+    answers = (home.evals_dir / "dev" / "subset.jsonl").read_text().splitlines()
+    assert sum(int(c) for line in matrix for c in line.split("|")[2:-1]) == len(answers)
+    assert readme.count("\n### ") == 15  # the worst disagreements, each with its answer
+    assert (report / "scatter.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"Report → {report / 'README.md'}" in console.text
+    assert "No baseline at" in console.text  # this tmp workspace has none: said, not failed
+
+
+def test_a_labelled_file_other_than_the_dev_set_is_scored_with_the_deployed_calibration(
+    home, tmp_path, subset_lines
+):
+    dataset = tmp_path / "mine.csv"
+    rows = [json.loads(line) for line in subset_lines[:20]]
+    with dataset.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, ["question_id", "answer", "grade", "category"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    console = Quiet()
+    ok = run_eval(
+        home, dataset=dataset, critic=None, report_dir=None, semeval_dir=None, use_semeval=True,
+        semeval_splits="all", baseline_path=None, update_baseline=False, calibrate=False, console=console,
+    )  # fmt: skip
+    assert ok and f"{dataset}: 20 answers over" in console.text and "deployed calibration" in console.text
+    assert "gate" not in console.text and "SemEval" not in console.text  # both are for the dev set only
+
+
+BAD_RUNS = {
+    "missing dataset": (dict(dataset="missing.jsonl"), "missing.jsonl: no such file"),
+    "dataset is a folder": (dict(dataset="."), "is a folder, not a file"),
+    "unknown dataset type": (dict(dataset="labels.xlsx"), "unknown file type .xlsx; use .csv or .jsonl"),
+    "dataset not UTF-8": (dict(dataset="latin1.csv"), "not UTF-8 text"),
+    "empty dataset": (dict(dataset="empty.jsonl"), "no labelled rows in"),
+    "unknown splits": (dict(semeval_splits="most"), "unknown --semeval-splits 'most': use all or ua"),
+    "tiny semeval limit": (dict(semeval_limit=3), "--semeval-limit 3 is too small"),
+    "explicit baseline missing": (dict(baseline_path="nope.json"), "--baseline nope.json: no such file"),
+    "baseline not a baseline": (dict(baseline_path="bad.json"), "bad.json: not a baseline"),
+    "semeval folder without data": (dict(use_semeval=True, semeval_dir="."), "no semeval2013.csv there"),
+    "calibrate on another dataset": (
+        dict(dataset="empty.jsonl", calibrate=True),
+        "--calibrate fits on the dev set",
+    ),
+    "report is a file": (dict(report_dir="labels.xlsx"), "is a file; give a folder"),
+    "gating another dataset": (
+        dict(dataset="empty.jsonl", update_baseline=True),
+        "--baseline and --update-baseline gate the dev set only",
+    ),
+}
+
+
+@pytest.mark.parametrize(("options", "message"), BAD_RUNS.values(), ids=BAD_RUNS.keys())
+def test_a_bad_eval_invocation_is_one_clear_error_before_the_model_loads(
+    tmp_path, monkeypatch, options, message
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "evals" / "dev").mkdir(parents=True)
+    (tmp_path / "evals" / "dev" / "d.jsonl").write_text(
+        json.dumps({"question_id": "000-12", "answer": "", "grade": 0})
+    )
+    (tmp_path / "labels.xlsx").write_text("x")
+    (tmp_path / "latin1.csv").write_bytes(b"question_id,answer,grade\n000-12,caf\xe9,3\n")
+    (tmp_path / "empty.jsonl").write_text("")
+    (tmp_path / "bad.json").write_text('{"dataset": "dev"}')
+    args = dict(
+        dataset=None, critic=None, report_dir=None, semeval_dir=None, use_semeval=False, semeval_splits="all",
+        baseline_path=None, update_baseline=False, calibrate=False,
+    )  # fmt: skip
+    args.update(options)
+    for key in ("dataset", "report_dir", "semeval_dir", "baseline_path"):
+        args[key] = Path(args[key]) if args[key] else None
+    ws = Workspace(tmp_path)
+    with pytest.raises(EvalInputError) as caught:
+        run_eval(ws, console=Quiet(), **args)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+    assert ws._grader is None  # refused before loading the model and index (seconds)
+
+
+# ---- SemEval-2013 -----------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not (SEMEVAL / "semeval2013.csv").exists(), reason="SemEval-2013 data not present")
+def test_semeval_smoke_on_a_small_fixed_sample(grader):
+    results = evaluate_semeval(grader, SEMEVAL, ("test-unseen-answers",), limit=20)
+    assert set(results) == {"sciEntsBank/test-unseen-answers", "beetle/test-unseen-answers"}
+    for figures in results.values():
+        assert figures["n"] == 20
+        assert 0 <= figures["accuracy_2way"] <= 1 and 0 <= figures["macro_f1_3way"] <= 1
+        assert np.isnan(figures["roc_auc_2way"]) or 0 <= figures["roc_auc_2way"] <= 1
+        assert 0 <= figures["threshold"] <= 5
+    assert evaluate_semeval(grader, SEMEVAL, ("test-unseen-answers",), limit=20) == results  # a fixed sample

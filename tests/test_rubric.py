@@ -1,0 +1,245 @@
+"""Rubrics: `rubrics build` keeps what was authored, `rubrics check` catches what is wrong, precisely."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from interviewer.bank import Question, load_corpus
+from interviewer.checks import check_rubrics
+from interviewer.rubric import (
+    FollowUp,
+    KeyPoint,
+    Misconception,
+    RubricError,
+    load_rubric_file,
+    load_rubrics,
+    merge_rubric,
+    rubric_from_question,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+BANK = "000_dc053c1931fb3688"
+BANK_FILE = f"{BANK}.yaml"
+
+
+@pytest.fixture(scope="module")
+def questions():
+    return load_corpus(ROOT / "corpus")
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    """A writable copy of corpus/ and rubrics/, which INTERVIEWER_HOME points the CLI at."""
+    for name in ("corpus", "rubrics"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+        for path in (tmp_path / name).iterdir():
+            path.chmod(0o644)
+    monkeypatch.setenv("INTERVIEWER_HOME", str(tmp_path))
+    return tmp_path
+
+
+def build():
+    from interviewer.cli import app
+
+    result = CliRunner().invoke(app, ["rubrics", "build"])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def edit_rubric(path: Path, question_id: str, change) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    [entry] = [r for r in data["rubrics"] if r["question_id"] == question_id]
+    change(entry)
+    data["rubrics"] = [r for r in data["rubrics"] if r]
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+# ---- rubrics build --------------------------------------------------------------------------------
+
+
+def test_rebuilding_the_repo_rubrics_changes_nothing(home):
+    result = build()
+    assert "Wrote 150 rubrics to 5 files" in result.output
+    for path in sorted((ROOT / "rubrics").glob("*.yaml")):
+        assert (home / "rubrics" / path.name).read_text() == path.read_text(), path.name
+
+
+def test_build_keeps_reviewed_bank_points_authored_points_misconceptions_follow_ups_and_topic(home):
+    def author(entry):
+        entry["topic"] = "my own topic"
+        entry["key_points"][0]["text"] = "Reworded by a reviewer: gradients shrink layer by layer"
+        entry["key_points"][0]["weight"] = 3.0
+        entry["key_points"][1]["essential"] = False
+        entry["key_points"].append({"text": "An authored point about LSTMs", "source": "authored"})
+        entry["misconceptions"].append(
+            {"claim": "More layers always fix it", "correction": "They make it worse"}
+        )
+        entry["follow_ups"].append({"question": "Why do LSTMs help?", "probes": 7})
+
+    edit_rubric(home / "rubrics" / BANK_FILE, "000-12", author)
+    before = {r.question_id: r for r in load_rubrics(home / "rubrics")}["000-12"]
+    build()
+    after = {r.question_id: r for r in load_rubrics(home / "rubrics")}["000-12"]
+    assert after == before
+
+
+def _question(answer: str | None) -> Question:
+    return Question(id="x-01", bank="x_bank", number=1, line=3, text="What is dropout?", answer=answer)
+
+
+LONG_ANSWER = " ".join(f"Dropout fact number {n} is stated here plainly." for n in range(1, 10))
+
+
+def test_when_the_bank_answer_changes_bank_points_are_rederived_and_authored_ones_kept():
+    old = rubric_from_question(
+        _question("Dropout zeroes random units during training. It is off at inference.")
+    )
+    old.key_points += [
+        KeyPoint(text="Authored point one about ensembles", source="authored"),
+        KeyPoint(text="Authored point two about scaling", source="authored", weight=2.0),
+    ]
+    old.misconceptions = [Misconception(claim="Dropout is used at inference", correction="It is not")]
+    old.follow_ups = [FollowUp(question="What rate would you pick?", probes=0)]
+    merged = merge_rubric(_question(LONG_ANSWER), old)
+    assert merged.reference == LONG_ANSWER and merged.reference_source == "bank"
+    authored = [k for k in merged.key_points if k.source == "authored"]
+    assert authored == old.key_points[-2:]  # the derived answer has 9 sentences: authored points still stay
+    assert len(merged.key_points) == 7 and merged.key_points[0].text.startswith("Dropout fact number 1")
+    assert merged.misconceptions == old.misconceptions and merged.follow_ups == old.follow_ups
+
+
+def test_when_the_bank_drops_its_answer_only_authored_points_remain():
+    old = rubric_from_question(
+        _question("Dropout zeroes random units during training. It is off at inference.")
+    )
+    old.key_points.append(KeyPoint(text="An authored point", source="authored"))
+    merged = merge_rubric(_question(None), old)
+    assert merged.reference is None and merged.reference_source == "none"
+    assert [k.text for k in merged.key_points] == ["An authored point"]
+
+
+def test_build_says_which_rubrics_it_dropped_because_their_question_is_gone(home):
+    def clone(entry):
+        entry["question_id"] = "000-99"
+
+    path = home / "rubrics" / BANK_FILE
+    data = yaml.safe_load(path.read_text())
+    extra = dict(data["rubrics"][0])
+    clone(extra)
+    data["rubrics"].append(extra)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    result = build()
+    assert "1 rubrics match no question in corpus/ and were dropped: 000-99" in result.output
+
+
+def test_build_refuses_to_overwrite_rubrics_it_cannot_read(home):
+    from interviewer.cli import app
+
+    path = home / "rubrics" / BANK_FILE
+    path.write_text("bank: x\nrubrics: [\n")
+    result = CliRunner().invoke(app, ["rubrics", "build"])
+    assert isinstance(result.exception, RubricError) and "not valid YAML" in str(result.exception)
+    assert path.read_text() == "bank: x\nrubrics: [\n"
+
+
+# ---- rubrics check --------------------------------------------------------------------------------
+
+
+def test_the_repo_rubrics_pass_the_check(questions):
+    report = check_rubrics(questions, ROOT / "rubrics")
+    assert report.problems == []
+    assert report.total == 150 and len(report.banks) == 5
+
+
+def _duplicate_key_point(entry):
+    first = entry["key_points"][0]
+    entry["key_points"][1] = {**first, "text": first["text"].upper() + "!"}  # same words, other case
+
+
+def _follow_up_out_of_range(entry):
+    entry["follow_ups"][0]["probes"] = 9
+
+
+def _remove(entry):
+    entry.clear()
+
+
+DOCTORED = {
+    "duplicate key point": (
+        _duplicate_key_point,
+        f"{BANK_FILE}: 000-12: duplicate key point 'gradients shrink exponentially as they are multipl'",
+    ),
+    "follow-up out of range": (
+        _follow_up_out_of_range,
+        f"{BANK_FILE}: 000-12: follow-up probes key point 9, which does not exist "
+        "(it has 7, numbered from 0)",
+    ),
+    "question without a rubric": (
+        _remove,
+        f"{BANK}: question 000-12 (line 47) has no rubric; run `rubrics build`",
+    ),
+}
+
+
+@pytest.mark.parametrize(("doctor", "problem"), DOCTORED.values(), ids=DOCTORED.keys())
+def test_check_names_the_file_question_and_fault(questions, home, doctor, problem):
+    edit_rubric(home / "rubrics" / BANK_FILE, "000-12", doctor)
+    assert check_rubrics(questions, home / "rubrics").problems == [problem]
+
+
+def test_check_finds_a_concept_group_member_that_does_not_exist(questions, home):
+    path = home / "rubrics" / "concepts.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["groups"]["vanishing-gradients"]["members"].append("000-99")
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert check_rubrics(questions, home / "rubrics").problems == [
+        "concepts.yaml: group 'vanishing-gradients' names unknown question 000-99"
+    ]
+
+
+def test_check_finds_a_question_in_two_groups(questions, home):
+    path = home / "rubrics" / "concepts.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["groups"]["dropout"]["members"].append("000-12")
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert check_rubrics(questions, home / "rubrics").problems == [
+        "concepts.yaml: 000-12 is in both 'vanishing-gradients' and 'dropout'"
+    ]
+
+
+def test_an_invalid_field_is_reported_at_its_questions_line(home):
+    path = home / "rubrics" / BANK_FILE
+
+    def heavy(entry):
+        entry["key_points"][0]["weight"] = 9
+
+    edit_rubric(path, "000-12", heavy)
+    line = 1 + path.read_text().splitlines().index("- question_id: 000-12")
+    with pytest.raises(RubricError) as caught:
+        load_rubric_file(path)
+    assert str(caught.value) == (
+        f"rubric file {path} line {line}: rubrics.11.key_points.0.weight: "
+        "Input should be less than or equal to 5"
+    )
+
+
+UNREADABLE = {
+    "not YAML": (b"bank: x\nrubrics:\n  - question_id: [\n", "line 4: not valid YAML"),
+    "not a mapping": (b"- just\n- a list\n", "line 1: expected a mapping with `bank` and `rubrics`"),
+    "not UTF-8": (b"bank: caf\xe9\n", "not UTF-8 text (byte 9)"),
+}
+
+
+@pytest.mark.parametrize(("content", "message"), UNREADABLE.values(), ids=UNREADABLE.keys())
+def test_an_unreadable_rubric_file_is_a_problem_not_a_crash(questions, home, content, message):
+    path = home / "rubrics" / BANK_FILE
+    path.write_bytes(content)
+    problems = check_rubrics(questions, home / "rubrics").problems
+    assert problems[0].startswith(f"rubric file {path}") and message in problems[0]
+    # Its questions then have no rubric: each is named too.
+    assert sum("has no rubric" in p for p in problems) == 43
