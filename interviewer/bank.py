@@ -14,6 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from interviewer.files import read_text
+
 BANK_SUFFIXES = (".md", ".txt", ".markdown")
 
 LEVEL_ALIASES = {
@@ -267,10 +269,7 @@ def load_corpus(corpus: Path) -> list[Question]:
     questions: list[Question] = []
     owners: dict[str, str] = {}
     for path in files:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise BankError(f"bank file {path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        text = read_text(path, BankError, "bank")
         for question in parse_bank(text, path.stem, source=str(path)):
             if question.id in owners:
                 raise BankError(

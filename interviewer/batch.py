@@ -19,6 +19,7 @@ from typing import TextIO
 
 from pydantic import BaseModel, ValidationError
 
+from interviewer import files
 from interviewer.models import Grade
 
 MATCH_THRESHOLD = 0.6  # below this a free-text question is not confidently a bank question
@@ -106,17 +107,7 @@ def _to_row(line: int, data: dict) -> Parsed:
 
 
 def read_text(path: Path, error: type[ValueError] = InputError) -> str:
-    """A whole input file as text; anything that makes it unreadable becomes one `error` line."""
-    if not path.exists():
-        raise error(f"{path}: no such file")
-    if path.is_dir():
-        raise error(f"{path}: is a folder, not a file")
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise error(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except OSError as exc:
-        raise error(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return files.read_text(path, error)
 
 
 def csv_records(text: str, delimiter: str = ",") -> tuple[list[str] | None, Iterator[tuple[int, dict]]]:

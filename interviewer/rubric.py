@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from interviewer.bank import Question
+from interviewer.files import read_text
 
 Source = Literal["bank", "authored"]
 ReferenceSource = Literal["bank", "authored", "none"]
@@ -231,12 +232,7 @@ def _line_of(text: str, question_id: str) -> int:
 
 
 def _read(path: Path, kind: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise RubricError(f"{kind} file {path}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise RubricError(f"{kind} file {path}: cannot be read ({exc.strerror or exc})") from None
+    return read_text(path, RubricError, kind)
 
 
 def load_rubric_file(path: Path) -> RubricFile:
