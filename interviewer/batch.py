@@ -129,6 +129,22 @@ def csv_records(text: str, delimiter: str = ",") -> tuple[list[str] | None, Iter
     return header, rows()
 
 
+def jsonl_records(text: str) -> Iterator[tuple[int, dict | None, str | None]]:
+    """(line, object, None) for each non-blank line of a JSON Lines text, or (line, None, problem)."""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield number, None, f"not valid JSON ({exc.msg})"
+            continue
+        if not isinstance(data, dict):
+            yield number, None, "expected a JSON object"
+            continue
+        yield number, data, None
+
+
 def read_rows(path: Path) -> Iterator[Parsed]:
     """Rows of a CSV or JSONL file with the line each starts on; problems instead of exceptions."""
     suffix = path.suffix.lower()
@@ -136,18 +152,11 @@ def read_rows(path: Path) -> Iterator[Parsed]:
         raise InputError(f"{path}: unknown file type {suffix or '(none)'}; use .csv or .jsonl")
     text = read_text(path)
     if suffix in (".jsonl", ".ndjson", ".json"):
-        for number, raw in enumerate(text.splitlines(), start=1):
-            if not raw.strip():
-                continue
-            try:
-                data = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                yield Parsed(number, problem=RowProblem(number, None, f"not valid JSON ({exc.msg})"))
-                continue
-            if not isinstance(data, dict):
-                yield Parsed(number, problem=RowProblem(number, None, "expected a JSON object"))
-                continue
-            yield _to_row(number, data)
+        for number, data, problem in jsonl_records(text):
+            if problem:
+                yield Parsed(number, problem=RowProblem(number, None, problem))
+            else:
+                yield _to_row(number, data)
     else:
         header, records = csv_records(text, delimiter="\t" if suffix == ".tsv" else ",")
         if not header:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import date
@@ -64,7 +63,7 @@ def check_dataset(path: Path) -> None:
 
 
 def _records(path: Path) -> list[tuple[int, dict]]:
-    from interviewer.batch import csv_records, read_text
+    from interviewer.batch import csv_records, jsonl_records, read_text
 
     check_dataset(path)
     text = read_text(path, EvalInputError)
@@ -75,15 +74,9 @@ def _records(path: Path) -> list[tuple[int, dict]]:
             raise EvalInputError(f"{path}: empty file; expected a header row with {expected}")
         return [(line, {str(k).strip().lower(): v for k, v in data.items()}) for line, data in records]
     rows = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise EvalInputError(f"{path} line {number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(data, dict):
-            raise EvalInputError(f"{path} line {number}: expected a JSON object")
+    for number, data, problem in jsonl_records(text):
+        if problem:
+            raise EvalInputError(f"{path} line {number}: {problem}")
         rows.append((number, data))
     return rows
 
