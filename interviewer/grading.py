@@ -172,6 +172,7 @@ class Grader:
         self.index = index
         self.embedder = embedder
         self.calibration = calibration or load_calibration()
+        self._indexed_vectors: dict[str, RubricVectors] = {}
         self._groups: dict[str, list[str]] = {}
         for rubric in index.rubrics.values():
             if rubric.group:
@@ -203,13 +204,17 @@ class Grader:
     def _vectors(self, rubric: Rubric) -> RubricVectors:
         indexed = self.index.rubrics.get(rubric.question_id)
         if indexed is rubric or (indexed is not None and indexed == rubric):
-            v = self.index.vectors
-            return RubricVectors(
-                question=v[self.index.rows(rubric.question_id, "question")[0]],
-                references=v[self.index.rows(rubric.question_id, "reference")],
-                key_points=v[self.index.rows(rubric.question_id, "key_point")],
-                misconceptions=v[self.index.rows(rubric.question_id, "misconception")],
-            )
+            # The index does not change under a grader: slice each rubric's vectors once.
+            qid = rubric.question_id
+            if qid not in self._indexed_vectors:
+                v = self.index.vectors
+                self._indexed_vectors[qid] = RubricVectors(
+                    question=v[self.index.rows(qid, "question")[0]],
+                    references=v[self.index.rows(qid, "reference")],
+                    key_points=v[self.index.rows(qid, "key_point")],
+                    misconceptions=v[self.index.rows(qid, "misconception")],
+                )
+            return self._indexed_vectors[qid]
         passages = reference_passages(rubric.reference) if rubric.reference else []
         texts = [
             rubric.question,
@@ -276,7 +281,8 @@ class Grader:
         cal = self.calibration
         rubric = p.rubric
         flags = list(p.flags)
-        question_vec = self._vectors(rubric).question
+        own = self._vectors(rubric)
+        question_vec = own.question
         all_units = np.vstack([vectors[u] for u in p.units])
 
         # Units that only echo the question ("so you're asking what X is") earn nothing: drop them
@@ -296,7 +302,6 @@ class Grader:
         # Misconceptions first: a sentence asserting one earns no credit, it only costs.
         misconception_scores: list[float] = []
         misconception_units: list[str] = []
-        own = self._vectors(rubric)
         asserted_rows: set[int] = set()
         if len(rubric.misconceptions):
             sims = all_units[keep] @ own.misconceptions.T  # units × misconceptions
@@ -316,7 +321,8 @@ class Grader:
         single_vecs = all_units[credited]
         keep = credited
         answer_vec = vectors[p.content] if len(keep) == len(p.units) else _normalize(single_vecs.sum(axis=0))
-        members = [(member, self._vectors(member)) for member in self.group_of(rubric)]
+        # group_of lists the asked rubric first: its vectors are already in hand (ad-hoc ones included).
+        members = [(rubric, own), *((m, self._vectors(m)) for m in self.group_of(rubric)[1:])]
 
         # Relevance of each sentence: its best match among the group's references and key points.
         best: dict[str, float] = {"coverage": 0.0, "essential": 0.0, "similarity": 0.0, "best_unit": 0.0}
