@@ -63,6 +63,9 @@ class Rubric(BaseModel):
     difficulty: str | None = None
     reference: str | None = None
     reference_source: ReferenceSource = "none"
+    # Authored sentences stating the key points a bank's answer leaves implicit: the bank text stays
+    # as the bank wrote it, and the model answer (what is graded against and shown) is both.
+    reference_addendum: str | None = None
     key_points: list[KeyPoint] = Field(default_factory=list)
     misconceptions: list[Misconception] = Field(default_factory=list)
     follow_ups: list[FollowUp] = Field(default_factory=list)
@@ -71,6 +74,12 @@ class Rubric(BaseModel):
     @property
     def has_reference(self) -> bool:
         return bool(self.reference) and self.reference_source != "none"
+
+    @property
+    def model_answer(self) -> str | None:
+        """The full reference answer: the reference, then the addendum that completes it."""
+        parts = [self.reference if self.has_reference else None, self.reference_addendum]
+        return "\n\n".join(p.strip() for p in parts if p and p.strip()) or None
 
 
 class RubricFile(BaseModel):
