@@ -255,7 +255,7 @@ def build_messages(request: CritiqueRequest) -> list[dict[str, str]]:
 def request_for(rubric: Rubric, answer: str) -> CritiqueRequest:
     return CritiqueRequest(
         question=rubric.question,
-        reference=rubric.reference if rubric.has_reference else None,
+        reference=rubric.model_answer,
         key_points=[kp.text for kp in rubric.key_points],
         misconceptions=[f"{m.claim} — in fact: {m.correction}" for m in rubric.misconceptions],
         answer=answer,
@@ -352,9 +352,12 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("interviewer")) / "critic"
 
 
-def cache_key(model: str, messages: list[dict[str, Any]], schema: dict[str, Any] | None) -> str:
+def cache_key(
+    model: str, messages: list[dict[str, Any]], schema: dict[str, Any] | None, server: str | None = None
+) -> str:
+    """Two servers may serve different models under one alias: the server is part of the key."""
     payload = json.dumps(
-        {"v": PROMPT_VERSION, "model": model, "messages": messages, "schema": schema},
+        {"v": PROMPT_VERSION, "model": model, "server": server, "messages": messages, "schema": schema},
         sort_keys=True,
         ensure_ascii=False,
     )
@@ -416,7 +419,7 @@ class Critic:
 
     def _critique(self, request: CritiqueRequest, name: str) -> Critique:
         messages = build_messages(request)
-        key = cache_key(name, messages, VERDICT_SCHEMA)
+        key = cache_key(name, messages, VERDICT_SCHEMA, getattr(self.chat, "server", None))
         if self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
@@ -641,6 +644,11 @@ class OpenAIChatModel:
 
     def __repr__(self) -> str:
         return f"OpenAIChatModel(model={self.name!r}, base_url={_public_url(self._base_url)!r})"
+
+    @property
+    def server(self) -> str:
+        """Where verdicts come from, without credentials: part of the verdict cache key."""
+        return _public_url(self._base_url or str(self._client.base_url)) or ""
 
     def complete(self, messages: list[dict[str, Any]], schema: dict[str, Any] | None) -> ChatResult:
         attempt = 0

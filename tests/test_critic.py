@@ -348,6 +348,10 @@ def test_cache_key_covers_model_messages_and_schema() -> None:
     assert key == cr.cache_key("m", [dict(m) for m in messages], dict(cr.VERDICT_SCHEMA))
     assert key != cr.cache_key("other", messages, cr.VERDICT_SCHEMA)
     assert key != cr.cache_key("m", messages, None)
+    # The same model alias on two servers is two models (issue: switching OPENAI_BASE_URL reused verdicts).
+    assert cr.cache_key("m", messages, cr.VERDICT_SCHEMA, "http://a:1/v1") != cr.cache_key(
+        "m", messages, cr.VERDICT_SCHEMA, "http://b:2/v1"
+    )
     assert key != cr.cache_key("m", build_messages(request_for(RUBRIC, GOOD + " ")), cr.VERDICT_SCHEMA)
 
 

@@ -230,6 +230,13 @@ def test_cache_means_no_second_request(tmp_path) -> None:
     assert second.cached and second.verdict == first.verdict and second.prompt_tokens == 0
 
 
+def test_the_cache_never_serves_one_servers_verdict_for_another_under_the_same_alias(tmp_path) -> None:
+    with serve("ok") as first_url, serve("ok") as second_url:
+        for url in (first_url, second_url):
+            Critic(chat(url, "same-alias"), CritiqueCache(tmp_path)).critique(request_for(RUBRIC, ANSWER))
+        assert len(first_url.requests) == 1 and len(second_url.requests) == 1
+
+
 def test_critique_many_against_the_server() -> None:
     answers = [f"answer number {i}: dropout is disabled at inference" for i in range(6)]
     with serve("ok") as url:
