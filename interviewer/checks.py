@@ -20,6 +20,7 @@ class BankTally:
     rubrics: int = 0
     reference_bank: int = 0
     reference_authored: int = 0
+    reference_corrected: int = 0
     reference_none: int = 0
     points_bank: int = 0
     points_authored: int = 0
@@ -45,6 +46,7 @@ class CheckReport:
             "rubrics",
             "ref: bank",
             "ref: authored",
+            "of which corrected",
             "no ref",
             "points: bank",
             "points: authored",
@@ -58,6 +60,7 @@ class CheckReport:
                 t.rubrics,
                 t.reference_bank,
                 t.reference_authored,
+                t.reference_corrected,
                 t.reference_none,
                 t.points_bank,
                 t.points_authored,
@@ -109,16 +112,22 @@ def check_rubrics(questions: list[Question], folder: Path) -> CheckReport:
                 report.problems.append(f"{where}: question text differs from the bank; run `rubrics build`")
             if rubric.reference_source == "bank" and rubric.reference != question.answer:
                 report.problems.append(f"{where}: reference marked `bank` but differs from the bank's answer")
-            if question.answer and rubric.reference_source != "bank":
+            if question.answer and rubric.reference_source not in ("bank", "corrected"):
                 report.problems.append(
-                    f"{where}: the bank has an answer; the reference must be it, marked `bank`"
+                    f"{where}: the bank has an answer; the reference must be it, marked `bank` "
+                    "(or our correction of it, marked `corrected`, with a `correction_note`)"
+                )
+            if rubric.reference_source == "corrected" and not (question.answer and rubric.correction_note):
+                report.problems.append(
+                    f"{where}: a `corrected` reference needs a bank answer to correct and a `correction_note`"
                 )
             if not rubric.has_reference:
                 report.problems.append(f"{where}: no reference answer")
             if rubric.reference_source == "bank":
                 tally.reference_bank += 1
-            elif rubric.reference_source == "authored":
+            elif rubric.reference_source in ("authored", "corrected"):
                 tally.reference_authored += 1
+                tally.reference_corrected += rubric.reference_source == "corrected"
             else:
                 tally.reference_none += 1
             if not _within(len(rubric.key_points), KEY_POINTS):
@@ -163,3 +172,33 @@ def check_rubrics(questions: list[Question], folder: Path) -> CheckReport:
                     report.problems.append(f"concepts.yaml: {qid} is in both {first!r} and {name!r}")
                 members_seen[qid] = name
     return report
+
+
+def check_judge_pairs(rubrics: list, root: Path) -> list[str]:
+    """Every key point has authored judge pairs, and no pairs point at a key point that is gone."""
+    from interviewer.judge_data import PAIRS_DIR, PairsError, check_pairs, load_pairs
+
+    try:
+        return check_pairs(rubrics, load_pairs(root / PAIRS_DIR))
+    except PairsError as exc:
+        return [str(exc)]
+
+
+def check_model_answers(rubrics: list, grader) -> list[str]:
+    """Each model answer, graded as an answer to its own question, covers every essential key point,
+    scores at least 4.5 and raises no flag: otherwise the rubric disagrees with itself."""
+    with_answer = [r for r in rubrics if r.model_answer]
+    grades = grader.grade_many([(r, r.model_answer) for r in with_answer])
+    problems = []
+    for r, g in zip(with_answer, grades, strict=True):
+        missed = [k.text for k in r.key_points if k.essential and k.text not in g.covered]
+        for text in missed:
+            problems.append(
+                f"{r.question_id}: the model answer does not state essential key point {text[:60]!r}; "
+                "state it in `reference_addendum` or reword the point"
+            )
+        if g.flags:
+            problems.append(f"{r.question_id}: the model answer, graded, is flagged {', '.join(g.flags)}")
+        elif g.score is not None and g.score < 4.5 and not missed:
+            problems.append(f"{r.question_id}: the model answer scores {g.score} as an answer (needs 4.5)")
+    return problems

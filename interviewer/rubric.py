@@ -19,7 +19,9 @@ from interviewer.bank import Question
 from interviewer.files import read_text
 
 Source = Literal["bank", "authored"]
-ReferenceSource = Literal["bank", "authored", "none"]
+# "corrected": the bank has an answer but it states something false; the reference is ours, and
+# `correction_note` says what the bank got wrong (a model answer must never teach a misconception).
+ReferenceSource = Literal["bank", "authored", "corrected", "none"]
 
 RUBRIC_FORMAT_VERSION = 1
 # The C loader parses the 150 rubrics ~5x faster: it is on the path to the first practice question.
@@ -66,6 +68,7 @@ class Rubric(BaseModel):
     # Authored sentences stating the key points a bank's answer leaves implicit: the bank text stays
     # as the bank wrote it, and the model answer (what is graded against and shown) is both.
     reference_addendum: str | None = None
+    correction_note: str | None = None
     key_points: list[KeyPoint] = Field(default_factory=list)
     misconceptions: list[Misconception] = Field(default_factory=list)
     follow_ups: list[FollowUp] = Field(default_factory=list)
@@ -182,7 +185,9 @@ def merge_rubric(question: Question, existing: Rubric | None) -> Rubric:
     merged.topic = existing.topic or question.topic
     merged.difficulty = question.difficulty or existing.difficulty
     authored = [k for k in existing.key_points if k.source == "authored"]
-    if question.answer:
+    if question.answer and existing.reference_source == "corrected":
+        pass  # our correction of a wrong bank answer stands until a reviewer retires it
+    elif question.answer:
         unchanged = existing.reference == question.answer and existing.reference_source == "bank"
         merged.reference, merged.reference_source = question.answer, "bank"
         if not (unchanged and existing.key_points):
@@ -216,6 +221,10 @@ _LiteralDumper.add_representer(str, _str_presenter)
 def dump_rubric_file(rubric_file: RubricFile) -> str:
     # Groups live in concepts.yaml, one place for all banks, so they cannot disagree.
     data = rubric_file.model_dump(mode="json", exclude={"rubrics": {"__all__": {"group"}}})
+    for rubric in data["rubrics"]:
+        for optional in ("reference_addendum", "correction_note"):  # most rubrics have neither
+            if rubric.get(optional) is None:
+                rubric.pop(optional, None)
     return yaml.dump(data, Dumper=_LiteralDumper, sort_keys=False, allow_unicode=True, width=100)
 
 
