@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup index practice test lint eval clean
+.PHONY: setup index practice test lint eval judge clean
 
 setup: $(STAMP)
 
@@ -27,7 +27,13 @@ test: index
 	$(BIN)/ruff check interviewer tests
 	$(BIN)/python -m pytest -q
 	$(BIN)/interviewer rubrics check
-	$(BIN)/interviewer eval --semeval-splits ua
+	$(BIN)/interviewer eval --semeval-splits ua --public-limit 300
+
+# Reproduce the shipped judge (interviewer/judge_model/) from judge/pairs/ and ../shared/benchmarks:
+# about 25 minutes on 2 CPU cores; then refit the calibration on it.
+judge: setup
+	$(BIN)/interviewer judge train
+	$(BIN)/interviewer eval --calibrate --update-baseline
 
 lint: setup
 	$(BIN)/ruff check interviewer tests

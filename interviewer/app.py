@@ -84,5 +84,17 @@ class Workspace:
                 disk_cache=None if os.environ.get("INTERVIEWER_NO_EMBED_CACHE") else default_cache_path()
             )
             index = open_index(self.index_dir, self.rubrics(), embedder, notice=self.notice)
-            self._grader = Grader(index, embedder)
+            self._grader = Grader(index, embedder, judge=self.judge())
         return self._grader
+
+    def judge(self):
+        """The trained judge shipped in the package, or None when no weights were trained yet
+        (the grader then falls back to similarity alone, and says so once)."""
+        from interviewer.judge import CrossEncoderJudge
+
+        judge = CrossEncoderJudge()
+        if judge.available:
+            return judge
+        if self.notice:
+            self.notice(f"No trained judge in {judge.weights_dir}; grading by similarity only.")
+        return None

@@ -36,6 +36,7 @@ OUTPUT_FIELDS = [
     "covered",
     "missed",
     "misconceptions",
+    "contradictions",
     "flags",
     "explanation",
     "critic",
@@ -187,6 +188,7 @@ def result_record(row: AnswerRow, grade: Grade, matched: str | None, similarity:
         "covered": grade.covered,
         "missed": grade.missed,
         "misconceptions": grade.misconceptions,
+        "contradictions": [{"said": c.said, "fact": c.fact} for c in grade.contradictions],
         "flags": grade.flags,
         "explanation": grade.explanation,
         "critic": grade.critic.changed if grade.critic else None,
@@ -255,8 +257,9 @@ class ResultWriter:
     def write(self, records: list[dict]) -> None:
         for record in records:
             if self.csv:
+                # Lists as JSON arrays: a key point may itself contain "; " or a comma.
                 flat = {
-                    k: "; ".join(v) if isinstance(v, list) else ("" if v is None else v)
+                    k: json.dumps(v, ensure_ascii=False) if isinstance(v, list) else ("" if v is None else v)
                     for k, v in record.items()
                 }
                 csv.writer(self.handle).writerow([flat.get(k, "") for k in OUTPUT_FIELDS])

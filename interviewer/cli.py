@@ -19,9 +19,33 @@ app = typer.Typer(
 )
 rubrics_app = typer.Typer(help="Build and check the reference rubrics.", no_args_is_help=True)
 app.add_typer(rubrics_app, name="rubrics")
+judge_app = typer.Typer(help="Train and measure the judge model.", no_args_is_help=True)
+app.add_typer(judge_app, name="judge")
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("interviewer")
+        except PackageNotFoundError:
+            number = "unknown (not installed)"
+        out.print(f"interviewer {number}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit"
+    ),
+) -> None:
+    """Mock interviewer and answer grader for deep-learning interviews."""
+
 
 CriticOption = typer.Option(
     None, "--critic", help="none | stub | openai (default: $INTERVIEWER_CRITIC, else none)"
@@ -131,14 +155,25 @@ def rubrics_build() -> None:
 
 
 @rubrics_app.command("check")
-def rubrics_check() -> None:
+def rubrics_check(
+    model_answers: bool = typer.Option(
+        False,
+        "--model-answers",
+        help="Also grade every model answer as an answer: it must cover its essential points, score 4.5, "
+        "raise no flag (loads the models)",
+    ),
+) -> None:
     """Validate every rubric and report per bank what comes from the bank and what is authored."""
     from rich.markup import escape
 
-    from interviewer.checks import check_rubrics
+    from interviewer.checks import check_judge_pairs, check_model_answers, check_rubrics
 
     ws = _workspace()
     report = check_rubrics(ws.questions(), ws.rubrics_dir)
+    if not report.problems:
+        report.problems += check_judge_pairs(ws.rubrics(), ws.root)
+    if not report.problems and model_answers:
+        report.problems += check_model_answers(ws.rubrics(), ws.grader())
     out.print(report.table())
     for problem in report.problems:
         err.print(f"[red]✗[/red] {escape(problem)}", soft_wrap=True)
@@ -215,9 +250,13 @@ def evaluate(
         None, help="SemEval-2013 folder (default: ../shared/benchmarks/semeval2013 when present)"
     ),
     no_semeval: bool = typer.Option(False, "--no-semeval", help="Skip the SemEval-2013 benchmark"),
+    no_saf: bool = typer.Option(False, "--no-saf", help="Skip the SAF benchmark (../shared/benchmarks/saf)"),
     semeval_splits: str = typer.Option("all", help="all | ua (unseen answers only, fast)"),
     semeval_limit: int | None = typer.Option(
-        None, "--semeval-limit", help="Cap SemEval training and test rows per split at N (a quick look)"
+        None,
+        "--public-limit",
+        "--semeval-limit",
+        help="Cap the SemEval and SAF test rows per split at N, a fixed sample (a quick look)",
     ),
     baseline: Path | None = typer.Option(None, help="Baseline figures (default: evals/baseline.json)"),
     update_baseline: bool = typer.Option(
@@ -225,6 +264,11 @@ def evaluate(
     ),
     calibrate: bool = typer.Option(
         False, "--calibrate", help="Refit the calibration on the dev set and save it"
+    ),
+    public_calibration: bool = typer.Option(
+        False,
+        "--public-calibration",
+        help="Fit (and cross-validate) the calibration on SemEval and SAF train too, not the dev set alone",
     ),
 ) -> None:
     """Measure the grader against human grades; exit 1 on a regression beyond tolerance."""
@@ -246,9 +290,84 @@ def evaluate(
         calibrate=calibrate,
         console=out,
         semeval_limit=semeval_limit,
+        use_saf=not no_saf,
+        public_calibration=public_calibration,
     )
     if not ok:
         raise typer.Exit(1)
+
+
+# ---- the judge ----------------------------------------------------------------------------------
+
+
+@judge_app.command("train")
+def judge_train(
+    out_dir: Path | None = typer.Option(
+        None, "--out", help="Where to write the weights (default: the package's judge_model/)"
+    ),
+    benchmarks: Path | None = typer.Option(
+        None, help="Public sets folder (default: ../shared/benchmarks when present)"
+    ),
+    epochs: float = typer.Option(1.0, min=0.05, help="Passes over the training pairs"),
+    seed: int = typer.Option(13, help="Random seed (the shipped weights use 13)"),
+) -> None:
+    """Train the judge from judge/pairs/ and the public sets (CPU: about half an hour)."""
+    from rich.markup import escape
+
+    from interviewer.judge import shipped_weights_dir
+    from interviewer.judge_data import PAIRS_DIR, PairsError
+    from interviewer.judge_train import TrainSettings, run_training
+
+    ws = _workspace()
+    folder = benchmarks or ws.root.parent / "shared" / "benchmarks"
+    if benchmarks is not None and not folder.is_dir():
+        raise UserError(f"--benchmarks {folder}: no such folder")
+    pairs_dir = ws.root / PAIRS_DIR
+    if not pairs_dir.is_dir():
+        raise UserError(f"{pairs_dir}: no authored pairs; the judge is trained mostly on them")
+    target = out_dir or shipped_weights_dir()
+    try:
+        meta = run_training(
+            ws.rubrics(),
+            pairs_dir,
+            folder if folder.is_dir() else None,
+            target,
+            TrainSettings(seed=seed, epochs=epochs),
+            progress=lambda line: err.print(escape(line)),
+        )
+    except PairsError as exc:
+        raise UserError(str(exc)) from None
+    _print_judge_metrics(meta.get("metrics", {}))
+    out.print(escape(f"Judge {meta['version']} → {target}"), soft_wrap=True)
+
+
+@judge_app.command("info")
+def judge_info() -> None:
+    """What the shipped judge was trained on, and how it measured."""
+    from interviewer.judge import judge_meta, shipped_weights_dir
+
+    meta = judge_meta()
+    if not meta:
+        raise UserError(f"no trained judge in {shipped_weights_dir()}: run `interviewer judge train`")
+    out.print(
+        f"judge {meta.get('version')}: {meta.get('train_pairs')} training pairs, seed "
+        f"{meta.get('settings', {}).get('seed')}, {meta.get('train_seconds')} s"
+    )
+    _print_judge_metrics(meta.get("metrics", {}))
+
+
+def _print_judge_metrics(metrics: dict) -> None:
+    from rich.table import Table
+
+    table = Table("set", "n", "accuracy", "entail AUC", "recall E/N/C", box=None)
+    for name, m in metrics.items():
+        recalls = "/".join(
+            f"{m[k]:.2f}" if k in m else "–"
+            for k in ("recall_entailment", "recall_neutral", "recall_contradiction")
+        )
+        auc = f"{m['auc_entailment']:.3f}" if "auc_entailment" in m else "–"
+        table.add_row(name, str(int(m["n"])), f"{m['accuracy']:.3f}", auc, recalls)
+    out.print(table)
 
 
 # ---- practice -----------------------------------------------------------------------------------

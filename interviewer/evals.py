@@ -177,25 +177,60 @@ def _fit_rows(assessments: list[Assessment]) -> list[int]:
     ]
 
 
+@dataclass
+class GradedPool:
+    """Assessed answers with human grades on 0–5 from one source, and the weight each row gets in a
+    fit: every source weighs the same in total, so one large set cannot define the scale alone."""
+
+    name: str
+    assessments: list[Assessment]
+    grades: list[float]
+
+    def weights(self, total: float) -> list[float]:
+        return [total / max(1, len(self.grades))] * len(self.grades)
+
+
 def fit_calibration(
-    assessments: list[Assessment], grades: list[float], model: str, base: Calibration
+    assessments: list[Assessment],
+    grades: list[float],
+    model: str,
+    base: Calibration,
+    extra: list[GradedPool] | None = None,
 ) -> Calibration:
-    """Non-negative least squares on the signals, then isotonic regression onto 0–5."""
+    """Non-negative least squares on the signals, then isotonic regression onto 0–5.
+
+    `extra` pools (public sets' training splits) join the fit with the same total weight as the
+    main rows, so the score means the same on our banks, on a user's own questions and on short
+    answers from other courses."""
     from scipy.optimize import nnls
     from sklearn.isotonic import IsotonicRegression
 
-    rows = _fit_rows(assessments)
-    x = _features([assessments[i] for i in rows])
-    y = np.array([grades[i] for i in rows], dtype=float)
+    pools = [GradedPool("main", assessments, grades), *(extra or [])]
+    total = float(len(grades))
+    x_parts, y_parts, w_parts = [], [], []
+    for pool in pools:
+        rows = _fit_rows(pool.assessments)
+        weights = pool.weights(total)
+        x_parts.append(_features([pool.assessments[i] for i in rows]).reshape(len(rows), len(SIGNALS)))
+        y_parts.append(np.array([pool.grades[i] for i in rows], dtype=float))
+        w_parts.append(np.array([weights[i] for i in rows], dtype=float))
+    x, y, w = np.vstack(x_parts), np.concatenate(y_parts), np.concatenate(w_parts)
+    root = np.sqrt(w)[:, None]
     design = np.hstack([x, np.ones((len(x), 1))])
-    coef, _ = nnls(design, y)
+    coef, _ = nnls(design * root, y * root[:, 0])
     # The intercept may be negative; nnls cannot fit it, so fit a centred problem for it instead.
     weights = coef[:-1]
     raw = x @ weights
-    intercept = float(np.mean(y - raw)) if weights.any() else float(np.mean(y))
+    intercept = float(np.average(y - raw, weights=w)) if weights.any() else float(np.average(y, weights=w))
     raw = raw + intercept
-    iso = IsotonicRegression(y_min=0.0, y_max=5.0, out_of_bounds="clip", increasing=True).fit(raw, y)
+    iso = IsotonicRegression(y_min=0.0, y_max=5.0, out_of_bounds="clip", increasing=True).fit(
+        raw, y, sample_weight=w
+    )
+    rows = range(len(y))
     knots_x, knots_y = _block_centres(iso.X_thresholds_, iso.y_thresholds_)
+    if intercept < knots_x[0]:
+        # An answer with no evidence at all (every signal 0) scores 0, rising to the lowest plateau.
+        knots_x, knots_y = [intercept, *knots_x], [0.0, *knots_y]
     return base.model_copy(
         update={
             "version": f"{date.today().isoformat()}-{_digest(grades, raw)}",
@@ -236,7 +271,11 @@ def _digest(*arrays) -> str:
 
 
 def cross_validated_grades(
-    grader, assessments: list[Assessment], rows: list[LabelledRow], folds: int = FOLDS
+    grader,
+    assessments: list[Assessment],
+    rows: list[LabelledRow],
+    folds: int = FOLDS,
+    extra: list[GradedPool] | None = None,
 ) -> list[Grade]:
     """Each row scored by a calibration fitted only on the other questions' rows."""
     from sklearn.model_selection import GroupKFold
@@ -253,6 +292,7 @@ def cross_validated_grades(
             [human[i] for i in train],
             grader.embedder.model_name,
             grader.calibration,
+            extra,
         )
         for i in test:
             out[i] = grader.grade_assessment(assessments[i], cal)
@@ -313,11 +353,13 @@ def category_means(rows: list[LabelledRow], grades: list[Grade]) -> dict[str, di
     }
 
 
-def evaluate_rows(grader, rows: list[LabelledRow], cross_validate: bool, critic=None) -> EvalResult:
+def evaluate_rows(
+    grader, rows: list[LabelledRow], cross_validate: bool, critic=None, extra: list[GradedPool] | None = None
+) -> EvalResult:
     rubrics = [rubric_for_row(grader, r) for r in rows]
     assessments = grader.assess_many([(rb, r.answer) for rb, r in zip(rubrics, rows, strict=True)])
     if cross_validate:
-        grades = cross_validated_grades(grader, assessments, rows)
+        grades = cross_validated_grades(grader, assessments, rows, extra=extra)
     else:
         grades = [grader.grade_assessment(a) for a in assessments]
     scored = [(g.score, r.grade) for g, r in zip(grades, rows, strict=True) if g.score is not None]
@@ -361,29 +403,106 @@ def semeval_rows(folder: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-def _semeval_features(grader, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+def assess_adhoc(grader, rows: list[dict], answer: str) -> list[Assessment]:
+    """Rows that carry their own question and reference answer, each graded against an ad-hoc rubric
+    built from that reference, exactly as `interviewer grade` does."""
     rubrics = {}
     items = []
     for r in rows:
         key = (r["question"], r["reference_answer"])
         if key not in rubrics:
             rubrics[key] = adhoc_rubric(r["question"], r["reference_answer"])
-        items.append((rubrics[key], r["student_answer"]))
-    assessments = grader.assess_many(items)
+        items.append((rubrics[key], r[answer]))
+    return grader.assess_many(items)
+
+
+def _semeval_features(grader, rows: list[dict]) -> tuple[np.ndarray, np.ndarray, list[Assessment]]:
+    assessments = assess_adhoc(grader, rows, "student_answer")
     scores = np.array([_continuous_score(grader, a) for a in assessments])
     names = (*SIGNALS, "question_sim", "novelty")
     feats = np.array(
         [[a.signals.values.get(k, 0.0) if a.signals else 0.0 for k in names] for a in assessments]
     )
-    return scores, feats
+    return scores, feats, assessments
+
+
+# SemEval's labels on the 0–5 scale, for fitting the calibration only: "incorrect" there is mostly
+# partially correct but incomplete; "contradictory" says something false.
+SEMEVAL_GRADES = {"correct": 5.0, "incorrect": 1.5, "contradictory": 0.5}
+
+
+def semeval_pool(grader, folder: Path, size: int = SEMEVAL_TRAIN_SAMPLE) -> GradedPool:
+    """A fixed sample of SemEval-2013 train (both datasets) with grades, to fit the calibration on."""
+    rows = [r for r in semeval_rows(folder) if r["split"] == "train"]
+    rows = _sample(rows, size, 2013)
+    return GradedPool(
+        "semeval-train",
+        assess_adhoc(grader, rows, "student_answer"),
+        [SEMEVAL_GRADES[r["label_3way"]] for r in rows],
+    )
+
+
+# ---- SAF (communication networks, another course) -------------------------------------------------
+
+SAF_FILE = "saf_communication_networks_english.csv"
+SAF_SPLITS = ("test_unseen_answers", "test_unseen_questions")
+SAF_TRAIN_SAMPLE = 400
+
+
+def saf_rows(folder: Path) -> list[dict]:
+    """SAF rows with a 0–5 grade: points over the question's maximum (its Correct answers' score)."""
+    path = folder / SAF_FILE
+    if not path.exists():
+        raise EvalInputError(f"{path}: not found")
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    best: dict[str, float] = {}
+    for r in rows:
+        best[r["question_id"]] = max(best.get(r["question_id"], 0.0), float(r["score"]))
+    for r in rows:
+        top = best[r["question_id"]]
+        r["grade"] = round(5.0 * float(r["score"]) / top, 4) if top > 0 else 0.0
+    return rows
+
+
+def saf_pool(grader, folder: Path, size: int = SAF_TRAIN_SAMPLE) -> GradedPool:
+    rows = _sample([r for r in saf_rows(folder) if r["split"] == "train"], size, 2022)
+    return GradedPool("saf-train", assess_adhoc(grader, rows, "provided_answer"), [r["grade"] for r in rows])
+
+
+def evaluate_saf(
+    grader, folder: Path, splits: tuple[str, ...] = SAF_SPLITS, limit: int | None = None
+) -> dict[str, dict[str, float]]:
+    """Agreement with the tutors' points, and the mean score per tutor label, per test split."""
+    from sklearn.metrics import roc_auc_score
+
+    rows = saf_rows(folder)
+    results: dict[str, dict[str, float]] = {}
+    for split in splits:
+        test = _sample([r for r in rows if r["split"] == split], limit, 11)
+        if not test:
+            continue
+        grades = [grader.grade_assessment(a) for a in assess_adhoc(grader, test, "provided_answer")]
+        scores = [g.score or 0.0 for g in grades]
+        figures = agreement(scores, [r["grade"] for r in test])
+        correct = np.array([r["verification_feedback"] == "Correct" for r in test])
+        for label in ("Correct", "Partially correct", "Incorrect"):
+            chosen = [s for s, r in zip(scores, test, strict=True) if r["verification_feedback"] == label]
+            if chosen:
+                figures[f"mean_{label.split()[0].lower()}"] = round(float(np.mean(chosen)), 3)
+        if len(set(correct)) == 2:
+            figures["roc_auc_correct"] = round(float(roc_auc_score(correct, scores)), 4)
+        results[f"saf/{split}"] = figures
+    return results
 
 
 def _continuous_score(grader, a: Assessment) -> float:
     """The grade before rounding (ties would blunt ROC AUC)."""
     if a.signals is None:
         return 0.0
-    g = grader.grade_assessment(a)
-    return float(grader.calibration.score(a.signals.values)) if g.score is not None and g.score > 0 else 0.0
+    from interviewer.grading import grade_from_signals
+
+    return float(grade_from_signals(a.rubric, a.signals, grader.calibration, exact=True).score or 0.0)
 
 
 def _sample(rows: list[dict], size: int | None, seed: int) -> list[dict]:
@@ -414,7 +533,7 @@ def evaluate_semeval(
         train = _sample(train, train_size, 2013)
         if len({r["label_3way"] for r in train}) < 2:
             continue
-        train_scores, train_feats = _semeval_features(grader, train)
+        train_scores, train_feats, _ = _semeval_features(grader, train)
         y2 = np.array([r["label_2way"] == "correct" for r in train])
         candidates = np.unique(np.round(train_scores, 2))
         threshold = float(max(candidates, key=lambda t: np.mean((train_scores >= t) == y2)))
@@ -425,7 +544,7 @@ def evaluate_semeval(
             test = _sample([r for r in all_rows if r["dataset"] == dataset and r["split"] == split], limit, 7)
             if not test:
                 continue
-            scores, feats = _semeval_features(grader, test)
+            scores, feats, _ = _semeval_features(grader, test)
             truth2 = np.array([r["label_2way"] == "correct" for r in test])
             predicted3 = three.predict(feats)
             # ROC AUC is undefined when a (small) sample holds one class only.
@@ -451,6 +570,7 @@ class Baseline(BaseModel):
     trap_means: dict[str, float]
     injection_excess: float | None = None
     semeval: dict[str, dict[str, float]] = {}
+    saf: dict[str, dict[str, float]] = {}
     tolerance: dict[str, float] = {"spearman": SPEARMAN_TOLERANCE, "trap_mean": TRAP_TOLERANCE}
 
 
@@ -510,8 +630,9 @@ def gate(result: EvalResult, baseline: Baseline) -> list[str]:
     return problems
 
 
-def baseline_from(result: EvalResult, model: str, semeval: dict | None) -> Baseline:
+def baseline_from(result: EvalResult, model: str, semeval: dict | None, saf: dict | None = None) -> Baseline:
     return Baseline(
+        saf=saf or {},
         dataset=result.name,
         model=model,
         metrics=result.metrics,
@@ -537,6 +658,8 @@ def run_eval(
     calibrate: bool,
     console,
     semeval_limit: int | None = None,
+    use_saf: bool = True,
+    public_calibration: bool = False,
 ) -> bool:
     from rich.markup import escape
     from rich.table import Table
@@ -560,8 +683,6 @@ def run_eval(
         raise EvalInputError(
             "--baseline and --update-baseline gate the dev set only; run them without a DATASET"
         )
-    if update_baseline and semeval_limit is not None:
-        raise EvalInputError("--update-baseline needs the full SemEval figures; drop --semeval-limit")
     if report_dir is not None and report_dir.exists() and not report_dir.is_dir():
         raise EvalInputError(f"--report {report_dir}: is a file; give a folder")
     base_path = baseline_path or ws.evals_dir / "baseline.json"
@@ -574,19 +695,32 @@ def run_eval(
             raise EvalInputError(f"--baseline {baseline_path}: no such file ({hint})")
     paths = dev_set_paths(ws.evals_dir) if is_dev else [dataset]
     rows = load_labelled(paths)
+    saf_folder = folder.parent / "saf"
 
     grader = ws.grader()
+    # With --public-calibration the public sets' training splits join every calibration fit, the
+    # cross-validated ones included (fixed samples, whatever --public-limit says).
+    pools: list[GradedPool] = []
+    if is_dev and public_calibration and use_semeval and (folder / "semeval2013.csv").exists():
+        pools.append(semeval_pool(grader, folder))
+    if is_dev and public_calibration and use_saf and (saf_folder / SAF_FILE).exists():
+        pools.append(saf_pool(grader, saf_folder))
     if calibrate:
         rubrics = [rubric_for_row(grader, r) for r in rows]
         assessments = grader.assess_many([(rb, r.answer) for rb, r in zip(rubrics, rows, strict=True)])
         human = [r.grade for r in rows]
-        cal = fit_calibration(assessments, human, grader.embedder.model_name, DEFAULT_CALIBRATION)
+        judge = grader.judge.name if grader.judge is not None else ""
+        base_cal = DEFAULT_CALIBRATION.model_copy(update={"judge": judge})
+        if judge:
+            base_cal = base_cal.model_copy(update={"covered_at": 0.5})
+        cal = fit_calibration(assessments, human, grader.embedder.model_name, base_cal, pools)
+        cal = cal.model_copy(update={"fitted_on": ", ".join(["dev", *(p.name for p in pools)])})
         target = Path(__file__).parent / CALIBRATION_FILE
         target.write_text(calibration_to_json(cal), encoding="utf-8")
         grader.calibration = cal
         console.print(escape(f"Calibration {cal.version} fitted on {cal.rows} rows → {target}"))
 
-    result = evaluate_rows(grader, rows, cross_validate=is_dev, critic=critic)
+    result = evaluate_rows(grader, rows, cross_validate=is_dev, critic=critic, extra=pools)
     result.name = "dev" if is_dev else str(dataset)
     label = "cross-validated by question" if is_dev else "deployed calibration"
     questions = len({r.question_id or r.question for r in rows})
@@ -623,11 +757,39 @@ def run_eval(
             )
         console.print(st)
 
+    saf: dict[str, dict[str, float]] | None = None
+    if use_saf and is_dev and (saf_folder / SAF_FILE).exists():
+        saf = evaluate_saf(grader, saf_folder, limit=semeval_limit)
+        st = Table(
+            "SAF",
+            "n",
+            "Pearson",
+            "Spearman",
+            "AUC correct",
+            "mean Correct",
+            "mean Partial",
+            "mean Incorrect",
+            box=None,
+        )
+        for key, v in saf.items():
+            st.add_row(
+                key,
+                str(int(v["n"])),
+                f"{v['pearson']:.3f}",
+                f"{v['spearman']:.3f}",
+                f"{v.get('roc_auc_correct', float('nan')):.3f}",
+                *(
+                    f"{v[k]:.2f}" if k in v else "–"
+                    for k in ("mean_correct", "mean_partially", "mean_incorrect")
+                ),
+            )
+        console.print(st)
+
     if report_dir is not None:
         from interviewer.report import write_report
 
         try:
-            path = write_report(report_dir, result, semeval)
+            path = write_report(report_dir, result, semeval, saf)
         except OSError as exc:
             reason = exc.strerror or exc
             raise EvalInputError(f"--report {report_dir}: cannot write the report ({reason})") from None
@@ -636,7 +798,7 @@ def run_eval(
     ok = True
     if is_dev:
         if update_baseline:
-            new = baseline_from(result, grader.embedder.model_name, semeval)
+            new = baseline_from(result, grader.embedder.model_name, semeval, saf)
             base_path.write_text(new.model_dump_json(indent=2) + "\n", encoding="utf-8")
             console.print(escape(f"Baseline updated → {base_path}"), soft_wrap=True)
         elif base is not None:

@@ -22,7 +22,9 @@ from pydantic import BaseModel, Field
 from interviewer import text as tx
 from interviewer.embedding import Embed
 from interviewer.index import RubricIndex, reference_passages
+from interviewer.judge import CONTRADICT, ENTAIL, Judge
 from interviewer.models import (
+    FLAG_CONTRADICTION,
     FLAG_DONT_KNOW,
     FLAG_EMPTY,
     FLAG_INJECTION,
@@ -32,12 +34,23 @@ from interviewer.models import (
     FLAG_OFF_TOPIC,
     FLAG_REPETITION,
     FLAG_RESTATED,
+    Contradiction,
     Grade,
     band_for,
 )
 from interviewer.rubric import Rubric, derive_key_points
 
-SIGNALS = ("coverage", "essential", "similarity", "best_unit", "length")
+SIGNALS = (
+    "coverage",
+    "essential",
+    "similarity",
+    "best_unit",
+    "length",
+    "judge_coverage",
+    "judge_essential",
+    "judge_whole",
+    "judge_consistent",
+)
 
 # Caps the guards impose, whatever the calibrated score says.
 RESTATED_CAP = 0.5
@@ -63,6 +76,15 @@ class Calibration(BaseModel):
     # costs the candidate more than a false miss, yet paraphrases must still be credited.
     covered_at: float = 0.55
     misconception_at: float = 0.80
+    # With a judge: a key point is contradicted, or a misconception asserted, at this probability;
+    # the judge reads a claim only in a sentence at least this close to it.
+    contradiction_at: float = 0.9
+    judge_asserts_at: float = 0.95
+    claim_relevant_at: float = 0.7
+    contradiction_penalty: float = 1.0
+    # Getting an essential point wrong caps the answer at "adequate" at best, however much else it says.
+    contradiction_cap: float = 2.5
+    judge: str = ""
     relevant_at: float = 0.40
     pair_at: float = 0.50
     relevant_full: float = 0.65
@@ -112,6 +134,9 @@ class Signals(BaseModel):
     point_scores: list[float] = Field(default_factory=list)  # best match per key point of the asked rubric
     misconception_scores: list[float] = Field(default_factory=list)
     misconception_units: list[str] = Field(default_factory=list)
+    # With a judge: per key point, how strongly a sentence of the answer contradicts it, and which.
+    point_contradictions: list[float] = Field(default_factory=list)
+    contradiction_units: list[str] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list)
     off_topic_match: str | None = None
     removed_units: int = 0
@@ -156,6 +181,149 @@ def _soft(value: float, low: float, high: float) -> float:
     return float(min(1.0, max(0.0, (value - low) / (high - low))))
 
 
+# How many of the answer's sentences (or adjacent pairs) the judge reads per key point, chosen by
+# embedding similarity: the judge is the expensive model, the embeddings a cheap prefilter.
+JUDGE_CANDIDATES = 3
+JUDGE_MISCONCEPTION_CANDIDATES = 2
+
+
+@dataclass
+class JudgeWork:
+    """What the judge must read for one answer: candidate spans per key point and misconception."""
+
+    answer: str
+    model_answer: str | None
+    points: list[str]
+    essential: list[bool]
+    weights: list[float]
+    point_spans: list[list[str]]
+    claims: list[str]
+    claim_spans: list[list[str]]
+    claim_sims: list[list[float]]
+
+    def pairs(self) -> list[tuple[str, str]]:
+        out = [
+            (span, point)
+            for point, spans in zip(self.points, self.point_spans, strict=True)
+            for span in spans
+        ]
+        out += [
+            (span, claim)
+            for claim, spans in zip(self.claims, self.claim_spans, strict=True)
+            for span in spans
+        ]
+        if self.model_answer:
+            out.append((self.answer, self.model_answer))
+        return out
+
+
+def _top(scores: np.ndarray, k: int) -> list[int]:
+    return [int(i) for i in np.argsort(-scores, kind="stable")[:k]]
+
+
+def _judge_work(
+    rubric: Rubric,
+    own: RubricVectors,
+    units: list[str],
+    pair_texts: list[str],
+    span_vecs: np.ndarray,
+    answer: str,
+) -> JudgeWork:
+    spans = [*units, *pair_texts]
+    point_spans = []
+    # Sentences and adjacent pairs only: the whole answer as a premise costs several times more to
+    # read and would be cut at the length limit, while a point is made within a sentence or two.
+    for vec in own.key_points:
+        point_spans.append([spans[i] for i in _top(span_vecs @ vec, JUDGE_CANDIDATES)])
+    claim_spans, claim_sims = [], []
+    single_vecs = span_vecs[: len(units)]
+    for vec in own.misconceptions:
+        sims = single_vecs @ vec
+        chosen = _top(sims, JUDGE_MISCONCEPTION_CANDIDATES)
+        claim_spans.append([units[i] for i in chosen])
+        claim_sims.append([float(sims[i]) for i in chosen])
+    return JudgeWork(
+        answer=answer,
+        model_answer=rubric.model_answer,
+        points=[k.text for k in rubric.key_points],
+        essential=[k.essential for k in rubric.key_points],
+        weights=[k.weight for k in rubric.key_points],
+        point_spans=point_spans,
+        claims=[m.claim for m in rubric.misconceptions],
+        claim_spans=claim_spans,
+        claim_sims=claim_sims,
+    )
+
+
+def _apply_judgement(
+    signals: Signals, work: JudgeWork, probs: dict[tuple[str, str], np.ndarray], cal: Calibration
+) -> None:
+    """The judge's reading joined with the similarity evidence already measured.
+
+    The judge tells "prevents" from "causes", but it still misreads some sentences that restate a
+    point in its own words (its contradiction examples share the point's words, its affirmations
+    avoid them). So: a point counts as covered by either kind of evidence; a contradiction is
+    counted only when the judge is sure and the similarity evidence does not say the point was
+    made; a misconception is asserted when the sentence is close to the claim and the judge reads
+    it as entailing the claim (or, as before, when it is nearly the claim itself)."""
+    similar_points = list(signals.point_scores)
+    similar_claims = list(signals.misconception_scores)
+    covered: list[float] = []
+    entailed: list[float] = []
+    contradicted: list[float] = []
+    contradicting: list[str] = []
+    for n, (point, spans) in enumerate(zip(work.points, work.point_spans, strict=True)):
+        rows = [probs[(span, point)] for span in spans]
+        best_entail = max(float(r[ENTAIL]) for r in rows)
+        worst = max(range(len(rows)), key=lambda i: float(rows[i][CONTRADICT]))
+        contra = float(rows[worst][CONTRADICT])
+        similar = similar_points[n] if n < len(similar_points) else 0.0
+        # A point the answer also states (by either reading) is not counted against it.
+        if best_entail >= 0.5 or similar >= cal.covered_at or contra <= best_entail:
+            contra = 0.0
+        entailed.append(round(best_entail, 4))
+        covered.append(round(max(best_entail, similar), 4))
+        contradicted.append(round(contra, 4))
+        contradicting.append(spans[worst])
+    asserted: list[float] = []
+    asserting: list[str] = []
+    for n, (claim, spans, sims) in enumerate(
+        zip(work.claims, work.claim_spans, work.claim_sims, strict=True)
+    ):
+        rows = [probs[(span, claim)] for span in spans]
+        reads = [
+            float(r[ENTAIL]) if sim >= cal.claim_relevant_at else 0.0
+            for r, sim in zip(rows, sims, strict=True)
+        ]
+        best = max(range(len(rows)), key=lambda i: reads[i])
+        near_copy = n < len(similar_claims) and similar_claims[n] >= cal.misconception_at
+        asserted.append(1.0 if near_copy else round(reads[best], 4))
+        asserting.append(signals.misconception_units[n] if near_copy else spans[best])
+    weights = np.array(work.weights, dtype=float)
+    essential = weights * np.array(work.essential, dtype=float)
+    values = signals.values
+    # Either reading covers a point: the judge credits other words, similarity the point's own words
+    # (which the judge still misreads at times).
+    # The judge reads the asked rubric only; similarity coverage already took the best of its concept
+    # group (duplicates in other banks), so an answer never loses by which duplicate was asked.
+    own = _weighted_mean(np.array(covered), weights)
+    own_essential = _weighted_mean(np.array(covered), essential) if essential.any() else own
+    values["judge_coverage"] = round(max(own, values.get("coverage", 0.0)), 4)
+    values["judge_essential"] = round(max(own_essential, values.get("essential", 0.0)), 4)
+    values["judge_entailed"] = round(_weighted_mean(np.array(entailed), weights), 4)
+    if work.model_answer:
+        whole = probs[(work.answer, work.model_answer)]
+        values["judge_whole"] = round(float(whole[ENTAIL]), 4)
+    worst_error = max([*(c for c, e in zip(contradicted, work.essential, strict=True) if e), *asserted, 0.0])
+    # Coverage the judge found, discounted by the worst error it found: saying nothing is not "consistent".
+    values["judge_consistent"] = round(values["judge_coverage"] * (1.0 - worst_error), 4)
+    signals.point_scores = covered
+    signals.point_contradictions = contradicted
+    signals.contradiction_units = contradicting
+    signals.misconception_scores = asserted
+    signals.misconception_units = asserting
+
+
 _NEGATION = re.compile(
     r"\b(not|no|never|n't|without|isn't|aren't|doesn't|don't|cannot|neither|nor|false|wrong)\b"
 )
@@ -168,9 +336,16 @@ def _negated(text: str) -> bool:
 class Grader:
     """Grades answers against rubrics held in a RubricIndex, with one embedder."""
 
-    def __init__(self, index: RubricIndex, embedder: Embed, calibration: Calibration | None = None) -> None:
+    def __init__(
+        self,
+        index: RubricIndex,
+        embedder: Embed,
+        calibration: Calibration | None = None,
+        judge: Judge | None = None,
+    ) -> None:
         self.index = index
         self.embedder = embedder
+        self.judge = judge
         self.calibration = calibration or load_calibration()
         self._indexed_vectors: dict[str, RubricVectors] = {}
         self._groups: dict[str, list[str]] = {}
@@ -215,7 +390,7 @@ class Grader:
                     misconceptions=v[self.index.rows(qid, "misconception")],
                 )
             return self._indexed_vectors[qid]
-        passages = reference_passages(rubric.reference) if rubric.reference else []
+        passages = reference_passages(rubric.model_answer) if rubric.model_answer else []
         texts = [
             rubric.question,
             *passages,
@@ -240,9 +415,16 @@ class Grader:
         prepared = [self._prepare(self.rubric(r) if isinstance(r, str) else r, a) for r, a in items]
         texts = sorted({t for p in prepared if p.graded for t in p.texts})
         vectors = dict(zip(texts, self.embedder.encode(texts), strict=True)) if texts else {}
-        return [
-            Assessment(p.rubric, self._measure(p, vectors) if p.graded else None, p.flags) for p in prepared
-        ]
+        measured = [self._measure(p, vectors) if p.graded else (None, None) for p in prepared]
+        works = [w for _, w in measured if w is not None]
+        if self.judge is not None and works:
+            # One judge pass over every pair of every answer in the batch (sorted by length inside).
+            pairs = list(dict.fromkeys(pair for w in works for pair in w.pairs()))
+            probs = dict(zip(pairs, self.judge.predict(pairs), strict=True))
+            for signals, work in measured:
+                if signals is not None and work is not None:
+                    _apply_judgement(signals, work, probs, self.calibration)
+        return [Assessment(p.rubric, s, p.flags) for p, (s, _) in zip(prepared, measured, strict=True)]
 
     def grade_assessment(self, assessment: Assessment, calibration: Calibration | None = None) -> Grade:
         if assessment.signals is None:
@@ -277,7 +459,7 @@ class Grader:
             rubric, answer, units, flags, graded=True, texts=texts, content=content, removed=len(injected)
         )
 
-    def _measure(self, p: _Prepared, vectors: dict[str, np.ndarray]) -> Signals:
+    def _measure(self, p: _Prepared, vectors: dict[str, np.ndarray]) -> tuple[Signals, JudgeWork | None]:
         cal = self.calibration
         rubric = p.rubric
         flags = list(p.flags)
@@ -298,7 +480,7 @@ class Grader:
         if not keep:
             flags.append(FLAG_RESTATED)
             zeros = {k: 0.0 for k in SIGNALS}
-            return Signals(values={**zeros, "question_sim": round(whole_question_sim, 4)}, flags=flags)
+            return Signals(values={**zeros, "question_sim": round(whole_question_sim, 4)}, flags=flags), None
         # Misconceptions first: a sentence asserting one earns no credit, it only costs.
         misconception_scores: list[float] = []
         misconception_units: list[str] = []
@@ -395,15 +577,15 @@ class Grader:
         if rubric.question_id in self.index.rubrics:
             group_ids = {m.question_id for m in self.group_of(rubric)}
             scores = self.index.question_scores(answer_vec, k=96, kinds=("reference", "key_point"))
-            own = max([values["similarity"], *(scores.get(q, -1.0) for q in group_ids)])
+            own_best = max([values["similarity"], *(scores.get(q, -1.0) for q in group_ids)])
             others = {q: s for q, s in scores.items() if q not in group_ids}
             if others:
                 other_id = max(others, key=others.get)
-                values["off_topic_margin"] = round(others[other_id] - own, 4)
-                if others[other_id] - own >= cal.off_topic_margin and own < cal.off_topic_own_max:
+                values["off_topic_margin"] = round(others[other_id] - own_best, 4)
+                if others[other_id] - own_best >= cal.off_topic_margin and own_best < cal.off_topic_own_max:
                     flags.append(FLAG_OFF_TOPIC)
                     off_topic_match = other_id
-        return Signals(
+        signals = Signals(
             values=values,
             point_scores=own_point_scores,
             misconception_scores=misconception_scores,
@@ -412,6 +594,11 @@ class Grader:
             off_topic_match=off_topic_match,
             removed_units=p.removed,
         )
+        work = None
+        if self.judge is not None:
+            pair_texts = [f"{units[i]} {units[i + 1]}" for i in pair_rows]
+            work = _judge_work(rubric, own, units, pair_texts, np.vstack([single_vecs, pairs]), content)
+        return signals, work
 
 
 @dataclass
@@ -460,8 +647,9 @@ def _ungraded(rubric: Rubric, flags: list[str]) -> Grade:
     )
 
 
-def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration) -> Grade:
-    """Calibrated score, then the guards' caps and penalties; the explanation says which applied."""
+def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool = False) -> Grade:
+    """Calibrated score, then the guards' caps and penalties; the explanation says which applied.
+    `exact` keeps the score unrounded (for ranking metrics, where ties would blunt ROC AUC)."""
     flags = list(s.flags)
     score = cal.score(s.values)
     notes: list[str] = []
@@ -469,15 +657,34 @@ def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration) -> Grade:
     covered = [k.text for k, v in zip(rubric.key_points, s.point_scores, strict=False) if v >= cal.covered_at]
     missed = [k.text for k, v in zip(rubric.key_points, s.point_scores, strict=False) if v < cal.covered_at]
 
+    judged = bool(s.point_contradictions)
+    asserted_at = cal.judge_asserts_at if judged else cal.misconception_at
     asserted = [
         rubric.misconceptions[i].claim
         for i, v in enumerate(s.misconception_scores)
-        if v >= cal.misconception_at
+        if v >= asserted_at and i < len(rubric.misconceptions)
     ]
     if asserted:
         flags.append(FLAG_MISCONCEPTION)
         score -= MISCONCEPTION_PENALTY * min(2, len(asserted))
         notes.append("asserts a common misconception: " + "; ".join(asserted))
+    # A sentence the judge reads as contradicting a key point earns nothing and is named, with the fact.
+    contradictions = [
+        Contradiction(said=unit, fact=point.text, essential=point.essential)
+        for point, v, unit in zip(
+            rubric.key_points, s.point_contradictions, s.contradiction_units, strict=False
+        )
+        if v >= cal.contradiction_at
+    ]
+    if contradictions:
+        flags.append(FLAG_CONTRADICTION)
+        wrong = [c for c in contradictions if c.essential] or contradictions
+        score -= cal.contradiction_penalty * min(2, len(wrong))
+        if any(c.essential for c in contradictions):
+            score = min(score, cal.contradiction_cap)
+        covered = [k for k in covered if k not in {c.fact for c in contradictions}]
+        missed = [k.text for k in rubric.key_points if k.text not in covered]
+        notes.extend(f"you said “{c.said}”; in fact: {c.fact}" for c in contradictions)
 
     band = None
     if FLAG_OFF_TOPIC in flags:
@@ -495,7 +702,7 @@ def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration) -> Grade:
     if FLAG_REPETITION in flags:
         notes.append("repeated sentences were counted once")
 
-    score = round(min(5.0, max(0.0, score)), 1)
+    score = min(5.0, max(0.0, score)) if exact else round(min(5.0, max(0.0, score)), 1)
     total = len(rubric.key_points)
     summary = f"Covered {len(covered)} of {total} key points."
     essentials = [k for k in rubric.key_points if k.essential]
@@ -510,6 +717,7 @@ def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration) -> Grade:
         covered=covered,
         missed=missed,
         misconceptions=asserted,
+        contradictions=contradictions,
         flags=flags,
         similarity=s.values.get("similarity", 0.0),
         coverage=s.values.get("coverage", 0.0),

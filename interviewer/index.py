@@ -49,8 +49,8 @@ def index_items(rubrics: list[Rubric]) -> list[IndexItem]:
     items: list[IndexItem] = []
     for rubric in rubrics:
         items.append(IndexItem(question_id=rubric.question_id, kind="question", text=rubric.question))
-        if rubric.reference:
-            for n, passage in enumerate(reference_passages(rubric.reference)):
+        if rubric.model_answer:
+            for n, passage in enumerate(reference_passages(rubric.model_answer)):
                 items.append(
                     IndexItem(question_id=rubric.question_id, kind="reference", position=n, text=passage)
                 )

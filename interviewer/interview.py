@@ -655,8 +655,8 @@ def hint_text(rubric: Rubric, point: int, probe: FollowUp | None = None) -> str:
 
 
 def reference_text(rubric: Rubric) -> str:
-    if rubric.reference:
-        return rubric.reference.strip()
+    if rubric.model_answer:
+        return rubric.model_answer
     return "\n".join(f"- {k.text}" for k in rubric.key_points) or "No reference answer exists yet."
 
 
@@ -687,6 +687,7 @@ def summarize(results: Sequence[Result], closing: str = "") -> Summary:
             missed = [m for m in r.grade.missed if m in essential]
             by_claim = {m.claim: m.correction for m in rubric.misconceptions}
             corrections += [(c, by_claim.get(c, "")) for c in r.grade.misconceptions]
+            corrections += [(c.said, c.fact) for c in r.grade.contradictions]
         review_points += [m for m in missed if m not in review_points]
     come_back = [
         r for r in results if r.status != "graded" or (r.score is not None and r.score < REVIEW_BELOW)

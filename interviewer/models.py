@@ -17,6 +17,7 @@ FLAG_KEYWORD_LIST = "keyword-list"
 FLAG_INJECTION = "addressed-to-grader"
 FLAG_REPETITION = "repetition"
 FLAG_MISCONCEPTION = "misconception"
+FLAG_CONTRADICTION = "contradiction"
 FLAG_NO_REFERENCE = "no-reference"
 FLAG_CRITIC_FAILED = "critic-unavailable"
 
@@ -42,6 +43,14 @@ class CriticNote(BaseModel):
     completion_tokens: int = 0
 
 
+class Contradiction(BaseModel):
+    """A sentence of the answer that the judge reads as contradicting a key point."""
+
+    said: str
+    fact: str = Field(description="the key point it contradicts: what is actually true")
+    essential: bool = True
+
+
 class Grade(BaseModel):
     question_id: str | None
     score: float | None = Field(ge=0, le=5, description="0–5, one decimal; None when no reference exists")
@@ -49,6 +58,7 @@ class Grade(BaseModel):
     covered: list[str] = Field(default_factory=list)
     missed: list[str] = Field(default_factory=list)
     misconceptions: list[str] = Field(default_factory=list, description="wrong claims the answer asserts")
+    contradictions: list[Contradiction] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list)
     similarity: float = 0.0
     coverage: float = 0.0

@@ -38,7 +38,7 @@ def confusion(human: list[float], grader: list[float]) -> np.ndarray:
     return matrix
 
 
-def write_report(folder: Path, result, semeval: dict | None) -> Path:
+def write_report(folder: Path, result, semeval: dict | None, saf: dict | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     pairs = [(r, g) for r, g in zip(result.rows, result.grades, strict=True) if g.score is not None]
     human = [r.grade for r, _ in pairs]
@@ -100,6 +100,24 @@ def write_report(folder: Path, result, semeval: dict | None) -> Path:
             ),
             "",
         ]
+    if saf:
+        lines += [
+            "## SAF, communication networks (ad-hoc rubric per row; never trained on these splits)",
+            "",
+            "| split | n | Pearson | Spearman | AUC Correct | mean Correct | mean Partial | mean Incorrect |",
+            "|---|---|---|---|---|---|---|---|",
+            *(
+                f"| {k} | {int(v['n'])} | {v['pearson']:.3f} | {v['spearman']:.3f} "
+                f"| {v.get('roc_auc_correct', float('nan')):.3f} "
+                + " | ".join(
+                    f"{v[c]:.2f}" if c in v else "–"
+                    for c in ("mean_correct", "mean_partially", "mean_incorrect")
+                )
+                + " |"
+                for k, v in saf.items()
+            ),
+            "",
+        ]
     worst = sorted(pairs, key=lambda p: -abs(p[1].score - p[0].grade))[:WORST]
     lines += ["## Worst disagreements", ""]
     for row, g in worst:
@@ -116,7 +134,7 @@ def write_report(folder: Path, result, semeval: dict | None) -> Path:
             + ", ".join(
                 f"{k} {v:.2f}"
                 for k, v in g.signals.items()
-                if k in ("coverage", "similarity", "question_sim")
+                if k in ("coverage", "similarity", "question_sim", "judge_coverage", "judge_consistent")
             ),
             "",
         ]

@@ -109,9 +109,10 @@ class GraderLoader:
             grader = self._ws.grader()
             # The index (and the disk cache of embeddings) may load without the model; answers will
             # need it, so load it and pay torch's slow first forward pass here, not in the first grade.
-            warm_up = getattr(getattr(grader, "embedder", None), "warm_up", None)
-            if callable(warm_up):
-                warm_up()
+            for model in (getattr(grader, "embedder", None), getattr(grader, "judge", None)):
+                warm_up = getattr(model, "warm_up", None)
+                if callable(warm_up):
+                    warm_up()
             self._grader = grader
         except BaseException as exc:  # re-raised in the main thread, where it can be reported
             self._error = exc
@@ -601,6 +602,9 @@ class Practice:
         for point in grade.missed:
             tag = " [dim](essential)[/dim]" if point in essential else ""
             self.console.print(f"  [red]✗[/red] {escape(point)}{tag}")
+        for wrong in grade.contradictions:
+            said, fact = escape(wrong.said), escape(wrong.fact)
+            self.console.print(f"  [bold red]⚠ You said[/bold red] “{said}” [dim]In fact: {fact}[/dim]")
         corrections = {m.claim: m.correction for m in result.card.rubric.misconceptions}
         for claim in grade.misconceptions:
             fix = corrections.get(claim, "")

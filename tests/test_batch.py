@@ -218,7 +218,7 @@ def test_bad_jsonl_lines_are_named_and_skipped(run, tmp_path):
     assert record["id"] == "7"  # ids are text, whatever the JSON type
 
 
-def test_csv_output_by_extension_with_lists_joined(run, tmp_path):
+def test_csv_output_by_extension_with_lists_as_json_arrays(run, tmp_path):
     source = write_jsonl(tmp_path / "answers.jsonl", [{"id": "s", "question_id": "000-12", "answer": STRONG}])
     run(source, tmp_path / "out.csv")
     with (tmp_path / "out.csv").open(encoding="utf-8", newline="") as handle:
@@ -226,7 +226,10 @@ def test_csv_output_by_extension_with_lists_joined(run, tmp_path):
         assert reader.fieldnames == OUTPUT_FIELDS
         [row] = list(reader)
     assert row["id"] == "s" and row["band"] == "strong" and float(row["score"]) >= 4.0
-    assert len(row["covered"].split("; ")) >= 5 and row["flags"] == "" and row["matched_question"] == ""
+    covered = json.loads(row["covered"])
+    assert len(covered) >= 4 and all(isinstance(p, str) for p in covered)
+    assert json.loads(row["flags"]) == [] and row["matched_question"] == ""
+    assert json.loads(row["contradictions"]) == []
 
 
 def test_without_an_output_file_results_go_to_stdout_as_jsonl(run, tmp_path, capsys):

@@ -156,7 +156,7 @@ def test_grade_a_csv_into_a_csv_then_resume(env, tmp_path):
         rows = {r["id"]: r for r in csv.DictReader(handle)}
     assert set(rows) == {"strong", "empty", "matched"}
     assert rows["strong"]["band"] == "strong" and float(rows["strong"]["score"]) >= 4
-    assert rows["empty"]["score"] == "0.0" and rows["empty"]["flags"] == "empty"
+    assert rows["empty"]["score"] == "0.0" and json.loads(rows["empty"]["flags"]) == ["empty"]
     assert rows["matched"]["matched_question"] and float(rows["matched"]["match_similarity"]) >= 0.6
     stderr = flat(done.stderr)
     assert f"skipped {source}: line 4 (id ghost): unknown question_id '999-99'" in stderr
@@ -276,3 +276,30 @@ def test_an_error_about_a_long_or_bracketed_path_is_still_exactly_one_line(env, 
     )
     assert done.returncode == 2
     assert done.stderr.splitlines() == [f"error: {folder / 'answers.jsonl'}: no such file"]
+
+
+def test_version_prints_the_package_version():
+    from importlib.metadata import version
+
+    done = subprocess.run([str(EXE), "--version"], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == f"interviewer {version('interviewer')}"
+
+
+def test_judge_info_prints_what_the_shipped_judge_was_trained_on_and_measured(env):
+    done = interviewer("judge", "info", env=env)
+    text = flat(done.stdout)
+    assert "seed 13" in text and "authored-held-out" in text and "anli-dev" in text
+
+
+def test_judge_train_without_pairs_is_one_clear_line(env, tmp_path):
+    shutil.copytree(ROOT / "corpus", tmp_path / "home" / "corpus")
+    shutil.copytree(ROOT / "rubrics", tmp_path / "home" / "rubrics")
+    done = interviewer(
+        "judge",
+        "train",
+        "--out",
+        str(tmp_path / "w"),
+        env={**env, "INTERVIEWER_HOME": str(tmp_path / "home")},
+        code=2,
+    )
+    assert "no authored pairs" in done.stderr and not (tmp_path / "w").exists()

@@ -185,3 +185,57 @@ def test_asserting_a_misconception_is_penalized_and_named(grader):
     assert claim in wrong.misconceptions
     assert wrong.score <= right.score - 0.5
     assert "misconception" in wrong.explanation
+
+
+# ---- meaning, not words: the judge ---------------------------------------------------------------
+
+
+def test_dropout_permanently_deleting_neurons_scores_weak(grader):
+    wrong = (
+        "Dropout permanently deletes a random set of neurons from the network before training, which makes "
+        "the model smaller, and the deleted neurons are never used again, not even at inference."
+    )
+    assert grader.grade(DROPOUT, wrong).score <= 2.5
+
+
+def test_gradients_vanishing_in_the_last_layers_scores_weak(grader):
+    wrong = (
+        "Vanishing gradients mainly hit the last layers, close to the output, because the loss signal "
+        "fades as it travels forward. The first layers learn fastest. Using more sigmoid units fixes it."
+    )
+    assert grader.grade(VANISHING, wrong).score <= 2.5
+
+
+def test_a_correct_point_in_other_words_is_credited(grader):
+    edges = (
+        "The first conv layers end up as little edge and colour-blob detectors, the next ones combine those "
+        "into textures and motifs, then into parts like eyes or wheels, and the last ones respond to whole "
+        "objects."
+    )
+    grade = grader.grade("001-01", edges)
+    assert any("hierarchical" in point for point in grade.covered), grade.covered
+
+
+def test_a_contradicted_key_point_is_named_with_the_fact_and_caps_the_score():
+    from interviewer.grading import DEFAULT_CALIBRATION, Signals, grade_from_signals
+    from interviewer.rubric import KeyPoint
+
+    rubric = Rubric(
+        question_id="t",
+        bank="t",
+        question="What do precision and recall measure?",
+        reference="Precision is TP/(TP+FP). Recall is TP/(TP+FN).",
+        reference_source="authored",
+        key_points=[KeyPoint(text="Precision is TP/(TP+FP)"), KeyPoint(text="Recall is TP/(TP+FN)")],
+    )
+    signals = Signals(
+        values={"coverage": 1.0, "similarity": 1.0, "essential": 1.0},
+        point_scores=[0.9, 0.1],
+        point_contradictions=[0.0, 0.97],
+        contradiction_units=["", "Recall is TP/(TP+FP)."],
+    )
+    grade = grade_from_signals(rubric, signals, DEFAULT_CALIBRATION)
+    assert grade.score <= DEFAULT_CALIBRATION.contradiction_cap
+    named = [(c.said, c.fact) for c in grade.contradictions]
+    assert named == [("Recall is TP/(TP+FP).", "Recall is TP/(TP+FN)")]
+    assert "Recall is TP/(TP+FN)" in grade.missed and "in fact" in grade.explanation

@@ -1,0 +1,158 @@
+"""The judge: its authored training pairs, its loading, and what it reads (real weights)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from interviewer.judge import CONTRADICT, ENTAIL, CrossEncoderJudge, JudgeError, judge_meta
+from interviewer.judge_data import (
+    PAIRS_DIR,
+    PairsError,
+    authored_examples,
+    check_pairs,
+    is_held_out,
+    load_pairs,
+)
+from interviewer.rubric import KeyPoint, Misconception, Rubric
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _rubric() -> Rubric:
+    return Rubric(
+        question_id="t-1",
+        bank="t",
+        question="What does dropout do?",
+        reference="Dropout zeroes random activations during training only.",
+        reference_source="authored",
+        key_points=[
+            KeyPoint(text="Dropout zeroes random activations during training"),
+            KeyPoint(text="Dropout is turned off at inference"),
+        ],
+        misconceptions=[
+            Misconception(claim="Dropout deletes neurons for good", correction="It is temporary.")
+        ],
+    )
+
+
+PAIRS_YAML = """
+- question_id: t-1
+  key_points:
+  - key_point: Dropout zeroes random activations during training
+    entails:
+    - While training, a random subset of units outputs zero each step.
+    - So basically some neurons get switched off at random while it trains.
+    contradicts:
+    - Dropout zeroes the same activations at every step.
+    - Dropout zeroes random activations only at inference.
+    neutral: ["Dropout was introduced around 2014."]
+  - key_point: Dropout is turned off at inference
+    entails: ["At test time every unit is kept.", "When you deploy it, nothing gets dropped anymore."]
+    contradicts: ["Dropout stays on at inference.", "At test time half the units are still dropped."]
+    neutral: ["Dropout rates of 0.1 to 0.5 are common."]
+  misconceptions:
+  - claim: Dropout deletes neurons for good
+    asserts: ["Dropped neurons are removed from the network permanently."]
+    denies: ["The dropped units come back on the next step."]
+"""
+
+
+def test_pairs_load_and_expand_into_labelled_examples(tmp_path):
+    (tmp_path / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    pairs = load_pairs(tmp_path)
+    assert check_pairs([_rubric()], pairs) == []
+    examples = authored_examples([_rubric()], pairs, seed=1)
+    labels = {(e.source, e.label) for e in examples}
+    assert ("authored", ENTAIL) in labels and ("authored", CONTRADICT) in labels
+    assert ("misconception", ENTAIL) in labels  # asserting the claim entails it
+    assert ("authored-in-context", CONTRADICT) in labels  # a false statement among true ones
+    assert examples == authored_examples([_rubric()], pairs, seed=1)  # seeded: reproducible
+
+
+def test_a_reworded_key_point_orphans_its_pairs_and_the_check_says_which(tmp_path):
+    (tmp_path / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    rubric = _rubric()
+    rubric.key_points[1] = KeyPoint(text="Dropout is disabled when the model is evaluated")
+    problems = check_pairs([rubric], load_pairs(tmp_path))
+    assert any("key point without judge pairs" in p and "evaluated" in p for p in problems)
+    assert any("not in the rubric" in p and "turned off at inference" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- question_id: [unclosed", "not valid YAML"),
+        ("question_id: t-1", "expected a list of questions"),
+        ("- question_id: t-1\n  key_points:\n  - key_point: x\n    entails: [one]", "entails"),
+    ],
+)
+def test_a_bad_pairs_file_is_one_line_naming_the_file(tmp_path, text, message):
+    (tmp_path / "bad.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(PairsError, match=message) as caught:
+        load_pairs(tmp_path)
+    assert "bad.yaml" in str(caught.value)
+
+
+def test_every_rubric_key_point_in_the_repo_has_authored_pairs(workspace):
+    pairs = load_pairs(ROOT / PAIRS_DIR)
+    assert check_pairs(workspace.rubrics(), pairs) == []
+    statements = sum(
+        len(p.entails) + len(p.contradicts) + len(p.neutral) for q in pairs.values() for p in q.key_points
+    )
+    assert statements >= 5000
+
+
+def test_the_held_out_split_is_fixed_and_about_one_in_seven():
+    groups = [f"g{i}" for i in range(700)]
+    held = [g for g in groups if is_held_out(g, 7)]
+    assert 70 <= len(held) <= 130
+    assert held == [g for g in groups if is_held_out(g, 7)]
+
+
+def test_missing_weights_are_one_actionable_error(tmp_path):
+    judge = CrossEncoderJudge(tmp_path)
+    assert not judge.available
+    with pytest.raises(JudgeError, match="interviewer judge train"):
+        judge.predict([("a", "b")])
+
+
+def test_the_shipped_judge_records_how_it_was_made():
+    meta = judge_meta()
+    assert meta["settings"]["seed"] == 13
+    assert any(name.startswith("judge/pairs/") for name in meta["data"])
+    assert "authored-held-out" in meta["metrics"]
+
+
+@pytest.fixture(scope="module")
+def judge():
+    return CrossEncoderJudge()
+
+
+@pytest.mark.slow
+def test_the_judge_tells_prevents_from_causes(judge):
+    point = "Dropout prevents co-adaptation of neurons"
+    probs = judge.predict(
+        [
+            (
+                "Because units are dropped at random, no neuron can count on a particular partner being "
+                "there, so they stop co-adapting.",
+                point,
+            ),
+            ("Dropout causes neurons to co-adapt more strongly.", point),
+        ]
+    )
+    assert probs[0, ENTAIL] > 0.5 > probs[1, ENTAIL]
+    assert probs[1, CONTRADICT] > probs[0, CONTRADICT]
+
+
+@pytest.mark.slow
+def test_predictions_are_probabilities_and_deterministic(judge):
+    pairs = [
+        ("Precision is TP over TP plus FP.", "Precision is the share of predicted positives that are right")
+    ]
+    first, second = judge.predict(pairs), CrossEncoderJudge().predict(pairs)
+    assert np.allclose(first.sum(axis=1), 1.0, atol=1e-5)
+    assert np.allclose(first, second, atol=1e-6)

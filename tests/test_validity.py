@@ -1,0 +1,85 @@
+"""Validity of the scale, graded with the real embedder, judge and index over all 150 rubrics.
+
+A grader people trust gives its own model answer full marks, a faithful paraphrase of it a strong
+score, and the model answer with one essential point turned false a weak one. The paraphrases and
+contradicted answers (evals/validity.yaml) were written for this and are never trained on.
+
+The targets are all 150 of each; the grader does not reach them yet (see the judge issue), so these
+tests hold the line at what it measures today: a change that loses ground fails here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.slow
+
+# Measured on main with the shipped judge and calibration; raise them as the grader improves.
+REFERENCES_AT_LEAST_4_5 = 120  # of 150 (target: 150; before the judge: 71)
+REFERENCES_FLAGGED_AT_MOST = 7  # (target: 0)
+PARAPHRASES_AT_LEAST_4 = 110  # of 150 (target: 150)
+NEGATED_BELOW_THEIR_REFERENCE = 60  # of 150 (target: 150, each at most 2.5 and naming the point)
+
+
+@pytest.fixture(scope="module")
+def probes() -> list[dict]:
+    return yaml.safe_load((ROOT / "evals" / "validity.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def rubrics(workspace):
+    return {r.question_id: r for r in workspace.rubrics()}
+
+
+@pytest.fixture(scope="module")
+def graded(grader, probes, rubrics):
+    """Every probe graded in one batch: references, paraphrases and contradicted answers."""
+    ids = [p["question_id"] for p in probes]
+    items = [(rubrics[q], rubrics[q].model_answer) for q in ids]
+    items += [(rubrics[q], p["paraphrase"]) for q, p in zip(ids, probes, strict=True)]
+    items += [(rubrics[q], p["negated"]["answer"]) for q, p in zip(ids, probes, strict=True)]
+    grades = grader.grade_many(items)
+    n = len(ids)
+    return ids, grades[:n], grades[n : 2 * n], grades[2 * n :]
+
+
+def test_the_judge_is_trained_and_used(grader):
+    assert grader.judge is not None, "no judge weights in interviewer/judge_model/"
+    assert grader.calibration.judge, "the shipped calibration was fitted without the judge"
+
+
+def test_every_question_has_a_validity_probe(probes, rubrics):
+    assert sorted(p["question_id"] for p in probes) == sorted(rubrics)
+    for p in probes:
+        essential = {k.text for k in rubrics[p["question_id"]].key_points if k.essential}
+        assert p["negated"]["key_point"] in essential, p["question_id"]
+        assert len(p["paraphrase"].split()) >= 30, p["question_id"]
+
+
+def test_model_answers_graded_as_answers_score_full_marks(graded):
+    ids, references, _, _ = graded
+    scores = np.array([g.score for g in references])
+    flagged = [(q, g.flags) for q, g in zip(ids, references, strict=True) if g.flags]
+    low = [(q, g.score) for q, g in zip(ids, references, strict=True) if g.score < 4.5]
+    assert int((scores >= 4.5).sum()) >= REFERENCES_AT_LEAST_4_5, low
+    assert len(flagged) <= REFERENCES_FLAGGED_AT_MOST, flagged
+    assert scores.mean() >= 4.4
+
+
+def test_faithful_paraphrases_of_the_model_answers_score_strong(graded):
+    ids, _, paraphrases, _ = graded
+    low = [(q, g.score) for q, g in zip(ids, paraphrases, strict=True) if g.score < 4.0]
+    assert len(ids) - len(low) >= PARAPHRASES_AT_LEAST_4, low
+
+
+def test_contradicting_one_essential_point_costs_the_model_answer(graded):
+    ids, references, _, negated = graded
+    lower = [n.score < r.score for r, n in zip(references, negated, strict=True)]
+    assert sum(lower) >= NEGATED_BELOW_THEIR_REFERENCE
+    assert np.mean([r.score - n.score for r, n in zip(references, negated, strict=True)]) > 0.1
