@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 CRITIC_WEIGHT = (
     0.2  # measured on the dev set with the stub critic: Spearman 0.855 → 0.865, QWK flat; 0.3+ loses QWK
 )
+# The most a critic may lift the grader's score: a lying or injected critic cannot turn an answer
+# around, whatever weight it is given. It never lifts an answer in which no key point was found.
+CRITIC_MAX_RAISE = 1.0
 # Bump when the prompt or schema changes, so cached verdicts of an older prompt are not reused.
 PROMPT_VERSION = "critic-v1"
 MAX_ANSWER_CHARS = 6000
@@ -534,8 +537,10 @@ def blend(grade: Grade, rubric: Rubric, critique: Critique, weight: float = CRIT
 
     blended = round((1.0 - weight) * embedding + weight * verdict.score, 1)
     blended = min(SCORE_MAX, max(0.0, blended))  # only float noise can reach past the ends
-    held = sorted(NO_RAISE_FLAGS.intersection(grade.flags))
-    final = min(blended, embedding) if held else blended
+    held = [f"the grade is flagged {flag}" for flag in sorted(NO_RAISE_FLAGS.intersection(grade.flags))]
+    if not grade.covered and blended > embedding:
+        held.append("the grader found no key point covered")
+    final = min(blended, embedding) if held else min(blended, round(embedding + CRITIC_MAX_RAISE, 1))
     band = grade.band if grade.guarded else band_for(final)
     changed = _changed_line(grade, rubric, verdict, embedding, blended, final, held)
     critic_note = CriticNote(
@@ -562,8 +567,13 @@ def _changed_line(
 ) -> str:
     if blended > embedding and held:
         return (
-            f"critic would raise {embedding:.1f} → {blended:.1f}, but the grade is flagged "
-            f"{', '.join(held)}: kept {final:.1f}"
+            f"critic would raise {embedding:.1f} → {blended:.1f}, but {' and '.join(held)}: "
+            f"kept {final:.1f}"
+        )
+    if blended > final > embedding:
+        return (
+            f"critic raised {embedding:.1f} → {final:.1f} (it said {blended:.1f}; a critic lifts a "
+            f"grade by at most {CRITIC_MAX_RAISE:g}): {_why_higher(verdict, grade)}"
         )
     if final < embedding:
         return f"critic lowered {embedding:.1f} → {final:.1f}: {_why_lower(verdict, rubric)}"

@@ -11,6 +11,7 @@ import pytest
 
 from interviewer import critic as cr
 from interviewer.critic import (
+    CRITIC_MAX_RAISE,
     CRITIC_WEIGHT,
     ChatError,
     ChatModel,
@@ -73,8 +74,11 @@ VALID = {
 }
 
 
-def grade(score: float = 3.4, band: str = "adequate", flags: list[str] | None = None) -> Grade:
-    return Grade(question_id="dropout-inference", score=score, band=band, flags=flags or [])  # type: ignore[arg-type]
+def grade(
+    score: float = 3.4, band: str = "adequate", flags: list[str] | None = None, covered: list[str] | None = None
+) -> Grade:
+    covered = ["Dropout randomly zeroes units during training"] if covered is None else covered
+    return Grade(question_id="dropout-inference", score=score, band=band, flags=flags or [], covered=covered)  # type: ignore[arg-type]
 
 
 def critique_of(score: float, **fields: object) -> Critique:
@@ -446,13 +450,28 @@ def test_blend_weights_and_rounds() -> None:
 
 def test_blend_recomputes_the_band_and_explains_a_raise() -> None:
     g = grade(2.0, "weak").model_copy(update={"missed": ["Dropout is disabled at inference"]})
-    out = blend(g, RUBRIC, critique_of(5.0, covered=["dropout is disabled at inference"]), weight=0.5)
-    assert out.score == 3.5 and out.band == "adequate"
-    assert out.critic.changed == "critic raised 2.0 → 3.5: credits dropout is disabled at inference"
+    out = blend(g, RUBRIC, critique_of(5.0, covered=["dropout is disabled at inference"]), weight=0.3)
+    assert out.score == 2.9 and out.band == "adequate"
+    assert out.critic.changed == "critic raised 2.0 → 2.9: credits dropout is disabled at inference"
     strong = blend(grade(3.6), RUBRIC, critique_of(4.6), weight=0.5)
     assert strong.score == 4.1 and strong.band == "strong"
     same = blend(grade(3.0), RUBRIC, critique_of(3.0), weight=0.5)
     assert same.score == 3.0 and same.critic.changed.startswith("critic agreed")
+
+
+def test_a_critic_lifts_by_at_most_the_bound() -> None:
+    g = grade(2.0, "weak")
+    out = blend(g, RUBRIC, critique_of(5.0), weight=0.8)
+    assert out.score == 2.0 + CRITIC_MAX_RAISE and out.critic.final_score == out.score
+    assert f"at most {CRITIC_MAX_RAISE:g}" in out.critic.changed and "it said 4.4" in out.critic.changed
+    assert blend(g, RUBRIC, critique_of(0.0), weight=0.8).score == 0.4  # lowering is not bounded
+
+
+def test_a_critic_never_lifts_an_answer_with_no_key_point_covered() -> None:
+    nothing = grade(0.0, "weak", covered=[])
+    out = blend(nothing, RUBRIC, critique_of(5.0), weight=0.5)
+    assert out.score == 0.0 and "no key point covered" in out.critic.changed
+    assert blend(grade(1.0, "weak", covered=[]), RUBRIC, critique_of(0.0), weight=0.5).score == 0.5
 
 
 def test_blend_does_not_modify_its_input() -> None:

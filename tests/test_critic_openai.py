@@ -294,3 +294,24 @@ def test_the_test_server_bounds_itself() -> None:
             post(url)
     with pytest.raises(ValueError, match="unknown mode"), serve("bogus"):
         pass
+
+
+def test_a_lying_server_cannot_lift_gibberish_or_an_echo_of_the_question(grader) -> None:
+    """A critic that says 5 for anything: answers in which the grader found nothing stay where they
+    are, and a real answer rises by at most the stated bound."""
+    from interviewer.critic import CRITIC_MAX_RAISE
+
+    liar = {**DEFAULT_VERDICT, "score": 5, "missed": [], "covered": ["everything"], "factual_errors": []}
+    rubric = grader.rubric("002-06")
+    nothing = ["asdfgh jkl qwerty uiop", rubric.question]
+    weak = "Dropout turns off some neurons while training."
+    with serve("ok", verdict=liar) as url:
+        critic = Critic(chat(url))
+        for answer in [*nothing, weak]:
+            graded = grader.grade(rubric, answer)
+            lifted = blend(graded, rubric, critic.critique(request_for(rubric, answer)), weight=1.0)
+            assert lifted.critic is not None and lifted.critic.verdict_score == 5
+            if answer in nothing:
+                assert not graded.covered and lifted.score == graded.score, (answer, lifted.critic.changed)
+            else:
+                assert graded.covered and lifted.score == round(graded.score + CRITIC_MAX_RAISE, 1)
