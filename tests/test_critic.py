@@ -75,7 +75,10 @@ VALID = {
 
 
 def grade(
-    score: float = 3.4, band: str = "adequate", flags: list[str] | None = None, covered: list[str] | None = None
+    score: float = 3.4,
+    band: str = "adequate",
+    flags: list[str] | None = None,
+    covered: list[str] | None = None,
 ) -> Grade:
     covered = ["Dropout randomly zeroes units during training"] if covered is None else covered
     return Grade(question_id="dropout-inference", score=score, band=band, flags=flags or [], covered=covered)  # type: ignore[arg-type]
