@@ -567,8 +567,7 @@ def _changed_line(
 ) -> str:
     if blended > embedding and held:
         return (
-            f"critic would raise {embedding:.1f} → {blended:.1f}, but {' and '.join(held)}: "
-            f"kept {final:.1f}"
+            f"critic would raise {embedding:.1f} → {blended:.1f}, but {' and '.join(held)}: kept {final:.1f}"
         )
     if blended > final > embedding:
         return (
