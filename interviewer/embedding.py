@@ -92,6 +92,26 @@ def default_cache_path() -> Path:
     return Path(base) / "embeddings.sqlite3"
 
 
+def offline_and_quiet() -> None:
+    """Before any Hugging Face import: weights come from local folders only (nothing may download at
+    run time), and no progress bars or warnings cut into an interview."""
+    for key, value in (
+        ("HF_HUB_OFFLINE", "1"),
+        ("TRANSFORMERS_OFFLINE", "1"),
+        ("TOKENIZERS_PARALLELISM", "false"),
+        ("TRANSFORMERS_VERBOSITY", "error"),
+        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
+    ):
+        os.environ.setdefault(key, value)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
+
+
 class Embedder:
     """Thread-safe, lazily loaded sentence-transformers model with a small LRU of recent texts."""
 
@@ -115,21 +135,11 @@ class Embedder:
             if self._model is not None:
                 return
             path = bundled_model_path(self.model_name)
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            offline_and_quiet()
             try:
                 from sentence_transformers import SentenceTransformer
             except ImportError:
                 raise EmbeddingError("sentence-transformers is not installed: run `make setup`") from None
-            try:
-                from transformers.utils import logging as hf_logging
-
-                hf_logging.disable_progress_bar()  # "Loading weights" bars would cut into the interview
-            except ImportError:
-                pass
             try:
                 self._model = SentenceTransformer(str(path), device="cpu")
             except Exception as exc:  # a broken model folder: say which, not a stack of HF internals

@@ -12,12 +12,16 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import BaseModel
 
 from interviewer.grading import DEFAULT_CALIBRATION, SIGNALS, Assessment, Calibration, adhoc_rubric
 from interviewer.models import FLAG_KEYWORD_LIST, GUARD_FLAGS, Grade
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 TRAP_CATEGORIES = (
     "empty",
@@ -645,6 +649,34 @@ def baseline_from(result: EvalResult, model: str, semeval: dict | None, saf: dic
 # ---- surface ----------------------------------------------------------------------------------
 
 
+# (header, key, decimals) of the figures printed per public split.
+SEMEVAL_COLUMNS = (
+    ("2-way acc", "accuracy_2way", 3),
+    ("2-way AUC", "roc_auc_2way", 3),
+    ("3-way macro-F1", "macro_f1_3way", 3),
+)
+SAF_COLUMNS = (
+    ("Pearson", "pearson", 3),
+    ("Spearman", "spearman", 3),
+    ("AUC correct", "roc_auc_correct", 3),
+    ("mean Correct", "mean_correct", 2),
+    ("mean Partial", "mean_partially", 2),
+    ("mean Incorrect", "mean_incorrect", 2),
+)
+
+
+def _figures_table(
+    title: str, figures: dict[str, dict[str, float]], columns: tuple[tuple[str, str, int], ...]
+) -> Table:
+    from rich.table import Table
+
+    table = Table(title, "n", *(header for header, _, _ in columns), box=None)
+    for split, v in figures.items():
+        cells = (f"{v[key]:.{decimals}f}" if key in v else "–" for _, key, decimals in columns)
+        table.add_row(split, str(int(v["n"])), *cells)
+    return table
+
+
 def run_eval(
     ws,
     dataset: Path | None,
@@ -746,44 +778,12 @@ def run_eval(
     semeval: dict[str, dict[str, float]] | None = None
     if use_semeval and is_dev and (folder / "semeval2013.csv").exists():
         semeval = evaluate_semeval(grader, folder, SEMEVAL_SPLIT_CHOICES[semeval_splits], limit=semeval_limit)
-        st = Table("SemEval-2013", "n", "2-way acc", "2-way AUC", "3-way macro-F1", box=None)
-        for key, v in semeval.items():
-            st.add_row(
-                key,
-                str(int(v["n"])),
-                f"{v['accuracy_2way']:.3f}",
-                f"{v['roc_auc_2way']:.3f}",
-                f"{v['macro_f1_3way']:.3f}",
-            )
-        console.print(st)
+        console.print(_figures_table("SemEval-2013", semeval, SEMEVAL_COLUMNS))
 
     saf: dict[str, dict[str, float]] | None = None
     if use_saf and is_dev and (saf_folder / SAF_FILE).exists():
         saf = evaluate_saf(grader, saf_folder, limit=semeval_limit)
-        st = Table(
-            "SAF",
-            "n",
-            "Pearson",
-            "Spearman",
-            "AUC correct",
-            "mean Correct",
-            "mean Partial",
-            "mean Incorrect",
-            box=None,
-        )
-        for key, v in saf.items():
-            st.add_row(
-                key,
-                str(int(v["n"])),
-                f"{v['pearson']:.3f}",
-                f"{v['spearman']:.3f}",
-                f"{v.get('roc_auc_correct', float('nan')):.3f}",
-                *(
-                    f"{v[k]:.2f}" if k in v else "–"
-                    for k in ("mean_correct", "mean_partially", "mean_incorrect")
-                ),
-            )
-        console.print(st)
+        console.print(_figures_table("SAF", saf, SAF_COLUMNS))
 
     if report_dir is not None:
         from interviewer.report import write_report

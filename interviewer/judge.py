@@ -59,29 +59,11 @@ def judge_meta(weights_dir: Path | None = None) -> dict:
         return {}
 
 
-def _quiet_transformers() -> None:
-    for key, value in (
-        ("HF_HUB_OFFLINE", "1"),
-        ("TRANSFORMERS_OFFLINE", "1"),
-        ("TOKENIZERS_PARALLELISM", "false"),
-        ("TRANSFORMERS_VERBOSITY", "error"),
-        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
-    ):
-        os.environ.setdefault(key, value)
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-    except ImportError:
-        pass
-
-
 def base_model(weights_dir: Path | None = None):
     """The untrained base: the bundled MiniLM as a 3-way sequence classifier, and its tokenizer."""
-    from interviewer.embedding import DEFAULT_MODEL, bundled_model_path
+    from interviewer.embedding import DEFAULT_MODEL, bundled_model_path, offline_and_quiet
 
-    _quiet_transformers()
+    offline_and_quiet()
     try:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
     except ImportError:

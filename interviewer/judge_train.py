@@ -106,6 +106,12 @@ def _batches(examples: list[Example], size: int, rng: random.Random) -> list[lis
     return batches
 
 
+def training_threads() -> int:
+    """Every core by default; INTERVIEWER_TRAIN_THREADS=1 when other work shares the machine (torch's
+    threads wait on each other, so two threads on one free core run several times slower than one)."""
+    return int(os.environ.get("INTERVIEWER_TRAIN_THREADS") or os.cpu_count() or 1)
+
+
 def train_judge(train: list[Example], settings: TrainSettings, progress: Callable[[str], None] = print):
     """Fine-tune the encoder layers, pooler and head; returns the model and its tokenizer."""
     import torch
@@ -113,7 +119,7 @@ def train_judge(train: list[Example], settings: TrainSettings, progress: Callabl
     random.seed(settings.seed)
     np.random.seed(settings.seed)
     torch.manual_seed(settings.seed)
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(training_threads())
     model, tokenizer = base_model()
     for name, parameter in model.named_parameters():
         parameter.requires_grad = not is_frozen(name)
@@ -261,8 +267,6 @@ def run_training(
     started = time.time()
     model, tokenizer = train_judge(train, settings, progress)
     seconds = round(time.time() - started, 1)
-    progress(f"trained in {seconds} s; measuring")
-    metrics = measure(model, tokenizer, held, benchmarks)
     digest = file_digest_of({**digests, "settings": json.dumps(asdict(settings), sort_keys=True)})
     meta = {
         "version": f"{date.today().isoformat()}-{digest[:8]}",
@@ -274,9 +278,13 @@ def run_training(
         "train_pairs": len(train),
         "held_out_pairs": len(held),
         "train_seconds": seconds,
-        "threads": os.cpu_count(),
-        "metrics": metrics,
+        "threads": training_threads(),
+        "metrics": {},
     }
+    # Saved before measuring (which reads ~20k pairs), so an interrupted measurement loses no training.
+    save_judge(model, out_dir, meta)
+    progress(f"trained in {seconds} s, saved to {out_dir}; measuring")
+    meta["metrics"] = measure(model, tokenizer, held, benchmarks)
     save_judge(model, out_dir, meta)
     return meta
 
