@@ -8,7 +8,7 @@ from pathlib import Path
 
 from interviewer.bank import Question
 from interviewer.rubric import RubricError, load_concepts, load_rubric_file, rubric_files
-from interviewer.text import words
+from interviewer.text import injection_reason, units, words
 
 KEY_POINTS = (3, 7)
 MISCONCEPTIONS = (1, 3)
@@ -123,6 +123,12 @@ def check_rubrics(questions: list[Question], folder: Path) -> CheckReport:
                 )
             if not rubric.has_reference:
                 report.problems.append(f"{where}: no reference answer")
+            for unit in units(rubric.model_answer or ""):
+                if reason := injection_reason(unit):
+                    report.problems.append(
+                        f"{where}: the reference reads as text addressed to the grader ({reason}): "
+                        f"{unit[:60]!r}; reword it, or narrow the detector in interviewer/text.py"
+                    )
             if rubric.reference_source == "bank":
                 tally.reference_bank += 1
             elif rubric.reference_source in ("authored", "corrected"):
