@@ -23,7 +23,14 @@ from typing import Literal
 
 from interviewer import text as tx
 from interviewer.bank import normalize_level as bank_level
-from interviewer.models import FLAG_EMPTY, FLAG_NO_REFERENCE, FLAG_OFF_TOPIC, Grade
+from interviewer.models import (
+    FLAG_DONT_KNOW,
+    FLAG_EMPTY,
+    FLAG_NO_REFERENCE,
+    FLAG_OFF_TOPIC,
+    Grade,
+    dont_know_grade,
+)
 from interviewer.phrasing import Phrasing
 from interviewer.rubric import FollowUp, Rubric
 
@@ -38,7 +45,9 @@ REVIEW_BELOW = 2.5  # such answers come back in later sessions (spaced repetitio
 
 COMMANDS = ("hint", "skip", "repeat", "reference", "quit")
 # A follow-up probes a point the candidate missed; it makes no sense when nothing was said at all.
-_NO_FOLLOW_UP = frozenset({FLAG_EMPTY, FLAG_OFF_TOPIC, FLAG_NO_REFERENCE})
+# "I don't know" gets the key idea instead, and the session moves on (to an easier level).
+_NO_FOLLOW_UP = frozenset({FLAG_EMPTY, FLAG_OFF_TOPIC, FLAG_NO_REFERENCE, FLAG_DONT_KNOW})
+KEY_IDEA_LINES = 2
 
 GradeFn = Callable[[Rubric, str], Grade]
 Status = Literal["graded", "skipped", "revealed"]
@@ -177,6 +186,7 @@ class Feedback:
     added: list[str] = field(default_factory=list)  # key points the follow-up answer added
     level_note: str = ""
     new_level: str | None = None
+    key_idea: list[str] = field(default_factory=list)  # for "I don't know": the reference's gist
 
 
 @dataclass(frozen=True)
@@ -327,7 +337,12 @@ class Interview:
         if self.phase == Phase.FOLLOW_UP:
             return self._answer_follow_up(cur, text, reply)
         cur.answer = text
-        grade = self.grade_fn(cur.card.rubric, text)
+        rubric = cur.card.rubric
+        # "I don't know", "no idea", "pass": nothing to grade, so no wait for the grading model.
+        if tx.is_dont_know(text):
+            grade = dont_know_grade(rubric.question_id, [k.text for k in rubric.key_points])
+        else:
+            grade = self.grade_fn(rubric, text)
         cur.first_grade = grade
         follow_up = follow_up_for(cur.card.rubric, grade)
         if follow_up is None:
@@ -377,7 +392,7 @@ class Interview:
 
     def _answer_follow_up(self, cur: _Current, text: str, reply: Reply) -> Reply:
         first = cur.first_grade
-        if tx.is_blank(text):  # nothing added: the first answer's grade stands
+        if tx.is_blank(text) or tx.is_dont_know(text):  # nothing added: the first answer's grade stands
             reply.turns.append(self._turn(cur, "follow-up", text, cur.answer, first, final=True))
             return self._finish(cur, "graded", first, reply, follow_up_answer=text)
         # Graded together: the follow-up completes the first answer, it is not a new one.
@@ -423,7 +438,10 @@ class Interview:
         note = ""
         if self.level != before:
             note = self.say.say("up" if LEVELS.index(self.level) > LEVELS.index(before) else "down")
-        reply.feedback = Feedback(result, self._opener(grade), added, note, self.level if note else None)
+        idea = key_idea(result.card.rubric) if grade is not None and FLAG_DONT_KNOW in grade.flags else []
+        reply.feedback = Feedback(
+            result, self._opener(grade), added, note, self.level if note else None, idea
+        )
         return reply
 
     def _next(self, reply: Reply) -> Reply:
@@ -652,6 +670,18 @@ def hint_text(rubric: Rubric, point: int, probe: FollowUp | None = None) -> str:
         return "Think about what else a complete answer would need to explain."
     quoted = " and ".join(f"“{t}”" for t in terms)
     return f"A complete answer would say something about {quoted}."
+
+
+def key_idea(rubric: Rubric, lines: int = KEY_IDEA_LINES) -> list[str]:
+    """The gist of the reference in a few lines: its weightiest essential key points, in rubric order
+    (the first sentences of the reference when the rubric has no key points)."""
+    ranked = sorted(enumerate(rubric.key_points), key=lambda p: (not p[1].essential, -p[1].weight, p[0]))[
+        :lines
+    ]
+    picked = [k.text for _, k in sorted(ranked, key=lambda p: p[0])]
+    if not picked and rubric.model_answer:
+        picked = [u for u in tx.units(rubric.model_answer) if len(tx.words(u)) >= 4][:lines]
+    return [p if p.endswith((".", "!", "?")) else f"{p}." for p in picked]
 
 
 def reference_text(rubric: Rubric) -> str:

@@ -71,6 +71,18 @@ class Grade(BaseModel):
         return bool(GUARD_FLAGS.intersection(self.flags))
 
 
+def dont_know_grade(question_id: str | None, key_points: list[str]) -> Grade:
+    """The grade of an answer that says the candidate does not know: 0, every key point missed."""
+    return Grade(
+        question_id=question_id,
+        score=0.0,
+        band="no answer",
+        flags=[FLAG_DONT_KNOW],
+        missed=list(key_points),
+        explanation="The answer says the candidate does not know.",
+    )
+
+
 def band_for(score: float) -> Band:
     if score >= 3.75:
         return "strong"

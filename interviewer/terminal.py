@@ -596,6 +596,15 @@ class Practice:
             line += f" [dim](first answer {first.score:.1f} → {grade.score:.1f} with the follow-up)[/dim]"
         self.console.print(line)
         self.console.print(escape(feedback.opener))
+        if feedback.key_idea:
+            self.console.print("[bold]The key idea:[/bold]")
+            for line in feedback.key_idea:
+                self.console.print(f"  {escape(line)}")
+            self.console.print("[dim]Type `reference` for the full model answer.[/dim]")
+            if feedback.level_note:
+                self.console.print(f"[italic]{escape(feedback.level_note)}[/italic]")
+            self._say(f"{feedback.opener} The key idea: {' '.join(feedback.key_idea)}")
+            return
         essential = {k.text for k in result.card.rubric.key_points if k.essential}
         for point in grade.covered:
             self.console.print(f"  [green]✓[/green] {escape(point)}")

@@ -265,6 +265,33 @@ def test_missed_essential_point_triggers_its_follow_up() -> None:
     assert [t.kind for t in reply.turns] == ["answer"] and not reply.turns[0].final
 
 
+@pytest.mark.parametrize(
+    "answer", ["I don't know.", "No idea, sorry", "not sure", "pass", "Honestly, I'll skip this one."]
+)
+def test_dont_know_gets_the_key_idea_in_two_lines_and_moves_on(answer: str) -> None:
+    easy = make_rubric("e1", level="beginner")
+    hard = follow_up_rubric().model_copy(update={"difficulty": "intermediate"})
+    interview = Interview(cards_of(hard, easy), no_grader, count=2, start_level="intermediate", seed=0)
+    assert interview.start().ask.card.id == hard.question_id
+    reply = interview.answer(answer)  # no grader: nothing to wait for
+    assert reply.ask is None and interview.phase == Phase.FEEDBACK  # no follow-up
+    feedback = reply.feedback
+    assert feedback.key_idea == ["alpha point about filters.", "beta point about weights."]
+    assert feedback.result.grade.score == 0.0 and feedback.result.follow_up is None
+    assert feedback.new_level == "beginner" and feedback.level_note  # an easier one next
+    assert interview.proceed().ask.card.id == "e1"
+
+
+def test_dont_know_to_a_follow_up_keeps_the_first_grade() -> None:
+    grader = FakeGrader()
+    interview = Interview(cards_of(follow_up_rubric()), grader, count=1, seed=0)
+    interview.start()
+    interview.answer("alpha only")
+    reply = interview.answer("no idea")
+    assert len(grader.calls) == 1
+    assert reply.feedback.result.grade is reply.feedback.result.first_grade
+
+
 def test_follow_up_answer_is_graded_together_with_the_first() -> None:
     grader = FakeGrader()
     interview = Interview(cards_of(follow_up_rubric()), grader, count=1, seed=0)
