@@ -332,6 +332,13 @@ class Interview:
     def answer(self, text: str, timed_out: bool = False) -> Reply:
         """The candidate's answer to the question or follow-up now asked."""
         cur = self._require_current()
+        language = tx.answer_language(text)
+        if language is not None and not timed_out:
+            # Not graded, not counted: the same question waits for an answer in English.
+            note = (
+                f"That looks like {language}. I can only grade answers in English; could you try in English?"
+            )
+            return Reply(ask=replace(cur.ask, intro=note, repeated=True))
         reply = Reply(lines=[self.say.say("timeout")] if timed_out else [])
         cur.timed_out = cur.timed_out or timed_out
         if self.phase == Phase.FOLLOW_UP:

@@ -6,6 +6,7 @@ Everything here is pure and cheap; the grader combines it with embedding similar
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
@@ -249,6 +250,81 @@ def content_words(text: str) -> list[str]:
 def strip_fillers(text: str) -> str:
     """Spoken-style fillers removed, so "um, so basically" neither helps nor hurts."""
     return re.sub(r"\s{2,}", " ", _FILLERS.sub("", text)).strip()
+
+
+# ---- the answer's language ------------------------------------------------------------------------
+# Only English is graded. A small heuristic: the script of the letters (Chinese, Cyrillic, …), and for
+# Latin script whether the common function words are English or another language's. Single letters
+# and words English shares ("die", "per", "non", "come") are left out, so code and English stay English.
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_OTHER_STOPWORDS: dict[str, frozenset[str]] = {
+    "Spanish": _word_set(
+        "de la que el en los las del por con una para es se lo como más pero sus al está este esta entre "
+        "cuando muy sin sobre también hay donde desde puede cada porque su le capa datos"
+    ),
+    "French": _word_set(
+        "le la les des du de et est une que qui dans pour pas sur au aux ce cette avec sont par mais "
+        "ne leur il elle nous vous réseau couche données"
+    ),
+    "German": _word_set(
+        "der und das ist nicht mit den dem ein eine einer zu von auf für sich auch werden wird sind oder "
+        "aber bei nach durch netz schicht daten"
+    ),
+    "Italian": _word_set(
+        "il di che è la le un una sono del della con gli nel nella anche più rete strato dati"
+    ),
+    "Portuguese": _word_set("de que não em uma os da dos das para com por mais é rede camada dados"),
+}
+_SCRIPTS = (
+    ("CJK", "Chinese"),
+    ("HIRAGANA", "Japanese"),
+    ("KATAKANA", "Japanese"),
+    ("HANGUL", "Korean"),
+    ("CYRILLIC", "Russian"),
+    ("ARABIC", "Arabic"),
+    ("HEBREW", "Hebrew"),
+    ("DEVANAGARI", "Hindi"),
+    ("GREEK", "Greek"),
+    ("THAI", "Thai"),
+)
+_LATIN_TOKEN = re.compile(r"[^\W\d_]+", re.U)
+
+
+def answer_language(answer: str) -> str | None:
+    """The language an answer is written in when it is plainly not English ("Chinese", "Spanish"…),
+    else None (English, or too little text to tell: a short answer or a list of terms is English)."""
+    letters = [c for c in answer if c.isalpha()]
+    if not letters:
+        return None
+    scripts: dict[str, int] = {}
+    for c in letters:
+        if c.isascii():
+            continue
+        name = unicodedata.name(c, "")
+        for prefix, language in _SCRIPTS:
+            if name.startswith(prefix):
+                scripts[language] = scripts.get(language, 0) + 1
+                break
+    if scripts:
+        language, n = max(scripts.items(), key=lambda kv: kv[1])
+        if language == "Chinese" and (scripts.get("Japanese") or 0) > 0:
+            language = "Japanese"
+        if n >= 0.3 * len(letters) and n >= 2:
+            return language
+    tokens = [t.lower() for t in _LATIN_TOKEN.findall(answer) if len(t) > 1]
+    if len(tokens) < 4:
+        return None
+    english = sum(t in FUNCTION_WORDS for t in tokens)
+    best, count = max(
+        ((lang, sum(t in words for t in tokens)) for lang, words in _OTHER_STOPWORDS.items()),
+        key=lambda kv: kv[1],
+    )
+    if count >= 2 and count > 2 * english and count >= 0.15 * len(tokens):
+        return best
+    return None
 
 
 def is_blank(answer: str) -> bool:

@@ -282,6 +282,25 @@ def test_dont_know_gets_the_key_idea_in_two_lines_and_moves_on(answer: str) -> N
     assert interview.proceed().ask.card.id == "e1"
 
 
+@pytest.mark.parametrize(
+    ("answer", "language"),
+    [
+        ("卷积层用共享权重的小滤波器扫描图像，提取局部特征。", "Chinese"),
+        ("Свёрточный слой применяет небольшие фильтры к изображению.", "Russian"),
+        ("La capa convolucional aplica filtros pequeños con pesos compartidos a la imagen.", "Spanish"),
+    ],
+)
+def test_an_answer_in_another_language_is_not_graded_and_the_question_stays(
+    answer: str, language: str
+) -> None:
+    interview = Interview(cards_of(follow_up_rubric()), no_grader, count=1, seed=0)
+    first = interview.start().ask
+    reply = interview.answer(answer)
+    assert reply.feedback is None and reply.turns == [] and interview.phase == Phase.ASKING
+    assert language in reply.ask.intro and "only grade answers in English" in reply.ask.intro
+    assert reply.ask.text == first.text and reply.ask.number == first.number
+
+
 def test_dont_know_to_a_follow_up_keeps_the_first_grade() -> None:
     grader = FakeGrader()
     interview = Interview(cards_of(follow_up_rubric()), grader, count=1, seed=0)
