@@ -49,7 +49,12 @@ from interviewer.phrasing import Phrasing
 from interviewer.rubric import Rubric
 
 PROMPT = "> "
+# After one empty line the prompt says how to send: a second empty line does it (or Ctrl-D), so a
+# blank line between paragraphs never sends half an answer.
+SEND_PROMPT = "(Enter again to send) > "
+SEND_AFTER_EMPTY_LINES = 2
 NEXT_PROMPT = "↵ "
+PASTE_START, PASTE_END = "[200~", "[201~"  # bracketed paste, after ESC
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 BAND_STYLE = {
@@ -203,8 +208,9 @@ class Line:
 
 
 class Keyboard:
-    """Reads lines; with a deadline, key by key (select + cbreak) so a countdown shows and a
-    half-typed line survives the timeout. Without one on a terminal, input() keeps readline editing."""
+    """Reads lines. On a terminal, key by key (select + cbreak): a countdown can show, a half-typed line
+    survives a timeout, and a bracketed paste arrives whole, its newlines kept as text, so pasted
+    paragraphs stay one answer. On a pipe, plain lines."""
 
     def __init__(self, stdin: Any = None, stdout: Any = None) -> None:
         self.stdin = stdin or sys.stdin
@@ -222,12 +228,6 @@ class Keyboard:
     def read_line(self, prompt: str, deadline: float | None = None) -> Line:
         if not self.tty:
             return self._read_pipe(deadline)
-        if deadline is None and not self._typeahead:
-            try:
-                return Line(input(prompt))
-            except EOFError:
-                self.stdout.write("\n")
-                return Line("", eof=True)
         return self._read_keys(prompt, deadline)
 
     def edit(self, prompt: str, text: str) -> str:
@@ -276,9 +276,12 @@ class Keyboard:
 
         saved = termios.tcgetattr(self.fd)
         tty.setcbreak(self.fd)  # ISIG stays on: Ctrl-C still raises KeyboardInterrupt
+        self.stdout.write("\x1b[?2004h")  # ask the terminal to bracket pastes
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         buf: list[str] = []
         escape_state = 0
+        sequence = ""  # the escape sequence being read
+        pasting = after_cr = False
         shown: int | None = -1  # the countdown second on screen; -1: redraw now
         try:
             while True:
@@ -304,11 +307,18 @@ class Keyboard:
                         return Line("".join(buf), eof=True)
                     keys = decoder.decode(data)
                 for n, key in enumerate(keys):
-                    if escape_state:  # swallow arrow keys and other escape sequences
+                    if escape_state:  # swallow arrow keys and other escape sequences…
                         escape_state = _escape_step(escape_state, key)
+                        sequence += key
+                        if not escape_state:  # …but the paste brackets switch paste mode
+                            pasting = {PASTE_START: True, PASTE_END: False}.get(sequence, pasting)
                         continue
                     if key == "\x1b":
-                        escape_state = 1
+                        escape_state, sequence = 1, ""
+                    elif pasting:  # pasted text is text, newlines included: it never sends
+                        if not (key == "\n" and after_cr):  # \r\n is one newline
+                            _paste(buf, key)
+                        after_cr = key == "\r"
                     elif key in "\r\n":
                         self._typeahead = keys[n + 1 :].lstrip("\n")
                         self._submit(prompt, buf, seconds)
@@ -320,6 +330,8 @@ class Keyboard:
                         _edit(buf, key)
                 shown = -1  # redraw with the new text
         finally:
+            self.stdout.write("\x1b[?2004l")
+            self.stdout.flush()
             termios.tcsetattr(self.fd, termios.TCSADRAIN, saved)
 
     def _submit(self, prompt: str, buf: list[str], seconds: int | None) -> None:
@@ -332,7 +344,8 @@ class Keyboard:
         width = shutil.get_terminal_size((80, 24)).columns
         clock = "" if seconds is None else f"[{seconds:>3}s] "
         room = max(10, width - len(clock) - len(prompt) - 1)
-        tail = "".join(buf)[-room:]  # a long line scrolls sideways rather than wrapping the redraw
+        # A long line scrolls sideways rather than wrapping the redraw; pasted newlines show as ↵.
+        tail = "".join(buf).replace("\n", " ↵ ")[-room:]
         if clock and self._color:
             clock = ("\x1b[1;31m" if seconds <= 10 else "\x1b[33m") + clock + "\x1b[0m"
         self.stdout.write("\r\x1b[2K" + clock + prompt + tail)
@@ -343,6 +356,15 @@ def _escape_step(state: int, key: str) -> int:
     if state == 1:
         return 2 if key in "[O" else 0
     return 0 if "@" <= key <= "~" else 2
+
+
+def _paste(buf: list[str], key: str) -> None:
+    if key in "\r\n":
+        buf.append("\n")
+    elif key == "\t":
+        buf.append(" ")
+    elif key >= " ":
+        buf.append(key)
 
 
 def _edit(buf: list[str], key: str) -> None:
@@ -375,11 +397,13 @@ class Collected:
 
 
 def collect_answer(keyboard: Keyboard, deadline: float | None, lines: list[str] | None = None) -> Collected:
-    """Lines until an empty line or Ctrl-D; a line that is only a command word returns that command
-    with the lines so far, so `hint` or `repeat` can carry on with the same answer."""
+    """Lines until two empty lines in a row, or Ctrl-D: one empty line is a paragraph break, kept.
+    A line that is only a command word returns that command with the lines so far, so `hint` or
+    `repeat` can carry on with the same answer."""
     got = Collected(list(lines or []))
+    empty = 0  # empty lines in a row since the last text
     while True:
-        line = keyboard.read_line(PROMPT, deadline)
+        line = keyboard.read_line(SEND_PROMPT if empty else PROMPT, deadline)
         if line.timed_out:
             if line.text.strip():
                 got.lines.append(line.text)
@@ -390,11 +414,14 @@ def collect_answer(keyboard: Keyboard, deadline: float | None, lines: list[str] 
             got.command = command
             return got
         if line.text.strip():
-            got.lines.append(line.text)
+            got.lines += [""] * min(empty, 1) + [line.text]  # a paragraph break, then the text
+            empty = 0
+        elif got.lines:
+            empty += 1
         if line.eof and keyboard.closed and not got.lines:
             got.closed = True
             return got
-        if (line.eof or not line.text.strip()) and got.lines:
+        if got.lines and (line.eof or empty >= SEND_AFTER_EMPTY_LINES):
             return got
 
 
@@ -799,8 +826,8 @@ def _header(console: Console, setup: Setup, resumed: bool) -> None:
     title = "Mock interview (resumed)" if resumed else "Mock interview"
     console.print(f"[bold]{title}[/bold] [dim]· {' · '.join(escape(p) for p in parts)}[/dim]")
     console.print(
-        "[dim]Answer in as many lines as you like; an empty line (or Ctrl-D) sends it. "
-        "At any prompt: hint · skip · repeat · reference · quit[/dim]"
+        "[dim]Answer in as many lines and paragraphs as you like (pasting is fine); to send it, press Enter "
+        "on an empty line twice (or Ctrl-D). At any prompt: hint · skip · repeat · reference · quit[/dim]"
     )
 
 
