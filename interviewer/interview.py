@@ -101,25 +101,27 @@ def askable(rubric: Rubric) -> bool:
 def build_pool(
     rubrics: Sequence[Rubric], bank_topics: Mapping[str, str | None], topics: Sequence[str] = ()
 ) -> list[Card]:
-    """The askable questions whose rubric topic slug or bank topic text contains a requested topic.
+    """The askable questions whose topic contains a requested topic. The topic is the rubric's (one
+    of the taxonomy in rubric.TOPICS); only a rubric without one falls back to its bank's heading, so
+    a question is listed, matched and shown under one topic.
 
     Raises SelectionError naming the topic that matched nothing, or saying nothing is askable.
     """
     cards = []
     matched: set[str] = set()
     wanted = [t.strip().lower() for t in topics if t.strip()]
+    labels = {r.question_id: r.topic or bank_topics.get(r.question_id) or "general" for r in rubrics}
     for rubric in rubrics:
-        labels = [t for t in (rubric.topic, bank_topics.get(rubric.question_id)) if t]
-        hits = {t for t in wanted if any(t in label.lower() for label in labels)}
+        label = labels[rubric.question_id]
+        hits = {t for t in wanted if t in label.lower()}
         matched |= hits
         if wanted and not hits:
             continue
         if askable(rubric):
-            topic = rubric.topic or bank_topics.get(rubric.question_id) or "general"
-            cards.append(Card(rubric, topic, normalize_level(rubric.difficulty)))
+            cards.append(Card(rubric, label, normalize_level(rubric.difficulty)))
     unknown = [t for t in wanted if t not in matched]
     if unknown:
-        known = sorted({t for r in rubrics for t in (r.topic, bank_topics.get(r.question_id)) if t})
+        known = sorted(set(labels.values()))
         raise SelectionError(f"unknown topic {unknown[0]!r}: known topics are {', '.join(known)}")
     if not cards:
         which = f" for topic {', '.join(topics)}" if wanted else ""
@@ -464,7 +466,7 @@ class Interview:
         if card.group:
             self._groups.add(card.group)
         intro = self._intro(card, review, pending=reply)
-        ask = Ask(card, card.rubric.question, intro, self.asked, self.count, review=review)
+        ask = Ask(card, card.rubric.prompt, intro, self.asked, self.count, review=review)
         self._current = _Current(card, self.asked, self.level, review, ask)
         self.phase = Phase.ASKING
         reply.ask = ask
@@ -566,7 +568,7 @@ class Interview:
             ask = self._current.ask
             return Reply(ask=replace(ask, intro="Sure, here it is again.", repeated=True))
         if self._last is not None:
-            return Reply(lines=[f"The last question was: {self._last.card.rubric.question}"])
+            return Reply(lines=[f"The last question was: {self._last.card.rubric.prompt}"])
         return Reply(lines=["There's no question to repeat yet."])
 
     def _reference(self) -> Reply:
@@ -665,7 +667,8 @@ def hint_text(rubric: Rubric, point: int, probe: FollowUp | None = None) -> str:
             if follow_up.probes == point:
                 return follow_up.question
     key_point = rubric.key_points[point].text
-    asked = set(tx.content_words(rubric.question)) | set(tx.content_words(probe.question if probe else ""))
+    asked = {w for text in (rubric.question, rubric.prompt) for w in tx.content_words(text)}
+    asked |= set(tx.content_words(probe.question if probe else ""))
     terms: list[str] = []
     for word in _HINT_WORD.findall(key_point):
         lower = word.lower()

@@ -698,10 +698,10 @@ class Practice:
             )
         if summary.strongest is not None:
             r = summary.strongest
-            c.print(f"[green]Strongest:[/green] {escape(r.card.rubric.question)} ({r.score:.1f})")
+            c.print(f"[green]Strongest:[/green] {escape(r.card.rubric.prompt)} ({r.score:.1f})")
         if summary.weakest is not None:
             r = summary.weakest
-            c.print(f"[red]Weakest:[/red] {escape(r.card.rubric.question)} ({r.score:.1f})")
+            c.print(f"[red]Weakest:[/red] {escape(r.card.rubric.prompt)} ({r.score:.1f})")
         if summary.review_points:
             c.print("[bold]Points to review:[/bold]")
             for point in summary.review_points[:8]:

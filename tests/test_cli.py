@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from interviewer.index import save_index
+from interviewer.rubric import LEVELS, TOPICS
 
 ROOT = Path(__file__).resolve().parent.parent
 EXE = Path(sys.executable).with_name("interviewer")
@@ -78,15 +79,21 @@ def test_questions_json_lists_all_150_with_their_fields(env):
     lines = interviewer("questions", "--json", env=env).stdout.splitlines()
     records = [json.loads(line) for line in lines]
     assert len(records) == 150 and len({r["id"] for r in records}) == 150
-    assert all(set(r) == {"id", "bank", "topic", "difficulty", "question", "has_reference"} for r in records)
+    fields = {"id", "bank", "topic", "difficulty", "question", "asked", "has_reference"}
+    assert all(set(r) == fields for r in records)
     banks = {p.stem for p in (ROOT / "corpus").iterdir()}
     assert {r["bank"] for r in records} == banks
     first = records[0]
     assert (
         first["id"] == "000-01" and first["bank"] == "000_dc053c1931fb3688" and first["has_reference"] is True
     )
-    assert first["difficulty"] == "beginner" and first["topic"] == "Neural Networks Basics"
+    assert first["difficulty"] == "beginner" and first["topic"] == "fundamentals"
     assert sum(r["has_reference"] for r in records) == 80
+    # One topic from the taxonomy and a level for every question; bare titles asked as questions.
+    assert {r["topic"] for r in records} <= set(TOPICS) and all(r["difficulty"] in LEVELS for r in records)
+    gpu = {r["id"]: r for r in records}["003-17"]
+    assert gpu["topic"] == "evaluation" and gpu["question"] == "Interpretability vs performance trade-off"
+    assert gpu["asked"].endswith("?")
 
 
 def test_questions_filter_by_topic_and_difficulty(env):

@@ -553,3 +553,23 @@ def test_intros_vary_across_a_session() -> None:
         interview.answer("alpha beta")
         reply = interview.proceed()
     assert len(set(intros)) == len(intros)
+
+
+def test_a_bare_title_is_asked_as_a_question_and_graded_as_written() -> None:
+    titled = make_rubric("t1").model_copy(
+        update={"question": "Interpretability vs performance trade-off", "asked": "How do you weigh them?"}
+    )
+    grader = FakeGrader()
+    interview = Interview(cards_of(titled), grader, count=1, seed=0)
+    assert interview.start().ask.text == "How do you weigh them?"
+    reply = interview.answer("alpha beta gamma")
+    assert grader.calls == [("t1", "alpha beta gamma")]
+    assert reply.turns[0].question == "Interpretability vs performance trade-off"
+
+
+def test_the_rubric_topic_is_the_one_topic_shown_and_matched() -> None:
+    rubrics = [make_rubric("e1", topic="evaluation"), make_rubric("c1", topic="cnn")]
+    bank_topics = {"e1": "Multi-GPU Training", "c1": "Convolutional Neural Networks (CNNs)"}
+    assert [c.topic for c in build_pool(rubrics, bank_topics)] == ["evaluation", "cnn"]
+    with pytest.raises(SelectionError, match="known topics are cnn, evaluation$"):
+        build_pool(rubrics, bank_topics, ["gpu"])
