@@ -275,14 +275,18 @@ def evaluate(
         "--public-calibration",
         help="Fit (and cross-validate) the calibration on SemEval and SAF train too, not the dev set alone",
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the figures as one JSON object on stdout (the tables go to stderr)"
+    ),
 ) -> None:
-    """Measure the grader against human grades; exit 1 on a regression beyond tolerance."""
+    """Measure the grader against human grades. Exit 0: no regression; 1: a regression beyond
+    tolerance; 2: a usage or input error."""
     from interviewer.critic import make_critic
     from interviewer.evals import run_eval
 
     ws = _workspace()
     chosen = make_critic(critic, model=model, no_cache=no_cache)
-    ok = run_eval(
+    outcome = run_eval(
         ws,
         dataset=dataset,
         critic=chosen,
@@ -293,12 +297,14 @@ def evaluate(
         baseline_path=baseline,
         update_baseline=update_baseline,
         calibrate=calibrate,
-        console=out,
+        console=err if as_json else out,
         semeval_limit=semeval_limit,
         use_saf=not no_saf,
         public_calibration=public_calibration,
     )
-    if not ok:
+    if as_json:
+        sys.stdout.write(json.dumps(outcome.figures, ensure_ascii=False, allow_nan=False) + "\n")
+    if not outcome.ok:
         raise typer.Exit(1)
 
 

@@ -310,3 +310,23 @@ def test_judge_train_without_pairs_is_one_clear_line(env, tmp_path):
         code=2,
     )
     assert "no authored pairs" in done.stderr and not (tmp_path / "w").exists()
+
+
+def test_eval_json_prints_the_figures_on_stdout_and_documented_exit_codes(env, tmp_path):
+    dataset = tmp_path / "labels.csv"
+    dataset.write_text(
+        "question_id,answer,grade\n"
+        f'000-12,"{STRONG}",5\n'
+        "000-12,The gradients get small so training is slow.,2\n"
+        "000-12,,0\n",
+        encoding="utf-8",
+    )
+    done = interviewer("eval", str(dataset), "--json", "--no-semeval", "--no-saf", env=env, code=0)
+    figures = json.loads(done.stdout)  # stdout is the JSON alone; the tables went to stderr
+    assert figures["answers"] == 3 and figures["dataset"] == str(dataset) and figures["ok"] is True
+    assert figures["gate"]["status"] == "not gated" and "spearman" in figures["metrics"]
+    assert "spearman" in done.stderr
+    bad = interviewer("eval", "--json", "--semeval-splits", "most", env=env, code=2)
+    assert bad.stdout == "" and "unknown --semeval-splits 'most'" in bad.stderr
+    usage = interviewer("eval", "--no-such-option", env=env, code=2)
+    assert "No such option" in usage.stderr
