@@ -219,6 +219,7 @@ class Keyboard:
         self.tty = os.isatty(self.fd)
         self.closed = False
         self._typeahead = ""  # keys read past a submitted line (a paste), for the next line
+        self._after_cr = False  # the last line ended with \r: a \n right after it is the same end
         self._pending = b""  # bytes read past a line on a pipe
         self._color = "NO_COLOR" not in os.environ
         if self.tty:
@@ -276,6 +277,11 @@ class Keyboard:
 
         saved = termios.tcgetattr(self.fd)
         tty.setcbreak(self.fd)  # ISIG stays on: Ctrl-C still raises KeyboardInterrupt
+        # Enter arrives as \r, a pasted or piped line end as \n or \r\n: see them as sent (no ICRNL),
+        # so \r\n is one line end and \n\n an empty line, never the other way round.
+        attrs = termios.tcgetattr(self.fd)
+        attrs[0] &= ~termios.ICRNL
+        termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
         self.stdout.write("\x1b[?2004h")  # ask the terminal to bracket pastes
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         buf: list[str] = []
@@ -319,8 +325,11 @@ class Keyboard:
                         if not (key == "\n" and after_cr):  # \r\n is one newline
                             _paste(buf, key)
                         after_cr = key == "\r"
+                    elif key == "\n" and self._after_cr:  # the \n of a \r\n line end
+                        self._after_cr = False
                     elif key in "\r\n":
-                        self._typeahead = keys[n + 1 :].lstrip("\n")
+                        self._after_cr = key == "\r"
+                        self._typeahead = keys[n + 1 :]
                         self._submit(prompt, buf, seconds)
                         return Line("".join(buf))
                     elif key == "\x04":  # Ctrl-D
@@ -328,6 +337,8 @@ class Keyboard:
                         return Line("".join(buf), eof=True)
                     else:
                         _edit(buf, key)
+                    if key != "\r":
+                        self._after_cr = False
                 shown = -1  # redraw with the new text
         finally:
             self.stdout.write("\x1b[?2004l")
