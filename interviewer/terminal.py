@@ -312,6 +312,8 @@ class Keyboard:
                         self.closed = True
                         return Line("".join(buf), eof=True)
                     keys = decoder.decode(data)
+                    # A \r\n comes in one write; a \n typed later after a \r is a line of its own.
+                    self._after_cr = False
                 for n, key in enumerate(keys):
                     if escape_state:  # swallow arrow keys and other escape sequences…
                         escape_state = _escape_step(escape_state, key)
