@@ -7,8 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from interviewer.bank import Question
-from interviewer.rubric import RubricError, load_concepts, load_rubric_file, rubric_files
-from interviewer.text import words
+from interviewer.rubric import (
+    LEVELS,
+    TOPICS,
+    RubricError,
+    is_bare_title,
+    load_concepts,
+    load_rubric_file,
+    rubric_files,
+)
+from interviewer.text import injection_reason, units, words
 
 KEY_POINTS = (3, 7)
 MISCONCEPTIONS = (1, 3)
@@ -72,6 +80,26 @@ class CheckReport:
         return table
 
 
+def _label_problems(where: str, rubric) -> list[str]:
+    """One topic from the taxonomy, a level, and a question form for a bare title."""
+    problems = []
+    if rubric.topic not in TOPICS:
+        problems.append(
+            f"{where}: topic {rubric.topic!r} is not in the taxonomy ({', '.join(TOPICS)}); "
+            "see interviewer/rubric.py TOPICS and the README"
+        )
+    if rubric.difficulty not in LEVELS:
+        problems.append(f"{where}: difficulty {rubric.difficulty!r}: set one of {', '.join(LEVELS)}")
+    if rubric.asked is not None and not rubric.asked.strip().endswith("?"):
+        problems.append(f"{where}: `asked` must be a question ending with '?': {rubric.asked[:60]!r}")
+    elif rubric.asked is None and is_bare_title(rubric.question):
+        problems.append(
+            f"{where}: the question is a bare title ({rubric.question[:50]!r}); add `asked:`, "
+            "the question as the interviewer should ask it"
+        )
+    return problems
+
+
 def _within(n: int, bounds: tuple[int, int]) -> bool:
     return bounds[0] <= n <= bounds[1]
 
@@ -110,6 +138,7 @@ def check_rubrics(questions: list[Question], folder: Path) -> CheckReport:
                 report.problems.append(f"{where}: bank {rubric.bank!r} disagrees with its file or corpus")
             if rubric.question != question.text:
                 report.problems.append(f"{where}: question text differs from the bank; run `rubrics build`")
+            report.problems += _label_problems(where, rubric)
             if rubric.reference_source == "bank" and rubric.reference != question.answer:
                 report.problems.append(f"{where}: reference marked `bank` but differs from the bank's answer")
             if question.answer and rubric.reference_source not in ("bank", "corrected"):
@@ -123,6 +152,12 @@ def check_rubrics(questions: list[Question], folder: Path) -> CheckReport:
                 )
             if not rubric.has_reference:
                 report.problems.append(f"{where}: no reference answer")
+            for unit in units(rubric.model_answer or ""):
+                if reason := injection_reason(unit):
+                    report.problems.append(
+                        f"{where}: the reference reads as text addressed to the grader ({reason}): "
+                        f"{unit[:60]!r}; reword it, or narrow the detector in interviewer/text.py"
+                    )
             if rubric.reference_source == "bank":
                 tally.reference_bank += 1
             elif rubric.reference_source in ("authored", "corrected"):

@@ -82,28 +82,33 @@ def questions(
     from interviewer.rubric import RubricError
 
     ws = _workspace()
-    rubric_topics = {}
+    rubrics = {}
     with suppress(RubricError):  # rubrics are optional for listing
-        rubric_topics = {r.question_id: r.topic for r in ws.rubrics()}
+        rubrics = {r.question_id: r for r in ws.rubrics()}
     level = normalize_level(difficulty) if difficulty else None
     if difficulty and level is None:
         raise UserError(f"unknown difficulty {difficulty!r}: use beginner, intermediate or advanced")
     rows = []
     for q in ws.questions():
-        topics = [t for t in (q.topic, rubric_topics.get(q.id)) if t]
-        if topic and not any(topic.lower() in t.lower() for t in topics):
+        # Topic and level from the rubric (the taxonomy, reviewed), the bank's only where it has none:
+        # one label per question, the same one practice shows.
+        rubric = rubrics.get(q.id)
+        q_topic = (rubric.topic if rubric else None) or q.topic
+        q_level = (rubric.difficulty if rubric else None) or q.difficulty
+        if topic and topic.lower() not in (q_topic or "").lower():
             continue
-        if level and q.difficulty != level:
+        if level and q_level != level:
             continue
-        rows.append(q)
+        rows.append((q, q_topic, q_level, rubric.prompt if rubric else q.text))
     if as_json:
-        for q in rows:
+        for q, q_topic, q_level, asked in rows:
             record = {
                 "id": q.id,
                 "bank": q.bank,
-                "topic": q.topic or rubric_topics.get(q.id),
-                "difficulty": q.difficulty,
+                "topic": q_topic,
+                "difficulty": q_level,
                 "question": q.text,
+                "asked": asked,
                 "has_reference": q.has_reference,
             }
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -112,8 +117,8 @@ def questions(
     from rich.table import Table
 
     table = Table("id", "level", "topic", "question", "ref", box=None, pad_edge=False)
-    for q in rows:
-        cells = (q.id, q.difficulty or "", q.topic or rubric_topics.get(q.id) or "", q.text)
+    for q, q_topic, q_level, asked in rows:
+        cells = (q.id, q_level or "", q_topic or "", asked)
         table.add_row(*map(escape, cells), "✓" if q.has_reference else "")
     out.print(table)
     out.print(f"[dim]{len(rows)} questions[/dim]")
@@ -270,14 +275,18 @@ def evaluate(
         "--public-calibration",
         help="Fit (and cross-validate) the calibration on SemEval and SAF train too, not the dev set alone",
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the figures as one JSON object on stdout (the tables go to stderr)"
+    ),
 ) -> None:
-    """Measure the grader against human grades; exit 1 on a regression beyond tolerance."""
+    """Measure the grader against human grades. Exit 0: no regression; 1: a regression beyond
+    tolerance; 2: a usage or input error."""
     from interviewer.critic import make_critic
     from interviewer.evals import run_eval
 
     ws = _workspace()
     chosen = make_critic(critic, model=model, no_cache=no_cache)
-    ok = run_eval(
+    outcome = run_eval(
         ws,
         dataset=dataset,
         critic=chosen,
@@ -288,12 +297,14 @@ def evaluate(
         baseline_path=baseline,
         update_baseline=update_baseline,
         calibrate=calibrate,
-        console=out,
+        console=err if as_json else out,
         semeval_limit=semeval_limit,
         use_saf=not no_saf,
         public_calibration=public_calibration,
     )
-    if not ok:
+    if as_json:
+        sys.stdout.write(json.dumps(outcome.figures, ensure_ascii=False, allow_nan=False) + "\n")
+    if not outcome.ok:
         raise typer.Exit(1)
 
 

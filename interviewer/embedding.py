@@ -1,7 +1,9 @@
 """The embedding model: the bundled all-MiniLM-L6-v2, loaded offline, normalized vectors.
 
-sentence-transformers (and torch) are imported lazily: importing them costs seconds, and most
-commands (`--help`, `questions`, the first question of a practice session) never need them.
+torch and transformers are imported lazily: importing them costs seconds, and most commands
+(`--help`, `questions`, the first question of a practice session) never need them. The bundled model
+runs without sentence-transformers (see MeanPooledEncoder); another model folder set in
+INTERVIEWER_EMBEDDING_MODEL with another pooling still loads through it.
 """
 
 from __future__ import annotations
@@ -112,8 +114,81 @@ def offline_and_quiet() -> None:
         pass
 
 
+class MeanPooledEncoder:
+    """The bundled sentence-transformers model (Transformer → mean pooling → normalize, as its
+    modules.json says) run with transformers alone: the same vectors without importing
+    sentence-transformers, whose import (scikit-learn, scipy, …) costs seconds at session start."""
+
+    def __init__(self, path: Path) -> None:
+        import json
+
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        self._torch = torch
+        modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        pooling = json.loads((path / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+        if kinds != ["Transformer", "Pooling", "Normalize"] or not pooling.get("pooling_mode_mean_tokens"):
+            raise ValueError(f"not a mean-pooled, normalized model ({', '.join(kinds)})")
+        config = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        self.max_length = int(config.get("max_seq_length", 256))
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+        self.model = AutoModel.from_pretrained(str(path)).eval()
+        self.dimension = int(pooling["word_embedding_dimension"])
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        torch = self._torch
+        # Longest first, as sentence-transformers batches, so little padding is computed.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                rows = order[start : start + batch_size]
+                batch = self.tokenizer(
+                    [texts[i] for i in rows],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
+                hidden = self.model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                out[rows] = pooled.float().numpy()
+        return out
+
+
+class _SentenceTransformerEncoder:
+    """Any other sentence-transformers folder (CLS pooling, no normalization layer, …)."""
+
+    def __init__(self, path: Path) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(path), device="cpu")
+        self.dimension = int(self._model.get_sentence_embedding_dimension())
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        vectors = self._model.encode(
+            texts,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _open_encoder(path: Path) -> MeanPooledEncoder | _SentenceTransformerEncoder:
+    try:
+        return MeanPooledEncoder(path)
+    except ValueError:  # not the mean-pooled shape MeanPooledEncoder reproduces
+        return _SentenceTransformerEncoder(path)
+
+
 class Embedder:
-    """Thread-safe, lazily loaded sentence-transformers model with a small LRU of recent texts."""
+    """Thread-safe, lazily loaded embedding model with a small LRU of recent texts."""
 
     def __init__(
         self,
@@ -137,11 +212,11 @@ class Embedder:
             path = bundled_model_path(self.model_name)
             offline_and_quiet()
             try:
-                from sentence_transformers import SentenceTransformer
+                import transformers  # noqa: F401 - only to say plainly when it is missing
             except ImportError:
-                raise EmbeddingError("sentence-transformers is not installed: run `make setup`") from None
+                raise EmbeddingError("transformers is not installed: run `make setup`") from None
             try:
-                self._model = SentenceTransformer(str(path), device="cpu")
+                self._model = _open_encoder(path)
             except Exception as exc:  # a broken model folder: say which, not a stack of HF internals
                 raise EmbeddingError(f"could not load the embedding model from {path}: {exc}") from None
 
@@ -149,12 +224,12 @@ class Embedder:
         """Load the model and run one forward pass (torch's first costs ~1 s more than later ones)."""
         self.load()
         with self._lock:
-            self._model.encode(["warm up"], show_progress_bar=False)
+            self._model.encode(["warm up"])
 
     @property
     def dimension(self) -> int:
         self.load()
-        return int(self._model.get_sentence_embedding_dimension())
+        return self._model.dimension
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Normalized float32 embeddings, one row per text (inner product is cosine)."""
@@ -166,13 +241,7 @@ class Embedder:
         if missing:
             self.load()
             with self._lock:
-                vectors = self._model.encode(
-                    missing,
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
+                vectors = self._model.encode(missing, batch_size=self.batch_size)
             fresh = {t: v.astype(np.float32) for t, v in zip(missing, vectors, strict=True)}
             found.update(fresh)
             if self._disk is not None:

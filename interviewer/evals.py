@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel
@@ -677,6 +677,31 @@ def _figures_table(
     return table
 
 
+@dataclass
+class EvalOutcome:
+    """What `interviewer eval` found: true when nothing regressed; `figures` is what --json prints."""
+
+    ok: bool
+    figures: dict[str, Any]
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def _plain_numbers(value: Any) -> Any:
+    """NaN and infinities (a metric undefined on this data) as null: JSON has no NaN."""
+    if isinstance(value, dict):
+        return {str(k): _plain_numbers(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_numbers(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
 def run_eval(
     ws,
     dataset: Path | None,
@@ -692,7 +717,7 @@ def run_eval(
     semeval_limit: int | None = None,
     use_saf: bool = True,
     public_calibration: bool = False,
-) -> bool:
+) -> EvalOutcome:
     from rich.markup import escape
     from rich.table import Table
 
@@ -796,13 +821,17 @@ def run_eval(
         console.print(escape(f"Report → {path}"), soft_wrap=True)
 
     ok = True
+    problems: list[str] = []
+    gate_status = "not gated"  # a dataset other than the dev set
     if is_dev:
         if update_baseline:
             new = baseline_from(result, grader.embedder.model_name, semeval, saf)
             base_path.write_text(new.model_dump_json(indent=2) + "\n", encoding="utf-8")
             console.print(escape(f"Baseline updated → {base_path}"), soft_wrap=True)
+            gate_status = "baseline updated"
         elif base is not None:
             problems = gate(result, base)
+            gate_status = "failed" if problems else "passed"
             for p in problems:
                 console.print(f"[red]regression:[/red] {escape(p)}", soft_wrap=True)
             ok = not problems
@@ -816,4 +845,23 @@ def run_eval(
                 escape(f"No baseline at {base_path}; run with --update-baseline to accept these figures."),
                 soft_wrap=True,
             )
-    return ok
+            gate_status = "no baseline"
+    figures = {
+        "dataset": result.name,
+        "answers": len(rows),
+        "questions": questions,
+        "cross_validated": is_dev,
+        "metrics": result.metrics,
+        "critic_metrics": result.critic_metrics,
+        "by_category": result.by_category,
+        "injection_excess": injection_excess(result),
+        "semeval": semeval,
+        "saf": saf,
+        "gate": {
+            "status": gate_status,
+            "baseline": str(base_path) if is_dev else None,
+            "problems": problems,
+        },
+        "ok": ok,
+    }
+    return EvalOutcome(ok, _plain_numbers(figures))

@@ -31,6 +31,7 @@ from interviewer.models import (
     FLAG_KEYWORD_LIST,
     FLAG_MISCONCEPTION,
     FLAG_NO_REFERENCE,
+    FLAG_NOT_ENGLISH,
     FLAG_OFF_TOPIC,
     FLAG_REPETITION,
     FLAG_RESTATED,
@@ -441,6 +442,8 @@ class Grader:
     def _prepare(self, rubric: Rubric, answer: str) -> _Prepared:
         flags: list[str] = []
         answer = answer or ""
+        if tx.answer_language(answer):  # before the blank check: Chinese has no [a-z] words at all
+            return _Prepared(rubric, answer, [], [FLAG_NOT_ENGLISH], graded=False)
         if tx.is_blank(answer):
             return _Prepared(rubric, answer, [], [FLAG_EMPTY], graded=False)
         if tx.is_dont_know(answer):
@@ -640,6 +643,7 @@ def _ungraded(rubric: Rubric, flags: list[str]) -> Grade:
     why = {
         FLAG_EMPTY: "No answer was given.",
         FLAG_DONT_KNOW: "The answer says the candidate does not know.",
+        FLAG_NOT_ENGLISH: "The answer is not in English; only English answers are graded.",
     }
     reason = next((why[f] for f in flags if f in why), "No answer was given.")
     if FLAG_INJECTION in flags:
@@ -649,7 +653,8 @@ def _ungraded(rubric: Rubric, flags: list[str]) -> Grade:
         score=0.0,
         band="no answer",
         flags=flags,
-        missed=[k.text for k in rubric.key_points],
+        # Not read at all when it is not English: nothing was judged missing.
+        missed=[] if FLAG_NOT_ENGLISH in flags else [k.text for k in rubric.key_points],
         explanation=reason,
     )
 

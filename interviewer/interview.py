@@ -23,7 +23,14 @@ from typing import Literal
 
 from interviewer import text as tx
 from interviewer.bank import normalize_level as bank_level
-from interviewer.models import FLAG_EMPTY, FLAG_NO_REFERENCE, FLAG_OFF_TOPIC, Grade
+from interviewer.models import (
+    FLAG_DONT_KNOW,
+    FLAG_EMPTY,
+    FLAG_NO_REFERENCE,
+    FLAG_OFF_TOPIC,
+    Grade,
+    dont_know_grade,
+)
 from interviewer.phrasing import Phrasing
 from interviewer.rubric import FollowUp, Rubric
 
@@ -38,7 +45,9 @@ REVIEW_BELOW = 2.5  # such answers come back in later sessions (spaced repetitio
 
 COMMANDS = ("hint", "skip", "repeat", "reference", "quit")
 # A follow-up probes a point the candidate missed; it makes no sense when nothing was said at all.
-_NO_FOLLOW_UP = frozenset({FLAG_EMPTY, FLAG_OFF_TOPIC, FLAG_NO_REFERENCE})
+# "I don't know" gets the key idea instead, and the session moves on (to an easier level).
+_NO_FOLLOW_UP = frozenset({FLAG_EMPTY, FLAG_OFF_TOPIC, FLAG_NO_REFERENCE, FLAG_DONT_KNOW})
+KEY_IDEA_LINES = 2
 
 GradeFn = Callable[[Rubric, str], Grade]
 Status = Literal["graded", "skipped", "revealed"]
@@ -92,25 +101,27 @@ def askable(rubric: Rubric) -> bool:
 def build_pool(
     rubrics: Sequence[Rubric], bank_topics: Mapping[str, str | None], topics: Sequence[str] = ()
 ) -> list[Card]:
-    """The askable questions whose rubric topic slug or bank topic text contains a requested topic.
+    """The askable questions whose topic contains a requested topic. The topic is the rubric's (one
+    of the taxonomy in rubric.TOPICS); only a rubric without one falls back to its bank's heading, so
+    a question is listed, matched and shown under one topic.
 
     Raises SelectionError naming the topic that matched nothing, or saying nothing is askable.
     """
     cards = []
     matched: set[str] = set()
     wanted = [t.strip().lower() for t in topics if t.strip()]
+    labels = {r.question_id: r.topic or bank_topics.get(r.question_id) or "general" for r in rubrics}
     for rubric in rubrics:
-        labels = [t for t in (rubric.topic, bank_topics.get(rubric.question_id)) if t]
-        hits = {t for t in wanted if any(t in label.lower() for label in labels)}
+        label = labels[rubric.question_id]
+        hits = {t for t in wanted if t in label.lower()}
         matched |= hits
         if wanted and not hits:
             continue
         if askable(rubric):
-            topic = rubric.topic or bank_topics.get(rubric.question_id) or "general"
-            cards.append(Card(rubric, topic, normalize_level(rubric.difficulty)))
+            cards.append(Card(rubric, label, normalize_level(rubric.difficulty)))
     unknown = [t for t in wanted if t not in matched]
     if unknown:
-        known = sorted({t for r in rubrics for t in (r.topic, bank_topics.get(r.question_id)) if t})
+        known = sorted(set(labels.values()))
         raise SelectionError(f"unknown topic {unknown[0]!r}: known topics are {', '.join(known)}")
     if not cards:
         which = f" for topic {', '.join(topics)}" if wanted else ""
@@ -177,6 +188,7 @@ class Feedback:
     added: list[str] = field(default_factory=list)  # key points the follow-up answer added
     level_note: str = ""
     new_level: str | None = None
+    key_idea: list[str] = field(default_factory=list)  # for "I don't know": the reference's gist
 
 
 @dataclass(frozen=True)
@@ -322,12 +334,24 @@ class Interview:
     def answer(self, text: str, timed_out: bool = False) -> Reply:
         """The candidate's answer to the question or follow-up now asked."""
         cur = self._require_current()
+        language = tx.answer_language(text)
+        if language is not None and not timed_out:
+            # Not graded, not counted: the same question waits for an answer in English.
+            note = (
+                f"That looks like {language}. I can only grade answers in English; could you try in English?"
+            )
+            return Reply(ask=replace(cur.ask, intro=note, repeated=True))
         reply = Reply(lines=[self.say.say("timeout")] if timed_out else [])
         cur.timed_out = cur.timed_out or timed_out
         if self.phase == Phase.FOLLOW_UP:
             return self._answer_follow_up(cur, text, reply)
         cur.answer = text
-        grade = self.grade_fn(cur.card.rubric, text)
+        rubric = cur.card.rubric
+        # "I don't know", "no idea", "pass": nothing to grade, so no wait for the grading model.
+        if tx.is_dont_know(text):
+            grade = dont_know_grade(rubric.question_id, [k.text for k in rubric.key_points])
+        else:
+            grade = self.grade_fn(rubric, text)
         cur.first_grade = grade
         follow_up = follow_up_for(cur.card.rubric, grade)
         if follow_up is None:
@@ -377,7 +401,7 @@ class Interview:
 
     def _answer_follow_up(self, cur: _Current, text: str, reply: Reply) -> Reply:
         first = cur.first_grade
-        if tx.is_blank(text):  # nothing added: the first answer's grade stands
+        if tx.is_blank(text) or tx.is_dont_know(text):  # nothing added: the first answer's grade stands
             reply.turns.append(self._turn(cur, "follow-up", text, cur.answer, first, final=True))
             return self._finish(cur, "graded", first, reply, follow_up_answer=text)
         # Graded together: the follow-up completes the first answer, it is not a new one.
@@ -423,7 +447,10 @@ class Interview:
         note = ""
         if self.level != before:
             note = self.say.say("up" if LEVELS.index(self.level) > LEVELS.index(before) else "down")
-        reply.feedback = Feedback(result, self._opener(grade), added, note, self.level if note else None)
+        idea = key_idea(result.card.rubric) if grade is not None and FLAG_DONT_KNOW in grade.flags else []
+        reply.feedback = Feedback(
+            result, self._opener(grade), added, note, self.level if note else None, idea
+        )
         return reply
 
     def _next(self, reply: Reply) -> Reply:
@@ -439,7 +466,7 @@ class Interview:
         if card.group:
             self._groups.add(card.group)
         intro = self._intro(card, review, pending=reply)
-        ask = Ask(card, card.rubric.question, intro, self.asked, self.count, review=review)
+        ask = Ask(card, card.rubric.prompt, intro, self.asked, self.count, review=review)
         self._current = _Current(card, self.asked, self.level, review, ask)
         self.phase = Phase.ASKING
         reply.ask = ask
@@ -541,7 +568,7 @@ class Interview:
             ask = self._current.ask
             return Reply(ask=replace(ask, intro="Sure, here it is again.", repeated=True))
         if self._last is not None:
-            return Reply(lines=[f"The last question was: {self._last.card.rubric.question}"])
+            return Reply(lines=[f"The last question was: {self._last.card.rubric.prompt}"])
         return Reply(lines=["There's no question to repeat yet."])
 
     def _reference(self) -> Reply:
@@ -640,7 +667,8 @@ def hint_text(rubric: Rubric, point: int, probe: FollowUp | None = None) -> str:
             if follow_up.probes == point:
                 return follow_up.question
     key_point = rubric.key_points[point].text
-    asked = set(tx.content_words(rubric.question)) | set(tx.content_words(probe.question if probe else ""))
+    asked = {w for text in (rubric.question, rubric.prompt) for w in tx.content_words(text)}
+    asked |= set(tx.content_words(probe.question if probe else ""))
     terms: list[str] = []
     for word in _HINT_WORD.findall(key_point):
         lower = word.lower()
@@ -652,6 +680,18 @@ def hint_text(rubric: Rubric, point: int, probe: FollowUp | None = None) -> str:
         return "Think about what else a complete answer would need to explain."
     quoted = " and ".join(f"“{t}”" for t in terms)
     return f"A complete answer would say something about {quoted}."
+
+
+def key_idea(rubric: Rubric, lines: int = KEY_IDEA_LINES) -> list[str]:
+    """The gist of the reference in a few lines: its weightiest essential key points, in rubric order
+    (the first sentences of the reference when the rubric has no key points)."""
+    ranked = sorted(enumerate(rubric.key_points), key=lambda p: (not p[1].essential, -p[1].weight, p[0]))[
+        :lines
+    ]
+    picked = [k.text for _, k in sorted(ranked, key=lambda p: p[0])]
+    if not picked and rubric.model_answer:
+        picked = [u for u in tx.units(rubric.model_answer) if len(tx.words(u)) >= 4][:lines]
+    return [p if p.endswith((".", "!", "?")) else f"{p}." for p in picked]
 
 
 def reference_text(rubric: Rubric) -> str:

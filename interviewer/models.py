@@ -20,8 +20,11 @@ FLAG_MISCONCEPTION = "misconception"
 FLAG_CONTRADICTION = "contradiction"
 FLAG_NO_REFERENCE = "no-reference"
 FLAG_CRITIC_FAILED = "critic-unavailable"
+FLAG_NOT_ENGLISH = "not-english"
 
-GUARD_FLAGS = frozenset({FLAG_EMPTY, FLAG_DONT_KNOW, FLAG_RESTATED, FLAG_OFF_TOPIC, FLAG_NO_REFERENCE})
+GUARD_FLAGS = frozenset(
+    {FLAG_EMPTY, FLAG_DONT_KNOW, FLAG_RESTATED, FLAG_OFF_TOPIC, FLAG_NO_REFERENCE, FLAG_NOT_ENGLISH}
+)
 
 
 class CriticNote(BaseModel):
@@ -69,6 +72,18 @@ class Grade(BaseModel):
     @property
     def guarded(self) -> bool:
         return bool(GUARD_FLAGS.intersection(self.flags))
+
+
+def dont_know_grade(question_id: str | None, key_points: list[str]) -> Grade:
+    """The grade of an answer that says the candidate does not know: 0, every key point missed."""
+    return Grade(
+        question_id=question_id,
+        score=0.0,
+        band="no answer",
+        flags=[FLAG_DONT_KNOW],
+        missed=list(key_points),
+        explanation="The answer says the candidate does not know.",
+    )
 
 
 def band_for(score: float) -> Band:

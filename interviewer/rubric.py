@@ -24,6 +24,57 @@ Source = Literal["bank", "authored"]
 ReferenceSource = Literal["bank", "authored", "corrected", "none"]
 
 RUBRIC_FORMAT_VERSION = 1
+
+# The topic taxonomy: every rubric has exactly one of these (README, "Topics and levels").
+TOPICS: dict[str, str] = {
+    "fundamentals": "neurons, layers, activations, loss functions, what deep learning is, transfer learning",
+    "optimization": "gradient descent and its variants, backpropagation, learning rate, initialization, "
+    "normalization, vanishing and exploding gradients",
+    "regularization": "overfitting, dropout, weight penalties, early stopping, ensembles",
+    "data": "preprocessing, augmentation, tokenization, imbalanced and missing data",
+    "evaluation": "metrics, validation, error analysis, interpretability and visualization",
+    "cnn": "convolutional networks: convolution, pooling, architectures, vision applications",
+    "sequence-models": "RNNs, LSTMs, GRUs, attention in sequence-to-sequence models, sequence data",
+    "transformers": "self-attention, the transformer architecture, large language models",
+    "generative": "autoencoders, GANs and other generative models",
+    "tooling": "frameworks, autograd, GPUs and hardware, monitoring and debugging training",
+    "ml-system-design": "designing a model pipeline end to end, scaling, deployment constraints",
+}
+LEVELS = ("beginner", "intermediate", "advanced")
+
+# A question that starts with one of these is an instruction ("Explain …"): it reads as a question.
+_IMPERATIVES = frozenset(
+    {
+        "explain",
+        "describe",
+        "define",
+        "compare",
+        "contrast",
+        "discuss",
+        "design",
+        "give",
+        "list",
+        "elaborate",
+        "outline",
+        "walk",
+        "tell",
+        "state",
+        "propose",
+        "suggest",
+        "show",
+        "name",
+    }
+)
+
+
+def is_bare_title(question: str) -> bool:
+    """A heading rather than a question ("Interpretability vs performance trade-off"): no question
+    mark and no instruction verb, so it needs an `asked` form to be put to a candidate."""
+    text = question.strip()
+    first = text.split(maxsplit=1)[0].lower().strip("*_`") if text else ""
+    return bool(text) and "?" not in text and first not in _IMPERATIVES
+
+
 # The C loader parses the 150 rubrics ~5x faster: it is on the path to the first practice question.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -61,6 +112,9 @@ class Rubric(BaseModel):
     question_id: str
     bank: str
     question: str
+    # The question as the interviewer asks it when `question` (the bank's text, which grading reads)
+    # is a bare title; authored, kept by `rubrics build`.
+    asked: str | None = None
     topic: str | None = None
     difficulty: str | None = None
     reference: str | None = None
@@ -73,6 +127,11 @@ class Rubric(BaseModel):
     misconceptions: list[Misconception] = Field(default_factory=list)
     follow_ups: list[FollowUp] = Field(default_factory=list)
     group: str | None = Field(default=None, description="concept group shared by duplicate questions")
+
+    @property
+    def prompt(self) -> str:
+        """What the candidate is asked: the `asked` form of a bare title, else the question itself."""
+        return self.asked or self.question
 
     @property
     def has_reference(self) -> bool:
@@ -222,7 +281,7 @@ def dump_rubric_file(rubric_file: RubricFile) -> str:
     # Groups live in concepts.yaml, one place for all banks, so they cannot disagree.
     data = rubric_file.model_dump(mode="json", exclude={"rubrics": {"__all__": {"group"}}})
     for rubric in data["rubrics"]:
-        for optional in ("reference_addendum", "correction_note"):  # most rubrics have neither
+        for optional in ("asked", "reference_addendum", "correction_note"):  # most rubrics have none
             if rubric.get(optional) is None:
                 rubric.pop(optional, None)
     return yaml.dump(data, Dumper=_LiteralDumper, sort_keys=False, allow_unicode=True, width=100)

@@ -49,7 +49,12 @@ from interviewer.phrasing import Phrasing
 from interviewer.rubric import Rubric
 
 PROMPT = "> "
+# After one empty line the prompt says how to send: a second empty line does it (or Ctrl-D), so a
+# blank line between paragraphs never sends half an answer.
+SEND_PROMPT = "(Enter again to send) > "
+SEND_AFTER_EMPTY_LINES = 2
 NEXT_PROMPT = "↵ "
+PASTE_START, PASTE_END = "[200~", "[201~"  # bracketed paste, after ESC
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 BAND_STYLE = {
@@ -203,8 +208,9 @@ class Line:
 
 
 class Keyboard:
-    """Reads lines; with a deadline, key by key (select + cbreak) so a countdown shows and a
-    half-typed line survives the timeout. Without one on a terminal, input() keeps readline editing."""
+    """Reads lines. On a terminal, key by key (select + cbreak): a countdown can show, a half-typed line
+    survives a timeout, and a bracketed paste arrives whole, its newlines kept as text, so pasted
+    paragraphs stay one answer. On a pipe, plain lines."""
 
     def __init__(self, stdin: Any = None, stdout: Any = None) -> None:
         self.stdin = stdin or sys.stdin
@@ -213,6 +219,7 @@ class Keyboard:
         self.tty = os.isatty(self.fd)
         self.closed = False
         self._typeahead = ""  # keys read past a submitted line (a paste), for the next line
+        self._after_cr = False  # the last line ended with \r: a \n right after it is the same end
         self._pending = b""  # bytes read past a line on a pipe
         self._color = "NO_COLOR" not in os.environ
         if self.tty:
@@ -222,12 +229,6 @@ class Keyboard:
     def read_line(self, prompt: str, deadline: float | None = None) -> Line:
         if not self.tty:
             return self._read_pipe(deadline)
-        if deadline is None and not self._typeahead:
-            try:
-                return Line(input(prompt))
-            except EOFError:
-                self.stdout.write("\n")
-                return Line("", eof=True)
         return self._read_keys(prompt, deadline)
 
     def edit(self, prompt: str, text: str) -> str:
@@ -276,9 +277,17 @@ class Keyboard:
 
         saved = termios.tcgetattr(self.fd)
         tty.setcbreak(self.fd)  # ISIG stays on: Ctrl-C still raises KeyboardInterrupt
+        # Enter arrives as \r, a pasted or piped line end as \n or \r\n: see them as sent (no ICRNL),
+        # so \r\n is one line end and \n\n an empty line, never the other way round.
+        attrs = termios.tcgetattr(self.fd)
+        attrs[0] &= ~termios.ICRNL
+        termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
+        self.stdout.write("\x1b[?2004h")  # ask the terminal to bracket pastes
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         buf: list[str] = []
         escape_state = 0
+        sequence = ""  # the escape sequence being read
+        pasting = after_cr = False
         shown: int | None = -1  # the countdown second on screen; -1: redraw now
         try:
             while True:
@@ -303,14 +312,26 @@ class Keyboard:
                         self.closed = True
                         return Line("".join(buf), eof=True)
                     keys = decoder.decode(data)
+                    # A \r\n comes in one write; a \n typed later after a \r is a line of its own.
+                    self._after_cr = False
                 for n, key in enumerate(keys):
-                    if escape_state:  # swallow arrow keys and other escape sequences
+                    if escape_state:  # swallow arrow keys and other escape sequences…
                         escape_state = _escape_step(escape_state, key)
+                        sequence += key
+                        if not escape_state:  # …but the paste brackets switch paste mode
+                            pasting = {PASTE_START: True, PASTE_END: False}.get(sequence, pasting)
                         continue
                     if key == "\x1b":
-                        escape_state = 1
+                        escape_state, sequence = 1, ""
+                    elif pasting:  # pasted text is text, newlines included: it never sends
+                        if not (key == "\n" and after_cr):  # \r\n is one newline
+                            _paste(buf, key)
+                        after_cr = key == "\r"
+                    elif key == "\n" and self._after_cr:  # the \n of a \r\n line end
+                        self._after_cr = False
                     elif key in "\r\n":
-                        self._typeahead = keys[n + 1 :].lstrip("\n")
+                        self._after_cr = key == "\r"
+                        self._typeahead = keys[n + 1 :]
                         self._submit(prompt, buf, seconds)
                         return Line("".join(buf))
                     elif key == "\x04":  # Ctrl-D
@@ -318,8 +339,12 @@ class Keyboard:
                         return Line("".join(buf), eof=True)
                     else:
                         _edit(buf, key)
+                    if key != "\r":
+                        self._after_cr = False
                 shown = -1  # redraw with the new text
         finally:
+            self.stdout.write("\x1b[?2004l")
+            self.stdout.flush()
             termios.tcsetattr(self.fd, termios.TCSADRAIN, saved)
 
     def _submit(self, prompt: str, buf: list[str], seconds: int | None) -> None:
@@ -332,7 +357,8 @@ class Keyboard:
         width = shutil.get_terminal_size((80, 24)).columns
         clock = "" if seconds is None else f"[{seconds:>3}s] "
         room = max(10, width - len(clock) - len(prompt) - 1)
-        tail = "".join(buf)[-room:]  # a long line scrolls sideways rather than wrapping the redraw
+        # A long line scrolls sideways rather than wrapping the redraw; pasted newlines show as ↵.
+        tail = "".join(buf).replace("\n", " ↵ ")[-room:]
         if clock and self._color:
             clock = ("\x1b[1;31m" if seconds <= 10 else "\x1b[33m") + clock + "\x1b[0m"
         self.stdout.write("\r\x1b[2K" + clock + prompt + tail)
@@ -343,6 +369,15 @@ def _escape_step(state: int, key: str) -> int:
     if state == 1:
         return 2 if key in "[O" else 0
     return 0 if "@" <= key <= "~" else 2
+
+
+def _paste(buf: list[str], key: str) -> None:
+    if key in "\r\n":
+        buf.append("\n")
+    elif key == "\t":
+        buf.append(" ")
+    elif key >= " ":
+        buf.append(key)
 
 
 def _edit(buf: list[str], key: str) -> None:
@@ -375,11 +410,13 @@ class Collected:
 
 
 def collect_answer(keyboard: Keyboard, deadline: float | None, lines: list[str] | None = None) -> Collected:
-    """Lines until an empty line or Ctrl-D; a line that is only a command word returns that command
-    with the lines so far, so `hint` or `repeat` can carry on with the same answer."""
+    """Lines until two empty lines in a row, or Ctrl-D: one empty line is a paragraph break, kept.
+    A line that is only a command word returns that command with the lines so far, so `hint` or
+    `repeat` can carry on with the same answer."""
     got = Collected(list(lines or []))
+    empty = 0  # empty lines in a row since the last text
     while True:
-        line = keyboard.read_line(PROMPT, deadline)
+        line = keyboard.read_line(SEND_PROMPT if empty else PROMPT, deadline)
         if line.timed_out:
             if line.text.strip():
                 got.lines.append(line.text)
@@ -390,11 +427,14 @@ def collect_answer(keyboard: Keyboard, deadline: float | None, lines: list[str] 
             got.command = command
             return got
         if line.text.strip():
-            got.lines.append(line.text)
+            got.lines += [""] * min(empty, 1) + [line.text]  # a paragraph break, then the text
+            empty = 0
+        elif got.lines:
+            empty += 1
         if line.eof and keyboard.closed and not got.lines:
             got.closed = True
             return got
-        if (line.eof or not line.text.strip()) and got.lines:
+        if got.lines and (line.eof or empty >= SEND_AFTER_EMPTY_LINES):
             return got
 
 
@@ -596,6 +636,15 @@ class Practice:
             line += f" [dim](first answer {first.score:.1f} → {grade.score:.1f} with the follow-up)[/dim]"
         self.console.print(line)
         self.console.print(escape(feedback.opener))
+        if feedback.key_idea:
+            self.console.print("[bold]The key idea:[/bold]")
+            for line in feedback.key_idea:
+                self.console.print(f"  {escape(line)}")
+            self.console.print("[dim]Type `reference` for the full model answer.[/dim]")
+            if feedback.level_note:
+                self.console.print(f"[italic]{escape(feedback.level_note)}[/italic]")
+            self._say(f"{feedback.opener} The key idea: {' '.join(feedback.key_idea)}")
+            return
         essential = {k.text for k in result.card.rubric.key_points if k.essential}
         for point in grade.covered:
             self.console.print(f"  [green]✓[/green] {escape(point)}")
@@ -662,10 +711,10 @@ class Practice:
             )
         if summary.strongest is not None:
             r = summary.strongest
-            c.print(f"[green]Strongest:[/green] {escape(r.card.rubric.question)} ({r.score:.1f})")
+            c.print(f"[green]Strongest:[/green] {escape(r.card.rubric.prompt)} ({r.score:.1f})")
         if summary.weakest is not None:
             r = summary.weakest
-            c.print(f"[red]Weakest:[/red] {escape(r.card.rubric.question)} ({r.score:.1f})")
+            c.print(f"[red]Weakest:[/red] {escape(r.card.rubric.prompt)} ({r.score:.1f})")
         if summary.review_points:
             c.print("[bold]Points to review:[/bold]")
             for point in summary.review_points[:8]:
@@ -790,8 +839,8 @@ def _header(console: Console, setup: Setup, resumed: bool) -> None:
     title = "Mock interview (resumed)" if resumed else "Mock interview"
     console.print(f"[bold]{title}[/bold] [dim]· {' · '.join(escape(p) for p in parts)}[/dim]")
     console.print(
-        "[dim]Answer in as many lines as you like; an empty line (or Ctrl-D) sends it. "
-        "At any prompt: hint · skip · repeat · reference · quit[/dim]"
+        "[dim]Answer in as many lines and paragraphs as you like (pasting is fine); to send it, press Enter "
+        "on an empty line twice (or Ctrl-D). At any prompt: hint · skip · repeat · reference · quit[/dim]"
     )
 
 

@@ -6,6 +6,7 @@ Everything here is pure and cheap; the grader combines it with embedding similar
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
@@ -212,32 +213,6 @@ _DONT_KNOW = re.compile(
     re.I,
 )
 
-# Text aimed at the grader rather than the interviewer's question. Sentences that match are removed
-# before grading, so an instruction can never add to a score; the Grade is flagged.
-_INJECTION = re.compile(
-    r"(ignore\s+(?:all\s+|any\s+|the\s+)?(?:previous|prior|above|earlier|preceding|your|all)\b"
-    r"|disregard\s+(?:all\s+|any\s+|the\s+)?(?:previous|prior|above|earlier|instructions|rubric|rules)"
-    r"|\b(?:system|assistant|developer)\s*(?:prompt|message|override|note)?\s*[:>]"
-    r"|\bnew\s+instructions?\b|\binstructions?\s+(?:to|for)\s+the\s+(?:grader|model|ai|evaluator|judge)"
-    r"|\b(?:grader|evaluator|examiner|judge|scorer|grading\s+(?:model|system|ai)|language\s+model|llm)\b"
-    r"|\b(?:give|award|assign|grant|rate|score|mark)\s+(?:this|me|it|my\s+answer|the\s+answer|this\s+answer|the\s+candidate)"
-    r"\s+(?:a\s+|an\s+|as\s+)?(?:full\s+marks|perfect|maximum|max|top|5|five|10|100)"
-    r"|\b(?:give|award|assign|grant)\s+(?:a\s+|an\s+)?(?:full\s+marks|perfect\s+score|maximum\s+score|top\s+score"
-    r"|5\s*/\s*5|5\s+out\s+of\s+5|five\s+out\s+of\s+five)"
-    r"|\b(?:score|grade|rating|mark)\s*(?:[:=]|of|is|should\s+be|must\s+be)\s*[\"']?\s*(?:5|five|10|100|perfect|max)"
-    r"|\"(?:score|grade|verdict|band)\"\s*:"
-    r"|</?\s*(?:answer|system|instructions?|candidate|user|assistant|untrusted)[^>]*>"
-    r"|\bend\s+of\s+(?:the\s+)?(?:answer|candidate|input)\b"
-    r"|\bas\s+an\s+ai\b|\byou\s+are\s+now\b|\bpretend\s+(?:you|to)\b|\bjailbreak\b"
-    r"|\[/?inst\]|<\|im_(?:start|end)\|>|<!--|\b(?:admin|developer|god)\s+mode\b|\bnew\s+task\b"
-    r"|\bsystem\s+(?:notice|override|update)\b|\boverride\b.{0,40}\b(?:score|grade)"
-    r"|^\W*(?:feedback|justification|verdict|rationale|evaluation|grading\s+note)\s*:"
-    r"|\b(?:record|log|assign|award)\s+(?:a\s+|the\s+|it\s+)?(?:5|five|full|perfect|maximum)\b"
-    r"|\breceives?\s+(?:a\s+)?(?:5|five|full\s+marks|the\s+maximum)\s*(?:[.!]|$|/|out\s+of|points|marks)"
-    r"|\b(?:final|corrected|correct|new|maximum)\s+(?:grade|score)\s*(?:[:=]|is|of)\s*[\"']?\s*(?:5|five|10|100)\b)",
-    re.I,
-)
-
 
 def units(answer: str) -> list[str]:
     """Sentence-like units of an answer: lines first (bullets and numbers stripped), then sentences."""
@@ -277,6 +252,81 @@ def strip_fillers(text: str) -> str:
     return re.sub(r"\s{2,}", " ", _FILLERS.sub("", text)).strip()
 
 
+# ---- the answer's language ------------------------------------------------------------------------
+# Only English is graded. A small heuristic: the script of the letters (Chinese, Cyrillic, …), and for
+# Latin script whether the common function words are English or another language's. Single letters
+# and words English shares ("die", "per", "non", "come") are left out, so code and English stay English.
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_OTHER_STOPWORDS: dict[str, frozenset[str]] = {
+    "Spanish": _word_set(
+        "de la que el en los las del por con una para es se lo como más pero sus al está este esta entre "
+        "cuando muy sin sobre también hay donde desde puede cada porque su le capa datos"
+    ),
+    "French": _word_set(
+        "le la les des du de et est une que qui dans pour pas sur au aux ce cette avec sont par mais "
+        "ne leur il elle nous vous réseau couche données"
+    ),
+    "German": _word_set(
+        "der und das ist nicht mit den dem ein eine einer zu von auf für sich auch werden wird sind oder "
+        "aber bei nach durch netz schicht daten"
+    ),
+    "Italian": _word_set(
+        "il di che è la le un una sono del della con gli nel nella anche più rete strato dati"
+    ),
+    "Portuguese": _word_set("de que não em uma os da dos das para com por mais é rede camada dados"),
+}
+_SCRIPTS = (
+    ("CJK", "Chinese"),
+    ("HIRAGANA", "Japanese"),
+    ("KATAKANA", "Japanese"),
+    ("HANGUL", "Korean"),
+    ("CYRILLIC", "Russian"),
+    ("ARABIC", "Arabic"),
+    ("HEBREW", "Hebrew"),
+    ("DEVANAGARI", "Hindi"),
+    ("GREEK", "Greek"),
+    ("THAI", "Thai"),
+)
+_LATIN_TOKEN = re.compile(r"[^\W\d_]+", re.U)
+
+
+def answer_language(answer: str) -> str | None:
+    """The language an answer is written in when it is plainly not English ("Chinese", "Spanish"…),
+    else None (English, or too little text to tell: a short answer or a list of terms is English)."""
+    letters = [c for c in answer if c.isalpha()]
+    if not letters:
+        return None
+    scripts: dict[str, int] = {}
+    for c in letters:
+        if c.isascii():
+            continue
+        name = unicodedata.name(c, "")
+        for prefix, language in _SCRIPTS:
+            if name.startswith(prefix):
+                scripts[language] = scripts.get(language, 0) + 1
+                break
+    if scripts:
+        language, n = max(scripts.items(), key=lambda kv: kv[1])
+        if language == "Chinese" and (scripts.get("Japanese") or 0) > 0:
+            language = "Japanese"
+        if n >= 0.3 * len(letters) and n >= 2:
+            return language
+    tokens = [t.lower() for t in _LATIN_TOKEN.findall(answer) if len(t) > 1]
+    if len(tokens) < 4:
+        return None
+    english = sum(t in FUNCTION_WORDS for t in tokens)
+    best, count = max(
+        ((lang, sum(t in words for t in tokens)) for lang, words in _OTHER_STOPWORDS.items()),
+        key=lambda kv: kv[1],
+    )
+    if count >= 2 and count > 2 * english and count >= 0.15 * len(tokens):
+        return best
+    return None
+
+
 def is_blank(answer: str) -> bool:
     return not words(answer)
 
@@ -289,9 +339,194 @@ def is_dont_know(answer: str) -> bool:
     return len(tokens) <= 14 and bool(_DONT_KNOW.search(answer)) and len(content_words(answer)) <= 4
 
 
+# Text aimed at the grader rather than the interviewer's question. Sentences that match are removed
+# before grading, so an instruction can never add to a score; the Grade is flagged. The detector is a
+# set of named patterns, each one of the shapes such text takes; it is measured on the strings in
+# tests/data/injection/ (detection rate and false-positive rate, tests/test_injection.py), and it must
+# stay silent on every rubric reference.
+
+# Who a grader-directed text addresses. "model", "system" and "AI" alone are too common in answers to
+# count as an addressee; they count only in the addressing shapes below ("to the AI reading this").
+_WHO = (
+    r"(?:auto-?graders?|graders?|grading\s+(?:ai|bot|model|system|engine|pipeline|script|tool|llm)"
+    r"|evaluators?|evaluation\s+(?:model|system|engine|committee|board|ai|bot|pipeline|llm)"
+    r"|scorers?|scoring\s+(?:ai|bot|model|system|engine|pipeline|script|tool|llm)"
+    r"|assessors?|examiners?|markers?|reviewers?|judges?|checkers?"
+    r"|(?:automated\s+)?(?:marking|grading|scoring|evaluation)\s+software|automated\s+(?:marking|grading|scoring))"
+)
+_WHO_ANY = rf"(?:{_WHO}|ai|llm|model|language\s+model|system|assistant|bot|admin|administrator)"
+# What a score request names: a score, and a high value for it.
+_SCORE = (
+    r"(?:scor(?:e|es|ed|ing)|grad(?:e|es|ed|ing)|marks?|points?|credit|ratings?|rated?|verdict|stars?"
+    r"|misconceptions?|key\s+points?|flag(?:ged)?|penali[sz]e|deduct|evaluat(?:e|ed|ion)|re-?evaluate"
+    r"|assess(?:ed|ment)?|rubric|validated|approved|verified|certified|whitelisted|pre-?graded)"
+)
+_HIGH = (
+    r"(?:5|five|full|perfect|maximum|max|top|highest|excellent|exemplary|a\+|pass(?:ed|es)?"
+    r"|bonus)"
+)
+# A bare number counts as a score only when no other noun follows it ("give five examples" is not).
+_NUM = (
+    r"(?:5|five|10)(?![.,]?\d)(?=\s*(?:$|[^\w\s]|out\s+of|points?|marks?|stars?|and\s|so\s|for\s|on\s"
+    r"|to\s|regardless|please|now|instead|automatically|by\s+default))"
+)
+_HIGH_WEAK = r"(?:correct|complete|generous(?:ly)?|lenient(?:ly)?|right)"
+# "this answer", "my answer", "the answer above": the text under grading, named by itself.
+_THIS = (
+    r"(?:(?:this|the\s+following|my)\s+(?:\w+\s+)?(?:answers?|responses?|submissions?|items?|candidate)"
+    r"|this\s+one|the\s+(?:answer|response|text|submission)\s+above|(?:give|grade|award|rate|score|mark)\s+me)"
+)
+_ASK = (
+    r"(?:give|award|assign|grant|rate|score|mark|grade|record|log|set|output|return|print|respond|reply"
+    r"|pass|treat|consider|count|accept|classify|bump|round|copy|keep|confirm|add|requesting|request)"
+)
+
+_INJECTION_SOURCES: dict[str, str] = {
+    # "ignore all previous instructions", "disregard the rubric", "forget the key points"
+    "override": (
+        r"\b(?:ignore|ignoring|disregard|forget|bypass|override)\s+(?:all\s+|any\s+|the\s+|your\s+|my\s+"
+        r"|every\s+|these\s+|those\s+)*(?:previous\s+|prior\s+|above\s+|earlier\s+|preceding\s+|former\s+"
+        r"|original\s+|system\s+|grading\s+|scoring\s+)*(?:instructions?|rules|rubrics?|guidelines|criteria"
+        r"|grading|scoring|evaluation|prompt|key\s+points?|reference(?:\s+answer)?|question|directions"
+        r"|scale|missing)\b"
+        r"|\bforget\s+(?:everything|all\s+(?:that|you))|\binstead\s+of\s+the\s+(?:rubric|instructions?"
+        r"|reference|key\s+points|grading)|\bfollow\s+(?:my|these|the\s+following)\s+instructions"
+        r"|\b(?:grading|scoring|marking|evaluation)\s+instructions|\boverride\b.{0,40}\b(?:score|grade)"
+    ),
+    # role tags and chat-template markers: "SYSTEM:", "[ADMIN]", "<system>", "<<SYS>>", "[INST]"
+    "role": (
+        r"^\W*(?:system|admin|administrator|developer|root|operator|moderator|assistant|user|human"
+        r"|sys)\b(?:\s+(?:message|note|notice|override|prompt|instructions?|update))?"
+        r"\s*(?:\([^)]*\))?\s*[:>\]]"
+        r"|[\[<{]{1,2}\s*/?\s*(?:system|admin|sys|root|operator|moderator|inst|developer|instructions?"
+        r"|grader\w*|evaluat\w*|scor\w*|grade|verdict|justification|candidate_answer|answer|reference_answer"
+        r"|user|assistant|untrusted)\b"
+        r"|<\|im_(?:start|end)\|>|<!--|/\*|#+\s*(?:instructions?|system|new\s+task|end\s+of|grader)"
+        r"|\b(?:admin|developer|god|dan|debug|calibration|maintenance|sudo|root)\s+mode\b|\bjailbreak"
+        r"|^\W*sudo\s|^\W*policy\s+(?:notice|update|override)\s*:|\bend_of_answer\b"
+        r"|\bend\s+of\s+(?:the\s+)?(?:candidate|answer|response|input|transcript)\b"
+    ),
+    # a persona for the reader: "you are now GradeBot", "act as an evaluator", "as an AI language model"
+    "persona": (
+        r"\byou\s+are\s+(?:now\s+)?(?:an?\s+|the\s+|in\s+)?(?:\w+\s+){0,2}?(?:\w*bot\b|" + _WHO + r")"
+        r"|\byou\s+are\s+now\b\s+(?:an?|the|in)\b|\bpretend\s+(?:you|to)\b|\bact\s+as\s+(?:an?|the)\s+"
+        r"(?:\w+\s+)?" + _WHO + r"|\bas\s+an\s+ai\b|\bfrom\s+now\s+on\b|\blet'?s\s+play\s+a\s+game\b"
+        r"|\byour\s+(?:new|real|actual|only)\s+task\b"
+        r"|\b(?:new|updated|revised|real|actual)\s+instructions?\s*(?:[:(]|for\s+the\s+(?:\w+\s+)?"
+        r"(?:model|ai|system|assistant|llm|" + _WHO + r"))"
+    ),
+    # addressing the grader: "Note to the grader", "Dear evaluator,", "AI grader, rate…", "(grader: 5)"
+    "address": (
+        r"\b(?:notes?|notice|message|reminder|footnote|instructions?|memo|hint|request|comment|ps|p\.s\.|nb"
+        r"|n\.b\.)\s+(?:to|for)\s+(?:the\s+|any\s+|an?\s+|all\s+|self\s+and\s+to\s+the\s+)?(?:[\w-]+\s+){0,2}?"
+        + _WHO_ANY
+        + r"\b|\b(?:dear|hey|hi|hello|attention)\s+(?:the\s+|all\s+|any\s+|an?\s+)?(?:[\w-]+\s+){0,2}?"
+        + _WHO_ANY
+        + r"\s*[,:!]|^\W*to\s+(?:the\s+|all\s+|any\s+|an?\s+)?(?:[\w-]+\s+){0,2}?"
+        + _WHO
+        + r"\s*[,:!]|^\W*(?:[\w-]+\s+){0,2}?"
+        + _WHO
+        + r"(?:'s)?(?:\s+(?:notes?|instructions?|override|calibration))?\s*(?:\([^)]*\))?\s*[,:=]"
+        r"|[\[(<{]\s*" + _WHO + r"\w*\s*[:=]|\bwho(?:ever|ms?)?\s+(?:or\s+whatever\s+)?(?:is\s+)?"
+        r"(?:grades?|grading|scores?|scoring|evaluates?|evaluating|marks?|marking)\s*(?:this\b|[:,])"
+        r"|\b(?:ai|llm|model|system|bot|you|anyone|someone)\b[^.]{0,20}\b(?:grading|scoring|evaluating"
+        r"|judging|marking|assessing)\s+this\b|\bif\s+(?:this|it)\s+is\s+being\s+(?:graded|scored|evaluated"
+        r"|judged|marked|assessed)|\b(?:ai|model|llm|language\s+model)\s+reading\s+this\b"
+    ),
+    # a claim that the rules changed: "the rubric has been updated", "new grading policy"
+    "rules changed": (
+        r"\b(?:rubric|answer\s+key|marking\s+(?:scheme|guide)|grading\s+(?:criteria|policy|scheme"
+        r"|guidelines|rules|scale)|scoring\s+(?:guidelines|policy|rules|criteria)|reference\s+answer"
+        r"|evaluation\s+policy)\b[^.]{0,40}?\b(?:changed|updated|revised|deprecated|revoked|replaced|modified"
+        r"|overridden|no\s+longer|says|states|requires|exception)\b"
+        r"|\b(?:new|updated|revised|current|official)\s+(?:rubric|answer\s+key|marking\s+(?:scheme|guide)"
+        r"|grading\s+(?:policy|criteria|scheme|guidelines)|scoring\s+(?:guidelines|policy|rules)"
+        r"|evaluation\s+policy)|\brubric\s+(?:update|override|change)|\bper\s+(?:the\s+)?(?:\w+\s+)?"
+        r"(?:policy|administrator|admin)|\b(?:(?:company|accessibility|grading|scoring|evaluation|hiring|exam"
+        r"|interview)\s+policy|administrator|admin|committee|exam\s+board|hiring\s+manager)\b[^.]{0,60}"
+        r"\b(?:score[sd]?|grade[sd]?|marks|pass|approved|whitelisted|5)\b"
+    ),
+    # a score given or asked for: "5/5", "full marks", "Score: 5", {"grade": 5}
+    "score value": (
+        r"\b(?:5|five|10|ten)\s*(?:/|out\s+of|sur)\s*(?:5|five|10|ten)\b"
+        r"|\b(?:full|top)\s+(?:marks|credit|points|score)|\bfull\s+mark\b|\b5\s+stars\b"
+        r"|\b\w*(?:score|grade|rating|verdict|result|points|band|eval)\w*\s*(?:[:=]|of|is|should\s+be|must\s+be"
+        r"|will\s+be|per\s+\w+\s+override:?)\s*[\"']?\s*(?:5|five|10|100|a\+|pass|excellent|perfect|max"
+        r"|maximum|correct|full)\b(?![.,]\d|\s*%)"
+        r"|\bgrade\s*:\s*a\b|\b(?:scored|graded|rated)\s+(?:at\s+)?(?:a\s+)?(?:5|five)\b(?![.,]\d|\s*%)"
+        r"|\b(?:score|grade|rating)\s+(?:5|five)\b(?![.,]\d|\s*%)|[\"']\s*(?:score|grade|verdict|band|points"
+        r"|evaluation|rationale)\s*[\"']\s*:|^\W*(?:feedback|justification|verdict|rationale|grading\s+note"
+        r"|final\s+(?:grade|score))\s*:"
+    ),
+    # asking for it: "give this answer a 5", "output 5", "make it a 5", "rate my answer 5 stars"
+    "request": (
+        r"\b(?:give|award|assign|grant|rate|score|mark|grade|record|log|output|return|print|respond"
+        r"|reply|scoring|rating)\s+(?:it\s+|this\s+|me\s+|(?:\w+\s+)?answer\s+|only\s+)?(?:with\s+)?"
+        r"(?:as\s+)?(?:a\s+|an\s+|the\s+)?(?:score\s+of\s+|grade\s+of\s+|number\s+|digit\s+)?"
+        r"(?:" + _NUM + r"|full\s+marks|full\s+credit|perfect|maximum\s+(?:score|grade|marks?|points)"
+        r"|highest\s+(?:score|grade|marks?)|top\s+(?:score|grade|marks?))\b(?![.,]\d|\s*%)"
+        r"|\bmake\s+it\s+(?:a\s+)?(?:5|five|perfect)\b|\b(?:give|award|grant)\s+me\b.{0,20}\b(?:points?"
+        r"|marks?|score|credit|grade|5)\b|\bbe\s+(?:generous|lenient|kind|nice|gentle|easy)\b.{0,30}"
+        r"\b(?:score|grade|marks?|points?|this\s+answer|5)\b|\bplease\s+be\s+(?:generous|lenient)"
+        r"|\b(?:deserves?|merits?|earns?|worth|qualif\w+\s+for)\s+(?:a\s+|an\s+|the\s+)?(?:\w+\s+){0,2}?"
+        r"(?:5|five|full|perfect|maximum|max|top|highest|score|grade|marks?|credit)\b"
+        r"|\b(?:a|an)\s+(?:5|five|10|perfect\s+score|full\s+score)\s+(?:would|is|seems)\s+(?:be\s+)?(?:fair"
+        r"|appropriate|reasonable|justified|warranted|deserved)"
+        r"|\b(?:gets?|receives?|earns?|scores?)\s+(?:a\s+)?(?:5|five|full\s+marks|the\s+maximum|top\s+marks)"
+        r"(?=\s*(?:[.!,;)]|$|/|out\s+of|points?|marks?|stars?|on\s+this|for\s+this|automatically"
+        r"|by\s+default|regardless))"
+        r"|\b(?:count|mark|treat|consider)\s+(?:all|every|each)\s+(?:the\s+)?key\s+points?"
+        r"|^\W*(?:please\s+)?(?:do\s+not|don'?t|never)\s+(?:flag|penali[sz]e|deduct|dock|mark\s+\w+\s+down"
+        r"|report\s+any\s+misconceptions)|\b(?:stop|skip|bypass|cancel)\s+(?:the\s+)?(?:grading|scoring"
+        r"|evaluation|evaluating)\b"
+    ),
+    # foreign-language forms of the commonest attacks
+    "other language": (
+        r"\bignor\w*\b.{0,40}\b(?:instruc\w+|anweisung\w*|istruzion\w*)|\bnote\s+maximale"
+        r"|\bnota\s+m[aá]xima|h[oö]chstnote|volle\s+punktzahl|punteggio\s+massimo|\b(?:correcteur|evaluador"
+        r"|pr[uü]fer|valutatore)\b|忽略|满分|打\s*5\s*分|игнорируй|высший\s+балл|инструкци"
+    ),
+}
+_INJECTION_PATTERNS = {name: re.compile(source, re.I) for name, source in _INJECTION_SOURCES.items()}
+# …and the same asked of "this answer": a score noun or a high value next to the text itself.
+_THIS_SCORED = re.compile(
+    rf"\b{_THIS}\b(?=.*\b(?:{_SCORE}|{_HIGH})\b)|\b(?:{_SCORE}|{_HIGH})\b(?=.*\b{_THIS}\b)", re.I
+)
+_THIS_ASKED = re.compile(rf"\b{_ASK}\b(?=.*\b{_THIS}\b.*\b{_HIGH_WEAK}\b)", re.I)
+_IMPERATIVE = re.compile(
+    r"^\W*(?:please\s+|kindly\s+|just\s+|(?:could|would|can)\s+you\s+(?:please\s+|just\s+)?)?"
+    r"(?:give|award|assign|grant|rate|score|mark|grade|record|output|return|print|respond|reply|pass|bump"
+    r"|round|requesting|request|confirm)\b"
+    rf"(?=.*\b(?:scor(?:e|es|ed|ing)|grades?|marks?|points?|credit|ratings?|verdict|{_HIGH}|{_HIGH_WEAK})\b"
+    rf"|.*\b{_NUM})",
+    re.I,
+)
+_SHORT_SCORE = re.compile(rf"\b(?:{_HIGH})\b.*\b(?:score|grade|marks?|points?)\b", re.I)
+_SPACED = re.compile(r"(?<![\w.])(?:\w[ .]){2,}\w(?![\w])")
+
+
+def _spaced_out(match: re.Match[str]) -> str:
+    return match.group(0).replace(" ", "").replace(".", "")
+
+
+def injection_reason(unit: str) -> str | None:
+    """Which shape of grader-directed text a sentence takes ("override", "role", …), or None."""
+    text = _SPACED.sub(_spaced_out, unit)
+    for name, pattern in _INJECTION_PATTERNS.items():
+        if pattern.search(text):
+            return name
+    if _THIS_SCORED.search(text) or _THIS_ASKED.search(text):
+        return "this answer's score"
+    if _IMPERATIVE.search(text):
+        return "request"
+    if len(words(text)) <= 4 and _SHORT_SCORE.search(text):
+        return "score value"
+    return None
+
+
 def injection_units(answer_units: list[str]) -> list[int]:
     """Indices of units addressed to the grader."""
-    return [i for i, unit in enumerate(answer_units) if _INJECTION.search(unit)]
+    return [i for i, unit in enumerate(answer_units) if injection_reason(unit)]
 
 
 def dedupe_units(answer_units: list[str]) -> tuple[list[str], int]:

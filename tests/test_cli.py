@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from interviewer.index import save_index
+from interviewer.rubric import LEVELS, TOPICS
 
 ROOT = Path(__file__).resolve().parent.parent
 EXE = Path(sys.executable).with_name("interviewer")
@@ -78,15 +79,21 @@ def test_questions_json_lists_all_150_with_their_fields(env):
     lines = interviewer("questions", "--json", env=env).stdout.splitlines()
     records = [json.loads(line) for line in lines]
     assert len(records) == 150 and len({r["id"] for r in records}) == 150
-    assert all(set(r) == {"id", "bank", "topic", "difficulty", "question", "has_reference"} for r in records)
+    fields = {"id", "bank", "topic", "difficulty", "question", "asked", "has_reference"}
+    assert all(set(r) == fields for r in records)
     banks = {p.stem for p in (ROOT / "corpus").iterdir()}
     assert {r["bank"] for r in records} == banks
     first = records[0]
     assert (
         first["id"] == "000-01" and first["bank"] == "000_dc053c1931fb3688" and first["has_reference"] is True
     )
-    assert first["difficulty"] == "beginner" and first["topic"] == "Neural Networks Basics"
+    assert first["difficulty"] == "beginner" and first["topic"] == "fundamentals"
     assert sum(r["has_reference"] for r in records) == 80
+    # One topic from the taxonomy and a level for every question; bare titles asked as questions.
+    assert {r["topic"] for r in records} <= set(TOPICS) and all(r["difficulty"] in LEVELS for r in records)
+    gpu = {r["id"]: r for r in records}["003-17"]
+    assert gpu["topic"] == "evaluation" and gpu["question"] == "Interpretability vs performance trade-off"
+    assert gpu["asked"].endswith("?")
 
 
 def test_questions_filter_by_topic_and_difficulty(env):
@@ -303,3 +310,23 @@ def test_judge_train_without_pairs_is_one_clear_line(env, tmp_path):
         code=2,
     )
     assert "no authored pairs" in done.stderr and not (tmp_path / "w").exists()
+
+
+def test_eval_json_prints_the_figures_on_stdout_and_documented_exit_codes(env, tmp_path):
+    dataset = tmp_path / "labels.csv"
+    dataset.write_text(
+        "question_id,answer,grade\n"
+        f'000-12,"{STRONG}",5\n'
+        "000-12,The gradients get small so training is slow.,2\n"
+        "000-12,,0\n",
+        encoding="utf-8",
+    )
+    done = interviewer("eval", str(dataset), "--json", "--no-semeval", "--no-saf", env=env, code=0)
+    figures = json.loads(done.stdout)  # stdout is the JSON alone; the tables went to stderr
+    assert figures["answers"] == 3 and figures["dataset"] == str(dataset) and figures["ok"] is True
+    assert figures["gate"]["status"] == "not gated" and "spearman" in figures["metrics"]
+    assert "spearman" in done.stderr
+    bad = interviewer("eval", "--json", "--semeval-splits", "most", env=env, code=2)
+    assert bad.stdout == "" and "unknown --semeval-splits 'most'" in bad.stderr
+    usage = interviewer("eval", "--no-such-option", env=env, code=2)
+    assert "No such option" in usage.stderr

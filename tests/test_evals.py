@@ -254,12 +254,20 @@ def test_eval_on_the_dev_set_passes_its_own_baseline_and_fails_a_doctored_one(ho
         dataset=None, critic=None, report_dir=None, semeval_dir=None, use_semeval=False, semeval_splits="all",
         baseline_path=baseline, calibrate=False,
     )  # fmt: skip
-    assert run_eval(home, update_baseline=True, console=Quiet(), **common)
+    updated = run_eval(home, update_baseline=True, console=Quiet(), **common)
+    assert updated and updated.figures["gate"]["status"] == "baseline updated"
     accepted = json.loads(baseline.read_text())
     assert accepted["metrics"]["n"] > 50 and "restated" in accepted["trap_means"]
     console = Quiet()
-    assert run_eval(home, update_baseline=False, console=console, **common)
-    assert "gate passed" in console.text and "cross-validated by question" in console.text
+    passed = run_eval(home, update_baseline=False, console=console, **common)
+    assert passed and "gate passed" in console.text and "cross-validated by question" in console.text
+    # The figures `eval --json` prints: valid JSON (no NaN), the same numbers the tables show.
+    figures = json.loads(json.dumps(passed.figures, allow_nan=False))
+    assert figures["gate"] == {"status": "passed", "baseline": str(baseline), "problems": []}
+    assert figures["ok"] is True and figures["cross_validated"] is True and figures["dataset"] == "dev"
+    assert figures["answers"] == accepted["metrics"]["n"] and figures["questions"] == SUBSET_QUESTIONS
+    assert f"{figures['metrics']['spearman']:.3f}" in console.text
+    assert set(figures["by_category"]) >= {"restated", "strong"} and "injection_excess" in figures
 
     better = {
         **accepted,
@@ -267,8 +275,10 @@ def test_eval_on_the_dev_set_passes_its_own_baseline_and_fails_a_doctored_one(ho
     }
     baseline.write_text(json.dumps(better))
     console = Quiet()
-    assert not run_eval(home, update_baseline=False, console=console, **common)
-    assert "regression: Spearman fell 0.050" in console.text
+    failed = run_eval(home, update_baseline=False, console=console, **common)
+    assert not failed and "regression: Spearman fell 0.050" in console.text
+    assert failed.figures["gate"]["status"] == "failed" and failed.figures["ok"] is False
+    assert failed.figures["gate"]["problems"][0].startswith("Spearman fell 0.050")
 
     trap = {**accepted, "trap_means": {**accepted["trap_means"], "keyword_list": -0.5}}
     baseline.write_text(json.dumps(trap))

@@ -10,6 +10,7 @@ from interviewer.models import (
     FLAG_EMPTY,
     FLAG_INJECTION,
     FLAG_KEYWORD_LIST,
+    FLAG_NOT_ENGLISH,
     FLAG_OFF_TOPIC,
     FLAG_RESTATED,
 )
@@ -45,6 +46,29 @@ def test_empty_answer_scores_zero(grader):
 def test_dont_know_scores_zero(grader, answer):
     grade = grader.grade(VANISHING, answer)
     assert grade.score == 0 and FLAG_DONT_KNOW in grade.flags
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Dropout 是一种正则化方法：训练时随机将一部分神经元的输出置为零，防止共适应，从而减少过拟合。",
+        "Dropout — это регуляризация: во время обучения случайно обнуляются выходы части нейронов.",
+        "El dropout apaga neuronas al azar durante el entrenamiento, lo que evita que la red dependa de unas "
+        "pocas y reduce el sobreajuste.",
+    ],
+)
+def test_an_answer_in_another_language_is_named_as_such_never_empty(grader, answer):
+    grade = grader.grade(DROPOUT, answer)
+    assert grade.flags == [FLAG_NOT_ENGLISH] and FLAG_EMPTY not in grade.flags
+    assert "only English answers are graded" in grade.explanation and grade.missed == []
+
+
+def test_english_with_code_is_graded_as_english(grader):
+    answer = STRONG_DROPOUT + "\n```python\nself.drop = nn.Dropout(p=0.5)\ny = self.drop(x)\n```"
+    grade = grader.grade(DROPOUT, answer)
+    assert (
+        FLAG_NOT_ENGLISH not in grade.flags and grade.covered == grader.grade(DROPOUT, STRONG_DROPOUT).covered
+    )
 
 
 def test_echoing_the_question_scores_at_most_half_a_point(grader):

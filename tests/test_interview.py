@@ -265,6 +265,52 @@ def test_missed_essential_point_triggers_its_follow_up() -> None:
     assert [t.kind for t in reply.turns] == ["answer"] and not reply.turns[0].final
 
 
+@pytest.mark.parametrize(
+    "answer", ["I don't know.", "No idea, sorry", "not sure", "pass", "Honestly, I'll skip this one."]
+)
+def test_dont_know_gets_the_key_idea_in_two_lines_and_moves_on(answer: str) -> None:
+    easy = make_rubric("e1", level="beginner")
+    hard = follow_up_rubric().model_copy(update={"difficulty": "intermediate"})
+    interview = Interview(cards_of(hard, easy), no_grader, count=2, start_level="intermediate", seed=0)
+    assert interview.start().ask.card.id == hard.question_id
+    reply = interview.answer(answer)  # no grader: nothing to wait for
+    assert reply.ask is None and interview.phase == Phase.FEEDBACK  # no follow-up
+    feedback = reply.feedback
+    assert feedback.key_idea == ["alpha point about filters.", "beta point about weights."]
+    assert feedback.result.grade.score == 0.0 and feedback.result.follow_up is None
+    assert feedback.new_level == "beginner" and feedback.level_note  # an easier one next
+    assert interview.proceed().ask.card.id == "e1"
+
+
+@pytest.mark.parametrize(
+    ("answer", "language"),
+    [
+        ("卷积层用共享权重的小滤波器扫描图像，提取局部特征。", "Chinese"),
+        ("Свёрточный слой применяет небольшие фильтры к изображению.", "Russian"),
+        ("La capa convolucional aplica filtros pequeños con pesos compartidos a la imagen.", "Spanish"),
+    ],
+)
+def test_an_answer_in_another_language_is_not_graded_and_the_question_stays(
+    answer: str, language: str
+) -> None:
+    interview = Interview(cards_of(follow_up_rubric()), no_grader, count=1, seed=0)
+    first = interview.start().ask
+    reply = interview.answer(answer)
+    assert reply.feedback is None and reply.turns == [] and interview.phase == Phase.ASKING
+    assert language in reply.ask.intro and "only grade answers in English" in reply.ask.intro
+    assert reply.ask.text == first.text and reply.ask.number == first.number
+
+
+def test_dont_know_to_a_follow_up_keeps_the_first_grade() -> None:
+    grader = FakeGrader()
+    interview = Interview(cards_of(follow_up_rubric()), grader, count=1, seed=0)
+    interview.start()
+    interview.answer("alpha only")
+    reply = interview.answer("no idea")
+    assert len(grader.calls) == 1
+    assert reply.feedback.result.grade is reply.feedback.result.first_grade
+
+
 def test_follow_up_answer_is_graded_together_with_the_first() -> None:
     grader = FakeGrader()
     interview = Interview(cards_of(follow_up_rubric()), grader, count=1, seed=0)
@@ -507,3 +553,23 @@ def test_intros_vary_across_a_session() -> None:
         interview.answer("alpha beta")
         reply = interview.proceed()
     assert len(set(intros)) == len(intros)
+
+
+def test_a_bare_title_is_asked_as_a_question_and_graded_as_written() -> None:
+    titled = make_rubric("t1").model_copy(
+        update={"question": "Interpretability vs performance trade-off", "asked": "How do you weigh them?"}
+    )
+    grader = FakeGrader()
+    interview = Interview(cards_of(titled), grader, count=1, seed=0)
+    assert interview.start().ask.text == "How do you weigh them?"
+    reply = interview.answer("alpha beta gamma")
+    assert grader.calls == [("t1", "alpha beta gamma")]
+    assert reply.turns[0].question == "Interpretability vs performance trade-off"
+
+
+def test_the_rubric_topic_is_the_one_topic_shown_and_matched() -> None:
+    rubrics = [make_rubric("e1", topic="evaluation"), make_rubric("c1", topic="cnn")]
+    bank_topics = {"e1": "Multi-GPU Training", "c1": "Convolutional Neural Networks (CNNs)"}
+    assert [c.topic for c in build_pool(rubrics, bank_topics)] == ["evaluation", "cnn"]
+    with pytest.raises(SelectionError, match="known topics are cnn, evaluation$"):
+        build_pool(rubrics, bank_topics, ["gpu"])

@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = "sk-e2e-DoNotStore-4f3a2b1c"
 # The first grade of a process waits for the model (and rebuilds the index if the rubrics changed).
 FIRST_GRADE_S = 240
+# The answer prompt at the start of a line (the key reader redraws it: escape codes may come first).
+PROMPT_RE = r"\n(?:\x1b\[[0-9;?]*[A-Za-z]|\r)*> "
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\r")
 
 
@@ -80,7 +82,7 @@ class Practice:
             self.child.sendline(line)
 
     def answer(self, text: str) -> None:
-        self.say(text, "")  # an empty line sends the answer
+        self.say(text, "", "")  # two empty lines send the answer
 
     @property
     def screen(self) -> str:
@@ -155,7 +157,10 @@ def test_first_question_appears_at_once(tmp_path: Path) -> None:
 def test_a_conversation_with_hint_follow_up_timeout_and_summary(tmp_path: Path, pool: list[Card]) -> None:
     seed, card = seed_with_follow_up(pool)
     rubric = card.rubric
-    unsure = "Honestly, I'm not sure."
+    probed = {f.probes for f in rubric.follow_ups}
+    # Partial: one point made, so the interviewer probes a missed essential one ("I don't know" would
+    # get the key idea instead).
+    unsure = next(k.text for i, k in enumerate(rubric.key_points) if i not in probed) + "."
 
     s = Practice(["--seed", str(seed), "--count", "4", "--time-limit", "6", "--no-review"], tmp_path)
     s.expect(re.escape(rubric.question))
@@ -166,7 +171,6 @@ def test_a_conversation_with_hint_follow_up_timeout_and_summary(tmp_path: Path, 
     hint = s.screen.split("💡", 1)[1].splitlines()[0]
     assert all(k.text not in hint for k in rubric.key_points), "a hint gives a gist, never the answer"
 
-    # Unsure: every essential point is missed, so the interviewer probes one with its follow-up.
     s.answer(unsure)
     assert s.expect(["Follow-up", r"Score \d\.\d / 5"], timeout=FIRST_GRADE_S) == 0, "no follow-up was asked"
     which = s.expect([re.escape(f.question) for f in rubric.follow_ups])
@@ -238,6 +242,45 @@ def test_a_conversation_with_hint_follow_up_timeout_and_summary(tmp_path: Path, 
 
 
 @pytest.mark.slow
+def test_dont_know_gets_the_key_idea_and_pasted_paragraphs_are_one_answer(
+    tmp_path: Path, pool: list[Card]
+) -> None:
+    s = Practice(["--seed", "5", "--count", "2", "--no-review"], tmp_path)
+    s.expect("Enter on an empty line twice")
+    s.expect(r"Question 1 of 2")
+    s.expect(PROMPT_RE)
+    s.child.send("I don't know.\r\r\r")  # typed fast: the answer, then Enter on an empty line twice
+    s.expect("The key idea:", timeout=10)  # no grading model needed, so no wait
+    s.expect("Press Enter")
+    assert "Follow-up" not in s.screen
+    s.say("")
+
+    s.expect(r"Question 2 of 2")
+    s.expect(PROMPT_RE)
+    shown = s.screen.split("Question 2 of 2", 1)[1]
+    rubric = next(c for c in pool if c.rubric.question in shown).rubric
+    paragraphs = [k.text + "." for k in rubric.key_points[:3]]
+    # A bracketed paste of three paragraphs, newlines as a terminal sends them (\r).
+    s.child.send("\x1b[200~" + "\r\r".join(paragraphs) + "\x1b[201~")
+    s.child.send("\r")  # the end of the pasted line: not a send
+    s.child.send("\r")  # one empty line: not a send either; the prompt says what will
+    s.expect(re.escape("(Enter again to send) > "))
+    assert "Score" not in s.screen.split("Question 2 of 2", 1)[1]
+    s.child.send("\r")
+    while s.expect([r"Score \d\.\d / 5", "Follow-up"], timeout=FIRST_GRADE_S) == 1:
+        s.say("skip")  # its first grade stands
+    s.expect("Press Enter")
+    s.say("")
+    s.expect("Summary")
+    assert s.finish() == 0
+
+    answers = [e["text"] for e in transcript_events(tmp_path) if e["event"] == "answer"]
+    assert answers == ["I don't know.", "\n\n".join(paragraphs)]
+    turns = db_rows(tmp_path, "SELECT kind, answer FROM turns ORDER BY id")
+    assert [t[0] for t in turns][:2] == ["answer", "answer"] and turns[1][1] == "\n\n".join(paragraphs)
+
+
+@pytest.mark.slow
 def test_ctrl_c_saves_then_resume_carries_on_with_the_review_first(tmp_path: Path, pool: list[Card]) -> None:
     # A question answered poorly two days ago is due again.
     review = next(c for c in pool if c.rubric.key_points and c.rubric.has_reference)
@@ -260,7 +303,7 @@ def test_ctrl_c_saves_then_resume_carries_on_with_the_review_first(tmp_path: Pat
     s.expect("Press Enter")
     s.say("")
     s.expect(r"Question 2 of 2")
-    s.expect(r"\n> ")
+    s.expect(PROMPT_RE)
     shown = s.screen.split("Question 2 of 2", 1)[1]
     second = next(c for c in pool if c.rubric.question in shown and c.id != review.id).rubric.question
     s.child.sendintr()  # Ctrl-C
@@ -378,17 +421,35 @@ class ScriptedKeyboard:
     def __init__(self, *lines: Line) -> None:
         self.lines = list(lines)
         self.closed = False
+        self.prompts: list[str] = []
 
     def read_line(self, prompt: str, deadline: float | None = None) -> Line:
+        self.prompts.append(prompt)
         line = self.lines.pop(0)
         if line.eof and not line.text:
             self.closed = True
         return line
 
 
-def test_collect_answer_reads_until_an_empty_line() -> None:
-    got = collect_answer(ScriptedKeyboard(Line(""), Line("first line"), Line("second"), Line("")), None)
+def test_collect_answer_reads_until_two_empty_lines() -> None:
+    got = collect_answer(
+        ScriptedKeyboard(Line(""), Line("first line"), Line("second"), Line(""), Line("")), None
+    )
     assert got == Collected(["first line", "second"]) and got.text == "first line\nsecond"
+
+
+def test_one_empty_line_is_a_paragraph_break_not_a_send() -> None:
+    keys = ScriptedKeyboard(
+        Line("Paragraph one."), Line(""), Line("Paragraph two."), Line(""), Line(""), Line("never read")
+    )
+    got = collect_answer(keys, None)
+    assert got.text == "Paragraph one.\n\nParagraph two." and keys.lines == [Line("never read")]
+    assert keys.prompts == ["> ", "> ", "(Enter again to send) > ", "> ", "(Enter again to send) > "]
+
+
+def test_ctrl_d_sends_at_once() -> None:
+    got = collect_answer(ScriptedKeyboard(Line("One line."), Line("", eof=True)), None)
+    assert got.text == "One line." and not got.closed
 
 
 def test_collect_answer_returns_commands_with_what_was_typed() -> None:

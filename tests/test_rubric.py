@@ -12,10 +12,13 @@ from typer.testing import CliRunner
 from interviewer.bank import Question, load_corpus
 from interviewer.checks import check_rubrics
 from interviewer.rubric import (
+    LEVELS,
+    TOPICS,
     FollowUp,
     KeyPoint,
     Misconception,
     RubricError,
+    is_bare_title,
     load_rubric_file,
     load_rubrics,
     merge_rubric,
@@ -179,6 +182,20 @@ DOCTORED = {
         f"{BANK_FILE}: 000-12: follow-up probes key point 9, which does not exist "
         "(it has 7, numbered from 0)",
     ),
+    "topic outside the taxonomy": (
+        lambda entry: entry.update(topic="Convolutional Neural Networks (CNNs)"),
+        f"{BANK_FILE}: 000-12: topic 'Convolutional Neural Networks (CNNs)' is not in the taxonomy "
+        f"({', '.join(TOPICS)}); see interviewer/rubric.py TOPICS and the README",
+    ),
+    "no difficulty": (
+        lambda entry: entry.update(difficulty=None),
+        f"{BANK_FILE}: 000-12: difficulty None: set one of beginner, intermediate, advanced",
+    ),
+    "asked form that is not a question": (
+        lambda entry: entry.update(asked="Tell me about vanishing gradients"),
+        f"{BANK_FILE}: 000-12: `asked` must be a question ending with '?': "
+        "'Tell me about vanishing gradients'",
+    ),
     "question without a rubric": (
         _remove,
         f"{BANK}: question 000-12 (line 47) has no rubric; run `rubrics build`",
@@ -190,6 +207,37 @@ DOCTORED = {
 def test_check_names_the_file_question_and_fault(questions, home, doctor, problem):
     edit_rubric(home / "rubrics" / BANK_FILE, "000-12", doctor)
     assert check_rubrics(questions, home / "rubrics").problems == [problem]
+
+
+def test_check_wants_a_bare_title_asked_as_a_question(questions, home):
+    edit_rubric(home / "rubrics" / "003_7294e76714d9e4e3.yaml", "003-17", lambda entry: entry.pop("asked"))
+    assert check_rubrics(questions, home / "rubrics").problems == [
+        "003_7294e76714d9e4e3.yaml: 003-17: the question is a bare title ('Interpretability vs performance "
+        "trade-off'); add `asked:`, the question as the interviewer should ask it"
+    ]
+
+
+def test_every_repo_question_has_a_level_a_taxonomy_topic_and_a_question_to_ask():
+    rubrics = load_rubrics(ROOT / "rubrics")
+    assert all(r.topic in TOPICS and r.difficulty in LEVELS for r in rubrics)
+    bare = [r for r in rubrics if is_bare_title(r.question)]
+    assert len(bare) >= 10 and all(r.asked and r.asked.endswith("?") for r in bare)
+    titled = {r.question_id: r for r in rubrics}["003-17"]
+    assert titled.prompt == titled.asked != titled.question  # asked as a question, graded as written
+
+
+@pytest.mark.parametrize(
+    ("text", "bare"),
+    [
+        ("Interpretability vs performance trade-off", True),
+        ("How to use transfer learning in deep learning", True),
+        ("Explain the transformer architecture.", False),
+        ("Define deep learning and how it differs from other ML approaches", False),
+        ("What is Autograd? Elaborate w.r.t Pytorch.", False),
+    ],
+)
+def test_bare_titles_are_told_from_questions_and_instructions(text, bare):
+    assert is_bare_title(text) is bare
 
 
 def test_check_finds_a_concept_group_member_that_does_not_exist(questions, home):

@@ -65,3 +65,37 @@ def test_units_split_sentences_bullets_and_lines():
         "third item",
         "fourth",
     ]
+
+
+NON_ENGLISH = {
+    "Chinese": "Dropout 是一种正则化方法：训练时随机将一部分神经元的输出置为零，防止神经元之间的共适应，"
+    "从而减少过拟合；测试时使用所有神经元。",
+    "Russian": "Dropout — это метод регуляризации: во время обучения случайно обнуляются выходы части "
+    "нейронов, что уменьшает переобучение.",
+    "Spanish": "El dropout es una técnica de regularización: durante el entrenamiento se apagan neuronas al "
+    "azar, lo que evita que la red dependa de unas pocas y reduce el sobreajuste.",
+    "French": "Le dropout est une méthode de régularisation qui désactive des neurones au hasard pendant "
+    "l'entraînement pour éviter le surapprentissage.",
+    "German": "Dropout ist eine Regularisierung, bei der während des Trainings zufällig Neuronen "
+    "abgeschaltet werden, damit das Netz nicht überangepasst wird.",
+}
+ENGLISH = [
+    "Dropout randomly zeroes activations during training, which reduces co-adaptation and overfitting.",
+    "Use `nn.Dropout(p=0.5)`:\n```python\ny = self.drop(self.fc(x))\nreturn F.relu(y)\n```\nso the "
+    "layer de-correlates units; at eval time `model.eval()` turns it off (see Srivastava et al.).",
+    "ReLU, dropout, batch norm, residual connections",
+    "The loss is L = -Σ y log ŷ, and with a learning rate η the update is θ ← θ − η∇L.",
+    "Use the red, green and blue channels plus a depth map as a 4-channel input.",
+    "ok",
+    "",
+]
+
+
+@pytest.mark.parametrize("language", sorted(NON_ENGLISH))
+def test_answers_in_other_languages_are_recognised(language):
+    assert tx.answer_language(NON_ENGLISH[language]) == language
+
+
+@pytest.mark.parametrize("answer", ENGLISH)
+def test_english_with_code_maths_or_keywords_is_english(answer):
+    assert tx.answer_language(answer) is None
