@@ -219,23 +219,41 @@ def index() -> None:
 
 @app.command()
 def grade(
-    input_path: Path = typer.Argument(..., metavar="INPUT", help="CSV or JSONL of answers"),
+    input_path: Path = typer.Argument(
+        ..., metavar="INPUT", help="CSV, JSONL or Parquet of answers; - reads stdin"
+    ),
     output: Path | None = typer.Option(
-        None, "-o", "--output", help="JSONL or CSV; JSONL to stdout if omitted"
+        None, "-o", "--output", help="JSONL, CSV or Parquet by extension; - (or none) is JSONL to stdout"
+    ),
+    input_format: str | None = typer.Option(
+        None, "--format", help="csv | jsonl | parquet: the input's format when its name does not say"
     ),
     critic: str | None = CriticOption,
     model: str | None = ModelOption,
     no_cache: bool = NoCacheOption,
     workers: int = typer.Option(4, min=1, help="Concurrent critic calls"),
+    retry_fallbacks: bool = typer.Option(
+        False, "--retry-fallbacks", help="Re-grade rows whose critic failed in an earlier run"
+    ),
+    keep_going: bool = typer.Option(
+        False, "--keep-going", help="Do not stop after repeated critic connection failures"
+    ),
+    mkdir: bool = typer.Option(False, "--mkdir", help="Create the output's folder if it is missing"),
 ) -> None:
-    """Grade a file of written answers (resumes where a previous run stopped)."""
-    from interviewer.batch import run_batch
+    """Grade a file of written answers (resumes where a previous run stopped).
+
+    Exit status: 0 all graded; 1 some rows fell back to the embedding grade, the run stopped early,
+    or no row could be graded; 2 a usage or input error."""
+    from interviewer.batch import BatchOptions, run_batch
     from interviewer.critic import make_critic
 
     ws = _workspace()
     chosen = make_critic(critic, model=model, no_cache=no_cache)
-    summary = run_batch(ws, input_path, output, critic=chosen, workers=workers, console=err)
-    if summary.errors and summary.graded == 0 and summary.skipped_done == 0:
+    options = BatchOptions(
+        fmt=input_format, retry_fallbacks=retry_fallbacks, keep_going=keep_going, mkdir=mkdir
+    )
+    summary = run_batch(ws, input_path, output, critic=chosen, workers=workers, console=err, options=options)
+    if summary.failed:
         raise typer.Exit(1)
 
 

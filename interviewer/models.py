@@ -20,6 +20,7 @@ FLAG_MISCONCEPTION = "misconception"
 FLAG_CONTRADICTION = "contradiction"
 FLAG_NO_REFERENCE = "no-reference"
 FLAG_CRITIC_FAILED = "critic-unavailable"
+FLAG_TRUNCATED = "truncated"  # only a prefix of a very long answer was graded
 
 GUARD_FLAGS = frozenset({FLAG_EMPTY, FLAG_DONT_KNOW, FLAG_RESTATED, FLAG_OFF_TOPIC, FLAG_NO_REFERENCE})
 
