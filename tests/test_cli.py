@@ -362,3 +362,18 @@ def test_judge_train_without_pairs_is_one_clear_line(env, tmp_path):
         code=2,
     )
     assert "no authored pairs" in done.stderr and not (tmp_path / "w").exists()
+
+
+def test_help_imports_neither_the_models_nor_rich():
+    probe = (
+        "import sys\n"
+        "sys.argv = ['interviewer', '--help']\n"
+        "from interviewer.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = ['numpy', 'torch', 'sentence_transformers', 'rich', 'pydantic', 'interviewer.grading']\n"
+        "print('loaded:' + ','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "loaded:"
