@@ -269,6 +269,9 @@ def grade(
         False, "--keep-going", help="Do not stop after repeated critic connection failures"
     ),
     mkdir: bool = typer.Option(False, "--mkdir", help="Create the output's folder if it is missing"),
+    device: str | None = typer.Option(
+        None, "--device", help="auto | cpu | cuda for the models (default: $INTERVIEWER_DEVICE, else auto)"
+    ),
 ) -> None:
     """Grade a file of written answers (resumes where a previous run stopped).
 
@@ -276,8 +279,10 @@ def grade(
     or no row could be graded; 2 a usage or input error."""
     from interviewer.batch import BatchOptions, run_batch
     from interviewer.critic import make_critic
+    from interviewer.embedding import resolve_device
 
     ws = _workspace()
+    ws.device = resolve_device(device)  # an unusable device fails here, before any row is read
     chosen = make_critic(critic, model=model, no_cache=no_cache)
     options = BatchOptions(
         fmt=input_format, retry_fallbacks=retry_fallbacks, keep_going=keep_going, mkdir=mkdir

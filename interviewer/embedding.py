@@ -22,6 +22,32 @@ class EmbeddingError(RuntimeError):
     """The embedding model cannot be found or loaded; the message says what to install."""
 
 
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(name: str | None = None) -> str:
+    """The torch device for `auto | cpu | cuda | cuda:N` (else $INTERVIEWER_DEVICE, else auto):
+    auto takes a CUDA GPU when torch sees one. Asking for cuda without one is an error, not a
+    silent fall back to the CPU."""
+    chosen = (name or os.environ.get("INTERVIEWER_DEVICE") or "auto").strip().lower()
+    if chosen not in DEVICES and not (chosen.startswith("cuda:") and chosen[5:].isdigit()):
+        raise EmbeddingError(f"unknown device {name!r}: use auto, cpu or cuda")
+    if chosen == "cpu":
+        return "cpu"
+    try:
+        import torch
+    except ImportError:
+        raise EmbeddingError("torch is not installed: run `make setup`") from None
+    available = torch.cuda.is_available()
+    if chosen == "auto":
+        return "cuda" if available else "cpu"
+    if not available:
+        raise EmbeddingError(
+            f"device {chosen}: torch {torch.__version__} sees no CUDA GPU here; use --device cpu or auto"
+        )
+    return chosen
+
+
 class Embed(Protocol):
     model_name: str
     dimension: int
@@ -101,8 +127,10 @@ class Embedder:
         batch_size: int = 64,
         cache_size: int = 4096,
         disk_cache: Path | None = None,
+        device: str | None = None,
     ) -> None:
         self.model_name = model_name or os.environ.get("INTERVIEWER_EMBEDDING_MODEL") or DEFAULT_MODEL
+        self.device = device  # auto | cpu | cuda, resolved when the model loads
         self.batch_size = batch_size
         self._model = None
         self._lock = threading.Lock()
@@ -130,8 +158,9 @@ class Embedder:
                 hf_logging.disable_progress_bar()  # "Loading weights" bars would cut into the interview
             except ImportError:
                 pass
+            device = resolve_device(self.device)
             try:
-                self._model = SentenceTransformer(str(path), device="cpu")
+                self._model = SentenceTransformer(str(path), device=device)
             except Exception as exc:  # a broken model folder: say which, not a stack of HF internals
                 raise EmbeddingError(f"could not load the embedding model from {path}: {exc}") from None
 

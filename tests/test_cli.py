@@ -377,3 +377,17 @@ def test_help_imports_neither_the_models_nor_rich():
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.splitlines()[-1] == "loaded:"
+
+
+def test_grade_device_is_checked_before_any_row_is_read(env, tmp_path):
+    source = tmp_path / "answers.jsonl"
+    source.write_text(json.dumps({"id": "s", "question_id": "000-12", "answer": STRONG}) + "\n")
+    done = interviewer("grade", str(source), "--device", "tpu", env=env, code=2)
+    assert flat(done.stderr) == "error: unknown device 'tpu': use auto, cpu or cuda"
+    import torch
+
+    if not torch.cuda.is_available():
+        done = interviewer("grade", str(source), "--device", "cuda", env=env, code=2)
+        assert "sees no CUDA GPU here; use --device cpu or auto" in flat(done.stderr)
+    done = interviewer("grade", str(source), "--device", "cpu", env=env)
+    assert json.loads(done.stdout)["band"] == "strong"
