@@ -354,6 +354,10 @@ class ResultStore:
             yield from _parquet_rows(self.path, columns=["id", "fingerprint", "flags"])
         if self.live.exists() and self.live.stat().st_size:
             _drop_torn_tail(self.live)
+            if self.format == "csv" and _csv_header(self.live) != OUTPUT_FIELDS:
+                # Written by a version with other columns: rewrite it with these first, so rows
+                # appended now line up (its rows, lacking a fingerprint, are graded again).
+                _compact(self.live, "csv")
             yield from _text_rows(self.live)
 
     # -- writing ---------------------------------------------------------------------------------
@@ -403,6 +407,11 @@ class ResultStore:
         elif self.superseded:
             _compact(self.path, self.format)
             self.superseded = 0
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle), [])
 
 
 def _compact(path: Path, fmt: str) -> None:

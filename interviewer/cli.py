@@ -272,6 +272,12 @@ def grade(
     device: str | None = typer.Option(
         None, "--device", help="auto | cpu | cuda for the models (default: $INTERVIEWER_DEVICE, else auto)"
     ),
+    engine: str = typer.Option(
+        "local", "--engine", help="local (one process) | ray (Ray Data over a cluster; the scale extra)"
+    ),
+    actors: int | None = typer.Option(
+        None, "--actors", min=1, help="With --engine ray: graders to run (default: one per CPU)"
+    ),
 ) -> None:
     """Grade a file of written answers (resumes where a previous run stopped).
 
@@ -282,11 +288,21 @@ def grade(
     from interviewer.embedding import resolve_device
 
     ws = _workspace()
-    ws.device = resolve_device(device)  # an unusable device fails here, before any row is read
+    # An unusable device fails here, before any row is read; Ray actors resolve it where they run.
+    ws.device = device if engine == "ray" else resolve_device(device)
     chosen = make_critic(critic, model=model, no_cache=no_cache)
     options = BatchOptions(
         fmt=input_format, retry_fallbacks=retry_fallbacks, keep_going=keep_going, mkdir=mkdir
     )
+    if engine not in ("local", "ray"):
+        raise UserError(f"unknown engine {engine!r}: use local or ray")
+    if engine == "ray":
+        from interviewer.ray_engine import run_ray
+
+        summary = run_ray(
+            ws, input_path, output, critic, model, console=err.get(), options=options, actors=actors
+        )
+        raise typer.Exit(1 if summary.failed else 0)
     summary = run_batch(
         ws, input_path, output, critic=chosen, workers=workers, console=err.get(), options=options
     )

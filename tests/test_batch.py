@@ -553,3 +553,16 @@ def test_parquet_in_and_out_streamed_and_resumed(run, tmp_path):
     assert again.regraded == 1 and again.skipped_done == 2
     records = {r["id"]: r for r in pq.read_table(output).to_pylist()}
     assert len(records) == 3 and records["r0"]["score"] > first["score"]
+
+
+def test_a_csv_output_from_before_fingerprints_is_upgraded_and_its_rows_regraded(run, tmp_path):
+    source = write_jsonl(tmp_path / "answers.jsonl", [{"id": "a", "question_id": "000-12", "answer": WEAK}])
+    output = tmp_path / "out.csv"
+    old_fields = [f for f in OUTPUT_FIELDS if f != "fingerprint"]
+    output.write_text(",".join(old_fields) + "\na,000-12,,,1.0,weak,[],[],[],[],[],old,\n", encoding="utf-8")
+    summary = run(source, output)
+    assert summary.regraded == 1
+    with output.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        [row] = list(reader)
+    assert reader.fieldnames == OUTPUT_FIELDS and row["fingerprint"] and row["explanation"] != "old"
