@@ -42,6 +42,7 @@ def _find_root() -> Path:
 class Workspace:
     root: Path
     notice: Callable[[str], None] | None = None
+    device: str | None = None  # auto | cpu | cuda for the embedder and the judge ($INTERVIEWER_DEVICE)
     _rubrics: list[Rubric] | None = field(default=None, repr=False)
     _grader: object | None = field(default=None, repr=False)
 
@@ -81,7 +82,8 @@ class Workspace:
             from interviewer.index import open_index
 
             embedder = Embedder(
-                disk_cache=None if os.environ.get("INTERVIEWER_NO_EMBED_CACHE") else default_cache_path()
+                disk_cache=None if os.environ.get("INTERVIEWER_NO_EMBED_CACHE") else default_cache_path(),
+                device=self.device,
             )
             index = open_index(self.index_dir, self.rubrics(), embedder, notice=self.notice)
             self._grader = Grader(index, embedder, judge=self.judge())
@@ -92,7 +94,7 @@ class Workspace:
         (the grader then falls back to similarity alone, and says so once)."""
         from interviewer.judge import CrossEncoderJudge
 
-        judge = CrossEncoderJudge()
+        judge = CrossEncoderJudge(device=self.device)
         if judge.available:
             return judge
         if self.notice:

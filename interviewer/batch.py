@@ -1,17 +1,27 @@
-"""Batch grading of written answers: CSV or JSONL in, JSONL or CSV out, resumable.
+"""Batch grading of written answers: CSV, JSONL or Parquet in, JSONL, CSV or Parquet out, resumable.
 
-Rows are read with their line numbers so a bad row is reported where it is and skipped; results are
-appended and flushed chunk by chunk, so a crash or Ctrl-C loses at most the chunk in flight and a
-re-run carries on after the last id written.
+Rows are streamed: read, graded and written chunk by chunk, so memory stays flat however large the
+file. Each row is read with where it is (line or Parquet row) so a bad row is reported and skipped.
+Results are appended and flushed chunk by chunk, so a crash or Ctrl-C loses at most the chunk in
+flight.
+
+Resumption keys on what determines a result: every output row carries a `fingerprint` of the row's
+id, answer, question fields, the rubric set, the grader's settings and the critic's. A re-run skips
+rows whose fingerprint is already in the output, grades the rest, and re-grades rows whose
+fingerprint changed (an edited answer, a new rubric or calibration, another critic). A re-graded
+row is appended, and the row it supersedes removed when the run ends (the output is rewritten once,
+atomically); until then the last row of an id is the one that counts, which is also how an
+interrupted run is read back.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+import hashlib
 import json
 import os
 import sys
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +30,33 @@ from typing import TextIO
 from pydantic import BaseModel, ValidationError
 
 from interviewer import files
-from interviewer.models import Grade
+from interviewer.models import FLAG_CRITIC_FAILED, Grade
+from interviewer.tables import (
+    STDIO,
+    InputError,
+    Record,
+    csv_cells,
+    csv_records,
+    format_of,
+    jsonl_records,
+    open_records,
+    pyarrow_modules,
+)
+
+__all__ = [
+    "InputError",
+    "csv_records",
+    "jsonl_records",
+    "read_text",
+    "run_batch",
+    "done_ids",
+    "OUTPUT_FIELDS",
+]
 
 MATCH_THRESHOLD = 0.6  # below this a free-text question is not confidently a bank question
-CHUNK = 32
-INPUT_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".json")
-OUTPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json")
+CHUNK = 256  # rows graded together: one embedding batch and one judge pass
+ADHOC_CACHE = 4096  # distinct (question, reference) rubrics kept built during a run
+MAX_CRITIC_FAILURES = 5  # consecutive critic transport failures before a run stops (unless --keep-going)
 OUTPUT_FIELDS = [
     "id",
     "question_id",
@@ -40,11 +71,12 @@ OUTPUT_FIELDS = [
     "flags",
     "explanation",
     "critic",
+    "fingerprint",
 ]
 
 
-class InputError(ValueError):
-    """An input or output file that cannot be used at all; the message says where and what to do."""
+def plural(count: int, word: str, many: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (many or word + 's')}"
 
 
 class AnswerRow(BaseModel):
@@ -60,9 +92,10 @@ class RowProblem:
     line: int
     row_id: str | None
     message: str
+    unit: str = "line"
 
     def __str__(self) -> str:
-        where = f"line {self.line}" + (f" (id {self.row_id})" if self.row_id else "")
+        where = f"{self.unit} {self.line}" + (f" (id {self.row_id})" if self.row_id else "")
         return f"{where}: {self.message}"
 
 
@@ -80,20 +113,23 @@ def _clean(value: object) -> str | None:
     return text if text.strip() else None
 
 
-def _to_row(line: int, data: dict) -> Parsed:
+def _to_row(line: int, data: dict, unit: str = "line") -> Parsed:
     data = {str(k).strip().lower(): v for k, v in data.items() if k is not None}
+
+    def problem(row_id: str | None, message: str) -> Parsed:
+        return Parsed(line, problem=RowProblem(line, row_id, message, unit))
+
     row_id = _clean(data.get("id"))
     if row_id is None:
-        return Parsed(line, problem=RowProblem(line, None, "missing `id`; give every row a unique id"))
+        return problem(None, "missing `id`; give every row a unique id")
     if "answer" not in data:
-        return Parsed(line, problem=RowProblem(line, row_id, "missing `answer` column"))
+        return problem(row_id, "missing `answer` column")
     question_id, question = _clean(data.get("question_id")), _clean(data.get("question"))
     reference = _clean(data.get("reference_answer"))
     if not question_id and not question:
-        return Parsed(line, problem=RowProblem(line, row_id, "needs `question_id` or `question`"))
+        return problem(row_id, "needs `question_id` or `question`")
     if reference and not question:
-        message = "`reference_answer` needs the `question` text too"
-        return Parsed(line, problem=RowProblem(line, row_id, message))
+        return problem(row_id, "`reference_answer` needs the `question` text too")
     try:
         row = AnswerRow(
             id=row_id.strip(),
@@ -103,7 +139,7 @@ def _to_row(line: int, data: dict) -> Parsed:
             reference_answer=reference,
         )
     except ValidationError as exc:
-        return Parsed(line, problem=RowProblem(line, row_id, exc.errors()[0]["msg"]))
+        return problem(row_id, exc.errors()[0]["msg"])
     return Parsed(line, row=row)
 
 
@@ -111,73 +147,69 @@ def read_text(path: Path, error: type[ValueError] = InputError) -> str:
     return files.read_text(path, error)
 
 
-def csv_records(text: str, delimiter: str = ",") -> tuple[list[str] | None, Iterator[tuple[int, dict]]]:
-    """The header and the rows of a CSV text, each row with the line it starts on.
-
-    Unlike `csv.DictReader` this counts blank lines and quoted newlines, so a reported line number is
-    the line an editor shows. Missing trailing fields are None; extra fields are dropped.
-    """
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = next(reader, None)
-
-    def rows() -> Iterator[tuple[int, dict]]:
-        start = reader.line_num + 1
-        for values in reader:
-            if values:
-                yield start, {name: (values[i] if i < len(values) else None) for i, name in enumerate(header)}
-            start = reader.line_num + 1
-
-    return header, rows()
+def parse_records(records: Iterator[Record]) -> Iterator[Parsed]:
+    for record in records:
+        if record.problem or record.data is None:
+            problem = RowProblem(record.number, None, record.problem or "empty row", record.unit)
+            yield Parsed(record.number, problem=problem)
+        else:
+            yield _to_row(record.number, record.data, record.unit)
 
 
-def jsonl_records(text: str) -> Iterator[tuple[int, dict | None, str | None]]:
-    """(line, object, None) for each non-blank line of a JSON Lines text, or (line, None, problem)."""
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            yield number, None, f"not valid JSON ({exc.msg})"
-            continue
-        if not isinstance(data, dict):
-            yield number, None, "expected a JSON object"
-            continue
-        yield number, data, None
+def read_rows(source: Path | str, fmt: str | None = None) -> Iterator[Parsed]:
+    """Rows of a CSV, JSONL or Parquet file (or `-`, stdin), streamed; problems instead of exceptions.
+    An unusable file (missing, wrong type, no header) raises InputError before the first row."""
+    records = open_records(source, fmt, required=("id", "answer"), one_of=("question_id", "question"))
+    return parse_records(records)
 
 
-def read_rows(path: Path) -> Iterator[Parsed]:
-    """Rows of a CSV or JSONL file with the line each starts on; problems instead of exceptions."""
-    suffix = path.suffix.lower()
-    if path.exists() and not path.is_dir() and suffix not in INPUT_SUFFIXES:
-        raise InputError(f"{path}: unknown file type {suffix or '(none)'}; use .csv or .jsonl")
-    text = read_text(path)
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        for number, data, problem in jsonl_records(text):
-            if problem:
-                yield Parsed(number, problem=RowProblem(number, None, problem))
-            else:
-                yield _to_row(number, data)
-    else:
-        header, records = csv_records(text, delimiter="\t" if suffix == ".tsv" else ",")
-        if not header:
-            raise InputError(
-                f"{path}: empty file; expected a header row with id, answer, question_id|question"
-            )
-        names = {h.strip().lower() for h in header}
-        missing = [c for c in ("id", "answer") if c not in names]
-        if not names & {"question_id", "question"}:
-            missing.append("question_id or question")
-        if missing:
-            raise InputError(f"{path} line 1: the header has no {', '.join(missing)} column")
-        for line, data in records:
-            yield _to_row(line, data)
+# ---- fingerprints --------------------------------------------------------------------------------
+
+
+def critic_identity(critic) -> str:
+    """What about the critic determines a verdict: its transport, model, server and blending."""
+    if critic is None:
+        return "none"
+    from interviewer.critic import CRITIC_MAX_RAISE, CRITIC_WEIGHT
+
+    chat = getattr(critic, "chat", critic)
+    server = getattr(chat, "server", "") or ""
+    return f"{type(chat).__name__}:{getattr(chat, 'name', '')}@{server} w{CRITIC_WEIGHT} r{CRITIC_MAX_RAISE}"
+
+
+def run_settings(ws, critic=None) -> str:
+    """Everything besides the row that determines a result, without loading any model."""
+    from interviewer.embedding import Embedder
+    from interviewer.grading import MAX_ANSWER_CHARS, load_calibration
+    from interviewer.judge import CrossEncoderJudge
+    from interviewer.rubric import content_hash
+
+    judge = CrossEncoderJudge()
+    settings = {
+        "rubrics": content_hash(ws.rubrics()),
+        "calibration": load_calibration().version,
+        "embedder": Embedder().model_name,
+        "judge": judge.name if judge.available else "none",
+        "max_chars": MAX_ANSWER_CHARS,
+        "critic": critic_identity(critic),
+    }
+    return json.dumps(settings, sort_keys=True)
+
+
+def fingerprint(row: AnswerRow, settings: str) -> str:
+    payload = json.dumps(
+        [row.id, row.answer, row.question_id, row.question, row.reference_answer, settings],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 # ---- output ------------------------------------------------------------------------------------
 
 
-def result_record(row: AnswerRow, grade: Grade, matched: str | None, similarity: float | None) -> dict:
+def result_record(
+    row: AnswerRow, grade: Grade, matched: str | None, similarity: float | None, fp: str = ""
+) -> dict:
     return {
         "id": row.id,
         "question_id": grade.question_id,
@@ -192,246 +224,609 @@ def result_record(row: AnswerRow, grade: Grade, matched: str | None, similarity:
         "flags": grade.flags,
         "explanation": grade.explanation,
         "critic": grade.critic.changed if grade.critic else None,
+        "fingerprint": fp,
     }
 
 
-def check_output(path: Path, input_path: Path | None = None) -> None:
+def is_stdout(path: Path | str | None) -> bool:
+    return path is None or str(path) == STDIO
+
+
+def check_output(path: Path | str | None, input_path: Path | str | None = None, mkdir: bool = False) -> None:
     """Refuse an output the run could not write, before any work (or any truncation) happens."""
-    if path.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise InputError(f"{path}: unknown output type {path.suffix or '(none)'}; use .jsonl or .csv")
+    if is_stdout(path):
+        return
+    path = Path(path)
+    format_of(path, writing=True)
     if path.is_dir():
-        raise InputError(f"{path}: is a folder; give a .jsonl or .csv file name")
-    if input_path is not None and path.exists() and path.resolve() == input_path.resolve():
+        raise InputError(f"{path}: is a folder; give a .jsonl, .csv or .parquet file name")
+    if (
+        input_path is not None
+        and not is_stdout(input_path)
+        and path.exists()
+        and path.resolve() == Path(input_path).resolve()
+    ):
         raise InputError(f"{path}: the output would overwrite the input; choose another file")
+    parent = path.parent
+    if not parent.exists() and not mkdir:
+        raise InputError(f"{path}: no folder {parent}; create it, or pass --mkdir to have it created")
+    if parent.exists() and not parent.is_dir():
+        raise InputError(f"{path}: {parent} is not a folder")
+
+
+@dataclass
+class Prior:
+    """A row an earlier run wrote: what it was graded from, and whether its critic fell back."""
+
+    fingerprint: str | None
+    fell_back: bool
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """A crash mid-write leaves a torn last line: cut the file back to its last complete line."""
+    with path.open("r+b") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return
+        end = size
+        while end > 0:
+            start = max(0, end - 65536)
+            handle.seek(start)
+            block = handle.read(end - start)
+            cut = block.rfind(b"\n")
+            if cut >= 0:
+                handle.truncate(start + cut + 1)
+                return
+            end = start
+        handle.truncate(0)
+
+
+def _fell_back(flags: object) -> bool:
+    if isinstance(flags, str):
+        try:
+            flags = json.loads(flags) if flags else []
+        except json.JSONDecodeError:
+            return False
+    return isinstance(flags, list) and FLAG_CRITIC_FAILED in flags
+
+
+def _text_rows(path: Path) -> Iterator[dict]:
+    """The rows of a JSONL or CSV output, streamed (unparseable lines are passed over)."""
+    try:
+        if path.suffix.lower() == ".csv":
+            with path.open(encoding="utf-8", newline="") as handle:
+                yield from csv.DictReader(handle)
+            return
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    data = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(data, dict):
+                    yield data
+    except UnicodeDecodeError:
+        message = "existing output is not UTF-8; move it away or choose another file"
+        raise InputError(f"{path}: {message}") from None
+
+
+class ResultStore:
+    """Where results go: stdout, or a file appended to and flushed chunk by chunk.
+
+    JSONL and CSV are appended in place. Parquet cannot be appended to, so a Parquet output is
+    written through a JSONL journal beside it (`OUT.parquet.partial.jsonl`) and rewritten, with the
+    rows it already held, when the run ends: an interrupted run leaves the journal, and the next run
+    reads both.
+    """
+
+    def __init__(self, path: Path | str | None, mkdir: bool = False) -> None:
+        self.path = None if is_stdout(path) else Path(path)
+        self.mkdir = mkdir
+        self.format = "jsonl" if self.path is None else format_of(self.path, writing=True)
+        self.live = self.path
+        if self.path is not None and self.format == "parquet":
+            self.live = self.path.with_name(self.path.name + ".partial.jsonl")
+        self.handle: TextIO | None = None
+        self.superseded = 0  # rows of an id written more than once (the last one counts)
+
+    # -- reading back ----------------------------------------------------------------------------
+
+    def prior(self) -> dict[str, Prior]:
+        """Rows already written, by id (the last of an id wins); a torn last line is dropped."""
+        found: dict[str, Prior] = {}
+        if self.path is None:
+            return found
+        for data in self._existing_rows():
+            if not data.get("id"):
+                continue
+            key = str(data["id"])
+            if key in found:
+                self.superseded += 1
+            found[key] = Prior(data.get("fingerprint") or None, _fell_back(data.get("flags")))
+        return found
+
+    def _existing_rows(self) -> Iterator[dict]:
+        assert self.path is not None and self.live is not None
+        if self.format == "parquet" and self.path.exists():
+            yield from _parquet_rows(self.path, columns=["id", "fingerprint", "flags"])
+        if self.live.exists() and self.live.stat().st_size:
+            _drop_torn_tail(self.live)
+            if self.format == "csv" and _csv_header(self.live) != OUTPUT_FIELDS:
+                # Written by a version with other columns: rewrite it with these first, so rows
+                # appended now line up (its rows, lacking a fingerprint, are graded again).
+                _compact(self.live, "csv")
+            yield from _text_rows(self.live)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def _open(self) -> TextIO:
+        if self.handle is not None:
+            return self.handle
+        if self.live is None:
+            self.handle = sys.stdout
+            return self.handle
+        if self.mkdir:
+            try:
+                self.live.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(f"{self.live.parent}: cannot be created ({exc.strerror or exc})") from None
+        new = not self.live.exists() or self.live.stat().st_size == 0
+        try:
+            self.handle = self.live.open("a", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise InputError(f"{self.live}: cannot be written ({exc.strerror or exc})") from None
+        if self.format == "csv" and new:
+            csv.writer(self.handle).writerow(OUTPUT_FIELDS)
+        return self.handle
+
+    def write(self, records: list[dict]) -> None:
+        handle = self._open()
+        for record in records:
+            if self.format == "csv":
+                # Lists as JSON arrays: a key point may itself contain "; " or a comma.
+                csv.writer(handle).writerow(csv_cells(record, OUTPUT_FIELDS))
+            else:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        handle.flush()
+        if self.live is not None:
+            os.fsync(handle.fileno())
+
+    def close(self, finish: bool = True) -> None:
+        """Close the file; when `finish`, leave one row per id (and write the Parquet file)."""
+        if self.handle is not None and self.live is not None:
+            self.handle.close()
+        self.handle = None
+        if not finish or self.path is None:
+            return
+        if self.format == "parquet":
+            if self.live is not None and self.live.exists():
+                _write_parquet(self.path, self.live)
+        elif self.superseded:
+            _compact(self.path, self.format)
+            self.superseded = 0
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
+def _compact(path: Path, fmt: str) -> None:
+    """Rewrite a JSONL or CSV output keeping the last row of each id, atomically (two streamed passes)."""
+    last: dict[str, int] = {}
+    for n, data in enumerate(_text_rows(path)):
+        last[str(data.get("id"))] = n
+    tmp = path.with_name(path.name + ".compacting")
+    with tmp.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle) if fmt == "csv" else None
+        if writer is not None:
+            writer.writerow(OUTPUT_FIELDS)
+        for n, data in enumerate(_text_rows(path)):
+            if last.get(str(data.get("id"))) != n:
+                continue
+            if writer is not None:
+                writer.writerow([data.get(k, "") for k in OUTPUT_FIELDS])
+            else:
+                handle.write(json.dumps(data, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _parquet_rows(path: Path, columns: list[str] | None = None) -> Iterator[dict]:
+    pa, pq = pyarrow_modules()
+    try:
+        parquet = pq.ParquetFile(path)
+        present = [c for c in (columns or parquet.schema_arrow.names) if c in parquet.schema_arrow.names]
+        for batch in parquet.iter_batches(batch_size=8192, columns=present):
+            yield from batch.to_pylist()
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: existing output is not a readable Parquet file ({exc})") from None
+
+
+def parquet_schema():
+    pa, _ = pyarrow_modules()
+    text_list = pa.list_(pa.string())
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("question_id", pa.string()),
+            ("matched_question", pa.string()),
+            ("match_similarity", pa.float64()),
+            ("score", pa.float64()),
+            ("band", pa.string()),
+            ("covered", text_list),
+            ("missed", text_list),
+            ("misconceptions", text_list),
+            ("contradictions", pa.list_(pa.struct([("said", pa.string()), ("fact", pa.string())]))),
+            ("flags", text_list),
+            ("explanation", pa.string()),
+            ("critic", pa.string()),
+            ("fingerprint", pa.string()),
+        ]
+    )
+
+
+def _write_parquet(path: Path, journal: Path, group: int = 8192) -> None:
+    """The Parquet output: its earlier rows not superseded, then the journal's (last of an id wins),
+    streamed in row groups into a temporary file that replaces the output atomically."""
+    pa, pq = pyarrow_modules()
+    schema = parquet_schema()
+    last: dict[str, int] = {}
+    for n, data in enumerate(_text_rows(journal)):
+        last[str(data.get("id"))] = n
+    tmp = path.with_name(path.name + ".writing")
+    writer = pq.ParquetWriter(tmp, schema)
+    try:
+        buffer: list[dict] = []
+
+        def flush() -> None:
+            if buffer:
+                writer.write_table(pa.Table.from_pylist(buffer, schema=schema), row_group_size=group)
+                buffer.clear()
+
+        if path.exists():
+            for data in _parquet_rows(path):
+                if str(data.get("id")) not in last:
+                    buffer.append(data)
+                    if len(buffer) >= group:
+                        flush()
+        for n, data in enumerate(_text_rows(journal)):
+            if last.get(str(data.get("id"))) == n:
+                buffer.append({k: data.get(k) for k in OUTPUT_FIELDS})
+                if len(buffer) >= group:
+                    flush()
+        flush()
+    finally:
+        writer.close()
+    os.replace(tmp, path)
+    journal.unlink()
 
 
 def done_ids(path: Path) -> set[str]:
     """Ids already written by an earlier run; a torn last line (crash mid-write) is dropped."""
-    if not path.exists() or path.stat().st_size == 0:
-        return set()
-    raw = path.read_bytes()
-    if not raw.endswith(b"\n"):
-        # Keep everything up to the last complete line (CSV and JSONL alike); the torn row is graded again.
-        cut = raw.rfind(b"\n") + 1
-        with path.open("r+b") as handle:
-            handle.truncate(cut)
-        raw = raw[:cut]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        message = "existing output is not UTF-8; move it away or choose another file"
-        raise InputError(f"{path}: {message}") from None
-    ids: set[str] = set()
-    if path.suffix.lower() == ".csv":
-        for record in csv.DictReader(io.StringIO(text, newline="")):
-            if record.get("id"):
-                ids.add(record["id"])
-        return ids
-    for line in text.splitlines():
-        try:
-            ids.add(str(json.loads(line)["id"]))
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue
-    return ids
-
-
-class ResultWriter:
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.csv = path is not None and path.suffix.lower() == ".csv"
-        if path is not None:
-            check_output(path)
-        self.handle: TextIO
-        if path is None:
-            self.handle = sys.stdout
-        else:
-            new = not path.exists() or path.stat().st_size == 0
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self.handle = path.open("a", encoding="utf-8", newline="")
-            except OSError as exc:
-                raise InputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
-            if self.csv and new:
-                csv.writer(self.handle).writerow(OUTPUT_FIELDS)
-
-    def write(self, records: list[dict]) -> None:
-        for record in records:
-            if self.csv:
-                # Lists as JSON arrays: a key point may itself contain "; " or a comma.
-                flat = {
-                    k: json.dumps(v, ensure_ascii=False) if isinstance(v, list) else ("" if v is None else v)
-                    for k, v in record.items()
-                }
-                csv.writer(self.handle).writerow([flat.get(k, "") for k in OUTPUT_FIELDS])
-            else:
-                self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self.handle.flush()
-        if self.path is not None:
-            os.fsync(self.handle.fileno())
-
-    def close(self) -> None:
-        if self.path is not None:
-            self.handle.close()
+    return set(ResultStore(path).prior())
 
 
 # ---- the run -----------------------------------------------------------------------------------
 
 
 @dataclass
+class BatchOptions:
+    fmt: str | None = None  # input format when the suffix (or stdin) does not say
+    retry_fallbacks: bool = False  # re-grade rows whose critic fell back
+    keep_going: bool = False  # do not stop on a critic outage
+    mkdir: bool = False  # create the output's folder
+    max_critic_failures: int = MAX_CRITIC_FAILURES
+    chunk: int = CHUNK
+
+
+@dataclass
 class BatchSummary:
     graded: int = 0
     skipped_done: int = 0
+    regraded: int = 0
+    fallbacks: int = 0
+    truncated: int = 0
+    stopped: str | None = None  # why the run stopped early
     errors: list[RowProblem] = field(default_factory=list)
-    scores: list[float] = field(default_factory=list)
+    score_sum: float = 0.0
+    scored: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
+    @property
+    def mean(self) -> float:
+        return self.score_sum / self.scored if self.scored else 0.0
+
+    @property
+    def failed(self) -> bool:
+        """Exit 1: a row fell back, the run stopped early, or nothing could be graded."""
+        nothing = bool(self.errors) and self.graded == 0 and self.skipped_done == 0
+        return bool(self.fallbacks or self.stopped or nothing)
+
+
+@dataclass
+class Job:
+    line: int
+    row: AnswerRow
+    fingerprint: str
+    unit: str = "line"
+
+
+@dataclass
+class Resolved:
+    job: Job
+    rubric: object
+    matched: str | None = None
+    similarity: float | None = None
+
+
+class RubricResolver:
+    """The rubric each row is graded against: bank question by id, by retrieval, or ad hoc.
+
+    Ad-hoc rubrics are built once per distinct (question, reference) and kept for the run (the
+    grader keeps their vectors), so a thousand answers to one question cost one rubric."""
+
+    def __init__(self, grader) -> None:
+        self.grader = grader
+        self.adhoc: OrderedDict[tuple[str, str], object] = OrderedDict()
+
+    def adhoc_rubric(self, question: str, reference: str):
+        from interviewer.grading import adhoc_rubric
+
+        key = (question, reference)
+        if key in self.adhoc:
+            self.adhoc.move_to_end(key)
+            return self.adhoc[key]
+        rubric = adhoc_rubric(question, reference)
+        self.adhoc[key] = rubric
+        while len(self.adhoc) > ADHOC_CACHE:
+            self.adhoc.popitem(last=False)
+        return rubric
+
+    def resolve(self, jobs: list[Job]) -> tuple[list[Resolved], list[RowProblem]]:
+        resolved: list[Resolved | None] = [None] * len(jobs)
+        problems: list[RowProblem] = []
+        by_text: list[int] = []
+        for i, job in enumerate(jobs):
+            row = job.row
+            if row.question_id:
+                if row.question_id not in self.grader.index.rubrics:
+                    message = f"unknown question_id {row.question_id!r}; see `interviewer questions`"
+                    problems.append(RowProblem(job.line, row.id, message, job.unit))
+                else:
+                    resolved[i] = Resolved(job, self.grader.rubric(row.question_id))
+            elif row.reference_answer:
+                try:
+                    resolved[i] = Resolved(job, self.adhoc_rubric(row.question, row.reference_answer))
+                except ValidationError:
+                    message = "`reference_answer` is too short to grade against; give a sentence or more"
+                    problems.append(RowProblem(job.line, row.id, message, job.unit))
+            else:
+                by_text.append(i)
+        matches = self.grader.match_questions([jobs[i].row.question for i in by_text]) if by_text else []
+        for i, (matched, similarity) in zip(by_text, matches, strict=True):
+            job = jobs[i]
+            if not matched or similarity < MATCH_THRESHOLD:
+                problems.append(
+                    RowProblem(
+                        job.line,
+                        job.row.id,
+                        f"no bank question matches {job.row.question[:60]!r} (best {matched} at "
+                        f"{similarity:.2f}); add `reference_answer` to grade it against your own reference",
+                        job.unit,
+                    )
+                )
+            else:
+                resolved[i] = Resolved(job, self.grader.rubric(matched), matched, similarity)
+        return [r for r in resolved if r is not None], problems
+
 
 def resolve(grader, row: AnswerRow, line: int):
-    """The rubric a row is graded against: bank question by id, by retrieval, or ad hoc."""
-    from interviewer.grading import adhoc_rubric
+    """The rubric one row is graded against, its match, and a problem (see RubricResolver)."""
+    found, problems = RubricResolver(grader).resolve([Job(line, row, "")])
+    if problems:
+        return None, None, None, problems[0]
+    return found[0].rubric, found[0].matched, found[0].similarity, None
 
-    if row.question_id:
-        if row.question_id not in grader.index.rubrics:
-            return (
-                None,
-                None,
-                None,
-                RowProblem(
-                    line, row.id, f"unknown question_id {row.question_id!r}; see `interviewer questions`"
-                ),
-            )
-        return grader.rubric(row.question_id), None, None, None
-    if row.reference_answer:
-        try:
-            return adhoc_rubric(row.question, row.reference_answer), None, None, None
-        except ValidationError:
-            return (
-                None,
-                None,
-                None,
-                RowProblem(
-                    line, row.id, "`reference_answer` is too short to grade against; give a sentence or more"
-                ),
-            )
-    matched, similarity = grader.match_question(row.question)
-    if not matched or similarity < MATCH_THRESHOLD:
-        return (
-            None,
-            matched,
-            similarity,
-            RowProblem(
-                line,
-                row.id,
-                f"no bank question matches {row.question[:60]!r} (best {matched} at {similarity:.2f}); "
-                "add `reference_answer` to grade it against your own reference",
-            ),
-        )
-    return grader.rubric(matched), matched, similarity, None
+
+class CriticStreak:
+    """Consecutive critic transport failures (server down, refused, timing out), in row order."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+        self.last = ""
+
+    def see(self, critique) -> None:
+        if critique.failed and critique.unavailable:
+            self.count += 1
+            self.last = critique.note
+        elif not critique.failed:
+            self.count = 0
+
+    @property
+    def tripped(self) -> bool:
+        return self.limit > 0 and self.count >= self.limit
 
 
 def run_batch(
-    ws, input_path: Path, output: Path | None, critic=None, workers: int = 4, console=None
+    ws,
+    input_path: Path | str,
+    output: Path | str | None,
+    critic=None,
+    workers: int = 4,
+    console=None,
+    options: BatchOptions | None = None,
 ) -> BatchSummary:
     from rich.console import Console
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    options = options or BatchOptions()
     console = console or Console(stderr=True, highlight=False)
-    if output is not None:
-        check_output(output, input_path)
-    parsed = list(read_rows(input_path))
+    source = "<stdin>" if str(input_path) == STDIO else str(input_path)
+    check_output(output, input_path, mkdir=options.mkdir)
+    store = ResultStore(output, mkdir=options.mkdir)
+    rows = read_rows(input_path, options.fmt)
+    prior = store.prior()
+    settings = run_settings(ws, critic)
     summary = BatchSummary()
-    already = done_ids(output) if output is not None else set()
-    seen: dict[str, int] = {}
-    todo: list[Parsed] = []
-    for item in parsed:
-        if item.problem:
-            summary.errors.append(item.problem)
-            continue
-        row = item.row
-        if row.id in seen:
-            first = seen[row.id]
-            summary.errors.append(RowProblem(item.line, row.id, f"duplicate id (first on line {first})"))
-            continue
-        seen[row.id] = item.line
-        if row.id in already:
-            summary.skipped_done += 1
-            continue
-        todo.append(item)
+    streak = CriticStreak(0 if options.keep_going else options.max_critic_failures)
+
+    def say(text: str) -> None:
+        # User text (ids, questions, paths) is escaped: `[/x]` in an id must print, not break markup.
+        console.print(escape(text), soft_wrap=True)
 
     def report(problem: RowProblem) -> None:
-        # User text (ids, questions, paths) is escaped: `[/x]` in an id must print, not break markup.
-        console.print(f"[yellow]skipped[/yellow] {escape(f'{input_path}: {problem}')}", soft_wrap=True)
+        summary.errors.append(problem)
+        console.print(f"[yellow]skipped[/yellow] {escape(f'{source}: {problem}')}", soft_wrap=True)
 
-    for problem in summary.errors:
-        report(problem)
-    if summary.skipped_done:
-        console.print(escape(f"Resuming: {summary.skipped_done} rows already in {output}."), soft_wrap=True)
-    if not todo:
-        if not parsed:
-            raise InputError(f"{input_path}: no rows found")
-        return summary
+    state: dict = {"grader": None, "resolver": None, "rows": 0}
+    progress = _progress(console, disable=is_stdout(output) and not console.is_terminal)
 
-    grader = ws.grader()
-    writer = ResultWriter(output)
-    progress = Progress(
-        TextColumn("grading"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=output is None and not console.is_terminal,
-    )
+    def grade_chunk(jobs: list[Job]) -> None:
+        if state["grader"] is None:
+            state["grader"] = ws.grader()
+            state["resolver"] = RubricResolver(state["grader"])
+        grader, resolver = state["grader"], state["resolver"]
+        resolved, problems = resolver.resolve(jobs)
+        for problem in problems:
+            report(problem)
+        grades = grader.grade_many([(r.rubric, r.job.row.answer) for r in resolved])
+        if critic is not None:
+            resolved, grades = _apply_critic(critic, resolved, grades, workers, summary, streak)
+        records = []
+        for r, g in zip(resolved, grades, strict=True):
+            records.append(result_record(r.job.row, g, r.matched, r.similarity, r.job.fingerprint))
+            if r.job.row.id in prior:
+                summary.regraded += 1
+                store.superseded += 1
+            if g.score is not None:
+                summary.score_sum += g.score
+                summary.scored += 1
+            summary.fallbacks += bool(g.critic and g.critic.failed)
+            summary.truncated += "truncated" in g.flags
+        if records:
+            store.write(records)
+        summary.graded += len(records)
+        progress.advance(task, len(jobs))
+
+    unit = "row" if format_of_source(input_path, options.fmt) == "parquet" else "line"
+    seen: dict[str, int] = {}
+    pending: list[Job] = []
+    finished = False
     try:
         with progress:
-            task = progress.add_task("grade", total=len(todo))
-            for start in range(0, len(todo), CHUNK):
-                chunk = todo[start : start + CHUNK]
-                jobs = []
-                for item in chunk:
-                    rubric, matched, similarity, problem = resolve(grader, item.row, item.line)
-                    if problem:
-                        summary.errors.append(problem)
-                        report(problem)
-                        continue
-                    jobs.append((item.row, rubric, matched, similarity))
-                grades = grader.grade_many([(rubric, row.answer) for row, rubric, _, _ in jobs])
-                if critic is not None:
-                    grades = _apply_critic(critic, jobs, grades, workers, summary)
-                records = [
-                    result_record(row, g, matched, similarity)
-                    for (row, _, matched, similarity), g in zip(jobs, grades, strict=True)
-                ]
-                writer.write(records)
-                summary.graded += len(records)
-                summary.scores += [g.score for g in grades if g.score is not None]
-                progress.advance(task, len(chunk))
+            task = progress.add_task("grade", total=None)
+            for item in rows:
+                state["rows"] += 1
+                if item.problem:
+                    report(item.problem)
+                    continue
+                row = item.row
+                if row.id in seen:
+                    first = f"duplicate id (first on {unit} {seen[row.id]})"
+                    report(RowProblem(item.line, row.id, first, unit))
+                    continue
+                seen[row.id] = item.line
+                fp = fingerprint(row, settings)
+                old = prior.get(row.id)
+                retry = options.retry_fallbacks and old is not None and old.fell_back
+                if old is not None and old.fingerprint == fp and not retry:
+                    summary.skipped_done += 1
+                    continue
+                pending.append(Job(item.line, row, fp, unit))
+                if len(pending) >= options.chunk:
+                    grade_chunk(pending)
+                    pending = []
+                    if streak.tripped:
+                        break
+            if pending and not streak.tripped:
+                grade_chunk(pending)
+            finished = True
     finally:
-        writer.close()
-    mean = sum(summary.scores) / len(summary.scores) if summary.scores else 0.0
-    tokens = ""
+        store.close(finish=finished)
+    if streak.tripped:
+        summary.stopped = (
+            f"Stopped after {plural(streak.count, 'consecutive critic failure')} ({streak.last}); "
+            "rows not yet graded are left for a re-run (or pass --keep-going)"
+        )
+    if state["rows"] == 0:
+        raise InputError(f"{source}: no rows found")
+    if summary.skipped_done:
+        say(f"Resuming: {plural(summary.skipped_done, 'row')} already in {output}.")
+    if summary.fallbacks:
+        say(
+            f"{plural(summary.fallbacks, 'answer')} kept the embedding grade because the critic failed; "
+            "re-run with --retry-fallbacks to try the critic again."
+        )
+    if summary.stopped:
+        say(summary.stopped)
+    extras = []
+    if summary.regraded:
+        extras.append(f"{summary.regraded} re-graded (answer, rubric or settings changed)")
+    if summary.truncated:
+        extras.append(f"{summary.truncated} truncated")
+    if summary.fallbacks:
+        extras.append(f"{plural(summary.fallbacks, 'critic fallback')}")
     if critic is not None:
-        tokens = f", critic tokens {summary.prompt_tokens} in / {summary.completion_tokens} out"
-    console.print(
-        escape(
-            f"Graded {summary.graded} answers (mean {mean:.2f}), {len(summary.errors)} rows skipped{tokens}"
-            + (f" → {output}" if output else "")
-        ),
-        soft_wrap=True,
+        extras.append(f"critic tokens {summary.prompt_tokens} in / {summary.completion_tokens} out")
+    say(
+        f"Graded {plural(summary.graded, 'answer')} (mean {summary.mean:.2f}), "
+        f"{plural(len(summary.errors), 'row')} skipped"
+        + "".join(f", {e}" for e in extras)
+        + ("" if is_stdout(output) else f" → {output}")
     )
     return summary
 
 
-def _apply_critic(critic, jobs, grades: list[Grade], workers: int, summary: BatchSummary) -> list[Grade]:
+def format_of_source(source: Path | str, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    if str(source) == STDIO:
+        return "jsonl"
+    try:
+        return format_of(source)
+    except InputError:
+        return "csv"
+
+
+def _progress(console, disable: bool):
+    from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("grading"),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=disable,
+    )
+
+
+def _apply_critic(
+    critic, resolved: list[Resolved], grades: list[Grade], workers: int, summary: BatchSummary, streak
+) -> tuple[list[Resolved], list[Grade]]:
+    """The critic's verdicts blended in, `workers` calls at a time in row order. When the streak of
+    transport failures trips, the rows not yet sent are dropped (left for a re-run)."""
     from interviewer.critic import blend, critique_many, request_for
 
-    pending = [i for i, g in enumerate(grades) if g.score is not None]
-    requests = [request_for(jobs[i][1], jobs[i][0].answer) for i in pending]
-    critiques = critique_many(critic, requests, max_workers=workers)
     out = list(grades)
-    for i, critique in zip(pending, critiques, strict=True):
-        summary.prompt_tokens += critique.prompt_tokens
-        summary.completion_tokens += critique.completion_tokens
-        out[i] = blend(grades[i], jobs[i][1], critique)
-    return out
+    pending = [i for i, g in enumerate(grades) if g.score is not None]
+    step = max(1, workers)
+    for start in range(0, len(pending), step):
+        window = pending[start : start + step]
+        requests = [request_for(resolved[i].rubric, resolved[i].job.row.answer) for i in window]
+        for i, critique in zip(window, critique_many(critic, requests, max_workers=workers), strict=True):
+            summary.prompt_tokens += critique.prompt_tokens
+            summary.completion_tokens += critique.completion_tokens
+            out[i] = blend(grades[i], resolved[i].rubric, critique)
+            streak.see(critique)
+        if streak.tripped:
+            stop_at = window[-1] + 1
+            return resolved[:stop_at], out[:stop_at]
+    return resolved, out

@@ -5,25 +5,53 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 
-from interviewer.app import Workspace
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from interviewer.app import Workspace
 
 app = typer.Typer(
     help="Mock interviewer and answer grader for deep-learning interviews.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: rich's help formatter alone costs more than the rest of `--help` (0.13 s).
+    rich_markup_mode=None,
 )
-rubrics_app = typer.Typer(help="Build and check the reference rubrics.", no_args_is_help=True)
+rubrics_app = typer.Typer(
+    help="Build and check the reference rubrics.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(rubrics_app, name="rubrics")
-judge_app = typer.Typer(help="Train and measure the judge model.", no_args_is_help=True)
+judge_app = typer.Typer(
+    help="Train and measure the judge model.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(judge_app, name="judge")
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+
+class _LazyConsole:
+    """A rich Console made on first use: importing rich costs a tenth of a second `--help` need not pay."""
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def get(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr, highlight=False)
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self.get(), name)
+
+
+err = _LazyConsole(stderr=True)
+out = _LazyConsole(stderr=False)
 
 
 def _version(value: bool) -> None:
@@ -63,6 +91,8 @@ def _notice(message: str) -> None:
 
 
 def _workspace() -> Workspace:
+    from interviewer.app import Workspace
+
     return Workspace.discover(notice=_notice)
 
 
@@ -113,15 +143,14 @@ def questions(
             }
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         return
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table("id", "level", "topic", "question", "ref", box=None, pad_edge=False)
+    # Plain aligned columns, the question last and whole: rendering a rich table of 150 rows took
+    # longer than everything else this command does.
+    table = [("id", "level", "topic", "ref", "question")]
     for q, q_topic, q_level, asked in rows:
-        cells = (q.id, q_level or "", q_topic or "", asked)
-        table.add_row(*map(escape, cells), "✓" if q.has_reference else "")
-    out.print(table)
-    out.print(f"[dim]{len(rows)} questions[/dim]")
+        table.append((q.id, q_level or "", q_topic or "", "✓" if q.has_reference else "", asked))
+    widths = [max(len(r[i]) for r in table) for i in range(4)]
+    lines = ["  ".join([*(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)), r[4]]) for r in table]
+    sys.stdout.write("\n".join(lines) + f"\n{len(rows)} questions\n")
 
 
 @rubrics_app.command("build")
@@ -224,23 +253,64 @@ def index() -> None:
 
 @app.command()
 def grade(
-    input_path: Path = typer.Argument(..., metavar="INPUT", help="CSV or JSONL of answers"),
+    input_path: Path = typer.Argument(
+        ..., metavar="INPUT", help="CSV, JSONL or Parquet of answers; - reads stdin"
+    ),
     output: Path | None = typer.Option(
-        None, "-o", "--output", help="JSONL or CSV; JSONL to stdout if omitted"
+        None, "-o", "--output", help="JSONL, CSV or Parquet by extension; - (or none) is JSONL to stdout"
+    ),
+    input_format: str | None = typer.Option(
+        None, "--format", help="csv | jsonl | parquet: the input's format when its name does not say"
     ),
     critic: str | None = CriticOption,
     model: str | None = ModelOption,
     no_cache: bool = NoCacheOption,
     workers: int = typer.Option(4, min=1, help="Concurrent critic calls"),
+    retry_fallbacks: bool = typer.Option(
+        False, "--retry-fallbacks", help="Re-grade rows whose critic failed in an earlier run"
+    ),
+    keep_going: bool = typer.Option(
+        False, "--keep-going", help="Do not stop after repeated critic connection failures"
+    ),
+    mkdir: bool = typer.Option(False, "--mkdir", help="Create the output's folder if it is missing"),
+    device: str | None = typer.Option(
+        None, "--device", help="auto | cpu | cuda for the models (default: $INTERVIEWER_DEVICE, else auto)"
+    ),
+    engine: str = typer.Option(
+        "local", "--engine", help="local (one process) | ray (Ray Data over a cluster; the scale extra)"
+    ),
+    actors: int | None = typer.Option(
+        None, "--actors", min=1, help="With --engine ray: graders to run (default: one per CPU)"
+    ),
 ) -> None:
-    """Grade a file of written answers (resumes where a previous run stopped)."""
-    from interviewer.batch import run_batch
+    """Grade a file of written answers (resumes where a previous run stopped).
+
+    Exit status: 0 all graded; 1 some rows fell back to the embedding grade, the run stopped early,
+    or no row could be graded; 2 a usage or input error."""
+    from interviewer.batch import BatchOptions, run_batch
     from interviewer.critic import make_critic
+    from interviewer.embedding import resolve_device
 
     ws = _workspace()
+    # An unusable device fails here, before any row is read; Ray actors resolve it where they run.
+    ws.device = device if engine == "ray" else resolve_device(device)
     chosen = make_critic(critic, model=model, no_cache=no_cache)
-    summary = run_batch(ws, input_path, output, critic=chosen, workers=workers, console=err)
-    if summary.errors and summary.graded == 0 and summary.skipped_done == 0:
+    options = BatchOptions(
+        fmt=input_format, retry_fallbacks=retry_fallbacks, keep_going=keep_going, mkdir=mkdir
+    )
+    if engine not in ("local", "ray"):
+        raise UserError(f"unknown engine {engine!r}: use local or ray")
+    if engine == "ray":
+        from interviewer.ray_engine import run_ray
+
+        summary = run_ray(
+            ws, input_path, output, critic, model, console=err.get(), options=options, actors=actors
+        )
+        raise typer.Exit(1 if summary.failed else 0)
+    summary = run_batch(
+        ws, input_path, output, critic=chosen, workers=workers, console=err.get(), options=options
+    )
+    if summary.failed:
         raise typer.Exit(1)
 
 
@@ -297,7 +367,7 @@ def evaluate(
         baseline_path=baseline,
         update_baseline=update_baseline,
         calibrate=calibrate,
-        console=err if as_json else out,
+        console=err.get() if as_json else out.get(),
         semeval_limit=semeval_limit,
         use_saf=not no_saf,
         public_calibration=public_calibration,
@@ -433,39 +503,33 @@ def progress(
     raise typer.Exit(run_progress(_workspace(), plot))
 
 
+# Errors a user can act on, by the module that defines them: one line and exit code 2. A module that
+# was never imported cannot have raised, so none is imported here (`--help` stays fast).
+KNOWN_ERRORS = {
+    "interviewer.bank": "BankError",
+    "interviewer.rubric": "RubricError",
+    "interviewer.embedding": "EmbeddingError",
+    "interviewer.tables": "InputError",
+    "interviewer.evals": "EvalInputError",
+    "interviewer.critic": "CriticConfigError",
+}
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    found: list[type[BaseException]] = [UserError]
+    for module, name in KNOWN_ERRORS.items():
+        if module in sys.modules and hasattr(sys.modules[module], name):
+            found.append(getattr(sys.modules[module], name))
+    return tuple(found)
+
+
 def main() -> None:
     """Entry point: known errors become one clear line and exit code 2."""
-    from interviewer.bank import BankError
-    from interviewer.rubric import RubricError
-
-    known: tuple[type[BaseException], ...] = (UserError, BankError, RubricError)
-    try:
-        from interviewer.embedding import EmbeddingError
-
-        known += (EmbeddingError,)
-    except ImportError:
-        pass
-    try:
-        from interviewer.batch import InputError
-
-        known += (InputError,)
-    except ImportError:
-        pass
-    try:
-        from interviewer.evals import EvalInputError
-
-        known += (EvalInputError,)
-    except ImportError:
-        pass
-    try:
-        from interviewer.critic import CriticConfigError
-
-        known += (CriticConfigError,)
-    except ImportError:
-        pass
     try:
         app()
-    except known as exc:
+    except Exception as exc:
+        if not isinstance(exc, _known_errors()):
+            raise
         from rich.markup import escape
 
         # One line whatever its length, and a path like "[/x]" is text, not markup.

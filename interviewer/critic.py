@@ -122,14 +122,24 @@ class CritiqueRequest(BaseModel):
     answer: str
 
 
+# Failure kinds that mean the critic could not be reached or would not serve (not a bad verdict).
+TRANSPORT_FAILURES = frozenset({"connection", "timeout", "http", "rate-limit", "protocol", "error"})
+
+
 class Critique(BaseModel):
     verdict: Verdict | None = None
     failed: bool = False
     note: str = ""
+    failure: str = ""  # the ChatError kind when the transport failed ("connection", "timeout", …)
     model: str = ""
     cached: bool = False
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+    @property
+    def unavailable(self) -> bool:
+        """The critic failed to answer at all (server down, refusing requests, timing out)."""
+        return self.failed and self.failure in TRANSPORT_FAILURES
 
 
 @dataclass(frozen=True)
@@ -433,9 +443,10 @@ class Critic:
             try:
                 result = self.chat.complete(convo, VERDICT_SCHEMA)
             except ChatError as exc:
-                return self._failed(name, f"critic unavailable: {_safe(exc)}", tokens)
+                return self._failed(name, f"critic unavailable: {_safe(exc)}", tokens, exc.kind)
             except Exception as exc:
-                return self._failed(name, f"critic unavailable ({type(exc).__name__}): {_safe(exc)}", tokens)
+                note = f"critic unavailable ({type(exc).__name__}): {_safe(exc)}"
+                return self._failed(name, note, tokens, "error")
             tokens[0] += max(0, int(result.prompt_tokens or 0))
             tokens[1] += max(0, int(result.completion_tokens or 0))
             return result
@@ -470,9 +481,14 @@ class Critic:
         )
 
     @staticmethod
-    def _failed(name: str, note: str, tokens: list[int]) -> Critique:
+    def _failed(name: str, note: str, tokens: list[int], failure: str = "") -> Critique:
         return Critique(
-            failed=True, model=name, note=note, prompt_tokens=tokens[0], completion_tokens=tokens[1]
+            failed=True,
+            model=name,
+            note=note,
+            failure=failure,
+            prompt_tokens=tokens[0],
+            completion_tokens=tokens[1],
         )
 
 

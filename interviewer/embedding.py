@@ -24,6 +24,32 @@ class EmbeddingError(RuntimeError):
     """The embedding model cannot be found or loaded; the message says what to install."""
 
 
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(name: str | None = None) -> str:
+    """The torch device for `auto | cpu | cuda | cuda:N` (else $INTERVIEWER_DEVICE, else auto):
+    auto takes a CUDA GPU when torch sees one. Asking for cuda without one is an error, not a
+    silent fall back to the CPU."""
+    chosen = (name or os.environ.get("INTERVIEWER_DEVICE") or "auto").strip().lower()
+    if chosen not in DEVICES and not (chosen.startswith("cuda:") and chosen[5:].isdigit()):
+        raise EmbeddingError(f"unknown device {name!r}: use auto, cpu or cuda")
+    if chosen == "cpu":
+        return "cpu"
+    try:
+        import torch
+    except ImportError:
+        raise EmbeddingError("torch is not installed: run `make setup`") from None
+    available = torch.cuda.is_available()
+    if chosen == "auto":
+        return "cuda" if available else "cpu"
+    if not available:
+        raise EmbeddingError(
+            f"device {chosen}: torch {torch.__version__} sees no CUDA GPU here; use --device cpu or auto"
+        )
+    return chosen
+
+
 class Embed(Protocol):
     model_name: str
     dimension: int
@@ -119,7 +145,7 @@ class MeanPooledEncoder:
     modules.json says) run with transformers alone: the same vectors without importing
     sentence-transformers, whose import (scikit-learn, scipy, …) costs seconds at session start."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, device: str = "cpu") -> None:
         import json
 
         import torch
@@ -134,7 +160,8 @@ class MeanPooledEncoder:
         config = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))
         self.max_length = int(config.get("max_seq_length", 256))
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
-        self.model = AutoModel.from_pretrained(str(path)).eval()
+        self.device = device
+        self.model = AutoModel.from_pretrained(str(path)).to(device).eval()
         self.dimension = int(pooling["word_embedding_dimension"])
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
@@ -151,22 +178,22 @@ class MeanPooledEncoder:
                     truncation=True,
                     max_length=self.max_length,
                     return_tensors="pt",
-                )
+                ).to(self.device)
                 hidden = self.model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                out[rows] = pooled.float().numpy()
+                out[rows] = pooled.float().cpu().numpy()
         return out
 
 
 class _SentenceTransformerEncoder:
     """Any other sentence-transformers folder (CLS pooling, no normalization layer, …)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, device: str = "cpu") -> None:
         from sentence_transformers import SentenceTransformer
 
-        self._model = SentenceTransformer(str(path), device="cpu")
+        self._model = SentenceTransformer(str(path), device=device)
         self.dimension = int(self._model.get_sentence_embedding_dimension())
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
@@ -180,11 +207,11 @@ class _SentenceTransformerEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def _open_encoder(path: Path) -> MeanPooledEncoder | _SentenceTransformerEncoder:
+def _open_encoder(path: Path, device: str = "cpu") -> MeanPooledEncoder | _SentenceTransformerEncoder:
     try:
-        return MeanPooledEncoder(path)
+        return MeanPooledEncoder(path, device)
     except ValueError:  # not the mean-pooled shape MeanPooledEncoder reproduces
-        return _SentenceTransformerEncoder(path)
+        return _SentenceTransformerEncoder(path, device)
 
 
 class Embedder:
@@ -196,8 +223,10 @@ class Embedder:
         batch_size: int = 64,
         cache_size: int = 4096,
         disk_cache: Path | None = None,
+        device: str | None = None,
     ) -> None:
         self.model_name = model_name or os.environ.get("INTERVIEWER_EMBEDDING_MODEL") or DEFAULT_MODEL
+        self.device = device  # auto | cpu | cuda, resolved when the model loads
         self.batch_size = batch_size
         self._model = None
         self._lock = threading.Lock()
@@ -216,7 +245,7 @@ class Embedder:
             except ImportError:
                 raise EmbeddingError("transformers is not installed: run `make setup`") from None
             try:
-                self._model = _open_encoder(path)
+                self._model = _open_encoder(path, resolve_device(self.device))
             except Exception as exc:  # a broken model folder: say which, not a stack of HF internals
                 raise EmbeddingError(f"could not load the embedding model from {path}: {exc}") from None
 

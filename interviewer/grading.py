@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -35,6 +36,7 @@ from interviewer.models import (
     FLAG_OFF_TOPIC,
     FLAG_REPETITION,
     FLAG_RESTATED,
+    FLAG_TRUNCATED,
     Contradiction,
     Grade,
     band_for,
@@ -58,6 +60,20 @@ RESTATED_CAP = 0.5
 OFF_TOPIC_CAP = 0.0  # it answers another question: no credit for this one
 KEYWORD_LIST_CAP = 1.0
 MISCONCEPTION_PENALTY = 1.0
+# Longer answers are graded on their first MAX_ANSWER_CHARS characters (cut at a word), flagged
+# `truncated` and said so in the explanation: a 5 MB paste must not take a batch minutes and gigabytes.
+MAX_ANSWER_CHARS = 20_000
+TRUNCATED_NOTE = f"only the first {MAX_ANSWER_CHARS:,} characters were graded"
+ADHOC_VECTORS = 4096  # ad-hoc rubrics whose vectors a grader keeps
+
+
+def truncate_answer(answer: str, limit: int = MAX_ANSWER_CHARS) -> tuple[str, bool]:
+    """The answer cut to at most `limit` characters at the last whitespace, and whether it was cut."""
+    if len(answer) <= limit:
+        return answer, False
+    head = answer[:limit]
+    cut = max(head.rfind(" "), head.rfind("\n"))
+    return (head[:cut] if cut > limit // 2 else head), True
 
 
 class Calibration(BaseModel):
@@ -356,6 +372,9 @@ class Grader:
         self.judge = judge
         self.calibration = calibration or load_calibration()
         self._indexed_vectors: dict[str, RubricVectors] = {}
+        # Rubrics not in the index (ad hoc), by their texts: built and embedded once, reused by every
+        # answer to them (a batch run grades thousands of answers against a few hundred of these).
+        self._adhoc_vectors: OrderedDict[tuple[str, ...], RubricVectors] = OrderedDict()
         self._groups: dict[str, list[str]] = {}
         for rubric in index.rubrics.values():
             if rubric.group:
@@ -377,16 +396,57 @@ class Grader:
 
     def match_question(self, question: str) -> tuple[str, float]:
         """The bank question most similar to a question text, and the cosine similarity."""
-        vector = self.embedder.encode([question])[0]
-        best = self.index.question_scores(vector, k=64, kinds=("question",))
-        if not best:
-            return "", 0.0
-        question_id = max(best, key=best.get)
-        return question_id, round(best[question_id], 3)
+        return self.match_questions([question])[0]
+
+    def match_questions(self, questions: list[str]) -> list[tuple[str, float]]:
+        """`match_question` for several texts, embedded in one batch."""
+        if not questions:
+            return []
+        out = []
+        for vector in self.embedder.encode(questions):
+            best = self.index.question_scores(vector, k=64, kinds=("question",))
+            if not best:
+                out.append(("", 0.0))
+                continue
+            question_id = max(best, key=best.get)
+            out.append((question_id, round(best[question_id], 3)))
+        return out
+
+    def _is_indexed(self, rubric: Rubric) -> bool:
+        indexed = self.index.rubrics.get(rubric.question_id)
+        return indexed is rubric or (indexed is not None and indexed == rubric)
+
+    @staticmethod
+    def _rubric_texts(rubric: Rubric) -> tuple[tuple[str, ...], int]:
+        """The texts an ad-hoc rubric is embedded from, and how many reference passages lead them."""
+        passages = reference_passages(rubric.model_answer) if rubric.model_answer else []
+        texts = (
+            rubric.question,
+            *passages,
+            *(k.text for k in rubric.key_points),
+            *(m.claim for m in rubric.misconceptions),
+        )
+        return texts, len(passages)
+
+    def _adhoc_from(self, rubric: Rubric, vectors: dict[str, np.ndarray]) -> RubricVectors:
+        texts, n_passages = self._rubric_texts(rubric)
+        found = self._adhoc_vectors.get(texts)
+        if found is not None:
+            self._adhoc_vectors.move_to_end(texts)
+            return found
+        missing = [t for t in texts if t not in vectors]
+        if missing:
+            vectors = {**vectors, **dict(zip(missing, self.embedder.encode(missing), strict=True))}
+        stacked = np.vstack([vectors[t] for t in texts])
+        a, b = 1 + n_passages, 1 + n_passages + len(rubric.key_points)
+        built = RubricVectors(stacked[0], stacked[1:a], stacked[a:b], stacked[b:])
+        self._adhoc_vectors[texts] = built
+        while len(self._adhoc_vectors) > ADHOC_VECTORS:
+            self._adhoc_vectors.popitem(last=False)
+        return built
 
     def _vectors(self, rubric: Rubric) -> RubricVectors:
-        indexed = self.index.rubrics.get(rubric.question_id)
-        if indexed is rubric or (indexed is not None and indexed == rubric):
+        if self._is_indexed(rubric):
             # The index does not change under a grader: slice each rubric's vectors once.
             qid = rubric.question_id
             if qid not in self._indexed_vectors:
@@ -398,16 +458,7 @@ class Grader:
                     misconceptions=v[self.index.rows(qid, "misconception")],
                 )
             return self._indexed_vectors[qid]
-        passages = reference_passages(rubric.model_answer) if rubric.model_answer else []
-        texts = [
-            rubric.question,
-            *passages,
-            *(k.text for k in rubric.key_points),
-            *(m.claim for m in rubric.misconceptions),
-        ]
-        vectors = self.embedder.encode(texts)
-        a, b = 1 + len(passages), 1 + len(passages) + len(rubric.key_points)
-        return RubricVectors(vectors[0], vectors[1:a], vectors[a:b], vectors[b:])
+        return self._adhoc_from(rubric, {})
 
     # -- grading -----------------------------------------------------------------------------------
 
@@ -421,8 +472,20 @@ class Grader:
     def assess_many(self, items: list[tuple[Rubric | str, str]]) -> list[Assessment]:
         """Signals for several answers (the uncalibrated half of grading); one embedding batch."""
         prepared = [self._prepare(self.rubric(r) if isinstance(r, str) else r, a) for r, a in items]
-        texts = sorted({t for p in prepared if p.graded for t in p.texts})
-        vectors = dict(zip(texts, self.embedder.encode(texts), strict=True)) if texts else {}
+        # One embedding batch for every answer's sentences and every new ad-hoc rubric's texts
+        # (sentence-transformers sorts a batch by length, so mixing them costs no padding).
+        texts = {t for p in prepared if p.graded for t in p.texts}
+        new_rubrics = {}
+        for p in prepared:
+            if p.graded and not self._is_indexed(p.rubric):
+                key, _ = self._rubric_texts(p.rubric)
+                if key not in self._adhoc_vectors:
+                    new_rubrics[key] = p.rubric
+                    texts.update(key)
+        ordered = sorted(texts)
+        vectors = dict(zip(ordered, self.embedder.encode(ordered), strict=True)) if ordered else {}
+        for rubric in new_rubrics.values():
+            self._adhoc_from(rubric, vectors)
         measured = [self._measure(p, vectors) if p.graded else (None, None) for p in prepared]
         works = [w for _, w in measured if w is not None]
         if self.judge is not None and works:
@@ -441,9 +504,11 @@ class Grader:
 
     def _prepare(self, rubric: Rubric, answer: str) -> _Prepared:
         flags: list[str] = []
-        answer = answer or ""
+        answer, cut = truncate_answer(answer or "")
         if tx.answer_language(answer):  # before the blank check: Chinese has no [a-z] words at all
             return _Prepared(rubric, answer, [], [FLAG_NOT_ENGLISH], graded=False)
+        if cut:
+            flags.append(FLAG_TRUNCATED)
         if tx.is_blank(answer):
             return _Prepared(rubric, answer, [], [FLAG_EMPTY], graded=False)
         if tx.is_dont_know(answer):
@@ -648,6 +713,8 @@ def _ungraded(rubric: Rubric, flags: list[str]) -> Grade:
     reason = next((why[f] for f in flags if f in why), "No answer was given.")
     if FLAG_INJECTION in flags:
         reason = "The answer only addresses the grader; there is nothing to grade."
+    if FLAG_TRUNCATED in flags:
+        reason += " " + TRUNCATED_NOTE[0].upper() + TRUNCATED_NOTE[1:] + "."
     return Grade(
         question_id=rubric.question_id,
         score=0.0,
@@ -713,6 +780,8 @@ def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool
         notes.append("text addressed to the grader was ignored")
     if FLAG_REPETITION in flags:
         notes.append("repeated sentences were counted once")
+    if FLAG_TRUNCATED in flags:
+        notes.append(TRUNCATED_NOTE)
 
     score = min(5.0, max(0.0, score)) if exact else round(min(5.0, max(0.0, score)), 1)
     total = len(rubric.key_points)

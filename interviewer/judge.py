@@ -88,7 +88,9 @@ class CrossEncoderJudge:
         batch_size: int = 32,
         max_length: int = 256,
         cache_size: int = 8192,
+        device: str | None = None,
     ) -> None:
+        self.device = device  # auto | cpu | cuda, resolved when the model loads
         self.weights_dir = weights_dir or Path(
             os.environ.get("INTERVIEWER_JUDGE_DIR") or shipped_weights_dir()
         )
@@ -130,6 +132,10 @@ class CrossEncoderJudge:
                     f"{path} does not fit the base model (missing {untrained[:3]}, "
                     f"unexpected {unexpected[:3]}); retrain with `interviewer judge train`"
                 )
+            from interviewer.embedding import resolve_device
+
+            self.device = resolve_device(self.device)
+            model.to(self.device)
             model.eval()
             torch.set_grad_enabled(False)
             self._model, self._tokenizer = model, tokenizer
@@ -170,8 +176,8 @@ class CrossEncoderJudge:
                     truncation="longest_first",
                     max_length=self.max_length,
                     return_tensors="pt",
-                )
-                probs = torch.softmax(self._model(**batch).logits.float(), dim=-1).numpy()
+                ).to(self.device)
+                probs = torch.softmax(self._model(**batch).logits.float(), dim=-1).cpu().numpy()
                 for pair, row in zip(chunk, probs, strict=True):
                     out[pair] = row
         return out

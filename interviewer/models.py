@@ -21,6 +21,7 @@ FLAG_CONTRADICTION = "contradiction"
 FLAG_NO_REFERENCE = "no-reference"
 FLAG_CRITIC_FAILED = "critic-unavailable"
 FLAG_NOT_ENGLISH = "not-english"
+FLAG_TRUNCATED = "truncated"  # only a prefix of a very long answer was graded
 
 GUARD_FLAGS = frozenset(
     {FLAG_EMPTY, FLAG_DONT_KNOW, FLAG_RESTATED, FLAG_OFF_TOPIC, FLAG_NO_REFERENCE, FLAG_NOT_ENGLISH}

@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from interviewer.app import Workspace
-from interviewer.batch import OUTPUT_FIELDS, InputError, done_ids, run_batch
+from interviewer.batch import OUTPUT_FIELDS, BatchOptions, InputError, done_ids, run_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,8 +41,16 @@ class Run:
         # Narrow on purpose: every message must stay one line however long it is.
         self.console = Console(file=io.StringIO(), width=40, highlight=False, color_system=None)
 
-    def __call__(self, input_path: Path, output: Path | None = None):
-        return run_batch(self.ws, input_path, output, console=self.console)
+    def __call__(self, input_path: Path, output: Path | None = None, critic=None, **options):
+        return run_batch(
+            self.ws,
+            input_path,
+            output,
+            critic=critic,
+            workers=1,
+            console=self.console,
+            options=BatchOptions(**options),
+        )
 
     @property
     def lines(self) -> list[str]:
@@ -197,6 +205,20 @@ def test_bad_csv_rows_are_named_by_line_and_id_and_the_rest_are_graded(run, tmp_
     assert run.lines[-1].startswith("Graded 2 answers") and "7 rows skipped" in run.lines[-1]
 
 
+def test_counts_in_the_summary_are_singular_for_one(run, tmp_path):
+    source = write_jsonl(
+        tmp_path / "answers.jsonl",
+        [
+            {"id": "w", "question_id": "000-12", "answer": WEAK},
+            {"id": "x", "question_id": "999-99", "answer": "a"},
+        ],
+    )
+    run(source, tmp_path / "out.jsonl")
+    assert run.lines[-1].startswith("Graded 1 answer (mean ") and ", 1 row skipped" in run.lines[-1]
+    run(source, tmp_path / "out.jsonl")
+    assert f"Resuming: 1 row already in {tmp_path / 'out.jsonl'}." in run.lines
+
+
 def test_bad_jsonl_lines_are_named_and_skipped(run, tmp_path):
     source = write_jsonl(
         tmp_path / "answers.jsonl",
@@ -309,7 +331,9 @@ def test_an_unusable_output_is_refused_before_anything_is_touched(run, tmp_path)
     source = write_jsonl(tmp_path / "answers.jsonl", [{"id": "w", "question_id": "000-12", "answer": WEAK}])
     notes = tmp_path / "notes.txt"
     notes.write_text("my notes, no trailing newline")
-    with pytest.raises(InputError, match=r"notes\.txt: unknown output type \.txt; use \.jsonl or \.csv"):
+    with pytest.raises(
+        InputError, match=r"notes\.txt: unknown output type \.txt; use \.jsonl, \.csv or \.parquet"
+    ):
         run(source, notes)
     assert notes.read_text() == "my notes, no trailing newline"  # not truncated as a "torn line"
     with pytest.raises(InputError, match="the output would overwrite the input"):
@@ -328,3 +352,217 @@ def test_user_text_that_looks_like_markup_is_printed_verbatim(run, tmp_path):
     assert run.skipped == [
         f"skipped {source}: line 1 (id [/bold]): unknown question_id '[red]x'; see `interviewer questions`"
     ]
+
+
+# ---- streaming and throughput -------------------------------------------------------------------
+
+
+def test_rows_are_streamed_so_chunks_before_a_late_bad_byte_are_kept(run, tmp_path):
+    rows = [
+        json.dumps({"id": f"r{i}", "question_id": "000-12", "answer": WEAK + f" Take {i}."}) for i in range(5)
+    ]
+    source = tmp_path / "answers.jsonl"
+    source.write_bytes(("\n".join(rows) + "\n").encode() + b'{"id": "bad", "answer": "caf\xe9"}\n')
+    output = tmp_path / "out.jsonl"
+    with pytest.raises(InputError, match=r"answers\.jsonl line 6: not UTF-8 text \(byte \d+\)"):
+        run(source, output, chunk=2)
+    # Read and graded two rows at a time: the four rows of the two full chunks were written first.
+    assert [r["id"] for r in read_jsonl(output)] == ["r0", "r1", "r2", "r3"]
+
+
+class CountingEmbedder:
+    """The real embedder, counting how often each text is sent to it."""
+
+    def __init__(self, inner):
+        self.inner, self.model_name, self.dimension = inner, inner.model_name, inner.dimension
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts):
+        self.calls.append(list(texts))
+        return self.inner.encode(texts)
+
+
+def test_an_adhoc_rubric_is_built_and_embedded_once_for_all_its_answers(run, tmp_path, grader, monkeypatch):
+    question = "Why would you use label smoothing when training a classifier?"
+    reference = (
+        "Label smoothing replaces one-hot targets with a mix of the target and a uniform distribution. "
+        "It keeps the model from becoming overconfident and often improves calibration."
+    )
+    counting = CountingEmbedder(grader.embedder)
+    monkeypatch.setattr(grader, "embedder", counting)
+    rows = [
+        {"id": f"a{i}", "question": question, "reference_answer": reference, "answer": f"{WEAK} Try {i}."}
+        for i in range(12)
+    ]
+    run(write_jsonl(tmp_path / "answers.jsonl", rows), tmp_path / "out.jsonl", chunk=5)
+    assert len(read_jsonl(tmp_path / "out.jsonl")) == 12
+    # Three chunks, one rubric: its texts went to the model once, in one batch with the first
+    # chunk's answers.
+    [call] = [c for c in counting.calls if question in c]
+    assert sum(c.count(question) for c in counting.calls) == 1
+    assert any("Try 0" in text for text in call) and not any("Try 9" in text for text in call)
+
+
+def test_an_answer_over_the_size_limit_is_graded_on_its_prefix_and_flagged(run, tmp_path, grader):
+    from interviewer.grading import MAX_ANSWER_CHARS
+
+    long_answer = STRONG + " " + ("Padding words follow here. " * 1200)
+    assert len(long_answer) > MAX_ANSWER_CHARS
+    source = write_jsonl(
+        tmp_path / "answers.jsonl",
+        [
+            {"id": "long", "question_id": "000-12", "answer": long_answer},
+            {"id": "short", "question_id": "000-12", "answer": STRONG},
+        ],
+    )
+    run(source, tmp_path / "out.jsonl")
+    long, short = read_jsonl(tmp_path / "out.jsonl")
+    assert "truncated" in long["flags"] and "truncated" not in short["flags"]
+    assert "Only the first 20,000 characters were graded." in long["explanation"]
+    prefix = grader.grade("000-12", long_answer[:MAX_ANSWER_CHARS].rsplit(" ", 1)[0])
+    assert long["score"] == prefix.score
+    assert "1 truncated" in run.lines[-1]
+
+
+# ---- resumption keyed on what determines a result ------------------------------------------------
+
+
+def test_an_edited_answer_under_the_same_id_is_regraded_and_replaces_the_old_row(run, tmp_path):
+    rows = [
+        {"id": "a", "question_id": "000-12", "answer": WEAK},
+        {"id": "b", "question_id": "002-06", "answer": DROPOUT},
+    ]
+    source = write_jsonl(tmp_path / "answers.jsonl", rows)
+    output = tmp_path / "out.jsonl"
+    run(source, output)
+    [old_a, old_b] = read_jsonl(output)
+    rows[0]["answer"] = STRONG
+    write_jsonl(source, rows)
+    summary = run(source, output)
+    assert summary.regraded == 1 and summary.skipped_done == 1 and summary.graded == 1
+    records = {r["id"]: r for r in read_jsonl(output)}
+    assert len(read_jsonl(output)) == 2  # one row per id once the run ends
+    assert records["a"]["score"] > old_a["score"] and records["a"]["fingerprint"] != old_a["fingerprint"]
+    assert records["b"] == old_b
+    assert "1 re-graded (answer, rubric or settings changed)" in run.lines[-1]
+
+
+def test_rows_from_a_run_with_other_settings_are_regraded(run, tmp_path, monkeypatch):
+    import interviewer.batch as batch
+
+    source = write_jsonl(tmp_path / "answers.jsonl", [{"id": "a", "question_id": "000-12", "answer": WEAK}])
+    output = tmp_path / "out.jsonl"
+    run(source, output)
+    assert run(source, output).skipped_done == 1
+    monkeypatch.setattr(batch, "critic_identity", lambda critic: "another critic")
+    summary = run(source, output)
+    assert summary.regraded == 1 and summary.skipped_done == 0 and len(read_jsonl(output)) == 1
+
+
+def test_an_interrupted_regrade_is_read_back_last_row_wins_and_compacted_next_time(run, tmp_path):
+    source = write_jsonl(tmp_path / "answers.jsonl", [{"id": "a", "question_id": "000-12", "answer": STRONG}])
+    output = tmp_path / "out.jsonl"
+    run(source, output)
+    [current] = read_jsonl(output)
+    stale = {**current, "score": 0.0, "fingerprint": "stale"}
+    output.write_text(json.dumps(stale) + "\n" + json.dumps(current) + "\n")  # killed before compaction
+    summary = run(source, output)
+    assert summary.skipped_done == 1 and summary.graded == 0
+    assert read_jsonl(output) == [current]
+
+
+def dead_critic():
+    from interviewer.critic import Critic, OpenAIChatModel
+
+    # Nothing listens on port 9 of localhost: every call is refused at once, as in an outage.
+    chat = OpenAIChatModel("m", base_url="http://127.0.0.1:9/v1", api_key="k", max_retries=0, timeout=5)
+    return Critic(chat)
+
+
+def test_a_critic_outage_stops_the_run_after_five_failures_in_a_row(run, tmp_path):
+    rows = [{"id": f"r{i}", "question_id": "000-12", "answer": WEAK + f" Take {i}."} for i in range(9)]
+    source = write_jsonl(tmp_path / "answers.jsonl", rows)
+    output = tmp_path / "out.jsonl"
+    summary = run(source, output, critic=dead_critic())
+    written = read_jsonl(output)
+    assert [r["id"] for r in written] == [f"r{i}" for i in range(5)]
+    assert all("critic-unavailable" in r["flags"] for r in written)
+    assert summary.fallbacks == 5 and summary.stopped and summary.failed
+    assert any(line.startswith("Stopped after 5 consecutive critic failures") for line in run.lines)
+    assert "5 answers kept the embedding grade because the critic failed" in " ".join(run.lines)
+    assert "5 critic fallbacks" in run.lines[-1]
+
+
+def test_keep_going_grades_every_row_through_an_outage_and_still_fails(run, tmp_path):
+    rows = [{"id": f"r{i}", "question_id": "000-12", "answer": WEAK + f" Take {i}."} for i in range(7)]
+    source = write_jsonl(tmp_path / "answers.jsonl", rows)
+    summary = run(source, tmp_path / "out.jsonl", critic=dead_critic(), keep_going=True)
+    assert summary.graded == 7 and summary.fallbacks == 7 and not summary.stopped and summary.failed
+
+
+def test_retry_fallbacks_regrades_only_the_rows_whose_critic_failed(run, tmp_path):
+    from interviewer.critic import Critic, StubChatModel
+
+    rows = [{"id": f"r{i}", "question_id": "000-12", "answer": WEAK + f" Take {i}."} for i in range(3)]
+    source = write_jsonl(tmp_path / "answers.jsonl", rows)
+    output = tmp_path / "out.jsonl"
+    flaky = StubChatModel([ConnectionError("refused")])  # the first call fails, the rest succeed
+    summary = run(source, output, critic=Critic(flaky))
+    assert summary.fallbacks == 1 and summary.failed
+    again = run(source, output, critic=Critic(StubChatModel()))
+    assert again.skipped_done == 3 and again.graded == 0  # plain resume keeps the fallback
+    healed = run(source, output, critic=Critic(StubChatModel()), retry_fallbacks=True)
+    assert healed.regraded == 1 and healed.skipped_done == 2 and not healed.failed
+    records = read_jsonl(output)
+    assert len(records) == 3 and not any("critic-unavailable" in r["flags"] for r in records)
+
+
+# ---- output folders and formats ------------------------------------------------------------------
+
+
+def test_an_output_in_a_missing_folder_needs_mkdir(run, tmp_path):
+    source = write_jsonl(tmp_path / "answers.jsonl", [{"id": "w", "question_id": "000-12", "answer": WEAK}])
+    target = tmp_path / "results" / "2026" / "out.jsonl"
+    with pytest.raises(InputError, match=r"no folder .*2026; create it, or pass --mkdir"):
+        run(source, target)
+    assert not (tmp_path / "results").exists()
+    run(source, target, mkdir=True)
+    assert [r["id"] for r in read_jsonl(target)] == ["w"]
+
+
+def test_parquet_in_and_out_streamed_and_resumed(run, tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    rows = [{"id": f"r{i}", "question_id": "000-12", "answer": WEAK + f" Take {i}."} for i in range(3)]
+    rows.append({"id": "bad", "question_id": "999-99", "answer": "x"})
+    source = tmp_path / "answers.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), source, row_group_size=2)
+    output = tmp_path / "out.parquet"
+    summary = run(source, output, chunk=2)
+    assert summary.graded == 3
+    assert f"skipped {source}: row 4 (id bad): unknown question_id '999-99'" in " ".join(run.skipped)
+    table = pq.read_table(output)
+    assert table.column_names == OUTPUT_FIELDS and table.num_rows == 3
+    first = table.to_pylist()[0]
+    assert isinstance(first["missed"], list) and first["contradictions"] == []
+    assert not (tmp_path / "out.parquet.partial.jsonl").exists()
+    rows[0]["answer"] = STRONG
+    pq.write_table(pa.Table.from_pylist(rows), source)
+    again = run(source, output)
+    assert again.regraded == 1 and again.skipped_done == 2
+    records = {r["id"]: r for r in pq.read_table(output).to_pylist()}
+    assert len(records) == 3 and records["r0"]["score"] > first["score"]
+
+
+def test_a_csv_output_from_before_fingerprints_is_upgraded_and_its_rows_regraded(run, tmp_path):
+    source = write_jsonl(tmp_path / "answers.jsonl", [{"id": "a", "question_id": "000-12", "answer": WEAK}])
+    output = tmp_path / "out.csv"
+    old_fields = [f for f in OUTPUT_FIELDS if f != "fingerprint"]
+    output.write_text(",".join(old_fields) + "\na,000-12,,,1.0,weak,[],[],[],[],[],old,\n", encoding="utf-8")
+    summary = run(source, output)
+    assert summary.regraded == 1
+    with output.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        [row] = list(reader)
+    assert reader.fieldnames == OUTPUT_FIELDS and row["fingerprint"] and row["explanation"] != "old"

@@ -43,13 +43,24 @@ def env(index_dir, tmp_path):
         INTERVIEWER_INDEX_DIR=str(index_dir),
         INTERVIEWER_DATA_DIR=str(tmp_path / "data"),
         HF_HUB_OFFLINE="1",
+        # The code of this checkout, whichever checkout the `interviewer` script was installed from.
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
     )
     return variables
 
 
-def interviewer(*args: str, env: dict, cwd: Path = ROOT, code: int | None = 0) -> subprocess.CompletedProcess:
+def interviewer(
+    *args: str, env: dict, cwd: Path = ROOT, code: int | None = 0, stdin: str | None = None
+) -> subprocess.CompletedProcess:
     done = subprocess.run(
-        [str(EXE), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+        [str(EXE), *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        input=stdin,
     )
     assert "Traceback" not in done.stderr, done.stderr
     if code is not None:
@@ -167,7 +178,7 @@ def test_grade_a_csv_into_a_csv_then_resume(env, tmp_path):
     assert rows["matched"]["matched_question"] and float(rows["matched"]["match_similarity"]) >= 0.6
     stderr = flat(done.stderr)
     assert f"skipped {source}: line 4 (id ghost): unknown question_id '999-99'" in stderr
-    assert "Graded 3 answers" in stderr and "1 rows skipped" in stderr
+    assert "Graded 3 answers" in stderr and "1 row skipped" in stderr
 
     again = interviewer("grade", str(source), "-o", str(output), env=env)
     assert "Resuming: 3 rows already in" in flat(again.stderr)
@@ -193,7 +204,7 @@ def test_grade_exits_1_when_every_row_is_bad(env, tmp_path):
 BAD_GRADE_INPUTS = {
     "missing": (None, "no such file"),
     "empty": (b"", "no rows found"),
-    "not UTF-8": (b'{"id": "1", "question_id": "000-12", "answer": "caf\xe9"}\n', "not UTF-8 text"),
+    "not UTF-8": (b'{"id": "1", "question_id": "000-12", "answer": "caf\xe9"}\n', "line 1: not UTF-8 text"),
 }
 
 
@@ -203,7 +214,7 @@ def test_grade_an_unusable_file_is_one_clear_error(env, tmp_path, content, messa
     if content is not None:
         source.write_bytes(content)
     done = interviewer("grade", str(source), env=env, code=2)
-    assert flat(done.stderr).startswith(f"error: {source}: {message}")
+    assert flat(done.stderr).startswith(f"error: {source}") and message in flat(done.stderr)
     assert done.stdout == ""
 
 
@@ -211,7 +222,55 @@ def test_grade_an_unknown_extension_is_one_clear_error(env, tmp_path):
     source = tmp_path / "answers.xlsx"
     source.write_text("id,answer\n")
     done = interviewer("grade", str(source), env=env, code=2)
-    assert flat(done.stderr) == f"error: {source}: unknown file type .xlsx; use .csv or .jsonl"
+    assert flat(done.stderr) == f"error: {source}: unknown file type .xlsx; use .jsonl, .csv or .parquet"
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_grade_reads_stdin_and_writes_stdout_with_dashes(env, fmt):
+    if fmt == "jsonl":
+        text = json.dumps({"id": "s", "question_id": "000-12", "answer": STRONG}) + "\n"
+    else:
+        text = f'id,question_id,answer\ns,000-12,"{STRONG}"\n'
+    for args in (["-", "-o", "-"], ["-", "--format", fmt]):  # sniffed, then named
+        done = interviewer("grade", *args, env=env, stdin=text)
+        [record] = [json.loads(line) for line in done.stdout.splitlines()]
+        assert record["id"] == "s" and record["band"] == "strong"
+
+
+def test_grade_a_bad_stdin_row_is_named_by_line(env):
+    text = '{"id": "a", "question_id": "000-12", "answer": "x"}\nnot json\n'
+    done = interviewer("grade", "-", env=env, stdin=text)
+    assert "skipped <stdin>: line 2: not valid JSON" in flat(done.stderr)
+
+
+def test_grade_into_a_missing_folder_asks_for_mkdir(env, tmp_path):
+    source = tmp_path / "answers.jsonl"
+    source.write_text(json.dumps({"id": "s", "question_id": "000-12", "answer": STRONG}) + "\n")
+    target = tmp_path / "nowhere" / "deeper" / "out.jsonl"
+    done = interviewer("grade", str(source), "-o", str(target), env=env, code=2)
+    assert "pass --mkdir" in flat(done.stderr) and not (tmp_path / "nowhere").exists()
+    interviewer("grade", str(source), "-o", str(target), "--mkdir", env=env)
+    assert target.exists()
+
+
+def test_grade_exits_1_with_a_summary_when_the_critic_fell_back(env, tmp_path):
+    source = tmp_path / "answers.jsonl"
+    source.write_text(json.dumps({"id": "s", "question_id": "000-12", "answer": STRONG}) + "\n")
+    dead = {**env, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "k"}
+    done = interviewer(
+        "grade",
+        str(source),
+        "-o",
+        str(tmp_path / "out.jsonl"),
+        "--critic",
+        "openai",
+        "--model",
+        "m",
+        "--no-cache",
+        env=dead,
+        code=1,
+    )
+    assert "1 answer kept the embedding grade because the critic failed" in flat(done.stderr)
 
 
 # ---- eval -----------------------------------------------------------------------------------------
@@ -330,3 +389,32 @@ def test_eval_json_prints_the_figures_on_stdout_and_documented_exit_codes(env, t
     assert bad.stdout == "" and "unknown --semeval-splits 'most'" in bad.stderr
     usage = interviewer("eval", "--no-such-option", env=env, code=2)
     assert "No such option" in usage.stderr
+
+
+def test_help_imports_neither_the_models_nor_rich():
+    probe = (
+        "import sys\n"
+        "sys.argv = ['interviewer', '--help']\n"
+        "from interviewer.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = ['numpy', 'torch', 'sentence_transformers', 'rich', 'pydantic', 'interviewer.grading']\n"
+        "print('loaded:' + ','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "loaded:"
+
+
+def test_grade_device_is_checked_before_any_row_is_read(env, tmp_path):
+    source = tmp_path / "answers.jsonl"
+    source.write_text(json.dumps({"id": "s", "question_id": "000-12", "answer": STRONG}) + "\n")
+    done = interviewer("grade", str(source), "--device", "tpu", env=env, code=2)
+    assert flat(done.stderr) == "error: unknown device 'tpu': use auto, cpu or cuda"
+    import torch
+
+    if not torch.cuda.is_available():
+        done = interviewer("grade", str(source), "--device", "cuda", env=env, code=2)
+        assert "sees no CUDA GPU here; use --device cpu or auto" in flat(done.stderr)
+    done = interviewer("grade", str(source), "--device", "cpu", env=env)
+    assert json.loads(done.stdout)["band"] == "strong"

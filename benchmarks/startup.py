@@ -1,0 +1,48 @@
+"""Start-up time of `interviewer --help` and `interviewer questions`, against `python -c pass`.
+
+    python benchmarks/startup.py [--runs 5]
+
+Each command runs `--runs` times in a fresh process; the median wall time is printed with its
+ratio to the bare interpreter's, measured in the same run (the machine's load moves both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GOAL_S = 0.3
+
+
+def median_seconds(command: list[str], runs: int) -> float:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+        )
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    base = median_seconds([sys.executable, "-c", "pass"], args.runs)
+    print(f"python -c pass: {base:.3f} s (load {os.getloadavg()[0]:.1f})")
+    for name, extra in (("--help", ["--help"]), ("questions", ["questions"])):
+        seconds = median_seconds([sys.executable, "-m", "interviewer", *extra], args.runs)
+        verdict = "ok" if seconds < GOAL_S else f"over the {GOAL_S} s goal"
+        print(f"interviewer {name}: {seconds:.3f} s, {seconds / base:.1f}x python -c pass ({verdict})")
+
+
+if __name__ == "__main__":
+    main()

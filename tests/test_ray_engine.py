@@ -1,0 +1,102 @@
+"""`interviewer grade --engine ray`: the same records as the single-process path, on a local Ray.
+
+Runs where the `scale` extra is installed (`pip install -e '.[scale]'`), skipped elsewhere.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+ray = pytest.importorskip("ray")
+pytest.importorskip("ray.data")
+
+from interviewer.app import Workspace  # noqa: E402
+from interviewer.batch import BatchOptions, run_batch  # noqa: E402
+from interviewer.ray_engine import run_ray  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+STRONG = (
+    "Vanishing gradients happen when the gradient shrinks exponentially as it is backpropagated through "
+    "many layers, because the chain rule multiplies many small derivatives. Mitigations are ReLU, "
+    "careful initialization, batch normalization and residual connections."
+)
+WARMUP_Q = "What does a learning-rate warmup do?"
+WARMUP_REF = (
+    "Warmup starts training with a small learning rate and raises it over the first steps. "
+    "It avoids large, unstable updates while the optimizer statistics are still poor."
+)
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    yield
+    ray.shutdown()
+
+
+def rows() -> list[dict]:
+    out = [
+        {"id": "bank-strong", "question_id": "000-12", "answer": STRONG},
+        {"id": "bank-weak", "question_id": "000-12", "answer": "Gradients get small."},
+        {"id": "bank-empty", "question_id": "002-06", "answer": ""},
+        {"id": "ghost", "question_id": "999-99", "answer": "anything"},
+        {
+            "id": "matched",
+            "question": "What is the vanishing gradient problem, and how can it be mitigated?",
+            "answer": STRONG,
+        },
+    ]
+    for i, answer in enumerate([WARMUP_REF, "It uses bigger batches.", "Small steps first, then larger."]):
+        out.append(
+            {"id": f"adhoc-{i}", "question": WARMUP_Q, "reference_answer": WARMUP_REF, "answer": answer}
+        )
+    return out
+
+
+def read(path: Path) -> dict[str, dict]:
+    return {r["id"]: r for r in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
+
+
+def test_ray_results_equal_the_single_process_path_row_by_row_and_resume(local_ray, grader, tmp_path):
+    source = tmp_path / "answers.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows()), encoding="utf-8")
+    ws = Workspace(ROOT)
+    ws._grader = grader
+    quiet = Console(file=io.StringIO(), width=200)
+    single = run_batch(ws, source, tmp_path / "single.jsonl", console=quiet)
+    console = Console(file=io.StringIO(), width=200)
+    # Chunks of 3 rows, so both actors grade some of them.
+    summary = run_ray(
+        Workspace(ROOT),
+        source,
+        tmp_path / "ray.jsonl",
+        console=console,
+        options=BatchOptions(chunk=3),
+        actors=2,
+    )
+    expected, got = read(tmp_path / "single.jsonl"), read(tmp_path / "ray.jsonl")
+    assert summary.graded == single.graded == 7 and len(summary.errors) == 1
+    assert set(got) == set(expected)
+    for key, record in expected.items():
+        assert got[key] == record, key
+    assert "ghost" in console.file.getvalue()
+
+    again = run_ray(
+        Workspace(ROOT), source, tmp_path / "ray.jsonl", console=console, options=BatchOptions(), actors=2
+    )
+    assert again.graded == 0 and again.skipped_done == 7
+    assert read(tmp_path / "ray.jsonl") == got
+
+
+def test_the_single_process_path_never_imports_ray(tmp_path):
+    import subprocess
+
+    probe = "import sys\nfrom interviewer import batch, cli\nprint('ray' in sys.modules)\n"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
