@@ -101,9 +101,6 @@ class Calibration(BaseModel):
     contradiction_penalty: float = 1.0
     # Getting an essential point wrong caps the answer at "adequate" at best, however much else it says.
     contradiction_cap: float = 2.5
-    # Whether a point the answer states by similarity can still be read as contradicted: a negated
-    # sentence shares the point's words, so only the judge can tell it from a restatement.
-    judge_reads_negations: bool = False
     judge: str = ""
     relevant_at: float = 0.40
     pair_at: float = 0.50
@@ -298,15 +295,13 @@ def _apply_judgement(
         worst = max(range(len(rows)), key=lambda i: float(rows[i][CONTRADICT]))
         contra = float(rows[worst][CONTRADICT])
         similar = similar_points[n] if n < len(similar_points) else 0.0
-        # A point the answer also states is not counted against it; "states" by similarity too,
-        # unless the judge is trusted to tell a negation from a restatement.
-        stated = best_entail >= 0.5 or (similar >= cal.covered_at and not cal.judge_reads_negations)
-        if stated or contra <= best_entail:
+        # A point the answer also states (by either reading) is not counted against it: the judge
+        # still reads some restatements as contradictions (measured: trusting it over similarity
+        # flags 30 of the 150 model answers).
+        if best_entail >= 0.5 or similar >= cal.covered_at or contra <= best_entail:
             contra = 0.0
         entailed.append(round(best_entail, 4))
-        # A point the judge finds contradicted is not covered because its words are there.
-        refuted = contra >= cal.contradiction_at
-        covered.append(round(best_entail if refuted else max(best_entail, similar), 4))
+        covered.append(round(max(best_entail, similar), 4))
         contradicted.append(round(contra, 4))
         contradicting.append(spans[worst])
     asserted: list[float] = []

@@ -22,9 +22,9 @@ pytestmark = pytest.mark.slow
 
 # Measured on main with the shipped judge and calibration; raise them as the grader improves.
 REFERENCES_AT_LEAST_4_5 = 120  # of 150 (target: 150; before the judge: 71)
-REFERENCES_FLAGGED_AT_MOST = 7  # (target: 0)
-PARAPHRASES_AT_LEAST_4 = 110  # of 150 (target: 150)
-NEGATED_BELOW_THEIR_REFERENCE = 60  # of 150 (target: 150, each at most 2.5 and naming the point)
+REFERENCES_FLAGGED_AT_MOST = 4  # (target: 0; before the judge: 14)
+PARAPHRASES_AT_LEAST_4 = 104  # of 150 (target: 150)
+NEGATED_BELOW_THEIR_REFERENCE = 64  # of 150 (target: 150, each at most 2.5 and naming the point)
 
 
 @pytest.fixture(scope="module")
