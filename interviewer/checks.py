@@ -207,3 +207,33 @@ def check_rubrics(questions: list[Question], folder: Path) -> CheckReport:
                     report.problems.append(f"concepts.yaml: {qid} is in both {first!r} and {name!r}")
                 members_seen[qid] = name
     return report
+
+
+def check_judge_pairs(rubrics: list, root: Path) -> list[str]:
+    """Every key point has authored judge pairs, and no pairs point at a key point that is gone."""
+    from interviewer.judge_data import PAIRS_DIR, PairsError, check_pairs, load_pairs
+
+    try:
+        return check_pairs(rubrics, load_pairs(root / PAIRS_DIR))
+    except PairsError as exc:
+        return [str(exc)]
+
+
+def check_model_answers(rubrics: list, grader) -> list[str]:
+    """Each model answer, graded as an answer to its own question, covers every essential key point,
+    scores at least 4.5 and raises no flag: otherwise the rubric disagrees with itself."""
+    with_answer = [r for r in rubrics if r.model_answer]
+    grades = grader.grade_many([(r, r.model_answer) for r in with_answer])
+    problems = []
+    for r, g in zip(with_answer, grades, strict=True):
+        missed = [k.text for k in r.key_points if k.essential and k.text not in g.covered]
+        for text in missed:
+            problems.append(
+                f"{r.question_id}: the model answer does not state essential key point {text[:60]!r}; "
+                "state it in `reference_addendum` or reword the point"
+            )
+        if g.flags:
+            problems.append(f"{r.question_id}: the model answer, graded, is flagged {', '.join(g.flags)}")
+        elif g.score is not None and g.score < 4.5 and not missed:
+            problems.append(f"{r.question_id}: the model answer scores {g.score} as an answer (needs 4.5)")
+    return problems
