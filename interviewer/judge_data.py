@@ -40,9 +40,6 @@ class PointPairs(BaseModel):
     entails: list[str] = Field(min_length=2)
     contradicts: list[str] = Field(min_length=2)
     neutral: list[str] = Field(min_length=1)
-    # Affirmations in the point's own vocabulary (near-verbatim, or inside a longer explanation):
-    # without them, shared words would only ever appear in contradictions.
-    restates: list[str] = Field(default_factory=list)
 
 
 class MisconceptionPairs(BaseModel):
@@ -171,12 +168,7 @@ def authored_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
         model_answer = rubric.model_answer
         for p in points:
             others = [s for o in points if o is not p for s in o.entails]
-            for label, statements in (
-                (ENTAIL, p.entails),
-                (ENTAIL, p.restates),
-                (CONTRADICT, p.contradicts),
-                (NEUTRAL, p.neutral),
-            ):
+            for label, statements in ((ENTAIL, p.entails), (CONTRADICT, p.contradicts), (NEUTRAL, p.neutral)):
                 for s in statements:
                     out.append(Example(s, p.key_point, label, "authored", group))
             out.append(Example(_restated(p.key_point, rng), p.key_point, ENTAIL, "restated", group))
@@ -191,7 +183,7 @@ def authored_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
                 for label, statements in (
                     (ENTAIL, p.entails),
                     (CONTRADICT, p.contradicts),
-                    (ENTAIL, p.restates or [p.key_point]),
+                    (ENTAIL, [p.key_point]),
                 ):
                     context = rng.sample(others, min(len(others), rng.randint(1, 3)))
                     sentences = [rng.choice(statements), *context]
