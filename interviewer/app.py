@@ -43,6 +43,7 @@ class Workspace:
     root: Path
     notice: Callable[[str], None] | None = None
     device: str | None = None  # auto | cpu | cuda for the embedder and the judge ($INTERVIEWER_DEVICE)
+    backend: str | None = None  # numpy | torch on the CPU ($INTERVIEWER_BACKEND); None: numpy
     _rubrics: list[Rubric] | None = field(default=None, repr=False)
     _grader: object | None = field(default=None, repr=False)
 
@@ -84,6 +85,7 @@ class Workspace:
             embedder = Embedder(
                 disk_cache=None if os.environ.get("INTERVIEWER_NO_EMBED_CACHE") else default_cache_path(),
                 device=self.device,
+                backend=self.backend,
             )
             index = open_index(self.index_dir, self.rubrics(), embedder, notice=self.notice)
             self._grader = Grader(index, embedder, judge=self.judge())
@@ -94,7 +96,7 @@ class Workspace:
         (the grader then falls back to similarity alone, and says so once)."""
         from interviewer.judge import CrossEncoderJudge
 
-        judge = CrossEncoderJudge(device=self.device)
+        judge = CrossEncoderJudge(device=self.device, backend=self.backend)
         if judge.available:
             return judge
         if self.notice:

@@ -289,11 +289,12 @@ def grade(
     or no row could be graded; 2 a usage or input error."""
     from interviewer.batch import BatchOptions, run_batch
     from interviewer.critic import make_critic
-    from interviewer.embedding import resolve_device
+    from interviewer.embedding import resolve_device, throughput_backend
 
     ws = _workspace()
     # An unusable device fails here, before any row is read; Ray actors resolve it where they run.
     ws.device = device if engine == "ray" else resolve_device(device)
+    ws.backend = throughput_backend()  # a batch run pays torch's import once and grades faster
     chosen = make_critic(critic, model=model, no_cache=no_cache)
     options = BatchOptions(
         fmt=input_format, retry_fallbacks=retry_fallbacks, keep_going=keep_going, mkdir=mkdir
@@ -352,9 +353,11 @@ def evaluate(
     """Measure the grader against human grades. Exit 0: no regression; 1: a regression beyond
     tolerance; 2: a usage or input error."""
     from interviewer.critic import make_critic
+    from interviewer.embedding import throughput_backend
     from interviewer.evals import run_eval
 
     ws = _workspace()
+    ws.backend = throughput_backend()
     chosen = make_critic(critic, model=model, no_cache=no_cache)
     outcome = run_eval(
         ws,

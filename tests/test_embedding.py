@@ -3,13 +3,15 @@ feedback waits for the model to load, and that import alone cost seconds)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from interviewer.embedding import DEFAULT_MODEL, MeanPooledEncoder, bundled_model_path
+from interviewer.bert import Tokenizer
+from interviewer.embedding import DEFAULT_MODEL, MeanPooledEncoder, NumpyMeanPooledEncoder, bundled_model_path
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = [
@@ -21,14 +23,53 @@ TEXTS = [
 ]
 
 
-def test_loading_and_encoding_never_import_sentence_transformers():
+def test_on_the_cpu_grading_imports_neither_torch_nor_transformers():
+    """The models run in numpy on a CPU: a practice session's first answer is graded about a second
+    after it starts, not after torch's 7-25 s import."""
     code = (
-        "import sys; from interviewer.embedding import Embedder; e = Embedder(); e.warm_up(); "
-        "v = e.encode(['a sentence']); print(v.shape, 'sentence_transformers' in sys.modules)"
+        "import sys; from interviewer.app import Workspace; g = Workspace.discover().grader(); "
+        "grade = g.grade('000-03', 'Without a nonlinearity stacked layers collapse into one linear map.'); "
+        "print(grade.score, type(g.embedder._model).__name__, type(g.judge._model).__name__, "
+        "sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "INTERVIEWER_DEVICE": "cpu", "INTERVIEWER_BACKEND": ""},
+    )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split()[-1] == "False" and "(1, 384)" in done.stdout
+    assert done.stdout.split()[1:] == ["NumpyMeanPooledEncoder", "NumpyBert", "[]"], done.stdout
+    assert float(done.stdout.split()[0]) > 0
+
+
+def test_numpy_vectors_equal_the_torch_vectors():
+    path = bundled_model_path(DEFAULT_MODEL)
+    expected = MeanPooledEncoder(path).encode(TEXTS, batch_size=2)
+    got = NumpyMeanPooledEncoder(path).encode(TEXTS, batch_size=2)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    assert np.abs(got - expected).max() < 1e-5
+
+
+def test_token_batches_cover_every_row_once_within_the_budget():
+    from transformers import AutoTokenizer
+
+    path = bundled_model_path(DEFAULT_MODEL)
+    pairs = [(t, "Dropout is turned off at inference.") for t in TEXTS] + [("short", "pair")] * 3
+    tokenizer = Tokenizer(path, max_length=256)
+    batches = tokenizer.batches(pairs, max_tokens=300, max_rows=2)
+    assert sorted(i for rows, _ in batches for i in rows) == list(range(len(pairs)))
+    reference = AutoTokenizer.from_pretrained(str(path))
+    for rows, (ids, types, mask) in batches:
+        assert len(rows) <= 2 and ids.size <= max(300, ids.shape[1])
+        for row, i in enumerate(rows):
+            want = reference(*pairs[i], truncation="longest_first", max_length=256)
+            n = int(mask[row].sum())
+            assert ids[row, :n].tolist() == want["input_ids"]
+            assert types[row, :n].tolist() == want["token_type_ids"]
+            assert not ids[row, n:].any()
 
 
 def test_the_vectors_are_sentence_transformers_vectors():

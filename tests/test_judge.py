@@ -156,3 +156,21 @@ def test_predictions_are_probabilities_and_deterministic(judge):
     first, second = judge.predict(pairs), CrossEncoderJudge().predict(pairs)
     assert np.allclose(first.sum(axis=1), 1.0, atol=1e-5)
     assert np.allclose(first, second, atol=1e-6)
+
+
+def test_the_judge_in_numpy_reads_as_the_judge_in_torch(monkeypatch):
+    """On a CPU the judge runs in numpy (no torch import); it must be the same model."""
+    pairs = [
+        ("Dropout zeroes random activations during training only.", "Dropout is turned off at inference"),
+        ("Dropout deletes neurons for good.", "Dropout zeroes random activations during training"),
+        ("word " * 300, "A long premise is truncated longest first"),
+        ("", "An empty premise"),
+    ]
+    numpy_judge = CrossEncoderJudge(device="cpu")
+    got = numpy_judge.predict(pairs)
+    monkeypatch.setenv("INTERVIEWER_BACKEND", "torch")
+    torch_judge = CrossEncoderJudge(device="cpu")
+    expected = torch_judge.predict(pairs)
+    assert type(numpy_judge._model).__name__ == "NumpyBert"
+    assert type(torch_judge._model).__name__ == "BertForSequenceClassification"
+    assert np.abs(got - expected).max() < 1e-5

@@ -291,3 +291,22 @@ def test_an_unreadable_rubric_file_is_a_problem_not_a_crash(questions, home, con
     assert problems[0].startswith(f"rubric file {path}") and message in problems[0]
     # Its questions then have no rubric: each is named too.
     assert sum("has no rubric" in p for p in problems) == 43
+
+
+def test_parsed_rubric_files_are_cached_by_content_and_never_stale(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTERVIEWER_CACHE_DIR", str(tmp_path / "cache"))
+    source = ROOT / "rubrics" / "002_07955be0f3763b72.yaml"
+    path = tmp_path / source.name
+    shutil.copy(source, path)
+    fresh = load_rubric_file(path)
+    assert len(list((tmp_path / "cache" / "parsed-yaml").glob("*.json"))) == 1
+    assert load_rubric_file(path) == fresh  # now read from the cache
+    edited = path.read_text(encoding="utf-8").replace(
+        fresh.rubrics[0].question, "What is a neural network, and how does it learn from data?"
+    )
+    path.write_text(edited, encoding="utf-8")
+    assert (
+        load_rubric_file(path).rubrics[0].question
+        == "What is a neural network, and how does it learn from data?"
+    )
+    assert load_rubric_file(path).rubrics[1:] == fresh.rubrics[1:]
