@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from interviewer.app import Workspace
-from interviewer.batch import OUTPUT_FIELDS, BatchOptions, InputError, done_ids, run_batch
+from interviewer.surfaces.batch import OUTPUT_FIELDS, BatchOptions, InputError, done_ids, run_batch
+from interviewer.workspace import Workspace
 
 # A strong answer lands in the "strong" band (models.band_for), whatever its exact score.
 STRONG_AT = 3.75
@@ -407,7 +407,7 @@ def test_an_adhoc_rubric_is_built_and_embedded_once_for_all_its_answers(run, tmp
 
 
 def test_an_answer_over_the_size_limit_is_graded_on_its_prefix_and_flagged(run, tmp_path, grader):
-    from interviewer.grading import MAX_ANSWER_CHARS
+    from interviewer.grading.grader import MAX_ANSWER_CHARS
 
     long_answer = STRONG + " " + ("Padding words follow here. " * 1200)
     assert len(long_answer) > MAX_ANSWER_CHARS
@@ -451,7 +451,7 @@ def test_an_edited_answer_under_the_same_id_is_regraded_and_replaces_the_old_row
 
 
 def test_rows_from_a_run_with_other_settings_are_regraded(run, tmp_path, monkeypatch):
-    import interviewer.batch as batch
+    import interviewer.surfaces.batch as batch
 
     source = write_jsonl(tmp_path / "answers.jsonl", [{"id": "a", "question_id": "000-12", "answer": WEAK}])
     output = tmp_path / "out.jsonl"

@@ -31,14 +31,14 @@ from interviewer.critic import (
     parse_verdict,
     request_for,
 )
-from interviewer.models import (
+from interviewer.domain.grade import (
     FLAG_CRITIC_FAILED,
     FLAG_EMPTY,
     FLAG_INJECTION,
     FLAG_OFF_TOPIC,
     Grade,
 )
-from interviewer.rubric import KeyPoint, Misconception, Rubric
+from interviewer.sources.rubric import KeyPoint, Misconception, Rubric
 
 RUBRIC = Rubric(
     question_id="dropout-inference",

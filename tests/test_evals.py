@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from interviewer.app import Workspace
-from interviewer.evals import (
+from interviewer.surfaces.evals import (
     Baseline,
     EvalInputError,
     EvalResult,
@@ -25,6 +24,7 @@ from interviewer.evals import (
     rubric_for_row,
     run_eval,
 )
+from interviewer.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 SEMEVAL = ROOT.parent / "shared" / "benchmarks" / "semeval2013"

@@ -27,9 +27,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from interviewer.app import Workspace, user_data_dir
-from interviewer.history import History, Timings, Transcript, progress_rows, weakest_topics
-from interviewer.interview import (
+from interviewer.domain.grade import Grade
+from interviewer.session.history import History, Timings, Transcript, progress_rows, weakest_topics
+from interviewer.session.interview import (
     LEVELS,
     Ask,
     Feedback,
@@ -44,9 +44,9 @@ from interviewer.interview import (
     plan_order,
     plural,
 )
-from interviewer.models import Grade
-from interviewer.phrasing import Phrasing
-from interviewer.rubric import Rubric
+from interviewer.session.phrasing import Phrasing
+from interviewer.sources.rubric import Rubric
+from interviewer.workspace import Workspace, user_data_dir
 
 PROMPT = "> "
 # After one empty line the prompt says how to send: a second empty line does it (or Ctrl-D), so a
@@ -190,7 +190,7 @@ def _open_voice(options: PracticeOptions, notice: Callable[[str], None]) -> Any:
     if not (options.voice or options.voice_in or options.voice_out):
         return None
     try:
-        from interviewer.voice import open_voice
+        from interviewer.surfaces.voice import open_voice
     except ImportError:
         notice("Voice support is not available here; continuing in text mode.")
         return None

@@ -22,9 +22,9 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
-from interviewer.files import read_text
-from interviewer.judge import CONTRADICT, ENTAIL, NEUTRAL
-from interviewer.rubric import Rubric
+from interviewer.grading.judge import CONTRADICT, ENTAIL, NEUTRAL
+from interviewer.sources.files import read_text
+from interviewer.sources.rubric import Rubric
 
 PAIRS_DIR = "judge/pairs"
 MODEL_ANSWER_WORDS = 120
@@ -217,7 +217,7 @@ def aligned_examples(rubrics: list[Rubric], encode) -> list[Example]:
     embedding, above ALIGNED_AT) entails it. Our affirmations avoid the point's words on purpose and
     our contradictions keep them; without these a model learns "same words, so contradiction".
     Sentences far from a misconception claim are neutral to it."""
-    from interviewer.text import units
+    from interviewer.grading.text import units
 
     out: list[Example] = []
     for rubric in rubrics:

@@ -20,11 +20,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
-from interviewer import text as tx
-from interviewer.embedding import Embed
-from interviewer.index import RubricIndex, reference_passages
-from interviewer.judge import CONTRADICT, ENTAIL, Judge
-from interviewer.models import (
+from interviewer.domain.grade import (
     FLAG_CONTRADICTION,
     FLAG_DONT_KNOW,
     FLAG_EMPTY,
@@ -41,7 +37,11 @@ from interviewer.models import (
     Grade,
     band_for,
 )
-from interviewer.rubric import Rubric, derive_key_points
+from interviewer.grading import text as tx
+from interviewer.grading.embedding import Embed
+from interviewer.grading.index import RubricIndex, reference_passages
+from interviewer.grading.judge import CONTRADICT, ENTAIL, Judge
+from interviewer.sources.rubric import Rubric, derive_key_points
 
 SIGNALS = (
     "coverage",
@@ -172,7 +172,7 @@ def adhoc_rubric(question: str, reference: str, question_id: str | None = None) 
     qid = question_id or "adhoc-" + hashlib.sha256(f"{question}\n{reference}".encode()).hexdigest()[:10]
     points = derive_key_points(reference)
     if not points:
-        from interviewer.rubric import KeyPoint
+        from interviewer.sources.rubric import KeyPoint
 
         points = [KeyPoint(text=reference.strip(), source="bank")]
     return Rubric(

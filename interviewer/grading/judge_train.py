@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from interviewer.judge import (
+from interviewer.grading.judge import (
     CONTRADICT,
     ENTAIL,
     LABELS,
@@ -32,7 +32,7 @@ from interviewer.judge import (
     base_model,
     is_frozen,
 )
-from interviewer.judge_data import (
+from interviewer.grading.judge_data import (
     Example,
     aligned_examples,
     authored_examples,
@@ -45,7 +45,7 @@ from interviewer.judge_data import (
     semeval_examples,
     snli_examples,
 )
-from interviewer.rubric import Rubric
+from interviewer.sources.rubric import Rubric
 
 
 @dataclass
@@ -68,7 +68,7 @@ def training_examples(
     """(train, held-out authored examples, sha256 of every file read)."""
     pairs = load_pairs(pairs_dir)
     digests = {str(p.relative_to(pairs_dir.parent.parent)): file_digest(p) for p in pair_files(pairs_dir)}
-    from interviewer.embedding import Embedder
+    from interviewer.grading.embedding import Embedder
 
     authored = authored_examples(rubrics, pairs, settings.seed)
     authored += aligned_examples(rubrics, Embedder().encode)
@@ -204,7 +204,7 @@ def measure(model, tokenizer, held: list[Example], benchmarks: Path | None) -> d
     """The judge on what it never saw: held-out concept groups, public test splits, NLI (eval only)."""
     import csv
 
-    from interviewer.judge_data import SEMEVAL_LABELS
+    from interviewer.grading.judge_data import SEMEVAL_LABELS
 
     sets: dict[str, list[Example]] = {}
     if held:

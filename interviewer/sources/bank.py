@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from interviewer.files import read_text
+from interviewer.sources.files import read_text
 
 BANK_SUFFIXES = (".md", ".txt", ".markdown")
 

@@ -21,9 +21,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Literal
 
-from interviewer import text as tx
-from interviewer.bank import normalize_level as bank_level
-from interviewer.models import (
+from interviewer.domain.grade import (
     FLAG_DONT_KNOW,
     FLAG_EMPTY,
     FLAG_NO_REFERENCE,
@@ -31,8 +29,10 @@ from interviewer.models import (
     Grade,
     dont_know_grade,
 )
-from interviewer.phrasing import Phrasing
-from interviewer.rubric import FollowUp, Rubric
+from interviewer.grading import text as tx
+from interviewer.session.phrasing import Phrasing
+from interviewer.sources.bank import normalize_level as bank_level
+from interviewer.sources.rubric import FollowUp, Rubric
 
 LEVELS = ("beginner", "intermediate", "advanced")
 DEFAULT_LEVEL = "beginner"

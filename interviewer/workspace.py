@@ -12,8 +12,8 @@ from pathlib import Path
 
 import platformdirs
 
-from interviewer.bank import Question, load_corpus
-from interviewer.rubric import Rubric, load_rubrics
+from interviewer.sources.bank import Question, load_corpus
+from interviewer.sources.rubric import Rubric, load_rubrics
 
 APP_NAME = "interviewer"
 
@@ -78,9 +78,9 @@ class Workspace:
     def grader(self):
         """The grader over the persisted index (rebuilt when stale). Loads the model: seconds."""
         if self._grader is None:
-            from interviewer.embedding import Embedder, default_cache_path
-            from interviewer.grading import Grader
-            from interviewer.index import open_index
+            from interviewer.grading.embedding import Embedder, default_cache_path
+            from interviewer.grading.grader import Grader
+            from interviewer.grading.index import open_index
 
             embedder = Embedder(
                 disk_cache=None if os.environ.get("INTERVIEWER_NO_EMBED_CACHE") else default_cache_path(),
@@ -94,7 +94,7 @@ class Workspace:
     def judge(self):
         """The trained judge shipped in the package, or None when no weights were trained yet
         (the grader then falls back to similarity alone, and says so once)."""
-        from interviewer.judge import CrossEncoderJudge
+        from interviewer.grading.judge import CrossEncoderJudge
 
         judge = CrossEncoderJudge(device=self.device, backend=self.backend)
         if judge.available:

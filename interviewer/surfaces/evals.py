@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel
 
-from interviewer.grading import DEFAULT_CALIBRATION, SIGNALS, Assessment, Calibration, adhoc_rubric
-from interviewer.models import FLAG_KEYWORD_LIST, GUARD_FLAGS, Grade
+from interviewer.domain.grade import FLAG_KEYWORD_LIST, GUARD_FLAGS, Grade
+from interviewer.grading.grader import DEFAULT_CALIBRATION, SIGNALS, Assessment, Calibration, adhoc_rubric
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -67,7 +67,7 @@ def check_dataset(path: Path) -> None:
 
 
 def _records(path: Path) -> list[tuple[int, dict]]:
-    from interviewer.batch import csv_records, jsonl_records, read_text
+    from interviewer.surfaces.batch import csv_records, jsonl_records, read_text
 
     check_dataset(path)
     text = read_text(path, EvalInputError)
@@ -322,7 +322,7 @@ def rubric_for_row(grader, row: LabelledRow):
     """The rubric a labelled row is graded against, as in `interviewer grade` (same match threshold)."""
     from pydantic import ValidationError
 
-    from interviewer.batch import MATCH_THRESHOLD
+    from interviewer.surfaces.batch import MATCH_THRESHOLD
 
     where = f"{row.source} line {row.line}"
     if row.question_id:
@@ -504,7 +504,7 @@ def _continuous_score(grader, a: Assessment) -> float:
     """The grade before rounding (ties would blunt ROC AUC)."""
     if a.signals is None:
         return 0.0
-    from interviewer.grading import grade_from_signals
+    from interviewer.grading.grader import grade_from_signals
 
     return float(grade_from_signals(a.rubric, a.signals, grader.calibration, exact=True).score or 0.0)
 
@@ -590,7 +590,7 @@ def load_baseline(path: Path) -> Baseline:
 
 
 def read_text_or_fail(path: Path) -> str:
-    from interviewer.batch import read_text
+    from interviewer.surfaces.batch import read_text
 
     return read_text(path, EvalInputError)
 
@@ -721,7 +721,7 @@ def run_eval(
     from rich.markup import escape
     from rich.table import Table
 
-    from interviewer.grading import CALIBRATION_FILE, calibration_to_json
+    from interviewer.grading.grader import CALIBRATION_FILE, calibration_to_json
 
     # Everything a user can get wrong is checked before the model loads (seconds) or any work starts.
     is_dev = dataset is None
@@ -811,7 +811,7 @@ def run_eval(
         console.print(_figures_table("SAF", saf, SAF_COLUMNS))
 
     if report_dir is not None:
-        from interviewer.report import write_report
+        from interviewer.surfaces.report import write_report
 
         try:
             path = write_report(report_dir, result, semeval, saf)

@@ -6,8 +6,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from interviewer.bank import Question
-from interviewer.rubric import (
+from interviewer.grading.text import injection_reason, units, words
+from interviewer.sources.bank import Question
+from interviewer.sources.rubric import (
     LEVELS,
     TOPICS,
     RubricError,
@@ -16,7 +17,6 @@ from interviewer.rubric import (
     load_rubric_file,
     rubric_files,
 )
-from interviewer.text import injection_reason, units, words
 
 KEY_POINTS = (3, 7)
 MISCONCEPTIONS = (1, 3)
@@ -211,7 +211,7 @@ def check_rubrics(questions: list[Question], folder: Path) -> CheckReport:
 
 def check_judge_pairs(rubrics: list, root: Path) -> list[str]:
     """Every key point has authored judge pairs, and no pairs point at a key point that is gone."""
-    from interviewer.judge_data import PAIRS_DIR, PairsError, check_pairs, load_pairs
+    from interviewer.grading.judge_data import PAIRS_DIR, PairsError, check_pairs, load_pairs
 
     try:
         return check_pairs(rubrics, load_pairs(root / PAIRS_DIR))

@@ -17,7 +17,8 @@ import json
 import os
 from pathlib import Path
 
-from interviewer.batch import (
+from interviewer.sources.tables import InputError, format_of
+from interviewer.surfaces.batch import (
     CHUNK,
     STDIO,
     BatchOptions,
@@ -31,7 +32,6 @@ from interviewer.batch import (
     result_record,
     run_settings,
 )
-from interviewer.tables import InputError, format_of
 
 ROW_COLUMNS = ("id", "answer", "question_id", "question", "reference_answer")
 # Variables the actors need to grade as the driver would (models, caches, critic endpoint).
@@ -57,10 +57,10 @@ class GradeActor:
     ) -> None:
         import torch
 
-        from interviewer.app import Workspace
-        from interviewer.batch import RubricResolver
         from interviewer.critic import make_critic
-        from interviewer.embedding import throughput_backend
+        from interviewer.grading.embedding import throughput_backend
+        from interviewer.surfaces.batch import RubricResolver
+        from interviewer.workspace import Workspace
 
         torch.set_num_threads(1)  # one CPU per actor: more threads would only contend
         self.ws = Workspace(Path(root), device=device, backend=throughput_backend())
@@ -70,7 +70,7 @@ class GradeActor:
         self.settings = settings
 
     def __call__(self, batch) -> dict[str, list]:
-        from interviewer.batch import CriticStreak, _apply_critic
+        from interviewer.surfaces.batch import CriticStreak, _apply_critic
 
         jobs: list[Job] = []
         problems: list[str] = []
@@ -150,8 +150,8 @@ def run_ray(
     from rich.console import Console
     from rich.markup import escape
 
-    from interviewer.batch import ResultStore, check_output
     from interviewer.critic import make_critic
+    from interviewer.surfaces.batch import ResultStore, check_output
 
     options = options or BatchOptions()
     console = console or Console(stderr=True, highlight=False)

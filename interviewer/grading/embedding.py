@@ -60,7 +60,7 @@ BACKENDS = ("numpy", "torch")
 
 
 def use_numpy(device: str, prefer: str | None = None) -> bool:
-    """Whether the models run in numpy (interviewer.bert: the same numbers as torch, to ~1e-6).
+    """Whether the models run in numpy (interviewer.grading.bert: the same numbers as torch, to ~1e-6).
 
     On a GPU they run in torch. On the CPU numpy starts in a second where torch's import takes 7-25 s,
     which is what a practice session needs; torch's fused kernels grade a long batch ~1.4x faster,
@@ -221,13 +221,13 @@ class MeanPooledEncoder:
 
 
 class NumpyMeanPooledEncoder:
-    """MeanPooledEncoder's vectors computed in numpy (interviewer.bert): no torch or transformers
+    """MeanPooledEncoder's vectors computed in numpy (interviewer.grading.bert): no torch or transformers
     import, so the first answer of a session is graded in about a second, not after a 7-25 s import."""
 
     def __init__(self, path: Path) -> None:
         import json
 
-        from interviewer.bert import NumpyBert, mean_pooled
+        from interviewer.grading.bert import NumpyBert, mean_pooled
 
         modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
         kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]

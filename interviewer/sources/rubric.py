@@ -16,8 +16,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from interviewer.bank import Question
-from interviewer.files import read_text
+from interviewer.sources.bank import Question
+from interviewer.sources.files import read_text
 
 Source = Literal["bank", "authored"]
 # "corrected": the bank has an answer but it states something false; the reference is ours, and

@@ -15,8 +15,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from interviewer.embedding import Embed
-from interviewer.rubric import Rubric, content_hash
+from interviewer.grading.embedding import Embed
+from interviewer.sources.rubric import Rubric, content_hash
 
 INDEX_FORMAT_VERSION = 2
 ItemKind = Literal["question", "reference", "key_point", "misconception"]

@@ -12,7 +12,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from interviewer.app import Workspace
+    from interviewer.workspace import Workspace
 
 app = typer.Typer(
     help="Mock interviewer and answer grader for deep-learning interviews.",
@@ -91,7 +91,7 @@ def _notice(message: str) -> None:
 
 
 def _workspace() -> Workspace:
-    from interviewer.app import Workspace
+    from interviewer.workspace import Workspace
 
     return Workspace.discover(notice=_notice)
 
@@ -108,8 +108,8 @@ def questions(
     """List the questions in the banks."""
     from contextlib import suppress
 
-    from interviewer.bank import normalize_level
-    from interviewer.rubric import RubricError
+    from interviewer.sources.bank import normalize_level
+    from interviewer.sources.rubric import RubricError
 
     ws = _workspace()
     rubrics = {}
@@ -158,7 +158,7 @@ def rubrics_build() -> None:
     """Write rubrics/ from the banks in corpus/, keeping everything already authored."""
     from rich.markup import escape
 
-    from interviewer.rubric import load_rubrics, merge_rubric, rubric_files, save_rubrics
+    from interviewer.sources.rubric import load_rubrics, merge_rubric, rubric_files, save_rubrics
 
     ws = _workspace()
     existing = {}
@@ -200,7 +200,7 @@ def rubrics_check(
     """Validate every rubric and report per bank what comes from the bank and what is authored."""
     from rich.markup import escape
 
-    from interviewer.checks import check_judge_pairs, check_model_answers, check_rubrics
+    from interviewer.surfaces.checks import check_judge_pairs, check_model_answers, check_rubrics
 
     ws = _workspace()
     report = check_rubrics(ws.questions(), ws.rubrics_dir)
@@ -224,8 +224,8 @@ def index() -> None:
 
     from rich.markup import escape
 
-    from interviewer.embedding import Embedder, default_cache_path
-    from interviewer.index import RubricIndex, save_index
+    from interviewer.grading.embedding import Embedder, default_cache_path
+    from interviewer.grading.index import RubricIndex, save_index
 
     ws = _workspace()
     rubrics = ws.rubrics()
@@ -287,9 +287,9 @@ def grade(
 
     Exit status: 0 all graded; 1 some rows fell back to the embedding grade, the run stopped early,
     or no row could be graded; 2 a usage or input error."""
-    from interviewer.batch import BatchOptions, run_batch
     from interviewer.critic import make_critic
-    from interviewer.embedding import resolve_device, throughput_backend
+    from interviewer.grading.embedding import resolve_device, throughput_backend
+    from interviewer.surfaces.batch import BatchOptions, run_batch
 
     ws = _workspace()
     # An unusable device fails here, before any row is read; Ray actors resolve it where they run.
@@ -302,7 +302,7 @@ def grade(
     if engine not in ("local", "ray"):
         raise UserError(f"unknown engine {engine!r}: use local or ray")
     if engine == "ray":
-        from interviewer.ray_engine import run_ray
+        from interviewer.surfaces.ray_engine import run_ray
 
         summary = run_ray(
             ws, input_path, output, critic, model, console=err.get(), options=options, actors=actors
@@ -353,8 +353,8 @@ def evaluate(
     """Measure the grader against human grades. Exit 0: no regression; 1: a regression beyond
     tolerance; 2: a usage or input error."""
     from interviewer.critic import make_critic
-    from interviewer.embedding import throughput_backend
-    from interviewer.evals import run_eval
+    from interviewer.grading.embedding import throughput_backend
+    from interviewer.surfaces.evals import run_eval
 
     ws = _workspace()
     ws.backend = throughput_backend()
@@ -398,9 +398,9 @@ def judge_train(
     """Train the judge from judge/pairs/ and the public sets (CPU: about half an hour)."""
     from rich.markup import escape
 
-    from interviewer.judge import shipped_weights_dir
-    from interviewer.judge_data import PAIRS_DIR, PairsError
-    from interviewer.judge_train import TrainSettings, run_training
+    from interviewer.grading.judge import shipped_weights_dir
+    from interviewer.grading.judge_data import PAIRS_DIR, PairsError
+    from interviewer.grading.judge_train import TrainSettings, run_training
 
     ws = _workspace()
     folder = benchmarks or ws.root.parent / "shared" / "benchmarks"
@@ -428,7 +428,7 @@ def judge_train(
 @judge_app.command("info")
 def judge_info() -> None:
     """What the shipped judge was trained on, and how it measured."""
-    from interviewer.judge import judge_meta, shipped_weights_dir
+    from interviewer.grading.judge import judge_meta, shipped_weights_dir
 
     meta = judge_meta()
     if not meta:
@@ -476,7 +476,7 @@ def practice(
     seed: int | None = typer.Option(None, help="Seed the question order (reproducible sessions)"),
 ) -> None:
     """A mock interview in the terminal: questions, graded feedback, follow-ups, a summary."""
-    from interviewer.terminal import PracticeOptions, run_practice
+    from interviewer.surfaces.terminal import PracticeOptions, run_practice
 
     options = PracticeOptions(
         topics=list(topic or []),
@@ -501,7 +501,7 @@ def progress(
     plot: Path | None = typer.Option(None, "--plot", help="Where to write the PNG plot"),
 ) -> None:
     """Scores by topic and level over time, and the weakest topics."""
-    from interviewer.terminal import run_progress
+    from interviewer.surfaces.terminal import run_progress
 
     raise typer.Exit(run_progress(_workspace(), plot))
 
@@ -509,11 +509,11 @@ def progress(
 # Errors a user can act on, by the module that defines them: one line and exit code 2. A module that
 # was never imported cannot have raised, so none is imported here (`--help` stays fast).
 KNOWN_ERRORS = {
-    "interviewer.bank": "BankError",
-    "interviewer.rubric": "RubricError",
-    "interviewer.embedding": "EmbeddingError",
-    "interviewer.tables": "InputError",
-    "interviewer.evals": "EvalInputError",
+    "interviewer.sources.bank": "BankError",
+    "interviewer.sources.rubric": "RubricError",
+    "interviewer.grading.embedding": "EmbeddingError",
+    "interviewer.sources.tables": "InputError",
+    "interviewer.surfaces.evals": "EvalInputError",
     "interviewer.critic": "CriticConfigError",
 }
 

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from interviewer.models import (
+from interviewer.domain.grade import (
     FLAG_CRITIC_FAILED,
     FLAG_INJECTION,
     GUARD_FLAGS,
@@ -41,7 +41,7 @@ from interviewer.models import (
     Grade,
     band_for,
 )
-from interviewer.rubric import Rubric
+from interviewer.sources.rubric import Rubric
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ its encoder fine-tuned on key-point pairs we wrote (`judge/pairs/`) and public s
 (`interviewer judge train`). Only the tuned tensors ship in the package (`judge_model/`, fp16); the
 frozen token embeddings come from the PyPI package at run time, offline. torch and transformers are
 imported lazily, as for the embedder, and only on a GPU: on the CPU the judge runs in numpy
-(`interviewer.bert`, the same probabilities to ~1e-6).
+(`interviewer.grading.bert`, the same probabilities to ~1e-6).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 if TYPE_CHECKING:
-    from interviewer.bert import Tokenizer, Tokens
+    from interviewer.grading.bert import Tokenizer, Tokens
 
 LABELS = ("entailment", "neutral", "contradiction")
 ENTAIL, NEUTRAL, CONTRADICT = 0, 1, 2
@@ -69,7 +69,7 @@ def judge_meta(weights_dir: Path | None = None) -> dict:
 
 def base_model(weights_dir: Path | None = None):
     """The untrained base: the bundled MiniLM as a 3-way sequence classifier, and its tokenizer."""
-    from interviewer.embedding import DEFAULT_MODEL, bundled_model_path, offline_and_quiet
+    from interviewer.grading.embedding import DEFAULT_MODEL, bundled_model_path, offline_and_quiet
 
     offline_and_quiet()
     try:
@@ -126,8 +126,13 @@ class CrossEncoderJudge:
                     f"no trained judge in {self.weights_dir}: run `interviewer judge train` "
                     "(or set INTERVIEWER_JUDGE_DIR to a folder it wrote)"
                 )
-            from interviewer.bert import Tokenizer
-            from interviewer.embedding import DEFAULT_MODEL, bundled_model_path, resolve_device, use_numpy
+            from interviewer.grading.bert import Tokenizer
+            from interviewer.grading.embedding import (
+                DEFAULT_MODEL,
+                bundled_model_path,
+                resolve_device,
+                use_numpy,
+            )
 
             self.device = resolve_device(self.device)
             if use_numpy(self.device, self.backend):
@@ -141,12 +146,12 @@ class CrossEncoderJudge:
         return self.weights_dir / WEIGHTS_FILE
 
     def _load_numpy(self):
-        """The judge in numpy (interviewer.bert): the base MiniLM from its package, the tuned tensors
+        """The judge in numpy (interviewer.grading.bert): the base MiniLM from its package, the tuned tensors
         over it; no torch import, so a practice session's first answer is judged within seconds."""
         from safetensors.numpy import load_file
 
-        from interviewer.bert import NumpyBert
-        from interviewer.embedding import DEFAULT_MODEL, bundled_model_path
+        from interviewer.grading.bert import NumpyBert
+        from interviewer.grading.embedding import DEFAULT_MODEL, bundled_model_path
 
         path = self._tuned_path()
         try:
@@ -217,7 +222,7 @@ class CrossEncoderJudge:
         return out
 
     def _probabilities(self, tokens: Tokens) -> np.ndarray:
-        from interviewer.bert import NumpyBert, classify, softmax
+        from interviewer.grading.bert import NumpyBert, classify, softmax
 
         if isinstance(self._model, NumpyBert):
             return softmax(classify(self._model.weights, self._model.hidden(tokens)))

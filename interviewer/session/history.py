@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interviewer.interview import REVIEW_BELOW, Status, Turn
-from interviewer.models import Grade
+from interviewer.domain.grade import Grade
+from interviewer.session.interview import REVIEW_BELOW, Status, Turn
 
 DB_FILE = "history.sqlite3"
 TRANSCRIPTS = "transcripts"

@@ -29,9 +29,9 @@ from typing import TextIO
 
 from pydantic import BaseModel, ValidationError
 
-from interviewer import files
-from interviewer.models import FLAG_CRITIC_FAILED, Grade
-from interviewer.tables import (
+from interviewer.domain.grade import FLAG_CRITIC_FAILED, Grade
+from interviewer.sources import files
+from interviewer.sources.tables import (
     STDIO,
     InputError,
     Record,
@@ -179,10 +179,10 @@ def critic_identity(critic) -> str:
 
 def run_settings(ws, critic=None) -> str:
     """Everything besides the row that determines a result, without loading any model."""
-    from interviewer.embedding import Embedder
-    from interviewer.grading import MAX_ANSWER_CHARS, load_calibration
-    from interviewer.judge import CrossEncoderJudge
-    from interviewer.rubric import content_hash
+    from interviewer.grading.embedding import Embedder
+    from interviewer.grading.grader import MAX_ANSWER_CHARS, load_calibration
+    from interviewer.grading.judge import CrossEncoderJudge
+    from interviewer.sources.rubric import content_hash
 
     judge = CrossEncoderJudge()
     settings = {
@@ -576,7 +576,7 @@ class RubricResolver:
         self.adhoc: OrderedDict[tuple[str, str], object] = OrderedDict()
 
     def adhoc_rubric(self, question: str, reference: str):
-        from interviewer.grading import adhoc_rubric
+        from interviewer.grading.grader import adhoc_rubric
 
         key = (question, reference)
         if key in self.adhoc:
