@@ -504,17 +504,19 @@ def test_keep_going_grades_every_row_through_an_outage_and_still_fails(run, tmp_
 
 
 def test_retry_fallbacks_regrades_only_the_rows_whose_critic_failed(run, tmp_path):
-    from interviewer.critic import Critic, StubChatModel
+    from scripted_chat import ScriptedChatModel
+
+    from interviewer.critic import Critic
 
     rows = [{"id": f"r{i}", "question_id": "000-12", "answer": WEAK + f" Take {i}."} for i in range(3)]
     source = write_jsonl(tmp_path / "answers.jsonl", rows)
     output = tmp_path / "out.jsonl"
-    flaky = StubChatModel([ConnectionError("refused")])  # the first call fails, the rest succeed
+    flaky = ScriptedChatModel([ConnectionError("refused")])  # the first call fails, the rest succeed
     summary = run(source, output, critic=Critic(flaky))
     assert summary.fallbacks == 1 and summary.failed
-    again = run(source, output, critic=Critic(StubChatModel()))
+    again = run(source, output, critic=Critic(ScriptedChatModel()))
     assert again.skipped_done == 3 and again.graded == 0  # plain resume keeps the fallback
-    healed = run(source, output, critic=Critic(StubChatModel()), retry_fallbacks=True)
+    healed = run(source, output, critic=Critic(ScriptedChatModel()), retry_fallbacks=True)
     assert healed.regraded == 1 and healed.skipped_done == 2 and not healed.failed
     records = read_jsonl(output)
     assert len(records) == 3 and not any("critic-unavailable" in r["flags"] for r in records)
