@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from interviewer.domain.levels import LEVELS
 from interviewer.grading.index import save_index
-from interviewer.sources.rubric import LEVELS, TOPICS
+from interviewer.sources.rubric import TOPICS
 
 # A strong answer lands in the "strong" band (models.band_for), whatever its exact score.
 STRONG_AT = 3.75

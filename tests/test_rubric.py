@@ -9,9 +9,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from interviewer.domain.levels import LEVELS
 from interviewer.sources.bank import Question, load_corpus
 from interviewer.sources.rubric import (
-    LEVELS,
     TOPICS,
     FollowUp,
     KeyPoint,

@@ -17,6 +17,7 @@ openai_chat (transport), stub (the offline `--critic stub`), factory (make_criti
 
 from __future__ import annotations
 
+from interviewer.critic.apply import apply_critic
 from interviewer.critic.blend import CRITIC_MAX_RAISE, CRITIC_WEIGHT, NO_RAISE_FLAGS, blend
 from interviewer.critic.cache import PROMPT_VERSION, CritiqueCache, cache_key, default_cache_dir
 from interviewer.critic.core import Critic, critique_many
@@ -67,6 +68,7 @@ __all__ = [
     "OpenAIChatModel",
     "StubChatModel",
     "Verdict",
+    "apply_critic",
     "blend",
     "build_messages",
     "cache_key",

@@ -7,10 +7,12 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field, field_validator
 
+from interviewer.domain.errors import InterviewerError
+
 SCORE_MAX = 5.0
 
 
-class CriticConfigError(ValueError):
+class CriticConfigError(InterviewerError, ValueError):
     """The critic cannot be set up; the message says what to set."""
 
 

@@ -87,9 +87,14 @@ def dont_know_grade(question_id: str | None, key_points: list[str]) -> Grade:
     )
 
 
+# The band thresholds; a practice session also moves up a level at STRONG_AT and down below ADEQUATE_AT.
+STRONG_AT = 3.75
+ADEQUATE_AT = 2.25
+
+
 def band_for(score: float) -> Band:
-    if score >= 3.75:
+    if score >= STRONG_AT:
         return "strong"
-    if score >= 2.25:
+    if score >= ADEQUATE_AT:
         return "adequate"
     return "weak"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from interviewer.domain.grade import Grade
+from interviewer.domain.levels import LEVEL_ORDER
 from interviewer.session.interview import REVIEW_BELOW, Status, Turn
 
 DB_FILE = "history.sqlite3"
@@ -415,7 +416,7 @@ def progress_rows(outcomes: Iterable[Outcome]) -> list[ProgressRow]:
                 topic, level, len(scores), round(sum(scores) / len(scores), 2), means, last[(topic, level)]
             )
         )
-    return sorted(rows, key=lambda r: (r.topic.lower(), _LEVEL_ORDER.get(r.level, 9)))
+    return sorted(rows, key=lambda r: (r.topic.lower(), LEVEL_ORDER.get(r.level, 9)))
 
 
 def weakest_topics(outcomes: Iterable[Outcome], limit: int = 3) -> list[tuple[str, float, int]]:
@@ -428,6 +429,3 @@ def weakest_topics(outcomes: Iterable[Outcome], limit: int = 3) -> list[tuple[st
         ((t, round(sum(s) / len(s), 2), len(s)) for t, s in scores.items()), key=lambda x: (x[1], x[0])
     )
     return ranked[:limit]
-
-
-_LEVEL_ORDER = {"beginner": 0, "intermediate": 1, "advanced": 2, "unrated": 3}

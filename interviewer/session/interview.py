@@ -19,28 +19,25 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Literal
+from typing import Literal, cast
 
 from interviewer.domain.grade import (
+    ADEQUATE_AT,
     FLAG_DONT_KNOW,
     FLAG_EMPTY,
     FLAG_NO_REFERENCE,
     FLAG_OFF_TOPIC,
+    STRONG_AT,
     Grade,
     dont_know_grade,
 )
+from interviewer.domain.levels import DEFAULT_LEVEL, LEVELS, UNRATED, normalize_level
 from interviewer.grading import text as tx
 from interviewer.session.phrasing import Phrasing
-from interviewer.sources.bank import normalize_level as bank_level
 from interviewer.sources.rubric import FollowUp, Rubric
 
-LEVELS = ("beginner", "intermediate", "advanced")
-DEFAULT_LEVEL = "beginner"
-UNRATED = "unrated"
 # Bank questions without a level are mostly mid-level; ranking them as intermediate keeps them in play.
 UNRATED_RANK = 1
-STRONG_AT = 3.75  # move up a level at or above this score
-WEAK_BELOW = 2.25  # move down a level below this score
 REVIEW_BELOW = 2.5  # such answers come back in later sessions (spaced repetition)
 
 COMMANDS = ("hint", "skip", "repeat", "reference", "quit")
@@ -87,10 +84,6 @@ class Card:
     @property
     def rank(self) -> int:
         return LEVELS.index(self.level) if self.level in LEVELS else UNRATED_RANK
-
-
-def normalize_level(word: str | None) -> str | None:
-    return bank_level(word) if word else None
 
 
 def askable(rubric: Rubric) -> bool:
@@ -506,9 +499,9 @@ class Interview:
         if score is None:
             return
         index = LEVELS.index(self.level)
-        if score >= STRONG_AT:
+        if score >= STRONG_AT:  # a strong answer moves up a level
             index = min(index + 1, len(LEVELS) - 1)
-        elif score < WEAK_BELOW:
+        elif score < ADEQUATE_AT:  # a weak answer moves down a level
             index = max(index - 1, 0)
         self.level = LEVELS[index]
 
@@ -702,10 +695,10 @@ def reference_text(rubric: Rubric) -> str:
 
 def summarize(results: Sequence[Result], closing: str = "") -> Summary:
     graded = [r for r in results if r.score is not None]
-    mean = round(sum(r.score for r in graded) / len(graded), 2) if graded else None
+    mean = round(sum(cast(float, r.score) for r in graded) / len(graded), 2) if graded else None
     by_topic: dict[str, list[float]] = {}
     for r in graded:
-        by_topic.setdefault(r.card.topic, []).append(r.score)
+        by_topic.setdefault(r.card.topic, []).append(cast(float, r.score))
     topics = sorted(
         (TopicScore(t, round(sum(s) / len(s), 2), len(s)) for t, s in by_topic.items()),
         key=lambda t: (-t.mean, t.topic),

@@ -14,21 +14,12 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from interviewer.domain.errors import InterviewerError
+from interviewer.domain.levels import normalize_level
 from interviewer.sources.files import read_text
 
 BANK_SUFFIXES = (".md", ".txt", ".markdown")
 
-LEVEL_ALIASES = {
-    "basic": "beginner",
-    "beginner": "beginner",
-    "easy": "beginner",
-    "intermediate": "intermediate",
-    "medium": "intermediate",
-    "advanced": "advanced",
-    "hard": "advanced",
-    "expert": "advanced",
-}
-LEVELS = ("beginner", "intermediate", "advanced")
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _QUESTION_HEADING = re.compile(r"^(#{1,6})\s+Question\s+(\d+)\s*[:.)-]\s*(.+?)\s*$", re.I)
@@ -46,7 +37,7 @@ _LEVEL_LINE = re.compile(
 _GENERIC_HEADING = re.compile(r"(questions?|topics covered|contents|table of contents|overview)\s*$", re.I)
 
 
-class BankError(ValueError):
+class BankError(InterviewerError, ValueError):
     """A bank that cannot be parsed; the message names the file and line."""
 
 
@@ -63,10 +54,6 @@ class Question(BaseModel):
     @property
     def has_reference(self) -> bool:
         return bool(self.answer)
-
-
-def normalize_level(word: str) -> str | None:
-    return LEVEL_ALIASES.get(word.strip().lower())
 
 
 def bank_key(bank: str) -> str:

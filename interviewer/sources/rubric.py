@@ -16,6 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from interviewer.domain.errors import InterviewerError
 from interviewer.sources.bank import Question
 from interviewer.sources.files import read_text
 
@@ -41,7 +42,6 @@ TOPICS: dict[str, str] = {
     "tooling": "frameworks, autograd, GPUs and hardware, monitoring and debugging training",
     "ml-system-design": "designing a model pipeline end to end, scaling, deployment constraints",
 }
-LEVELS = ("beginner", "intermediate", "advanced")
 
 # A question that starts with one of these is an instruction ("Explain …"): it reads as a question.
 _IMPERATIVES = frozenset(
@@ -80,7 +80,7 @@ def is_bare_title(question: str) -> bool:
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class RubricError(ValueError):
+class RubricError(InterviewerError, ValueError):
     """A rubric file that cannot be read; the message names the file and what to fix."""
 
 

@@ -6,10 +6,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from interviewer.domain.levels import LEVELS
 from interviewer.grading.text import injection_reason, units, words
 from interviewer.sources.bank import Question
 from interviewer.sources.rubric import (
-    LEVELS,
     TOPICS,
     RubricError,
     is_bare_title,

@@ -79,6 +79,7 @@ class GradeActor:
             if parsed.problem is not None:
                 problems.append(json.dumps([parsed.problem.row_id, parsed.problem.message]))
                 continue
+            assert parsed.row is not None  # a Parsed holds a row or a problem
             jobs.append(Job(0, parsed.row, fingerprint(parsed.row, self.settings)))
         resolved, unresolved = self.resolver.resolve(jobs)
         problems += [json.dumps([p.row_id, p.message]) for p in unresolved]
