@@ -202,7 +202,7 @@ def test_progress_by_topic_and_level_over_time(history: History) -> None:
 def test_run_progress_shows_a_table_names_weakest_topics_and_writes_a_plot(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from interviewer.surfaces.terminal import run_progress
+    from interviewer.surfaces.progress import run_progress
 
     monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(tmp_path))
     history = History.open(tmp_path)
@@ -217,7 +217,7 @@ def test_run_progress_shows_a_table_names_weakest_topics_and_writes_a_plot(
 
 
 def test_run_progress_without_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    from interviewer.surfaces.terminal import run_progress
+    from interviewer.surfaces.progress import run_progress
 
     monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(tmp_path))
     assert run_progress(None, None) == 0

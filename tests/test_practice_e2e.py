@@ -23,7 +23,7 @@ import pytest
 from interviewer.domain.grade import Grade
 from interviewer.session.history import DAY, History, read_transcript
 from interviewer.session.interview import Card, Interview, Turn, build_pool, parse_command
-from interviewer.surfaces.terminal import Collected, Line, collect_answer
+from interviewer.surfaces.keyboard import Collected, Line, collect_answer
 from interviewer.workspace import Workspace
 
 pexpect = pytest.importorskip("pexpect")

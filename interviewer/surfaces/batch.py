@@ -25,12 +25,21 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pydantic import BaseModel, ValidationError
 
 from interviewer.domain.grade import FLAG_CRITIC_FAILED, Grade
+from interviewer.grading.resolve import SHORT_REFERENCE, UNKNOWN_ID, Resolution, needs_match, resolve_rubric
 from interviewer.sources import files
+from interviewer.sources.rubric import Rubric
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from interviewer.critic import Critic, Critique
+    from interviewer.grading.grader import Grader
+    from interviewer.workspace import Workspace
 from interviewer.sources.tables import (
     STDIO,
     InputError,
@@ -53,7 +62,6 @@ __all__ = [
     "OUTPUT_FIELDS",
 ]
 
-MATCH_THRESHOLD = 0.6  # below this a free-text question is not confidently a bank question
 CHUNK = 256  # rows graded together: one embedding batch and one judge pass
 ADHOC_CACHE = 4096  # distinct (question, reference) rubrics kept built during a run
 MAX_CRITIC_FAILURES = 5  # consecutive critic transport failures before a run stops (unless --keep-going)
@@ -166,7 +174,7 @@ def read_rows(source: Path | str, fmt: str | None = None) -> Iterator[Parsed]:
 # ---- fingerprints --------------------------------------------------------------------------------
 
 
-def critic_identity(critic) -> str:
+def critic_identity(critic: Critic | None) -> str:
     """What about the critic determines a verdict: its transport, model, server and blending."""
     if critic is None:
         return "none"
@@ -177,7 +185,7 @@ def critic_identity(critic) -> str:
     return f"{type(chat).__name__}:{getattr(chat, 'name', '')}@{server} w{CRITIC_WEIGHT} r{CRITIC_MAX_RAISE}"
 
 
-def run_settings(ws, critic=None) -> str:
+def run_settings(ws: Workspace, critic: Critic | None = None) -> str:
     """Everything besides the row that determines a result, without loading any model."""
     from interviewer.grading.embedding import Embedder
     from interviewer.grading.grader import MAX_ANSWER_CHARS, load_calibration
@@ -234,7 +242,7 @@ def is_stdout(path: Path | str | None) -> bool:
 
 def check_output(path: Path | str | None, input_path: Path | str | None = None, mkdir: bool = False) -> None:
     """Refuse an output the run could not write, before any work (or any truncation) happens."""
-    if is_stdout(path):
+    if path is None or is_stdout(path):
         return
     path = Path(path)
     format_of(path, writing=True)
@@ -323,7 +331,7 @@ class ResultStore:
     """
 
     def __init__(self, path: Path | str | None, mkdir: bool = False) -> None:
-        self.path = None if is_stdout(path) else Path(path)
+        self.path = None if path is None or is_stdout(path) else Path(path)
         self.mkdir = mkdir
         self.format = "jsonl" if self.path is None else format_of(self.path, writing=True)
         self.live = self.path
@@ -560,7 +568,7 @@ class Job:
 @dataclass
 class Resolved:
     job: Job
-    rubric: object
+    rubric: Rubric
     matched: str | None = None
     similarity: float | None = None
 
@@ -571,11 +579,11 @@ class RubricResolver:
     Ad-hoc rubrics are built once per distinct (question, reference) and kept for the run (the
     grader keeps their vectors), so a thousand answers to one question cost one rubric."""
 
-    def __init__(self, grader) -> None:
+    def __init__(self, grader: Grader) -> None:
         self.grader = grader
-        self.adhoc: OrderedDict[tuple[str, str], object] = OrderedDict()
+        self.adhoc: OrderedDict[tuple[str, str], Rubric] = OrderedDict()
 
-    def adhoc_rubric(self, question: str, reference: str):
+    def adhoc_rubric(self, question: str, reference: str) -> Rubric:
         from interviewer.grading.grader import adhoc_rubric
 
         key = (question, reference)
@@ -592,46 +600,41 @@ class RubricResolver:
         resolved: list[Resolved | None] = [None] * len(jobs)
         problems: list[RowProblem] = []
         by_text: list[int] = []
+
+        def settle(i: int, found: Resolution) -> None:
+            job = jobs[i]
+            if found.rubric is not None:
+                resolved[i] = Resolved(job, found.rubric, found.matched, found.similarity)
+            else:
+                problems.append(RowProblem(job.line, job.row.id, _unresolved(job.row, found), job.unit))
+
         for i, job in enumerate(jobs):
             row = job.row
-            if row.question_id:
-                if row.question_id not in self.grader.index.rubrics:
-                    message = f"unknown question_id {row.question_id!r}; see `interviewer questions`"
-                    problems.append(RowProblem(job.line, row.id, message, job.unit))
-                else:
-                    resolved[i] = Resolved(job, self.grader.rubric(row.question_id))
-            elif row.reference_answer:
-                try:
-                    resolved[i] = Resolved(job, self.adhoc_rubric(row.question, row.reference_answer))
-                except ValidationError:
-                    message = "`reference_answer` is too short to grade against; give a sentence or more"
-                    problems.append(RowProblem(job.line, row.id, message, job.unit))
-            else:
+            if needs_match(row.question_id, row.reference_answer):
                 by_text.append(i)
-        matches = self.grader.match_questions([jobs[i].row.question for i in by_text]) if by_text else []
-        for i, (matched, similarity) in zip(by_text, matches, strict=True):
-            job = jobs[i]
-            if not matched or similarity < MATCH_THRESHOLD:
-                problems.append(
-                    RowProblem(
-                        job.line,
-                        job.row.id,
-                        f"no bank question matches {job.row.question[:60]!r} (best {matched} at "
-                        f"{similarity:.2f}); add `reference_answer` to grade it against your own reference",
-                        job.unit,
-                    )
-                )
-            else:
-                resolved[i] = Resolved(job, self.grader.rubric(matched), matched, similarity)
+                continue
+            found = resolve_rubric(
+                self.grader, row.question_id, row.question, row.reference_answer, adhoc=self.adhoc_rubric
+            )
+            settle(i, found)
+        questions = [jobs[i].row.question or "" for i in by_text]
+        matches = self.grader.match_questions(questions) if by_text else []
+        for i, match in zip(by_text, matches, strict=True):
+            row = jobs[i].row
+            settle(i, resolve_rubric(self.grader, None, row.question, None, match=match))
         return [r for r in resolved if r is not None], problems
 
 
-def resolve(grader, row: AnswerRow, line: int):
-    """The rubric one row is graded against, its match, and a problem (see RubricResolver)."""
-    found, problems = RubricResolver(grader).resolve([Job(line, row, "")])
-    if problems:
-        return None, None, None, problems[0]
-    return found[0].rubric, found[0].matched, found[0].similarity, None
+def _unresolved(row: AnswerRow, found: Resolution) -> str:
+    """Why a row has no rubric, in `interviewer grade`'s words."""
+    if found.problem == UNKNOWN_ID:
+        return f"unknown question_id {row.question_id!r}; see `interviewer questions`"
+    if found.problem == SHORT_REFERENCE:
+        return "`reference_answer` is too short to grade against; give a sentence or more"
+    return (
+        f"no bank question matches {(row.question or '')[:60]!r} (best {found.matched} at "
+        f"{found.similarity or 0.0:.2f}); add `reference_answer` to grade it against your own reference"
+    )
 
 
 class CriticStreak:
@@ -642,7 +645,7 @@ class CriticStreak:
         self.count = 0
         self.last = ""
 
-    def see(self, critique) -> None:
+    def see(self, critique: Critique) -> None:
         if critique.failed and critique.unavailable:
             self.count += 1
             self.last = critique.note
@@ -655,12 +658,12 @@ class CriticStreak:
 
 
 def run_batch(
-    ws,
+    ws: Workspace,
     input_path: Path | str,
     output: Path | str | None,
-    critic=None,
+    critic: Critic | None = None,
     workers: int = 4,
-    console=None,
+    console: Console | None = None,
     options: BatchOptions | None = None,
 ) -> BatchSummary:
     from rich.console import Console
@@ -685,13 +688,13 @@ def run_batch(
         summary.errors.append(problem)
         console.print(f"[yellow]skipped[/yellow] {escape(f'{source}: {problem}')}", soft_wrap=True)
 
-    state: dict = {"grader": None, "resolver": None, "rows": 0}
+    state: dict[str, Any] = {"grader": None, "resolver": None, "rows": 0}
     progress = _progress(console, disable=is_stdout(output) and not console.is_terminal)
 
     def grade_chunk(jobs: list[Job]) -> None:
         if state["grader"] is None:
-            state["grader"] = ws.grader()
-            state["resolver"] = RubricResolver(state["grader"])
+            loaded = ws.grader()
+            state["grader"], state["resolver"] = loaded, RubricResolver(loaded)
         grader, resolver = state["grader"], state["resolver"]
         resolved, problems = resolver.resolve(jobs)
         for problem in problems:
@@ -728,6 +731,7 @@ def run_batch(
                     report(item.problem)
                     continue
                 row = item.row
+                assert row is not None  # a Parsed holds a row or a problem
                 if row.id in seen:
                     first = f"duplicate id (first on {unit} {seen[row.id]})"
                     report(RowProblem(item.line, row.id, first, unit))
@@ -809,24 +813,22 @@ def _progress(console, disable: bool):
 
 
 def _apply_critic(
-    critic, resolved: list[Resolved], grades: list[Grade], workers: int, summary: BatchSummary, streak
+    critic: Critic,
+    resolved: list[Resolved],
+    grades: list[Grade],
+    workers: int,
+    summary: BatchSummary,
+    streak: CriticStreak,
 ) -> tuple[list[Resolved], list[Grade]]:
     """The critic's verdicts blended in, `workers` calls at a time in row order. When the streak of
     transport failures trips, the rows not yet sent are dropped (left for a re-run)."""
-    from interviewer.critic import blend, critique_many, request_for
+    from interviewer.critic import apply_critic
 
-    out = list(grades)
-    pending = [i for i, g in enumerate(grades) if g.score is not None]
-    step = max(1, workers)
-    for start in range(0, len(pending), step):
-        window = pending[start : start + step]
-        requests = [request_for(resolved[i].rubric, resolved[i].job.row.answer) for i in window]
-        for i, critique in zip(window, critique_many(critic, requests, max_workers=workers), strict=True):
-            summary.prompt_tokens += critique.prompt_tokens
-            summary.completion_tokens += critique.completion_tokens
-            out[i] = blend(grades[i], resolved[i].rubric, critique)
-            streak.see(critique)
-        if streak.tripped:
-            stop_at = window[-1] + 1
-            return resolved[:stop_at], out[:stop_at]
-    return resolved, out
+    def seen(critique: Critique) -> None:
+        summary.prompt_tokens += critique.prompt_tokens
+        summary.completion_tokens += critique.completion_tokens
+        streak.see(critique)
+
+    items = [(r.rubric, r.job.row.answer, g) for r, g in zip(resolved, grades, strict=True)]
+    out = apply_critic(critic, items, workers, seen=seen, stop=lambda: streak.tripped)
+    return resolved[: len(out)], out

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from interviewer.domain.errors import InterviewerError
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -82,7 +84,7 @@ ModelOption = typer.Option(None, "--model", help="LLM model name for --critic op
 NoCacheOption = typer.Option(False, "--no-cache", help="Bypass the critic's on-disk verdict cache")
 
 
-class UserError(Exception):
+class UserError(InterviewerError):
     """Anything a user can fix: printed as one line, exit code 2, never a traceback."""
 
 
@@ -108,7 +110,7 @@ def questions(
     """List the questions in the banks."""
     from contextlib import suppress
 
-    from interviewer.sources.bank import normalize_level
+    from interviewer.domain.levels import normalize_level
     from interviewer.sources.rubric import RubricError
 
     ws = _workspace()
@@ -339,7 +341,10 @@ def evaluate(
         False, "--update-baseline", help="Accept these figures as the baseline"
     ),
     calibrate: bool = typer.Option(
-        False, "--calibrate", help="Refit the calibration on the dev set and save it"
+        False, "--calibrate", help="Refit the calibration on the dev set and grade with it"
+    ),
+    calibration_out: Path | None = typer.Option(
+        None, "--calibration-out", help="With --calibrate: save the fitted calibration to this JSON file"
     ),
     public_calibration: bool = typer.Option(
         False,
@@ -354,15 +359,13 @@ def evaluate(
     tolerance; 2: a usage or input error."""
     from interviewer.critic import make_critic
     from interviewer.grading.embedding import throughput_backend
-    from interviewer.surfaces.evals import run_eval
+    from interviewer.surfaces.evals import EvalOptions, run_eval
 
     ws = _workspace()
     ws.backend = throughput_backend()
     chosen = make_critic(critic, model=model, no_cache=no_cache)
-    outcome = run_eval(
-        ws,
+    options = EvalOptions(
         dataset=dataset,
-        critic=chosen,
         report_dir=report,
         semeval_dir=None if no_semeval else semeval,
         use_semeval=not no_semeval,
@@ -370,11 +373,12 @@ def evaluate(
         baseline_path=baseline,
         update_baseline=update_baseline,
         calibrate=calibrate,
-        console=err.get() if as_json else out.get(),
+        calibration_out=calibration_out,
         semeval_limit=semeval_limit,
         use_saf=not no_saf,
         public_calibration=public_calibration,
     )
+    outcome = run_eval(ws, options, critic=chosen, console=err.get() if as_json else out.get())
     if as_json:
         sys.stdout.write(json.dumps(outcome.figures, ensure_ascii=False, allow_nan=False) + "\n")
     if not outcome.ok:
@@ -501,38 +505,16 @@ def progress(
     plot: Path | None = typer.Option(None, "--plot", help="Where to write the PNG plot"),
 ) -> None:
     """Scores by topic and level over time, and the weakest topics."""
-    from interviewer.surfaces.terminal import run_progress
+    from interviewer.surfaces.progress import run_progress
 
     raise typer.Exit(run_progress(_workspace(), plot))
 
 
-# Errors a user can act on, by the module that defines them: one line and exit code 2. A module that
-# was never imported cannot have raised, so none is imported here (`--help` stays fast).
-KNOWN_ERRORS = {
-    "interviewer.sources.bank": "BankError",
-    "interviewer.sources.rubric": "RubricError",
-    "interviewer.grading.embedding": "EmbeddingError",
-    "interviewer.sources.tables": "InputError",
-    "interviewer.surfaces.evals": "EvalInputError",
-    "interviewer.critic": "CriticConfigError",
-}
-
-
-def _known_errors() -> tuple[type[BaseException], ...]:
-    found: list[type[BaseException]] = [UserError]
-    for module, name in KNOWN_ERRORS.items():
-        if module in sys.modules and hasattr(sys.modules[module], name):
-            found.append(getattr(sys.modules[module], name))
-    return tuple(found)
-
-
 def main() -> None:
-    """Entry point: known errors become one clear line and exit code 2."""
+    """Entry point: an InterviewerError becomes one clear line and exit code 2."""
     try:
         app()
-    except Exception as exc:
-        if not isinstance(exc, _known_errors()):
-            raise
+    except InterviewerError as exc:
         from rich.markup import escape
 
         # One line whatever its length, and a path like "[/x]" is text, not markup.

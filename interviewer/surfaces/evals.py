@@ -12,16 +12,30 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from pydantic import BaseModel
 
+from interviewer.domain.errors import InterviewerError
 from interviewer.domain.grade import FLAG_KEYWORD_LIST, GUARD_FLAGS, Grade
-from interviewer.grading.grader import DEFAULT_CALIBRATION, SIGNALS, Assessment, Calibration, adhoc_rubric
+from interviewer.grading.grader import (
+    DEFAULT_CALIBRATION,
+    SIGNALS,
+    Assessment,
+    Calibration,
+    Grader,
+    Signals,
+    adhoc_rubric,
+)
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.table import Table
+
+    from interviewer.critic import Critic, Critique
+    from interviewer.sources.rubric import Rubric
+    from interviewer.workspace import Workspace
 
 TRAP_CATEGORIES = (
     "empty",
@@ -37,7 +51,7 @@ TRAP_TOLERANCE = 0.3
 FOLDS = 5
 
 
-class EvalInputError(ValueError):
+class EvalInputError(InterviewerError, ValueError):
     pass
 
 
@@ -67,7 +81,8 @@ def check_dataset(path: Path) -> None:
 
 
 def _records(path: Path) -> list[tuple[int, dict]]:
-    from interviewer.surfaces.batch import csv_records, jsonl_records, read_text
+    from interviewer.sources.files import read_text
+    from interviewer.sources.tables import csv_records, jsonl_records
 
     check_dataset(path)
     text = read_text(path, EvalInputError)
@@ -77,10 +92,11 @@ def _records(path: Path) -> list[tuple[int, dict]]:
             expected = "answer, grade, question_id|question"
             raise EvalInputError(f"{path}: empty file; expected a header row with {expected}")
         return [(line, {str(k).strip().lower(): v for k, v in data.items()}) for line, data in records]
-    rows = []
+    rows: list[tuple[int, dict]] = []
     for number, data, problem in jsonl_records(text):
         if problem:
             raise EvalInputError(f"{path} line {number}: {problem}")
+        assert data is not None  # a line without a problem holds an object
         rows.append((number, data))
     return rows
 
@@ -169,7 +185,7 @@ def agreement(predicted: list[float], human: list[float]) -> dict[str, float]:
 
 
 def _features(assessments: list[Assessment]) -> np.ndarray:
-    return np.array([[a.signals.values.get(k, 0.0) for k in SIGNALS] for a in assessments])
+    return np.array([[cast(Signals, a.signals).values.get(k, 0.0) for k in SIGNALS] for a in assessments])
 
 
 def _fit_rows(assessments: list[Assessment]) -> list[int]:
@@ -230,7 +246,7 @@ def fit_calibration(
     iso = IsotonicRegression(y_min=0.0, y_max=5.0, out_of_bounds="clip", increasing=True).fit(
         raw, y, sample_weight=w
     )
-    rows = range(len(y))
+    fitted = len(y)
     knots_x, knots_y = _block_centres(iso.X_thresholds_, iso.y_thresholds_)
     if intercept < knots_x[0]:
         # An answer with no evidence at all (every signal 0) scores 0, rising to the lowest plateau.
@@ -239,7 +255,7 @@ def fit_calibration(
         update={
             "version": f"{date.today().isoformat()}-{_digest(grades, raw)}",
             "model": model,
-            "rows": len(rows),
+            "rows": fitted,
             "weights": {k: round(float(w), 6) for k, w in zip(SIGNALS, weights, strict=True)},
             "intercept": round(intercept, 6),
             "iso_x": knots_x,
@@ -318,29 +334,22 @@ class EvalResult:
     notes: list[str] = field(default_factory=list)
 
 
-def rubric_for_row(grader, row: LabelledRow):
-    """The rubric a labelled row is graded against, as in `interviewer grade` (same match threshold)."""
-    from pydantic import ValidationError
-
-    from interviewer.surfaces.batch import MATCH_THRESHOLD
+def rubric_for_row(grader: Grader, row: LabelledRow) -> Rubric:
+    """The rubric a labelled row is graded against, as in `interviewer grade` (see resolve_rubric)."""
+    from interviewer.grading.resolve import SHORT_REFERENCE, UNKNOWN_ID, resolve_rubric
 
     where = f"{row.source} line {row.line}"
-    if row.question_id:
-        if row.question_id not in grader.index.rubrics:
-            raise EvalInputError(f"{where}: unknown question_id {row.question_id!r}")
-        return grader.rubric(row.question_id)
-    if row.reference_answer:
-        try:
-            return adhoc_rubric(row.question, row.reference_answer)
-        except ValidationError:
-            raise EvalInputError(f"{where}: `reference_answer` is too short to grade against") from None
-    matched, similarity = grader.match_question(row.question)
-    if not matched or similarity < MATCH_THRESHOLD:
-        raise EvalInputError(
-            f"{where}: no bank question matches {row.question[:60]!r} (best {matched or 'none'} at "
-            f"{similarity:.2f}); add `reference_answer` or `question_id`"
-        )
-    return grader.rubric(matched)
+    found = resolve_rubric(grader, row.question_id, row.question, row.reference_answer)
+    if found.rubric is not None:
+        return found.rubric
+    if found.problem == UNKNOWN_ID:
+        raise EvalInputError(f"{where}: unknown question_id {row.question_id!r}")
+    if found.problem == SHORT_REFERENCE:
+        raise EvalInputError(f"{where}: `reference_answer` is too short to grade against")
+    raise EvalInputError(
+        f"{where}: no bank question matches {(row.question or '')[:60]!r} (best {found.matched or 'none'} at "
+        f"{found.similarity or 0.0:.2f}); add `reference_answer` or `question_id`"
+    )
 
 
 def category_means(rows: list[LabelledRow], grades: list[Grade]) -> dict[str, dict[str, float]]:
@@ -375,16 +384,15 @@ def evaluate_rows(
     metrics = agreement([s for s, _ in scored], [h for _, h in scored])
     result = EvalResult("dev", metrics, category_means(rows, grades), rows, grades)
     if critic is not None:
-        from interviewer.critic import blend, critique_many, request_for
+        from interviewer.critic import apply_critic
 
         pending = [i for i, g in enumerate(grades) if g.score is not None]
-        critiques = critique_many(critic, [request_for(rubrics[i], rows[i].answer) for i in pending])
-        blended = list(grades)
-        for i, c in zip(pending, critiques, strict=True):
-            blended[i] = blend(grades[i], rubrics[i], c)
+        critiques: list[Critique] = []
+        items = [(rb, r.answer, g) for rb, r, g in zip(rubrics, rows, grades, strict=True)]
+        blended = apply_critic(critic, items, seen=critiques.append)
         result.critic_grades = blended
         result.critic_metrics = agreement(
-            [blended[i].score for i in pending], [rows[i].grade for i in pending]
+            [cast(float, blended[i].score) for i in pending], [rows[i].grade for i in pending]
         )
         result.critic_metrics["prompt_tokens"] = float(sum(c.prompt_tokens for c in critiques))
         result.critic_metrics["completion_tokens"] = float(sum(c.completion_tokens for c in critiques))
@@ -590,7 +598,7 @@ def load_baseline(path: Path) -> Baseline:
 
 
 def read_text_or_fail(path: Path) -> str:
-    from interviewer.surfaces.batch import read_text
+    from interviewer.sources.files import read_text
 
     return read_text(path, EvalInputError)
 
@@ -702,87 +710,203 @@ def _plain_numbers(value: Any) -> Any:
     return value
 
 
-def run_eval(
-    ws,
-    dataset: Path | None,
-    critic,
-    report_dir: Path | None,
-    semeval_dir: Path | None,
-    use_semeval: bool,
-    semeval_splits: str,
-    baseline_path: Path | None,
-    update_baseline: bool,
-    calibrate: bool,
-    console,
-    semeval_limit: int | None = None,
-    use_saf: bool = True,
-    public_calibration: bool = False,
-) -> EvalOutcome:
-    from rich.markup import escape
-    from rich.table import Table
+@dataclass
+class EvalOptions:
+    """What `interviewer eval` was asked to do (its command-line options)."""
 
-    from interviewer.grading.grader import CALIBRATION_FILE, calibration_to_json
+    dataset: Path | None = None  # None: the dev set in evals/
+    report_dir: Path | None = None
+    semeval_dir: Path | None = None
+    use_semeval: bool = True
+    semeval_splits: str = "all"
+    baseline_path: Path | None = None
+    update_baseline: bool = False
+    calibrate: bool = False
+    calibration_out: Path | None = None  # where --calibrate saves the fitted calibration
+    semeval_limit: int | None = None
+    use_saf: bool = True
+    public_calibration: bool = False
 
-    # Everything a user can get wrong is checked before the model loads (seconds) or any work starts.
-    is_dev = dataset is None
-    if dataset is not None:
-        check_dataset(dataset)
-    if semeval_splits not in SEMEVAL_SPLIT_CHOICES:
-        raise EvalInputError(f"unknown --semeval-splits {semeval_splits!r}: use all or ua")
-    if semeval_limit is not None and semeval_limit < 10:
-        raise EvalInputError(f"--semeval-limit {semeval_limit} is too small to fit anything; use 10 or more")
-    folder = semeval_dir or (ws.root.parent / "shared" / "benchmarks" / "semeval2013")
-    if use_semeval and is_dev and semeval_dir is not None and not (folder / "semeval2013.csv").exists():
+    @property
+    def is_dev(self) -> bool:
+        return self.dataset is None
+
+
+@dataclass
+class _Plan:
+    """An eval checked before any model loads: its inputs read, its paths settled."""
+
+    rows: list[LabelledRow]
+    semeval_folder: Path
+    saf_folder: Path
+    base_path: Path
+    base: Baseline | None
+
+
+@dataclass
+class EvalRun:
+    """Everything an eval found, in the order `render_eval` shows it."""
+
+    options: EvalOptions
+    result: EvalResult
+    questions: int
+    calibration: str = ""  # the line saying what --calibrate fitted and where it went
+    semeval: dict[str, dict[str, float]] | None = None
+    saf: dict[str, dict[str, float]] | None = None
+    report: Path | None = None
+    base: Baseline | None = None
+    base_path: Path | None = None
+    gate_status: str = "not gated"  # a dataset other than the dev set
+    problems: list[str] = field(default_factory=list)
+    ok: bool = True
+
+
+def plan_eval(ws: Workspace, options: EvalOptions) -> _Plan:
+    """Everything a user can get wrong, checked before the model loads (seconds) or any work starts."""
+    is_dev = options.is_dev
+    if options.dataset is not None:
+        check_dataset(options.dataset)
+    if options.semeval_splits not in SEMEVAL_SPLIT_CHOICES:
+        raise EvalInputError(f"unknown --semeval-splits {options.semeval_splits!r}: use all or ua")
+    if options.semeval_limit is not None and options.semeval_limit < 10:
+        raise EvalInputError(
+            f"--semeval-limit {options.semeval_limit} is too small to fit anything; use 10 or more"
+        )
+    folder = options.semeval_dir or (ws.root.parent / "shared" / "benchmarks" / "semeval2013")
+    if (
+        options.use_semeval
+        and is_dev
+        and options.semeval_dir is not None
+        and not (folder / "semeval2013.csv").exists()
+    ):
         raise EvalInputError(f"{folder}: no semeval2013.csv there")
-    if calibrate and not is_dev:
+    if options.calibrate and not is_dev:
         raise EvalInputError("--calibrate fits on the dev set only; run it without a DATASET")
-    if not is_dev and (update_baseline or baseline_path is not None):
+    if options.calibration_out is not None and not options.calibrate:
+        raise EvalInputError("--calibration-out goes with --calibrate")
+    if options.calibration_out is not None and options.calibration_out.is_dir():
+        raise EvalInputError(f"--calibration-out {options.calibration_out}: is a folder; give a .json file")
+    if not is_dev and (options.update_baseline or options.baseline_path is not None):
         raise EvalInputError(
             "--baseline and --update-baseline gate the dev set only; run them without a DATASET"
         )
+    report_dir = options.report_dir
     if report_dir is not None and report_dir.exists() and not report_dir.is_dir():
         raise EvalInputError(f"--report {report_dir}: is a file; give a folder")
-    base_path = baseline_path or ws.evals_dir / "baseline.json"
+    base_path = options.baseline_path or ws.evals_dir / "baseline.json"
     base: Baseline | None = None
-    if is_dev and not update_baseline:
+    if is_dev and not options.update_baseline:
         if base_path.exists():
             base = load_baseline(base_path)
-        elif baseline_path is not None:
+        elif options.baseline_path is not None:
             hint = "add --update-baseline to create it"
-            raise EvalInputError(f"--baseline {baseline_path}: no such file ({hint})")
-    paths = dev_set_paths(ws.evals_dir) if is_dev else [dataset]
-    rows = load_labelled(paths)
-    saf_folder = folder.parent / "saf"
+            raise EvalInputError(f"--baseline {options.baseline_path}: no such file ({hint})")
+    paths = dev_set_paths(ws.evals_dir) if options.dataset is None else [options.dataset]
+    return _Plan(load_labelled(paths), folder, folder.parent / "saf", base_path, base)
+
+
+def _recalibrate(grader: Grader, rows: list[LabelledRow], pools: list[GradedPool], out: Path | None) -> str:
+    """Fit the calibration on the dev set (and `pools`), use it from now on, save it to `out` if given."""
+    from interviewer.grading.grader import calibration_to_json
+
+    rubrics = [rubric_for_row(grader, r) for r in rows]
+    assessments = grader.assess_many([(rb, r.answer) for rb, r in zip(rubrics, rows, strict=True)])
+    human = [r.grade for r in rows]
+    judge = grader.judge.name if grader.judge is not None else ""
+    base_cal = DEFAULT_CALIBRATION.model_copy(update={"judge": judge})
+    if judge:
+        base_cal = base_cal.model_copy(update={"covered_at": 0.5})
+    cal = fit_calibration(assessments, human, grader.embedder.model_name, base_cal, pools)
+    cal = cal.model_copy(update={"fitted_on": ", ".join(["dev", *(p.name for p in pools)])})
+    grader.calibration = cal
+    if out is None:
+        return f"Calibration {cal.version} fitted on {cal.rows} rows (not saved: --calibration-out PATH)"
+    try:
+        out.write_text(calibration_to_json(cal), encoding="utf-8")
+    except OSError as exc:
+        raise EvalInputError(f"--calibration-out {out}: cannot write ({exc.strerror or exc})") from None
+    return f"Calibration {cal.version} fitted on {cal.rows} rows → {out}"
+
+
+def run_eval(
+    ws: Workspace, options: EvalOptions, critic: Critic | None = None, console: Console | None = None
+) -> EvalOutcome:
+    """`interviewer eval`: plan (checks), run, render to `console`; the outcome is what --json prints."""
+    run = evaluate_eval(ws, options, critic)
+    if console is not None:
+        render_eval(console, run)
+    return EvalOutcome(run.ok, eval_figures(run))
+
+
+def evaluate_eval(ws: Workspace, options: EvalOptions, critic: Critic | None = None) -> EvalRun:
+    """Grade the labelled rows (and the public sets), write the report, gate against the baseline."""
+    plan = plan_eval(ws, options)
+    is_dev, rows, folder, saf_folder = options.is_dev, plan.rows, plan.semeval_folder, plan.saf_folder
 
     grader = ws.grader()
     # With --public-calibration the public sets' training splits join every calibration fit, the
     # cross-validated ones included (fixed samples, whatever --public-limit says).
     pools: list[GradedPool] = []
-    if is_dev and public_calibration and use_semeval and (folder / "semeval2013.csv").exists():
+    if (
+        is_dev
+        and options.public_calibration
+        and options.use_semeval
+        and (folder / "semeval2013.csv").exists()
+    ):
         pools.append(semeval_pool(grader, folder))
-    if is_dev and public_calibration and use_saf and (saf_folder / SAF_FILE).exists():
+    if is_dev and options.public_calibration and options.use_saf and (saf_folder / SAF_FILE).exists():
         pools.append(saf_pool(grader, saf_folder))
-    if calibrate:
-        rubrics = [rubric_for_row(grader, r) for r in rows]
-        assessments = grader.assess_many([(rb, r.answer) for rb, r in zip(rubrics, rows, strict=True)])
-        human = [r.grade for r in rows]
-        judge = grader.judge.name if grader.judge is not None else ""
-        base_cal = DEFAULT_CALIBRATION.model_copy(update={"judge": judge})
-        if judge:
-            base_cal = base_cal.model_copy(update={"covered_at": 0.5})
-        cal = fit_calibration(assessments, human, grader.embedder.model_name, base_cal, pools)
-        cal = cal.model_copy(update={"fitted_on": ", ".join(["dev", *(p.name for p in pools)])})
-        target = Path(__file__).parent / CALIBRATION_FILE
-        target.write_text(calibration_to_json(cal), encoding="utf-8")
-        grader.calibration = cal
-        console.print(escape(f"Calibration {cal.version} fitted on {cal.rows} rows → {target}"))
+    calibration = _recalibrate(grader, rows, pools, options.calibration_out) if options.calibrate else ""
 
     result = evaluate_rows(grader, rows, cross_validate=is_dev, critic=critic, extra=pools)
-    result.name = "dev" if is_dev else str(dataset)
-    label = "cross-validated by question" if is_dev else "deployed calibration"
+    result.name = "dev" if is_dev else str(options.dataset)
     questions = len({r.question_id or r.question for r in rows})
+    run = EvalRun(options, result, questions, calibration)
+
+    if options.use_semeval and is_dev and (folder / "semeval2013.csv").exists():
+        splits = SEMEVAL_SPLIT_CHOICES[options.semeval_splits]
+        run.semeval = evaluate_semeval(grader, folder, splits, limit=options.semeval_limit)
+    if options.use_saf and is_dev and (saf_folder / SAF_FILE).exists():
+        run.saf = evaluate_saf(grader, saf_folder, limit=options.semeval_limit)
+
+    if options.report_dir is not None:
+        from interviewer.surfaces.report import write_report
+
+        try:
+            run.report = write_report(options.report_dir, result, run.semeval, run.saf)
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise EvalInputError(
+                f"--report {options.report_dir}: cannot write the report ({reason})"
+            ) from None
+
+    if is_dev:
+        run.base, run.base_path = plan.base, plan.base_path
+        if options.update_baseline:
+            new = baseline_from(result, grader.embedder.model_name, run.semeval, run.saf)
+            plan.base_path.write_text(new.model_dump_json(indent=2) + "\n", encoding="utf-8")
+            run.gate_status = "baseline updated"
+        elif plan.base is not None:
+            run.problems = gate(result, plan.base)
+            run.gate_status = "failed" if run.problems else "passed"
+            run.ok = not run.problems
+        else:
+            run.gate_status = "no baseline"
+    return run
+
+
+def render_eval(console: Console, run: EvalRun) -> None:
+    """The tables and lines `interviewer eval` prints."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    result, is_dev = run.result, run.options.is_dev
+    if run.calibration:
+        console.print(escape(run.calibration))
+    label = "cross-validated by question" if is_dev else "deployed calibration"
+    answers = len(result.rows)
     console.print(
-        f"[bold]{escape(result.name)}[/bold]: {len(rows)} answers over {questions} questions ({label})"
+        f"[bold]{escape(result.name)}[/bold]: {answers} answers over {run.questions} questions ({label})"
     )
     table = Table("metric", "grader", *(["with critic"] if result.critic_metrics else []), box=None)
     for key in ("pearson", "spearman", "qwk", "mae", "rmse"):
@@ -799,69 +923,49 @@ def run_eval(
     for cat, v in result.by_category.items():
         cats.add_row(escape(cat), str(int(v["n"])), f"{v['grader']:.2f}", f"{v['human']:.2f}")
     console.print(cats)
-
-    semeval: dict[str, dict[str, float]] | None = None
-    if use_semeval and is_dev and (folder / "semeval2013.csv").exists():
-        semeval = evaluate_semeval(grader, folder, SEMEVAL_SPLIT_CHOICES[semeval_splits], limit=semeval_limit)
-        console.print(_figures_table("SemEval-2013", semeval, SEMEVAL_COLUMNS))
-
-    saf: dict[str, dict[str, float]] | None = None
-    if use_saf and is_dev and (saf_folder / SAF_FILE).exists():
-        saf = evaluate_saf(grader, saf_folder, limit=semeval_limit)
-        console.print(_figures_table("SAF", saf, SAF_COLUMNS))
-
-    if report_dir is not None:
-        from interviewer.surfaces.report import write_report
-
-        try:
-            path = write_report(report_dir, result, semeval, saf)
-        except OSError as exc:
-            reason = exc.strerror or exc
-            raise EvalInputError(f"--report {report_dir}: cannot write the report ({reason})") from None
-        console.print(escape(f"Report → {path}"), soft_wrap=True)
-
-    ok = True
-    problems: list[str] = []
-    gate_status = "not gated"  # a dataset other than the dev set
-    if is_dev:
-        if update_baseline:
-            new = baseline_from(result, grader.embedder.model_name, semeval, saf)
-            base_path.write_text(new.model_dump_json(indent=2) + "\n", encoding="utf-8")
-            console.print(escape(f"Baseline updated → {base_path}"), soft_wrap=True)
-            gate_status = "baseline updated"
-        elif base is not None:
-            problems = gate(result, base)
-            gate_status = "failed" if problems else "passed"
-            for p in problems:
-                console.print(f"[red]regression:[/red] {escape(p)}", soft_wrap=True)
-            ok = not problems
-            if ok:
-                console.print(
-                    f"[green]gate passed[/green]: Spearman {result.metrics['spearman']:.3f} "
-                    f"(baseline {base.metrics['spearman']:.3f}, tolerance {base.tolerance.get('spearman')})"
-                )
-        else:
+    if run.semeval is not None:
+        console.print(_figures_table("SemEval-2013", run.semeval, SEMEVAL_COLUMNS))
+    if run.saf is not None:
+        console.print(_figures_table("SAF", run.saf, SAF_COLUMNS))
+    if run.report is not None:
+        console.print(escape(f"Report → {run.report}"), soft_wrap=True)
+    if run.gate_status == "baseline updated":
+        console.print(escape(f"Baseline updated → {run.base_path}"), soft_wrap=True)
+    elif run.gate_status in ("passed", "failed") and run.base is not None:
+        for p in run.problems:
+            console.print(f"[red]regression:[/red] {escape(p)}", soft_wrap=True)
+        if run.ok:
+            base = run.base
             console.print(
-                escape(f"No baseline at {base_path}; run with --update-baseline to accept these figures."),
-                soft_wrap=True,
+                f"[green]gate passed[/green]: Spearman {result.metrics['spearman']:.3f} "
+                f"(baseline {base.metrics['spearman']:.3f}, tolerance {base.tolerance.get('spearman')})"
             )
-            gate_status = "no baseline"
+    elif run.gate_status == "no baseline":
+        console.print(
+            escape(f"No baseline at {run.base_path}; run with --update-baseline to accept these figures."),
+            soft_wrap=True,
+        )
+
+
+def eval_figures(run: EvalRun) -> dict[str, Any]:
+    """The figures as plain JSON values (what `eval --json` prints)."""
+    result, is_dev = run.result, run.options.is_dev
     figures = {
         "dataset": result.name,
-        "answers": len(rows),
-        "questions": questions,
+        "answers": len(result.rows),
+        "questions": run.questions,
         "cross_validated": is_dev,
         "metrics": result.metrics,
         "critic_metrics": result.critic_metrics,
         "by_category": result.by_category,
         "injection_excess": injection_excess(result),
-        "semeval": semeval,
-        "saf": saf,
+        "semeval": run.semeval,
+        "saf": run.saf,
         "gate": {
-            "status": gate_status,
-            "baseline": str(base_path) if is_dev else None,
-            "problems": problems,
+            "status": run.gate_status,
+            "baseline": str(run.base_path) if is_dev else None,
+            "problems": run.problems,
         },
-        "ok": ok,
+        "ok": run.ok,
     }
-    return EvalOutcome(ok, _plain_numbers(figures))
+    return _plain_numbers(figures)

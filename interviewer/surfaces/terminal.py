@@ -1,36 +1,30 @@
-"""The terminal front end of `interviewer practice` and `interviewer progress`: thin, rich, no logic.
+"""The terminal front end of `interviewer practice`: rendering and wiring, no grading logic.
 
-The interview itself is the pure state machine in `interview.py`; this module reads keys, renders
-its replies, persists every turn as it happens and keeps the first question instant: the grader
+The interview itself is the pure state machine in `session/interview.py`; keys are read by
+`keyboard.py` and `interviewer progress` lives in `progress.py`. This module renders the session's
+replies, persists every turn as it happens and keeps the first question instant: the grader
 (sentence-transformers + FAISS, 8–15 s to load) loads in a background thread while the candidate
 reads and answers, and is only waited for when the first answer must be graded.
 """
 
 from __future__ import annotations
 
-import codecs
-import contextlib
-import math
-import os
 import secrets
-import select
-import shutil
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from interviewer.domain.grade import Grade
-from interviewer.session.history import History, Timings, Transcript, progress_rows, weakest_topics
+from interviewer.domain.levels import LEVELS, normalize_level
+from interviewer.session.history import History, Timings, Transcript
 from interviewer.session.interview import (
-    LEVELS,
     Ask,
     Feedback,
     Interview,
@@ -39,22 +33,19 @@ from interviewer.session.interview import (
     SelectionError,
     Summary,
     build_pool,
-    normalize_level,
     parse_command,
     plan_order,
     plural,
 )
 from interviewer.session.phrasing import Phrasing
 from interviewer.sources.rubric import Rubric
+from interviewer.surfaces.keyboard import PROMPT, Collected, Keyboard, collect_answer
 from interviewer.workspace import Workspace, user_data_dir
 
-PROMPT = "> "
-# After one empty line the prompt says how to send: a second empty line does it (or Ctrl-D), so a
-# blank line between paragraphs never sends half an answer.
-SEND_PROMPT = "(Enter again to send) > "
-SEND_AFTER_EMPTY_LINES = 2
+if TYPE_CHECKING:
+    from interviewer.critic import Critic, Critique
+
 NEXT_PROMPT = "↵ "
-PASTE_START, PASTE_END = "[200~", "[201~"  # bracketed paste, after ESC
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 BAND_STYLE = {
@@ -141,7 +132,7 @@ class _Timing:
 class Scorer:
     """The interview's grade function: the grader, then the critic if one was chosen."""
 
-    def __init__(self, loader: GraderLoader, console: Console, critic: Any = None) -> None:
+    def __init__(self, loader: GraderLoader, console: Console, critic: Critic | None = None) -> None:
         self.loader = loader
         self.console = console
         self.critic = critic
@@ -158,15 +149,19 @@ class Scorer:
         with self.console.status("grading…"):
             grade = grader.grade(rubric, answer)
             if self.critic is not None:
-                grade = self._critique(rubric, answer, grade)
+                grade = self._critique(self.critic, rubric, answer, grade)
         self.last = _Timing(round(waited, 3), round(time.monotonic() - started, 3))
         return grade
 
-    def _critique(self, rubric: Rubric, answer: str, grade: Grade) -> Grade:
-        from interviewer.critic import blend, request_for
+    @staticmethod
+    def _critique(critic: Critic, rubric: Rubric, answer: str, grade: Grade) -> Grade:
+        from interviewer.critic import apply_critic
 
-        critique = self.critic.critique(request_for(rubric, answer))
-        blended = blend(grade, rubric, critique)
+        critiques: list[Critique] = []
+        [blended] = apply_critic(critic, [(rubric, answer, grade)], workers=1, seen=critiques.append)
+        if not critiques:  # an ungraded answer (no score) is not sent
+            return blended
+        critique = critiques[0]
         feedback = getattr(getattr(critique, "verdict", None), "feedback", "") or ""
         if blended.critic is not None and not blended.critic.feedback and feedback:
             blended = blended.model_copy(
@@ -175,14 +170,11 @@ class Scorer:
         return blended
 
 
-def _make_critic(options: PracticeOptions, kind: str | None) -> Any:
-    """The critic if one was chosen (option, else $INTERVIEWER_CRITIC); imported only then."""
-    chosen = (kind or os.environ.get("INTERVIEWER_CRITIC") or "none").strip().lower()
-    if chosen in ("", "none", "off", "no"):
-        return None
+def _make_critic(options: PracticeOptions, kind: str | None) -> Critic | None:
+    """The critic if one was chosen (option, else $INTERVIEWER_CRITIC)."""
     from interviewer.critic import make_critic
 
-    return make_critic(chosen, model=options.model, no_cache=options.no_cache)
+    return make_critic(kind, model=options.model, no_cache=options.no_cache)
 
 
 def _open_voice(options: PracticeOptions, notice: Callable[[str], None]) -> Any:
@@ -195,247 +187,6 @@ def _open_voice(options: PracticeOptions, notice: Callable[[str], None]) -> Any:
         notice("Voice support is not available here; continuing in text mode.")
         return None
     return open_voice(options.voice, list(options.voice_in), options.voice_out, notice)
-
-
-# ---- keyboard ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class Line:
-    text: str
-    eof: bool = False
-    timed_out: bool = False
-
-
-class Keyboard:
-    """Reads lines. On a terminal, key by key (select + cbreak): a countdown can show, a half-typed line
-    survives a timeout, and a bracketed paste arrives whole, its newlines kept as text, so pasted
-    paragraphs stay one answer. On a pipe, plain lines."""
-
-    def __init__(self, stdin: Any = None, stdout: Any = None) -> None:
-        self.stdin = stdin or sys.stdin
-        self.stdout = stdout or sys.stdout
-        self.fd = self.stdin.fileno()
-        self.tty = os.isatty(self.fd)
-        self.closed = False
-        self._typeahead = ""  # keys read past a submitted line (a paste), for the next line
-        self._after_cr = False  # the last line ended with \r: a \n right after it is the same end
-        self._pending = b""  # bytes read past a line on a pipe
-        self._color = "NO_COLOR" not in os.environ
-        if self.tty:
-            with contextlib.suppress(ImportError):
-                import readline  # noqa: F401  (importing it gives input() line editing)
-
-    def read_line(self, prompt: str, deadline: float | None = None) -> Line:
-        if not self.tty:
-            return self._read_pipe(deadline)
-        return self._read_keys(prompt, deadline)
-
-    def edit(self, prompt: str, text: str) -> str:
-        """Let the candidate correct a transcript; Enter alone accepts it as it is."""
-        if self.tty:
-            try:
-                import readline
-
-                readline.set_startup_hook(lambda: readline.insert_text(text))
-                try:
-                    return input(prompt)
-                finally:
-                    readline.set_startup_hook()
-            except ImportError:
-                pass
-            except EOFError:
-                return text
-        line = self.read_line(prompt)
-        return line.text if line.text.strip() else text
-
-    # -- a pipe: no echo, no editing -------------------------------------------------------------
-
-    def _read_pipe(self, deadline: float | None) -> Line:
-        while b"\n" not in self._pending:
-            if self.closed:
-                break
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0 or not select.select([self.fd], [], [], left)[0]:
-                    return Line("", timed_out=True)
-            chunk = os.read(self.fd, 4096)
-            if not chunk:
-                self.closed = True
-            self._pending += chunk
-        if b"\n" in self._pending:
-            line, self._pending = self._pending.split(b"\n", 1)
-            return Line(line.decode("utf-8", "replace").rstrip("\r"))
-        rest, self._pending = self._pending, b""
-        return Line(rest.decode("utf-8", "replace"), eof=True)
-
-    # -- a terminal, key by key ------------------------------------------------------------------
-
-    def _read_keys(self, prompt: str, deadline: float | None) -> Line:
-        import termios
-        import tty
-
-        saved = termios.tcgetattr(self.fd)
-        tty.setcbreak(self.fd)  # ISIG stays on: Ctrl-C still raises KeyboardInterrupt
-        # Enter arrives as \r, a pasted or piped line end as \n or \r\n: see them as sent (no ICRNL),
-        # so \r\n is one line end and \n\n an empty line, never the other way round.
-        attrs = termios.tcgetattr(self.fd)
-        attrs[0] &= ~termios.ICRNL
-        termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
-        self.stdout.write("\x1b[?2004h")  # ask the terminal to bracket pastes
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        buf: list[str] = []
-        escape_state = 0
-        sequence = ""  # the escape sequence being read
-        pasting = after_cr = False
-        shown: int | None = -1  # the countdown second on screen; -1: redraw now
-        try:
-            while True:
-                left = math.inf if deadline is None else deadline - time.monotonic()
-                if left <= 0:
-                    self._draw(prompt, buf, 0)
-                    self.stdout.write("\n")
-                    self.stdout.flush()
-                    return Line("".join(buf), timed_out=True)
-                seconds = None if deadline is None else math.ceil(left)
-                if shown != seconds:
-                    self._draw(prompt, buf, seconds)
-                    shown = seconds
-                keys, self._typeahead = self._typeahead, ""
-                if not keys:
-                    # Wake when the second on the clock changes, or when a key arrives.
-                    wait = None if seconds is None else max(0.02, left - (seconds - 1))
-                    if not select.select([self.fd], [], [], wait)[0]:
-                        continue
-                    data = os.read(self.fd, 1024)
-                    if not data:
-                        self.closed = True
-                        return Line("".join(buf), eof=True)
-                    keys = decoder.decode(data)
-                    # A \r\n comes in one write; a \n typed later after a \r is a line of its own.
-                    self._after_cr = False
-                for n, key in enumerate(keys):
-                    if escape_state:  # swallow arrow keys and other escape sequences…
-                        escape_state = _escape_step(escape_state, key)
-                        sequence += key
-                        if not escape_state:  # …but the paste brackets switch paste mode
-                            pasting = {PASTE_START: True, PASTE_END: False}.get(sequence, pasting)
-                        continue
-                    if key == "\x1b":
-                        escape_state, sequence = 1, ""
-                    elif pasting:  # pasted text is text, newlines included: it never sends
-                        if not (key == "\n" and after_cr):  # \r\n is one newline
-                            _paste(buf, key)
-                        after_cr = key == "\r"
-                    elif key == "\n" and self._after_cr:  # the \n of a \r\n line end
-                        self._after_cr = False
-                    elif key in "\r\n":
-                        self._after_cr = key == "\r"
-                        self._typeahead = keys[n + 1 :]
-                        self._submit(prompt, buf, seconds)
-                        return Line("".join(buf))
-                    elif key == "\x04":  # Ctrl-D
-                        self._submit(prompt, buf, seconds)
-                        return Line("".join(buf), eof=True)
-                    else:
-                        _edit(buf, key)
-                    if key != "\r":
-                        self._after_cr = False
-                shown = -1  # redraw with the new text
-        finally:
-            self.stdout.write("\x1b[?2004l")
-            self.stdout.flush()
-            termios.tcsetattr(self.fd, termios.TCSADRAIN, saved)
-
-    def _submit(self, prompt: str, buf: list[str], seconds: int | None) -> None:
-        # Keys typed in one burst were never drawn: show the line as sent before moving on.
-        self._draw(prompt, buf, seconds)
-        self.stdout.write("\n")
-        self.stdout.flush()
-
-    def _draw(self, prompt: str, buf: list[str], seconds: int | None) -> None:
-        width = shutil.get_terminal_size((80, 24)).columns
-        clock = "" if seconds is None else f"[{seconds:>3}s] "
-        room = max(10, width - len(clock) - len(prompt) - 1)
-        # A long line scrolls sideways rather than wrapping the redraw; pasted newlines show as ↵.
-        tail = "".join(buf).replace("\n", " ↵ ")[-room:]
-        if clock and self._color:
-            clock = ("\x1b[1;31m" if seconds <= 10 else "\x1b[33m") + clock + "\x1b[0m"
-        self.stdout.write("\r\x1b[2K" + clock + prompt + tail)
-        self.stdout.flush()
-
-
-def _escape_step(state: int, key: str) -> int:
-    if state == 1:
-        return 2 if key in "[O" else 0
-    return 0 if "@" <= key <= "~" else 2
-
-
-def _paste(buf: list[str], key: str) -> None:
-    if key in "\r\n":
-        buf.append("\n")
-    elif key == "\t":
-        buf.append(" ")
-    elif key >= " ":
-        buf.append(key)
-
-
-def _edit(buf: list[str], key: str) -> None:
-    if key in ("\x7f", "\x08"):
-        if buf:
-            buf.pop()
-    elif key == "\x15":  # Ctrl-U
-        buf.clear()
-    elif key == "\x17":  # Ctrl-W
-        while buf and buf[-1] == " ":
-            buf.pop()
-        while buf and buf[-1] != " ":
-            buf.pop()
-    elif key == "\t":
-        buf.append(" ")
-    elif key >= " ":
-        buf.append(key)
-
-
-@dataclass
-class Collected:
-    lines: list[str] = field(default_factory=list)
-    command: str | None = None
-    timed_out: bool = False
-    closed: bool = False
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines).strip()
-
-
-def collect_answer(keyboard: Keyboard, deadline: float | None, lines: list[str] | None = None) -> Collected:
-    """Lines until two empty lines in a row, or Ctrl-D: one empty line is a paragraph break, kept.
-    A line that is only a command word returns that command with the lines so far, so `hint` or
-    `repeat` can carry on with the same answer."""
-    got = Collected(list(lines or []))
-    empty = 0  # empty lines in a row since the last text
-    while True:
-        line = keyboard.read_line(SEND_PROMPT if empty else PROMPT, deadline)
-        if line.timed_out:
-            if line.text.strip():
-                got.lines.append(line.text)
-            got.timed_out = True
-            return got
-        command = parse_command(line.text)
-        if command:
-            got.command = command
-            return got
-        if line.text.strip():
-            got.lines += [""] * min(empty, 1) + [line.text]  # a paragraph break, then the text
-            empty = 0
-        elif got.lines:
-            empty += 1
-        if line.eof and keyboard.closed and not got.lines:
-            got.closed = True
-            return got
-        if got.lines and (line.eof or empty >= SEND_AFTER_EMPTY_LINES):
-            return got
 
 
 # ---- the session --------------------------------------------------------------------------------------
@@ -699,7 +450,7 @@ class Practice:
             table = Table("#", "topic", "level", "score", "", box=None, pad_edge=False)
             for r in summary.results:
                 score = f"{r.score:.1f}" if r.score is not None else "—"
-                note = r.status if r.status != "graded" else (r.grade.band if r.grade else "")
+                note: str = r.status if r.status != "graded" else (r.grade.band if r.grade else "")
                 if r.follow_up_answer:
                     note += " (with follow-up)"
                 table.add_row(str(r.number), escape(r.card.topic), r.card.level or "unrated", score, note)
@@ -891,90 +642,3 @@ def run_practice(ws: Workspace, options: PracticeOptions) -> int:
         if transcript is not None:
             transcript.close()
         history.close()
-
-
-# ---- progress -------------------------------------------------------------------------------------------
-
-
-def run_progress(ws: Workspace, plot_path: Path | None) -> int:
-    console = Console(highlight=False)
-    data_dir = user_data_dir()
-    history = History.open(data_dir)
-    try:
-        outcomes = history.outcomes()
-        due = history.due_reviews()
-    finally:
-        history.close()
-    rows = progress_rows(outcomes)
-    if not rows:
-        console.print("No practice history yet: run `interviewer practice` first.")
-        return 0
-    table = Table("topic", "level", "answers", "mean", "per session", "last", box=None)
-    for row in rows:
-        when = time.strftime("%Y-%m-%d", time.localtime(row.last_at))
-        table.add_row(
-            escape(row.topic), row.level, str(row.answered), f"{row.mean:.1f}", trend(row.sessions), when
-        )
-    console.print(table)
-    weakest = weakest_topics(outcomes)
-    if weakest:
-        names = ", ".join(f"{escape(t)} ({m:.1f} over {n})" for t, m, n in weakest)
-        console.print(f"[bold]Weakest topics:[/bold] {names}")
-    if due:
-        console.print(
-            f"{len(due)} question{'s' if len(due) != 1 else ''} due for review in your next session."
-        )
-    path = plot_path or data_dir / "progress.png"
-    try:
-        write_progress_plot(outcomes, path)
-    except ImportError:
-        console.print("[dim]Install matplotlib for the progress plot.[/dim]")
-    else:
-        console.print(f"Plot: {path}")
-    return 0
-
-
-_SPARKS = "▁▂▃▄▅▆▇█"
-
-
-def trend(means: list[float], last: int = 8) -> str:
-    """Per-session means as a sparkline (0–5) and first → latest: '▂▅▇ 1.5 → 4.2'."""
-    if not means:
-        return ""
-    spark = "".join(_SPARKS[min(len(_SPARKS) - 1, int(m / 5 * len(_SPARKS)))] for m in means[-last:])
-    if len(means) == 1:
-        return f"{spark} {means[0]:.1f}"
-    return f"{spark} {means[0]:.1f} → {means[-1]:.1f}"
-
-
-def write_progress_plot(outcomes: list[Any], path: Path) -> None:
-    """Mean score per session for each topic over time, and overall (PNG, Agg backend)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from datetime import datetime
-
-    import matplotlib.pyplot as plt
-
-    graded = [o for o in outcomes if o.status == "graded" and o.score is not None]
-    series: dict[str, dict[float, list[float]]] = {}
-    for o in graded:
-        series.setdefault(o.topic, {}).setdefault(o.started_at, []).append(o.score)
-        series.setdefault("all topics", {}).setdefault(o.started_at, []).append(o.score)
-    fig, ax = plt.subplots(figsize=(9, 4.8), dpi=100)
-    for topic, by_session in sorted(series.items(), key=lambda kv: (kv[0] == "all topics", kv[0])):
-        xs = sorted(by_session)
-        ys = [sum(by_session[x]) / len(by_session[x]) for x in xs]
-        style = {"color": "black", "linewidth": 2.5} if topic == "all topics" else {"alpha": 0.8}
-        ax.plot([datetime.fromtimestamp(x) for x in xs], ys, marker="o", label=topic, **style)
-    ax.axhspan(3.75, 5, color="green", alpha=0.06)
-    ax.axhspan(0, 2.25, color="red", alpha=0.06)
-    ax.set_ylim(0, 5)
-    ax.set_ylabel("mean score (0–5)")
-    ax.set_title("Practice scores by topic over time")
-    ax.legend(fontsize="small", loc="best")
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
