@@ -9,11 +9,16 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from interviewer.sources.bank import Question, load_corpus
 from interviewer.sources.rubric import Rubric, load_rubrics
+
+if TYPE_CHECKING:
+    from interviewer.grading.grader import Grader
+    from interviewer.grading.judge import CrossEncoderJudge
 
 APP_NAME = "interviewer"
 
@@ -45,7 +50,7 @@ class Workspace:
     device: str | None = None  # auto | cpu | cuda for the embedder and the judge ($INTERVIEWER_DEVICE)
     backend: str | None = None  # numpy | torch on the CPU ($INTERVIEWER_BACKEND); None: numpy
     _rubrics: list[Rubric] | None = field(default=None, repr=False)
-    _grader: object | None = field(default=None, repr=False)
+    _grader: Grader | None = field(default=None, repr=False)
 
     @classmethod
     def discover(cls, notice: Callable[[str], None] | None = None) -> Workspace:
@@ -75,7 +80,7 @@ class Workspace:
             self._rubrics = load_rubrics(self.rubrics_dir)
         return self._rubrics
 
-    def grader(self):
+    def grader(self) -> Grader:
         """The grader over the persisted index (rebuilt when stale). Loads the model: seconds."""
         if self._grader is None:
             from interviewer.grading.embedding import Embedder, default_cache_path
@@ -91,7 +96,7 @@ class Workspace:
             self._grader = Grader(index, embedder, judge=self.judge())
         return self._grader
 
-    def judge(self):
+    def judge(self) -> CrossEncoderJudge | None:
         """The trained judge shipped in the package, or None when no weights were trained yet
         (the grader then falls back to similarity alone, and says so once)."""
         from interviewer.grading.judge import CrossEncoderJudge

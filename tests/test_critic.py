@@ -40,6 +40,7 @@ from interviewer.domain.grade import (
     FLAG_OFF_TOPIC,
     Grade,
 )
+from interviewer.grading.text import sentences
 from interviewer.sources.rubric import KeyPoint, Misconception, Rubric
 
 RUBRIC = Rubric(
@@ -568,7 +569,7 @@ def test_stub_does_not_flag_ordinary_technical_answers() -> None:
         "The F1 score: 0.9 on the validation set, and you are training with dropout p=0.5.",
     ]
     for answer in ordinary:
-        assert not [s for s in stub_module._sentences(answer) if stub_module._INJECTION.search(s)], answer
+        assert not [s for s in sentences(answer) if stub_module._INJECTION.search(s)], answer
 
 
 # ---- configuration -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from interviewer.critic.redact import clip
 from interviewer.critic.schema import SCORE_MAX, Critique, Verdict
@@ -36,7 +37,9 @@ def blend(grade: Grade, rubric: Rubric, critique: Critique, weight: float = CRIT
     if not 0.0 <= weight <= 1.0 or math.isnan(weight):
         raise ValueError(f"critic weight must be within 0..1, got {weight}")
     embedding = grade.score
-    base = {
+    if embedding is None:  # callers blend scored grades only (see apply_critic)
+        raise ValueError("a grade without a score cannot be blended")
+    base: dict[str, Any] = {
         "critic": "llm",
         "model": critique.model or None,
         "embedding_score": embedding,

@@ -6,7 +6,7 @@ import math
 import threading
 import time
 from email.utils import mktime_tz, parsedate_tz
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from interviewer.critic.redact import clip, redact
@@ -79,7 +79,9 @@ class OpenAIChatModel:
                     "json_schema": {"name": "verdict", "schema": schema, "strict": True},
                 }
             try:
-                response = self._client.chat.completions.create(model=self.name, messages=messages, **kwargs)
+                response = self._client.chat.completions.create(
+                    model=self.name, messages=cast(Any, messages), **kwargs
+                )
                 return self._result(response)
             except ChatError:
                 raise

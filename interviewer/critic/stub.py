@@ -9,6 +9,7 @@ from typing import Any
 from interviewer.critic.prompt import SECTION_NAMES
 from interviewer.critic.redact import clip
 from interviewer.critic.schema import SCORE_MAX, ChatResult, Verdict
+from interviewer.grading.text import sentences
 
 _WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
 _STOP_WORDS = """a an the and or but if of to in at by for with from as is are was were be been being it
@@ -41,7 +42,6 @@ _JSONISH = re.compile(
     r"\{[^{}]*\"\s*(?:score|verdict|covered|missed|reasoning|feedback|factual_errors)\s*\"[^{}]*\}",
     re.I | re.S,
 )
-_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
 def _stem(word: str) -> str:
@@ -53,10 +53,6 @@ def _stem(word: str) -> str:
 
 def _tokens(text: str) -> set[str]:
     return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
-
-
-def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
 
 
 def _overlap(point: set[str], answer: set[str]) -> float:
@@ -128,8 +124,9 @@ def stub_verdict(
     # Text addressed to the grader (instructions, fake verdicts, fences) is dropped before anything is
     # credited, and an answer carrying it scores 0: it can only ever lower a blended grade.
     stripped = _JSONISH.sub(" ", answer)
-    kept, dropped = [], []
-    for sentence in _sentences(stripped):
+    kept: list[str] = []
+    dropped: list[str] = []
+    for sentence in sentences(stripped):
         (dropped if _INJECTION.search(sentence) else kept).append(sentence)
     injected = bool(dropped) or stripped != answer
     clean = " ".join(kept)
@@ -144,7 +141,9 @@ def stub_verdict(
             else "No answer was given.",
             score=0,
         )
-    covered, missed, credit = [], [], 0.0
+    covered: list[str] = []
+    missed: list[str] = []
+    credit = 0.0
     for point in key_points:
         ratio = _overlap(_tokens(point), words)
         credit += min(1.0, ratio / 0.6)
@@ -163,7 +162,7 @@ def stub_verdict(
         if len(claim_words) < 2:
             continue
         negated = bool(_NEGATION.search(claim.lower()))
-        for sentence in _sentences(answer):
+        for sentence in sentences(answer):
             if (
                 _overlap(claim_words, _tokens(sentence)) >= 0.8
                 and bool(_NEGATION.search(sentence.lower())) == negated

@@ -13,14 +13,16 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
+
+from interviewer.domain.errors import InterviewerError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 
-class EmbeddingError(RuntimeError):
+class EmbeddingError(InterviewerError, RuntimeError):
     """The embedding model cannot be found or loaded; the message says what to install."""
 
 
@@ -80,7 +82,9 @@ def throughput_backend() -> str:
 
 class Embed(Protocol):
     model_name: str
-    dimension: int
+
+    @property
+    def dimension(self) -> int: ...
 
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
@@ -304,7 +308,7 @@ class Embedder:
         self.device = device  # auto | cpu | cuda, resolved when the model loads
         self.backend = backend  # numpy | torch on the CPU (see use_numpy); None: numpy
         self.batch_size = batch_size
-        self._model = None
+        self._model: Any = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -72,7 +72,7 @@ class RubricIndex:
     rubrics: dict[str, Rubric]
     items: list[IndexItem]
     vectors: np.ndarray
-    faiss_index: object
+    faiss_index: Any
     manifest: Manifest
 
     @classmethod

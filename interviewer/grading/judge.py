@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -107,7 +107,7 @@ class CrossEncoderJudge:
         self.batch_size = batch_size
         self.max_length = max_length
         self.name = f"minilm-judge@{judge_meta(self.weights_dir).get('version', 'untrained')}"
-        self._model = None
+        self._model: Any = None
         self._tokens: Tokenizer | None = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
@@ -216,6 +216,7 @@ class CrossEncoderJudge:
     def _forward(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], np.ndarray]:
         out: dict[tuple[str, str], np.ndarray] = {}
         with self._lock:
+            assert self._tokens is not None  # set by load()
             for rows, tokens in self._tokens.batches(pairs, max_rows=self.batch_size):
                 for i, row in zip(rows, self._probabilities(tokens), strict=True):
                     out[pairs[i]] = row

@@ -226,6 +226,11 @@ def units(answer: str) -> list[str]:
     return out
 
 
+def sentences(text: str) -> list[str]:
+    """The text cut at sentence ends and line breaks, each piece stripped, blank ones dropped."""
+    return [s.strip() for s in _SENTENCE_SPLIT.split(text) if s and s.strip()]
+
+
 _CLAUSE_SPLIT = re.compile(r",\s+|;\s+|:\s+|\s+-\s+|\s+(?:and|or|but|while|whereas|which)\s+", re.I)
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from interviewer.domain.errors import InterviewerError
+
 STDIO = "-"
 Format = Literal["csv", "tsv", "jsonl", "parquet"]
 FORMATS: dict[str, Format] = {
@@ -34,7 +36,7 @@ PARQUET_BATCH = 2048
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
-class InputError(ValueError):
+class InputError(InterviewerError, ValueError):
     """An input or output file that cannot be used at all; the message says where and what to do."""
 
 
@@ -120,7 +122,8 @@ def csv_records(
             except csv.Error as exc:
                 raise InputError(f"line {start}: not valid CSV ({exc})") from None
             if values:
-                yield start, {name: (values[i] if i < len(values) else None) for i, name in enumerate(header)}
+                names = header or []
+                yield start, {name: (values[i] if i < len(values) else None) for i, name in enumerate(names)}
             start = reader.line_num + 1
 
     return header, rows()
@@ -258,7 +261,7 @@ def _parquet_records(source, name: str, required: list[str], one_of: list[str]) 
 # ---- writers -------------------------------------------------------------------------------------
 
 
-def csv_cells(record: dict, fields: list[str]) -> list[str]:
+def csv_cells(record: dict, fields: list[str]) -> list[object]:
     """A record as CSV cells: lists (and objects) as JSON, None as empty."""
 
     def cell(value: object) -> object:
