@@ -33,6 +33,7 @@ from interviewer.domain.grade import (
     FLAG_REPETITION,
     FLAG_RESTATED,
     FLAG_TRUNCATED,
+    Band,
     Contradiction,
     Grade,
     band_for,
@@ -403,7 +404,7 @@ class Grader:
             if not best:
                 out.append(("", 0.0))
                 continue
-            question_id = max(best, key=best.get)
+            question_id = max(best, key=best.__getitem__)
             out.append((question_id, round(best[question_id], 3)))
         return out
 
@@ -469,7 +470,7 @@ class Grader:
         prepared = [self._prepare(self.rubric(r) if isinstance(r, str) else r, a) for r, a in items]
         # One embedding batch for every answer's sentences and every new ad-hoc rubric's texts
         # (sentence-transformers sorts a batch by length, so mixing them costs no padding).
-        texts = {t for p in prepared if p.graded for t in p.texts}
+        texts = {t for p in prepared if p.graded for t in p.texts or ()}
         new_rubrics = {}
         for p in prepared:
             if p.graded and not self._is_indexed(p.rubric):
@@ -530,6 +531,9 @@ class Grader:
         )
 
     def _measure(self, p: _Prepared, vectors: dict[str, np.ndarray]) -> tuple[Signals, JudgeWork | None]:
+        """The signals of one answer, in named steps: drop the sentences that only echo the question,
+        set aside those asserting a misconception, score each sentence's relevance, cover the key
+        points by meaning and by words, then length, restatement and off-topic."""
         cal = self.calibration
         rubric = p.rubric
         flags = list(p.flags)
@@ -537,103 +541,26 @@ class Grader:
         question_vec = own.question
         all_units = np.vstack([vectors[u] for u in p.units])
 
-        # Units that only echo the question ("so you're asking what X is") earn nothing: drop them
-        # before measuring, so restating or paraphrasing the question can never add to a score.
-        to_question = all_units @ question_vec
-        echo = [
-            (q >= cal.echo_question_sim and tx.novelty(u, rubric.question) <= cal.restated_novelty)
-            or (tx.is_meta(u) and q >= cal.echo_meta_sim)
-            for u, q in zip(p.units, to_question, strict=True)
-        ]
-        keep = [i for i, e in enumerate(echo) if not e]
+        keep = _not_echoing(p, all_units @ question_vec, cal)
         whole_question_sim = float(question_vec @ vectors[p.content])
         if not keep:
             flags.append(FLAG_RESTATED)
             zeros = {k: 0.0 for k in SIGNALS}
             return Signals(values={**zeros, "question_sim": round(whole_question_sim, 4)}, flags=flags), None
-        # Misconceptions first: a sentence asserting one earns no credit, it only costs.
-        misconception_scores: list[float] = []
-        misconception_units: list[str] = []
-        asserted_rows: set[int] = set()
-        if len(rubric.misconceptions):
-            sims = all_units[keep] @ own.misconceptions.T  # units × misconceptions
-            for m, claim in enumerate(rubric.misconceptions):
-                column = sims[:, m].copy()
-                for r, i in enumerate(keep):
-                    # "Dropout is NOT used at inference" is close to the claim but denies it.
-                    if _negated(p.units[i]) != _negated(claim.claim):
-                        column[r] -= 0.25
-                row = int(np.argmax(column))
-                misconception_scores.append(round(float(column[row]), 4))
-                misconception_units.append(p.units[keep[row]])
-                if column[row] >= cal.misconception_at:
-                    asserted_rows.add(row)
-        credited = [i for r, i in enumerate(keep) if r not in asserted_rows] or keep
-        units = [p.units[i] for i in credited]
-        single_vecs = all_units[credited]
-        keep = credited
+        misconceptions = _misconceptions(p, own, all_units, keep, cal)
+        keep = [i for r, i in enumerate(keep) if r not in misconceptions.asserted_rows] or keep
+        units = [p.units[i] for i in keep]
+        single_vecs = all_units[keep]
         answer_vec = vectors[p.content] if len(keep) == len(p.units) else _normalize(single_vecs.sum(axis=0))
         # group_of lists the asked rubric first: its vectors are already in hand (ad-hoc ones included).
         members = [(rubric, own), *((m, self._vectors(m)) for m in self.group_of(rubric)[1:])]
 
-        # Relevance of each sentence: its best match among the group's references and key points.
-        best: dict[str, float] = {"coverage": 0.0, "essential": 0.0, "similarity": 0.0, "best_unit": 0.0}
-        relevance = np.zeros(len(units))
-        for _, vecs in members:
-            if len(vecs.references):
-                best["similarity"] = max(best["similarity"], float(np.max(vecs.references @ answer_vec)))
-                to_refs = single_vecs @ vecs.references.T
-                best["best_unit"] = max(best["best_unit"], float(np.max(to_refs)))
-                relevance = np.maximum(relevance, to_refs.max(axis=1))
-            if len(vecs.key_points):
-                relevance = np.maximum(relevance, (single_vecs @ vecs.key_points.T).max(axis=1))
-
-        # A key point may span two sentences: adjacent relevant sentences are also matched as the
-        # normalized sum of their vectors (close to the pair's own embedding, at no model cost).
-        # Filler sentences never join a pair, so padding cannot lift a neighbour's match.
-        pair_rows = [i for i in range(len(units) - 1) if min(relevance[i], relevance[i + 1]) >= cal.pair_at]
-        pairs = single_vecs[pair_rows] + single_vecs[[i + 1 for i in pair_rows]]
-        pairs = pairs / np.maximum(np.linalg.norm(pairs, axis=1, keepdims=True), 1e-9)
-        parts = [c for u in units for c in tx.clauses(u)]
-        stacks = [single_vecs, pairs] if len(pair_rows) else [single_vecs]
-        if parts:
-            stacks.append(np.vstack([vectors[c] for c in parts]))
-        unit_vecs = np.vstack(stacks)
-
-        own_point_scores: list[float] = []
-        answer_stems = tx.stems(" ".join(units))
-        best.update(semantic=0.0, lexical=0.0)
-        for member, vecs in members:
-            if not len(member.key_points):
-                continue
-            weights = np.array([k.weight for k in member.key_points])
-            essential = np.array([k.essential for k in member.key_points])
-            # Each key point is covered by meaning (best sentence/clause/pair match) and by words
-            # (its terms used); the mean of the two is robust to paraphrase and to topical fluff.
-            semantic = np.array(
-                [
-                    _soft(s, cal.cover_low, cal.cover_high)
-                    for s in np.max(unit_vecs @ vecs.key_points.T, axis=0)
-                ]
-            )
-            lexical = np.array([tx.lexical_recall(k.text, answer_stems) for k in member.key_points])
-            per_point = (semantic + lexical) / 2
-
-            best["coverage"] = max(best["coverage"], _weighted_mean(per_point, weights))
-            best["semantic"] = max(best["semantic"], _weighted_mean(semantic, weights))
-            best["lexical"] = max(best["lexical"], _weighted_mean(lexical, weights))
-            if essential.any():
-                best["essential"] = max(best["essential"], _weighted_mean(per_point, weights * essential))
-            if member is rubric:
-                own_point_scores = [round(float(v), 4) for v in per_point]
+        best, relevance = _relevance(members, single_vecs, answer_vec)
+        pair_rows, pairs, unit_vecs = _spans(units, single_vecs, relevance, vectors, cal)
+        own_point_scores = _cover_key_points(rubric, members, units, unit_vecs, best, cal)
 
         values = {k: round(v, 4) for k, v in best.items()}
-        # Length counts words by how much their sentence is about the rubric: filler buys nothing.
-        relevant_words = sum(
-            len(tx.content_words(u)) * _soft(r, cal.relevant_at, cal.relevant_full)
-            for u, r in zip(units, relevance, strict=True)
-        )
-        values["length"] = round(min(1.0, math.log1p(relevant_words) / math.log1p(cal.length_full)), 4)
+        values["length"] = _relevant_length(units, relevance, cal)
         content = " ".join(units)
         question_sim = float(question_vec @ answer_vec)
         novelty = tx.novelty(content, rubric.question)
@@ -642,24 +569,12 @@ class Grader:
         values["uncredited_units"] = float(len(p.units) - len(keep))
         if question_sim >= cal.restated_question_sim and novelty <= cal.restated_novelty:
             flags.append(FLAG_RESTATED)
-
-        off_topic_match = None
-        if rubric.question_id in self.index.rubrics:
-            group_ids = {m.question_id for m in self.group_of(rubric)}
-            scores = self.index.question_scores(answer_vec, k=96, kinds=("reference", "key_point"))
-            own_best = max([values["similarity"], *(scores.get(q, -1.0) for q in group_ids)])
-            others = {q: s for q, s in scores.items() if q not in group_ids}
-            if others:
-                other_id = max(others, key=others.get)
-                values["off_topic_margin"] = round(others[other_id] - own_best, 4)
-                if others[other_id] - own_best >= cal.off_topic_margin and own_best < cal.off_topic_own_max:
-                    flags.append(FLAG_OFF_TOPIC)
-                    off_topic_match = other_id
+        off_topic_match = self._off_topic(rubric, answer_vec, values, flags)
         signals = Signals(
             values=values,
             point_scores=own_point_scores,
-            misconception_scores=misconception_scores,
-            misconception_units=misconception_units,
+            misconception_scores=misconceptions.scores,
+            misconception_units=misconceptions.units,
             flags=flags,
             off_topic_match=off_topic_match,
             removed_units=p.removed,
@@ -669,6 +584,155 @@ class Grader:
             pair_texts = [f"{units[i]} {units[i + 1]}" for i in pair_rows]
             work = _judge_work(rubric, own, units, pair_texts, np.vstack([single_vecs, pairs]), content)
         return signals, work
+
+    def _off_topic(
+        self, rubric: Rubric, answer_vec: np.ndarray, values: dict[str, float], flags: list[str]
+    ) -> str | None:
+        """The bank question the answer fits better than its own, flagged off-topic (or None).
+        Records the margin in `values`."""
+        cal = self.calibration
+        if rubric.question_id not in self.index.rubrics:
+            return None
+        group_ids = {m.question_id for m in self.group_of(rubric)}
+        scores = self.index.question_scores(answer_vec, k=96, kinds=("reference", "key_point"))
+        own_best = max([values["similarity"], *(scores.get(q, -1.0) for q in group_ids)])
+        others = {q: s for q, s in scores.items() if q not in group_ids}
+        if not others:
+            return None
+        other_id = max(others, key=others.__getitem__)
+        values["off_topic_margin"] = round(others[other_id] - own_best, 4)
+        if others[other_id] - own_best >= cal.off_topic_margin and own_best < cal.off_topic_own_max:
+            flags.append(FLAG_OFF_TOPIC)
+            return other_id
+        return None
+
+
+# ---- the measurement's steps ---------------------------------------------------------------------
+
+
+def _not_echoing(p: _Prepared, to_question: np.ndarray, cal: Calibration) -> list[int]:
+    """The units that do more than echo the question ("so you're asking what X is"): the others earn
+    nothing, so restating or paraphrasing the question can never add to a score."""
+    echo = [
+        (q >= cal.echo_question_sim and tx.novelty(u, p.rubric.question) <= cal.restated_novelty)
+        or (tx.is_meta(u) and q >= cal.echo_meta_sim)
+        for u, q in zip(p.units, to_question, strict=True)
+    ]
+    return [i for i, e in enumerate(echo) if not e]
+
+
+@dataclass
+class _Misconceptions:
+    scores: list[float]  # per misconception: its best (negation-adjusted) match among the units
+    units: list[str]  # the unit of that match
+    asserted_rows: set[int]  # rows of `keep` that assert one: they earn no credit, they only cost
+
+
+def _misconceptions(
+    p: _Prepared, own: RubricVectors, all_units: np.ndarray, keep: list[int], cal: Calibration
+) -> _Misconceptions:
+    """Misconceptions first: a sentence asserting one earns no credit, it only costs."""
+    found = _Misconceptions([], [], set())
+    if not len(p.rubric.misconceptions):
+        return found
+    sims = all_units[keep] @ own.misconceptions.T  # units × misconceptions
+    for m, claim in enumerate(p.rubric.misconceptions):
+        column = sims[:, m].copy()
+        for r, i in enumerate(keep):
+            # "Dropout is NOT used at inference" is close to the claim but denies it.
+            if _negated(p.units[i]) != _negated(claim.claim):
+                column[r] -= 0.25
+        row = int(np.argmax(column))
+        found.scores.append(round(float(column[row]), 4))
+        found.units.append(p.units[keep[row]])
+        if column[row] >= cal.misconception_at:
+            found.asserted_rows.add(row)
+    return found
+
+
+def _relevance(
+    members: list[tuple[Rubric, RubricVectors]], single_vecs: np.ndarray, answer_vec: np.ndarray
+) -> tuple[dict[str, float], np.ndarray]:
+    """Relevance of each sentence: its best match among the group's references and key points; with
+    the answer's best similarity to a reference (whole and by its best sentence)."""
+    best: dict[str, float] = {"coverage": 0.0, "essential": 0.0, "similarity": 0.0, "best_unit": 0.0}
+    relevance = np.zeros(len(single_vecs))
+    for _, vecs in members:
+        if len(vecs.references):
+            best["similarity"] = max(best["similarity"], float(np.max(vecs.references @ answer_vec)))
+            to_refs = single_vecs @ vecs.references.T
+            best["best_unit"] = max(best["best_unit"], float(np.max(to_refs)))
+            relevance = np.maximum(relevance, to_refs.max(axis=1))
+        if len(vecs.key_points):
+            relevance = np.maximum(relevance, (single_vecs @ vecs.key_points.T).max(axis=1))
+    return best, relevance
+
+
+def _spans(
+    units: list[str],
+    single_vecs: np.ndarray,
+    relevance: np.ndarray,
+    vectors: dict[str, np.ndarray],
+    cal: Calibration,
+) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """The spans key points are matched against: sentences, pairs of sentences, clauses.
+
+    A key point may span two sentences: adjacent relevant sentences are also matched as the
+    normalized sum of their vectors (close to the pair's own embedding, at no model cost).
+    Filler sentences never join a pair, so padding cannot lift a neighbour's match."""
+    pair_rows = [i for i in range(len(units) - 1) if min(relevance[i], relevance[i + 1]) >= cal.pair_at]
+    pairs = single_vecs[pair_rows] + single_vecs[[i + 1 for i in pair_rows]]
+    pairs = pairs / np.maximum(np.linalg.norm(pairs, axis=1, keepdims=True), 1e-9)
+    parts = [c for u in units for c in tx.clauses(u)]
+    stacks = [single_vecs, pairs] if len(pair_rows) else [single_vecs]
+    if parts:
+        stacks.append(np.vstack([vectors[c] for c in parts]))
+    return pair_rows, pairs, np.vstack(stacks)
+
+
+def _cover_key_points(
+    rubric: Rubric,
+    members: list[tuple[Rubric, RubricVectors]],
+    units: list[str],
+    unit_vecs: np.ndarray,
+    best: dict[str, float],
+    cal: Calibration,
+) -> list[float]:
+    """Coverage of each member's key points, the best member's kept in `best`; returns the asked
+    rubric's per-point scores."""
+    own_point_scores: list[float] = []
+    answer_stems = tx.stems(" ".join(units))
+    best.update(semantic=0.0, lexical=0.0)
+    for member, vecs in members:
+        if not len(member.key_points):
+            continue
+        weights = np.array([k.weight for k in member.key_points])
+        essential = np.array([k.essential for k in member.key_points])
+        # Each key point is covered by meaning (best sentence/clause/pair match) and by words
+        # (its terms used); the mean of the two is robust to paraphrase and to topical fluff.
+        semantic = np.array(
+            [_soft(s, cal.cover_low, cal.cover_high) for s in np.max(unit_vecs @ vecs.key_points.T, axis=0)]
+        )
+        lexical = np.array([tx.lexical_recall(k.text, answer_stems) for k in member.key_points])
+        per_point = (semantic + lexical) / 2
+
+        best["coverage"] = max(best["coverage"], _weighted_mean(per_point, weights))
+        best["semantic"] = max(best["semantic"], _weighted_mean(semantic, weights))
+        best["lexical"] = max(best["lexical"], _weighted_mean(lexical, weights))
+        if essential.any():
+            best["essential"] = max(best["essential"], _weighted_mean(per_point, weights * essential))
+        if member is rubric:
+            own_point_scores = [round(float(v), 4) for v in per_point]
+    return own_point_scores
+
+
+def _relevant_length(units: list[str], relevance: np.ndarray, cal: Calibration) -> float:
+    """Length counts words by how much their sentence is about the rubric: filler buys nothing."""
+    relevant_words = sum(
+        len(tx.content_words(u)) * _soft(r, cal.relevant_at, cal.relevant_full)
+        for u, r in zip(units, relevance, strict=True)
+    )
+    return round(min(1.0, math.log1p(relevant_words) / math.log1p(cal.length_full)), 4)
 
 
 @dataclass
@@ -760,7 +824,7 @@ def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool
         missed = [k.text for k in rubric.key_points if k.text not in covered]
         notes.extend(f"you said “{c.said}”; in fact: {c.fact}" for c in contradictions)
 
-    band = None
+    band: Band | None = None
     if FLAG_OFF_TOPIC in flags:
         score = min(score, OFF_TOPIC_CAP)
         band = "off-topic"
