@@ -11,17 +11,15 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from interviewer.grading.fit import cross_validated_grades
+from interviewer.grading.metrics import agreement
+from interviewer.sources.labelled import EvalInputError, dev_set_paths, load_labelled
 from interviewer.surfaces.evals import (
     Baseline,
-    EvalInputError,
     EvalOptions,
     EvalResult,
-    agreement,
-    cross_validated_grades,
-    dev_set_paths,
     evaluate_semeval,
     gate,
-    load_labelled,
     rubric_for_row,
     run_eval,
 )

@@ -245,7 +245,8 @@ def test_a_correct_point_in_other_words_is_credited(grader):
 
 
 def test_a_contradicted_key_point_is_named_with_the_fact_and_caps_the_score():
-    from interviewer.grading.grader import DEFAULT_CALIBRATION, Signals, grade_from_signals
+    from interviewer.grading.calibration import DEFAULT_CALIBRATION
+    from interviewer.grading.grader import Signals, grade_from_signals
     from interviewer.sources.rubric import KeyPoint
 
     rubric = Rubric(

@@ -12,10 +12,10 @@ from interviewer.critic import CriticConfigError
 from interviewer.domain.errors import InterviewerError
 from interviewer.grading.embedding import EmbeddingError
 from interviewer.sources.bank import BankError
+from interviewer.sources.labelled import EvalInputError
 from interviewer.sources.rubric import RubricError
 from interviewer.sources.tables import InputError
 from interviewer.surfaces.cli import UserError
-from interviewer.surfaces.evals import EvalInputError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -187,8 +187,9 @@ def critic_identity(critic: Critic | None) -> str:
 
 def run_settings(ws: Workspace, critic: Critic | None = None) -> str:
     """Everything besides the row that determines a result, without loading any model."""
+    from interviewer.grading.calibration import load_calibration
     from interviewer.grading.embedding import Embedder
-    from interviewer.grading.grader import MAX_ANSWER_CHARS, load_calibration
+    from interviewer.grading.grader import MAX_ANSWER_CHARS
     from interviewer.grading.judge import CrossEncoderJudge
     from interviewer.sources.rubric import content_hash
 

@@ -1,4 +1,7 @@
-"""Grader quality: agreement with human grades, calibration, SemEval-2013, and the regression gate.
+"""`interviewer eval`: grader quality on the dev set, SemEval-2013 and SAF, and the regression gate.
+
+Labelled rows are read by `sources/labelled.py`, agreement is `grading/metrics.py`, and the
+calibration is fitted by `grading/fit.py`; this module runs the evaluation and renders it.
 
 The dev set is scored with cross-validated calibration (folds grouped by question, so a question's
 answers are never both fitted on and scored), so the figures are honest about unseen questions.
@@ -7,26 +10,30 @@ answers are never both fitted on and scored), so the figures are honest about un
 from __future__ import annotations
 
 import csv
-import hashlib
 import math
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from pydantic import BaseModel
 
-from interviewer.domain.errors import InterviewerError
-from interviewer.domain.grade import FLAG_KEYWORD_LIST, GUARD_FLAGS, Grade
+from interviewer.domain.grade import Grade
+from interviewer.grading.calibration import DEFAULT_CALIBRATION
+from interviewer.grading.fit import GradedPool, cross_validated_grades, fit_calibration
 from interviewer.grading.grader import (
-    DEFAULT_CALIBRATION,
     SIGNALS,
     Assessment,
-    Calibration,
     Grader,
-    Signals,
     adhoc_rubric,
+)
+from interviewer.grading.metrics import agreement
+from interviewer.sources.labelled import (
+    EvalInputError,
+    LabelledRow,
+    check_dataset,
+    dev_set_paths,
+    load_labelled,
 )
 
 if TYPE_CHECKING:
@@ -48,275 +55,6 @@ TRAP_CATEGORIES = (
 )
 SPEARMAN_TOLERANCE = 0.02
 TRAP_TOLERANCE = 0.3
-FOLDS = 5
-
-
-class EvalInputError(InterviewerError, ValueError):
-    pass
-
-
-class LabelledRow(BaseModel):
-    id: str
-    line: int
-    source: str
-    answer: str
-    grade: float
-    question_id: str | None = None
-    question: str | None = None
-    reference_answer: str | None = None
-    category: str = "uncategorized"
-
-
-DATASET_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json")
-
-
-def check_dataset(path: Path) -> None:
-    """A labelled file the eval can read at all: exists, is a file, has a known type."""
-    if not path.exists():
-        raise EvalInputError(f"{path}: no such file")
-    if path.is_dir():
-        raise EvalInputError(f"{path}: is a folder, not a file")
-    if path.suffix.lower() not in DATASET_SUFFIXES:
-        raise EvalInputError(f"{path}: unknown file type {path.suffix or '(none)'}; use .csv or .jsonl")
-
-
-def _records(path: Path) -> list[tuple[int, dict]]:
-    from interviewer.sources.files import read_text
-    from interviewer.sources.tables import csv_records, jsonl_records
-
-    check_dataset(path)
-    text = read_text(path, EvalInputError)
-    if path.suffix.lower() == ".csv":
-        header, records = csv_records(text)
-        if not header:
-            expected = "answer, grade, question_id|question"
-            raise EvalInputError(f"{path}: empty file; expected a header row with {expected}")
-        return [(line, {str(k).strip().lower(): v for k, v in data.items()}) for line, data in records]
-    rows: list[tuple[int, dict]] = []
-    for number, data, problem in jsonl_records(text):
-        if problem:
-            raise EvalInputError(f"{path} line {number}: {problem}")
-        assert data is not None  # a line without a problem holds an object
-        rows.append((number, data))
-    return rows
-
-
-def _text(value: object) -> str | None:
-    """A field as stripped text, None when absent or blank (a number id such as 12 becomes "12")."""
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def load_labelled(paths: list[Path]) -> list[LabelledRow]:
-    rows: list[LabelledRow] = []
-    for path in paths:
-        for number, data in _records(path):
-            where = f"{path} line {number}"
-            try:
-                grade = float(data["grade"])
-            except (KeyError, TypeError, ValueError):
-                raise EvalInputError(f"{where}: needs a numeric `grade` 0–5") from None
-            if not 0 <= grade <= 5 or math.isnan(grade):
-                raise EvalInputError(f"{where}: grade {grade} is outside 0–5")
-            question_id, question = _text(data.get("question_id")), _text(data.get("question"))
-            reference = _text(data.get("reference_answer"))
-            if not (question_id or question):
-                raise EvalInputError(f"{where}: needs `question_id` or `question`")
-            if reference and not question:
-                raise EvalInputError(f"{where}: `reference_answer` needs the `question` text too")
-            if "answer" not in data:
-                raise EvalInputError(f"{where}: needs an `answer` field (it may be empty)")
-            answer = data.get("answer")
-            rows.append(
-                LabelledRow(
-                    id=_text(data.get("id")) or f"{path.stem}:{number}",
-                    line=number,
-                    source=str(path),
-                    answer="" if answer is None else str(answer),
-                    grade=grade,
-                    question_id=question_id,
-                    question=question,
-                    reference_answer=reference,
-                    category=_text(data.get("category")) or "uncategorized",
-                )
-            )
-    if not rows:
-        raise EvalInputError(f"no labelled rows in {', '.join(map(str, paths))}")
-    return rows
-
-
-def dev_set_paths(evals_dir: Path) -> list[Path]:
-    folder = evals_dir / "dev"
-    paths = sorted(folder.glob("*.jsonl")) + sorted(folder.glob("*.csv"))
-    if not paths:
-        raise EvalInputError(f"no dev set in {folder}; expected *.jsonl files")
-    return paths
-
-
-# ---- metrics ----------------------------------------------------------------------------------
-
-
-def agreement(predicted: list[float], human: list[float]) -> dict[str, float]:
-    from scipy.stats import pearsonr, spearmanr
-    from sklearn.metrics import cohen_kappa_score
-
-    p, h = np.asarray(predicted, dtype=float), np.asarray(human, dtype=float)
-    constant = np.ptp(p) == 0 or np.ptp(h) == 0
-    return {
-        "n": float(len(p)),
-        "pearson": 0.0 if constant else round(float(pearsonr(p, h)[0]), 4),
-        "spearman": 0.0 if constant else round(float(spearmanr(p, h)[0]), 4),
-        "qwk": round(
-            float(
-                cohen_kappa_score(
-                    np.rint(p).astype(int), np.rint(h).astype(int), weights="quadratic", labels=list(range(6))
-                )
-            ),
-            4,
-        ),
-        "mae": round(float(np.mean(np.abs(p - h))), 4),
-        "rmse": round(float(np.sqrt(np.mean((p - h) ** 2))), 4),
-    }
-
-
-# ---- calibration --------------------------------------------------------------------------------
-
-
-def _features(assessments: list[Assessment]) -> np.ndarray:
-    return np.array([[cast(Signals, a.signals).values.get(k, 0.0) for k in SIGNALS] for a in assessments])
-
-
-def _fit_rows(assessments: list[Assessment]) -> list[int]:
-    """Rows whose score the calibration decides (guards and keyword caps decide the rest)."""
-    return [
-        i
-        for i, a in enumerate(assessments)
-        if a.signals is not None and not (GUARD_FLAGS | {FLAG_KEYWORD_LIST}).intersection(a.signals.flags)
-    ]
-
-
-@dataclass
-class GradedPool:
-    """Assessed answers with human grades on 0–5 from one source, and the weight each row gets in a
-    fit: every source weighs the same in total, so one large set cannot define the scale alone."""
-
-    name: str
-    assessments: list[Assessment]
-    grades: list[float]
-
-    def weights(self, total: float) -> list[float]:
-        return [total / max(1, len(self.grades))] * len(self.grades)
-
-
-def fit_calibration(
-    assessments: list[Assessment],
-    grades: list[float],
-    model: str,
-    base: Calibration,
-    extra: list[GradedPool] | None = None,
-) -> Calibration:
-    """Non-negative least squares on the signals, then isotonic regression onto 0–5.
-
-    `extra` pools (public sets' training splits) join the fit with the same total weight as the
-    main rows, so the score means the same on our banks, on a user's own questions and on short
-    answers from other courses."""
-    from scipy.optimize import nnls
-    from sklearn.isotonic import IsotonicRegression
-
-    pools = [GradedPool("main", assessments, grades), *(extra or [])]
-    total = float(len(grades))
-    x_parts, y_parts, w_parts = [], [], []
-    for pool in pools:
-        rows = _fit_rows(pool.assessments)
-        weights = pool.weights(total)
-        x_parts.append(_features([pool.assessments[i] for i in rows]).reshape(len(rows), len(SIGNALS)))
-        y_parts.append(np.array([pool.grades[i] for i in rows], dtype=float))
-        w_parts.append(np.array([weights[i] for i in rows], dtype=float))
-    x, y, w = np.vstack(x_parts), np.concatenate(y_parts), np.concatenate(w_parts)
-    root = np.sqrt(w)[:, None]
-    design = np.hstack([x, np.ones((len(x), 1))])
-    coef, _ = nnls(design * root, y * root[:, 0])
-    # The intercept may be negative; nnls cannot fit it, so fit a centred problem for it instead.
-    weights = coef[:-1]
-    raw = x @ weights
-    intercept = float(np.average(y - raw, weights=w)) if weights.any() else float(np.average(y, weights=w))
-    raw = raw + intercept
-    iso = IsotonicRegression(y_min=0.0, y_max=5.0, out_of_bounds="clip", increasing=True).fit(
-        raw, y, sample_weight=w
-    )
-    fitted = len(y)
-    knots_x, knots_y = _block_centres(iso.X_thresholds_, iso.y_thresholds_)
-    if intercept < knots_x[0]:
-        # An answer with no evidence at all (every signal 0) scores 0, rising to the lowest plateau.
-        knots_x, knots_y = [intercept, *knots_x], [0.0, *knots_y]
-    return base.model_copy(
-        update={
-            "version": f"{date.today().isoformat()}-{_digest(grades, raw)}",
-            "model": model,
-            "rows": fitted,
-            "weights": {k: round(float(w), 6) for k, w in zip(SIGNALS, weights, strict=True)},
-            "intercept": round(intercept, 6),
-            "iso_x": knots_x,
-            "iso_y": knots_y,
-        }
-    )
-
-
-def _block_centres(xs: np.ndarray, ys: np.ndarray) -> tuple[list[float], list[float]]:
-    """Isotonic regression is a step function; joining the centres of its steps keeps it monotone
-    but makes it continuous, so a small change in the signals never jumps a whole grade."""
-    knots_x: list[float] = []
-    knots_y: list[float] = []
-    start = 0
-    for i in range(1, len(ys) + 1):
-        if i == len(ys) or ys[i] != ys[start]:
-            knots_x.append(float(np.mean(xs[start:i])))
-            knots_y.append(float(ys[start]))
-            start = i
-    if len(knots_x) == 1:
-        knots_x, knots_y = [knots_x[0] - 1e-6, knots_x[0]], [knots_y[0], knots_y[0]]
-    # The ends keep the extreme plateaus so the best and worst answers still reach them.
-    knots_x = [float(xs[0]), *knots_x, float(xs[-1])]
-    knots_y = [knots_y[0], *knots_y, knots_y[-1]]
-    return knots_x, knots_y
-
-
-def _digest(*arrays) -> str:
-    h = hashlib.sha256()
-    for a in arrays:
-        h.update(np.asarray(a, dtype=float).round(6).tobytes())
-    return h.hexdigest()[:8]
-
-
-def cross_validated_grades(
-    grader,
-    assessments: list[Assessment],
-    rows: list[LabelledRow],
-    folds: int = FOLDS,
-    extra: list[GradedPool] | None = None,
-) -> list[Grade]:
-    """Each row scored by a calibration fitted only on the other questions' rows."""
-    from sklearn.model_selection import GroupKFold
-
-    groups = [r.question_id or r.question or r.id for r in rows]
-    human = [r.grade for r in rows]
-    out: list[Grade | None] = [None] * len(rows)
-    n_folds = min(folds, len(set(groups)))
-    if n_folds < 2:
-        return [grader.grade_assessment(a) for a in assessments]
-    for train, test in GroupKFold(n_splits=n_folds).split(np.zeros(len(rows)), human, groups):
-        cal = fit_calibration(
-            [assessments[i] for i in train],
-            [human[i] for i in train],
-            grader.embedder.model_name,
-            grader.calibration,
-            extra,
-        )
-        for i in test:
-            out[i] = grader.grade_assessment(assessments[i], cal)
-    return [g for g in out if g is not None]
 
 
 # ---- the labelled-set evaluation ----------------------------------------------------------------
@@ -807,7 +545,7 @@ def plan_eval(ws: Workspace, options: EvalOptions) -> _Plan:
 
 def _recalibrate(grader: Grader, rows: list[LabelledRow], pools: list[GradedPool], out: Path | None) -> str:
     """Fit the calibration on the dev set (and `pools`), use it from now on, save it to `out` if given."""
-    from interviewer.grading.grader import calibration_to_json
+    from interviewer.grading.calibration import calibration_to_json
 
     rubrics = [rubric_for_row(grader, r) for r in rows]
     assessments = grader.assess_many([(rb, r.answer) for rb, r in zip(rubrics, rows, strict=True)])
