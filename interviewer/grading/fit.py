@@ -11,11 +11,7 @@ import numpy as np
 
 from interviewer.domain.grade import FLAG_KEYWORD_LIST, GUARD_FLAGS, Grade
 from interviewer.grading.calibration import Calibration
-from interviewer.grading.grader import (
-    SIGNALS,
-    Assessment,
-    Signals,
-)
+from interviewer.grading.grader import SIGNALS, Assessment, Grader, Signals
 from interviewer.sources.labelled import LabelledRow
 
 FOLDS = 5
@@ -128,7 +124,7 @@ def _digest(*arrays) -> str:
 
 
 def cross_validated_grades(
-    grader,
+    grader: Grader,
     assessments: list[Assessment],
     rows: list[LabelledRow],
     folds: int = FOLDS,

@@ -12,6 +12,7 @@ import hashlib
 import math
 import re
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -391,11 +392,11 @@ class Grader:
     def grade(self, rubric: Rubric | str, answer: str) -> Grade:
         return self.grade_many([(rubric, answer)])[0]
 
-    def grade_many(self, items: list[tuple[Rubric | str, str]]) -> list[Grade]:
+    def grade_many(self, items: Sequence[tuple[Rubric | str, str]]) -> list[Grade]:
         """Grade several answers, embedding all their sentences in one batch."""
         return [self.grade_assessment(a) for a in self.assess_many(items)]
 
-    def assess_many(self, items: list[tuple[Rubric | str, str]]) -> list[Assessment]:
+    def assess_many(self, items: Sequence[tuple[Rubric | str, str]]) -> list[Assessment]:
         """Signals for several answers (the uncalibrated half of grading); one embedding batch."""
         prepared = [self._prepare(self.rubric(r) if isinstance(r, str) else r, a) for r, a in items]
         # One embedding batch for every answer's sentences and every new ad-hoc rubric's texts

@@ -105,7 +105,11 @@ def category_means(rows: list[LabelledRow], grades: list[Grade]) -> dict[str, di
 
 
 def evaluate_rows(
-    grader, rows: list[LabelledRow], cross_validate: bool, critic=None, extra: list[GradedPool] | None = None
+    grader: Grader,
+    rows: list[LabelledRow],
+    cross_validate: bool,
+    critic: Critic | None = None,
+    extra: list[GradedPool] | None = None,
 ) -> EvalResult:
     rubrics = [rubric_for_row(grader, r) for r in rows]
     assessments = grader.assess_many([(rb, r.answer) for rb, r in zip(rubrics, rows, strict=True)])
@@ -153,7 +157,7 @@ def semeval_rows(folder: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-def assess_adhoc(grader, rows: list[dict], answer: str) -> list[Assessment]:
+def assess_adhoc(grader: Grader, rows: list[dict], answer: str) -> list[Assessment]:
     """Rows that carry their own question and reference answer, each graded against an ad-hoc rubric
     built from that reference, exactly as `interviewer grade` does."""
     rubrics = {}
@@ -166,7 +170,7 @@ def assess_adhoc(grader, rows: list[dict], answer: str) -> list[Assessment]:
     return grader.assess_many(items)
 
 
-def _semeval_features(grader, rows: list[dict]) -> tuple[np.ndarray, np.ndarray, list[Assessment]]:
+def _semeval_features(grader: Grader, rows: list[dict]) -> tuple[np.ndarray, np.ndarray, list[Assessment]]:
     assessments = assess_adhoc(grader, rows, "student_answer")
     scores = np.array([_continuous_score(grader, a) for a in assessments])
     names = (*SIGNALS, "question_sim", "novelty")
@@ -181,7 +185,7 @@ def _semeval_features(grader, rows: list[dict]) -> tuple[np.ndarray, np.ndarray,
 SEMEVAL_GRADES = {"correct": 5.0, "incorrect": 1.5, "contradictory": 0.5}
 
 
-def semeval_pool(grader, folder: Path, size: int = SEMEVAL_TRAIN_SAMPLE) -> GradedPool:
+def semeval_pool(grader: Grader, folder: Path, size: int = SEMEVAL_TRAIN_SAMPLE) -> GradedPool:
     """A fixed sample of SemEval-2013 train (both datasets) with grades, to fit the calibration on."""
     rows = [r for r in semeval_rows(folder) if r["split"] == "train"]
     rows = _sample(rows, size, 2013)
@@ -215,13 +219,13 @@ def saf_rows(folder: Path) -> list[dict]:
     return rows
 
 
-def saf_pool(grader, folder: Path, size: int = SAF_TRAIN_SAMPLE) -> GradedPool:
+def saf_pool(grader: Grader, folder: Path, size: int = SAF_TRAIN_SAMPLE) -> GradedPool:
     rows = _sample([r for r in saf_rows(folder) if r["split"] == "train"], size, 2022)
     return GradedPool("saf-train", assess_adhoc(grader, rows, "provided_answer"), [r["grade"] for r in rows])
 
 
 def evaluate_saf(
-    grader, folder: Path, splits: tuple[str, ...] = SAF_SPLITS, limit: int | None = None
+    grader: Grader, folder: Path, splits: tuple[str, ...] = SAF_SPLITS, limit: int | None = None
 ) -> dict[str, dict[str, float]]:
     """Agreement with the tutors' points, and the mean score per tutor label, per test split."""
     from sklearn.metrics import roc_auc_score
@@ -246,7 +250,7 @@ def evaluate_saf(
     return results
 
 
-def _continuous_score(grader, a: Assessment) -> float:
+def _continuous_score(grader: Grader, a: Assessment) -> float:
     """The grade before rounding (ties would blunt ROC AUC)."""
     if a.signals is None:
         return 0.0
@@ -264,7 +268,7 @@ def _sample(rows: list[dict], size: int | None, seed: int) -> list[dict]:
 
 
 def evaluate_semeval(
-    grader, folder: Path, splits: tuple[str, ...] = SEMEVAL_SPLITS, limit: int | None = None
+    grader: Grader, folder: Path, splits: tuple[str, ...] = SEMEVAL_SPLITS, limit: int | None = None
 ) -> dict[str, dict[str, float]]:
     """2-way accuracy and ROC AUC, 3-way macro-F1 per dataset and split.
 

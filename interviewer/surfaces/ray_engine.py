@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from interviewer.sources.tables import InputError, format_of
 from interviewer.surfaces.batch import (
@@ -32,6 +33,11 @@ from interviewer.surfaces.batch import (
     result_record,
     run_settings,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from interviewer.workspace import Workspace
 
 ROW_COLUMNS = ("id", "answer", "question_id", "question", "reference_answer")
 # Variables the actors need to grade as the driver would (models, caches, critic endpoint).
@@ -138,12 +144,12 @@ def _read_csv(ray, source: str, kind: str):
 
 
 def run_ray(
-    ws,
+    ws: Workspace,
     input_path: Path | str,
     output: Path | str | None,
     critic_kind: str | None = None,
     model: str | None = None,
-    console=None,
+    console: Console | None = None,
     options: BatchOptions | None = None,
     actors: int | None = None,
 ) -> BatchSummary:
