@@ -43,7 +43,13 @@ def test_on_the_cpu_grading_imports_neither_torch_nor_transformers():
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "INTERVIEWER_DEVICE": "cpu", "INTERVIEWER_BACKEND": ""},
+        # No embedding disk cache: with the answer cached from an earlier run the model never loads.
+        env={
+            **os.environ,
+            "INTERVIEWER_DEVICE": "cpu",
+            "INTERVIEWER_BACKEND": "",
+            "INTERVIEWER_NO_EMBED_CACHE": "1",
+        },
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[1:] == ["NumpyMeanPooledEncoder", "NumpyBert", "[]"], done.stdout
