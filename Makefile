@@ -23,8 +23,10 @@ index: setup
 practice: index
 	$(BIN)/interviewer practice
 
+# The layer check (tests/test_layers.py) runs with the rest of pytest; mypy takes seconds.
 test: index
 	$(BIN)/ruff check interviewer tests
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q
 	$(BIN)/interviewer rubrics check
 	$(BIN)/interviewer eval --semeval-splits ua --public-limit 300
@@ -33,11 +35,13 @@ test: index
 # about 18 minutes on 2 free CPU cores; then refit the calibration on it (with CI's public samples).
 judge: setup
 	$(BIN)/interviewer judge train
-	$(BIN)/interviewer eval --calibrate --update-baseline --semeval-splits ua --public-limit 300
+	$(BIN)/interviewer eval --calibrate --calibration-out interviewer/calibration.json --update-baseline --semeval-splits ua --public-limit 300
 
 lint: setup
 	$(BIN)/ruff check interviewer tests
 	$(BIN)/ruff format --check interviewer tests
+	$(BIN)/python -m mypy
+	$(BIN)/python -m pytest -q tests/test_layers.py
 
 clean:
 	rm -rf index .pytest_cache

@@ -40,7 +40,7 @@ FILLER = [
 def write_rows(path: Path, n: int, seed: int = 7, adhoc_share: float = 0.78) -> None:
     """n synthetic rows as JSONL, written as they are made (never held in memory)."""
     sys.path.insert(0, str(ROOT))
-    from interviewer.app import Workspace
+    from interviewer.workspace import Workspace
 
     rubrics = [r for r in Workspace(ROOT).rubrics() if r.model_answer and r.key_points]
     rng = random.Random(seed)
@@ -68,8 +68,8 @@ def naive_main(path: Path) -> None:
     import numpy as np
 
     sys.path.insert(0, str(ROOT))
-    from interviewer.app import Workspace
-    from interviewer.embedding import Embedder
+    from interviewer.grading.embedding import Embedder
+    from interviewer.workspace import Workspace
 
     references = {r.question_id: r.model_answer or r.question for r in Workspace(ROOT).rubrics()}
     rows = [json.loads(line) for line in path.open(encoding="utf-8")]

@@ -31,7 +31,7 @@ def session_latencies(backend: str, turns: int, folder: Path) -> list[float]:
     import pexpect
 
     sys.path.insert(0, str(ROOT))
-    from interviewer.app import Workspace
+    from interviewer.workspace import Workspace
 
     rubrics = Workspace(ROOT).rubrics()
     data = Path(tempfile.mkdtemp(dir=folder, prefix=f"{backend}-"))

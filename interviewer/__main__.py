@@ -1,3 +1,3 @@
-from interviewer.cli import main
+from interviewer.surfaces.cli import main
 
 main()

@@ -19,7 +19,7 @@ def _private_user_dirs(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def workspace():
-    from interviewer.app import Workspace
+    from interviewer.workspace import Workspace
 
     return Workspace(ROOT)
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from interviewer.bank import BankError, load_corpus, parse_bank
+from interviewer.sources.bank import BankError, load_corpus, parse_bank
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 

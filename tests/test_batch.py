@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from interviewer.app import Workspace
-from interviewer.batch import OUTPUT_FIELDS, BatchOptions, InputError, done_ids, run_batch
+from interviewer.surfaces.batch import OUTPUT_FIELDS, BatchOptions, InputError, done_ids, run_batch
+from interviewer.workspace import Workspace
 
 # A strong answer lands in the "strong" band (models.band_for), whatever its exact score.
 STRONG_AT = 3.75
@@ -407,7 +407,7 @@ def test_an_adhoc_rubric_is_built_and_embedded_once_for_all_its_answers(run, tmp
 
 
 def test_an_answer_over_the_size_limit_is_graded_on_its_prefix_and_flagged(run, tmp_path, grader):
-    from interviewer.grading import MAX_ANSWER_CHARS
+    from interviewer.grading.grader import MAX_ANSWER_CHARS
 
     long_answer = STRONG + " " + ("Padding words follow here. " * 1200)
     assert len(long_answer) > MAX_ANSWER_CHARS
@@ -451,7 +451,7 @@ def test_an_edited_answer_under_the_same_id_is_regraded_and_replaces_the_old_row
 
 
 def test_rows_from_a_run_with_other_settings_are_regraded(run, tmp_path, monkeypatch):
-    import interviewer.batch as batch
+    import interviewer.surfaces.batch as batch
 
     source = write_jsonl(tmp_path / "answers.jsonl", [{"id": "a", "question_id": "000-12", "answer": WEAK}])
     output = tmp_path / "out.jsonl"
@@ -504,17 +504,19 @@ def test_keep_going_grades_every_row_through_an_outage_and_still_fails(run, tmp_
 
 
 def test_retry_fallbacks_regrades_only_the_rows_whose_critic_failed(run, tmp_path):
-    from interviewer.critic import Critic, StubChatModel
+    from scripted_chat import ScriptedChatModel
+
+    from interviewer.critic import Critic
 
     rows = [{"id": f"r{i}", "question_id": "000-12", "answer": WEAK + f" Take {i}."} for i in range(3)]
     source = write_jsonl(tmp_path / "answers.jsonl", rows)
     output = tmp_path / "out.jsonl"
-    flaky = StubChatModel([ConnectionError("refused")])  # the first call fails, the rest succeed
+    flaky = ScriptedChatModel([ConnectionError("refused")])  # the first call fails, the rest succeed
     summary = run(source, output, critic=Critic(flaky))
     assert summary.fallbacks == 1 and summary.failed
-    again = run(source, output, critic=Critic(StubChatModel()))
+    again = run(source, output, critic=Critic(ScriptedChatModel()))
     assert again.skipped_done == 3 and again.graded == 0  # plain resume keeps the fallback
-    healed = run(source, output, critic=Critic(StubChatModel()), retry_fallbacks=True)
+    healed = run(source, output, critic=Critic(ScriptedChatModel()), retry_fallbacks=True)
     assert healed.regraded == 1 and healed.skipped_done == 2 and not healed.failed
     records = read_jsonl(output)
     assert len(records) == 3 and not any("critic-unavailable" in r["flags"] for r in records)

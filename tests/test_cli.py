@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from interviewer.index import save_index
-from interviewer.rubric import LEVELS, TOPICS
+from interviewer.domain.levels import LEVELS
+from interviewer.grading.index import save_index
+from interviewer.sources.rubric import TOPICS
 
 # A strong answer lands in the "strong" band (models.band_for), whatever its exact score.
 STRONG_AT = 3.75
@@ -398,7 +399,7 @@ def test_help_imports_neither_the_models_nor_rich():
     probe = (
         "import sys\n"
         "sys.argv = ['interviewer', '--help']\n"
-        "from interviewer.cli import main\n"
+        "from interviewer.surfaces.cli import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "heavy = ['numpy', 'torch', 'sentence_transformers', 'rich', 'pydantic', 'interviewer.grading']\n"
         "print('loaded:' + ','.join(m for m in heavy if m in sys.modules))\n"

@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from scripted_chat import ScriptedChatModel
 
 from interviewer import critic as cr
 from interviewer.critic import (
@@ -31,14 +32,16 @@ from interviewer.critic import (
     parse_verdict,
     request_for,
 )
-from interviewer.models import (
+from interviewer.critic import stub as stub_module
+from interviewer.domain.grade import (
     FLAG_CRITIC_FAILED,
     FLAG_EMPTY,
     FLAG_INJECTION,
     FLAG_OFF_TOPIC,
     Grade,
 )
-from interviewer.rubric import KeyPoint, Misconception, Rubric
+from interviewer.grading.text import sentences
+from interviewer.sources.rubric import KeyPoint, Misconception, Rubric
 
 RUBRIC = Rubric(
     question_id="dropout-inference",
@@ -140,10 +143,10 @@ def test_nonce_avoids_texts_that_contain_its_first_choice() -> None:
 
 def test_the_stub_reads_back_exactly_the_fenced_answer() -> None:
     for answer in NASTY_ANSWERS[:5]:
-        sections = cr._sections(user_message(build_messages(request_for(RUBRIC, answer))))
+        sections = stub_module._sections(user_message(build_messages(request_for(RUBRIC, answer))))
         assert sections is not None
         assert sections["ANSWER"] == answer
-        assert cr._listed(sections["KEY POINTS"]) == [k.text for k in RUBRIC.key_points]
+        assert stub_module._listed(sections["KEY POINTS"]) == [k.text for k in RUBRIC.key_points]
 
 
 def test_long_answers_and_references_are_cut() -> None:
@@ -221,7 +224,7 @@ def test_parse_survives_pathological_input() -> None:
 
 
 def test_happy_path_through_the_stub() -> None:
-    stub = StubChatModel()
+    stub = ScriptedChatModel()
     critique = Critic(stub).critique(request_for(RUBRIC, GOOD))
     assert not critique.failed and critique.verdict is not None
     assert critique.verdict.score == 5.0 and len(critique.verdict.covered) == 3
@@ -230,7 +233,7 @@ def test_happy_path_through_the_stub() -> None:
 
 
 def test_one_repair_fixes_invalid_json() -> None:
-    stub = StubChatModel(["Four out of five, pretty good."])
+    stub = ScriptedChatModel(["Four out of five, pretty good."])
     critique = Critic(stub).critique(request_for(RUBRIC, GOOD))
     assert not critique.failed and critique.verdict is not None
     assert len(stub.prompts) == 2
@@ -260,7 +263,7 @@ def test_one_repair_fixes_invalid_json() -> None:
     ],
 )
 def test_output_failures_get_one_repair_then_a_note(first: object, second: object, fragment: str) -> None:
-    stub = StubChatModel([first, second])  # type: ignore[list-item]
+    stub = ScriptedChatModel([first, second])  # type: ignore[list-item]
     critique = Critic(stub).critique(request_for(RUBRIC, GOOD))
     assert critique.failed and critique.verdict is None
     assert len(stub.prompts) == 2
@@ -277,7 +280,7 @@ def test_output_failures_get_one_repair_then_a_note(first: object, second: objec
     ],
 )
 def test_transport_errors_are_failures_not_exceptions(error: Exception) -> None:
-    stub = StubChatModel([error])
+    stub = ScriptedChatModel([error])
     critique = Critic(stub).critique(request_for(RUBRIC, GOOD))
     assert critique.failed and critique.note.startswith("critic unavailable")
     assert len(stub.prompts) == 1  # the transport did its own retrying; no repair for a dead call
@@ -285,7 +288,7 @@ def test_transport_errors_are_failures_not_exceptions(error: Exception) -> None:
 
 
 def test_transport_error_during_repair() -> None:
-    critique = Critic(StubChatModel(["junk", ChatError("server error (HTTP 500)")])).critique(
+    critique = Critic(ScriptedChatModel(["junk", ChatError("server error (HTTP 500)")])).critique(
         request_for(RUBRIC, GOOD)
     )
     assert critique.failed and "HTTP 500" in critique.note and "no JSON object" in critique.note
@@ -303,7 +306,7 @@ def test_a_broken_chat_model_never_raises() -> None:
 
 
 def test_stub_is_a_chat_model_and_records_prompts() -> None:
-    stub = StubChatModel()
+    stub = ScriptedChatModel()
     assert isinstance(stub, ChatModel)
     messages = build_messages(request_for(RUBRIC, WRONG))
     first = stub.complete(messages, cr.VERDICT_SCHEMA)
@@ -319,7 +322,7 @@ def test_stub_is_a_chat_model_and_records_prompts() -> None:
 
 
 def test_stub_scores_follow_the_content() -> None:
-    stub = Critic(StubChatModel())
+    stub = Critic(ScriptedChatModel())
     scores = {a: stub.critique(request_for(RUBRIC, a)).verdict.score for a in (GOOD, PARTIAL, WRONG, "")}
     assert scores[GOOD] > scores[PARTIAL] > scores[WRONG] >= scores[""] == 0.0
     negated = stub.critique(request_for(RUBRIC, "Dropout does not stay on at inference.")).verdict
@@ -328,16 +331,16 @@ def test_stub_scores_follow_the_content() -> None:
 
 def test_stub_without_key_points_uses_the_reference_or_stays_neutral() -> None:
     bare = RUBRIC.model_copy(update={"key_points": [], "misconceptions": []})
-    assert Critic(StubChatModel()).critique(request_for(bare, GOOD)).verdict.score > 3
+    assert Critic(ScriptedChatModel()).critique(request_for(bare, GOOD)).verdict.score > 3
     nothing = bare.model_copy(update={"reference": None, "reference_source": "none"})
-    assert Critic(StubChatModel()).critique(request_for(nothing, GOOD)).verdict.score == 2.5
+    assert Critic(ScriptedChatModel()).critique(request_for(nothing, GOOD)).verdict.score == 2.5
 
 
 # ---- cache -------------------------------------------------------------------------------------
 
 
 def test_cache_hit_costs_nothing(tmp_path) -> None:
-    stub = StubChatModel()
+    stub = ScriptedChatModel()
     critic = Critic(stub, CritiqueCache(tmp_path))
     first = critic.critique(request_for(RUBRIC, PARTIAL))
     second = critic.critique(request_for(RUBRIC, PARTIAL))
@@ -363,7 +366,7 @@ def test_cache_key_covers_model_messages_and_schema() -> None:
 
 
 def test_failures_are_not_cached_and_bad_entries_are_misses(tmp_path) -> None:
-    critic = Critic(StubChatModel(["x", "y"]), CritiqueCache(tmp_path))
+    critic = Critic(ScriptedChatModel(["x", "y"]), CritiqueCache(tmp_path))
     assert critic.critique(request_for(RUBRIC, GOOD)).failed
     assert not list(tmp_path.glob("*.json"))
     ok = critic.critique(request_for(RUBRIC, GOOD))
@@ -379,7 +382,7 @@ def test_cache_dir_from_env_and_unwritable_dir(tmp_path, monkeypatch) -> None:
     assert CritiqueCache().folder == tmp_path / "c" / "critic"
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    critic = Critic(StubChatModel(), CritiqueCache(blocker / "sub"))  # cannot mkdir under a file
+    critic = Critic(ScriptedChatModel(), CritiqueCache(blocker / "sub"))  # cannot mkdir under a file
     assert not critic.critique(request_for(RUBRIC, GOOD)).failed
 
 
@@ -396,7 +399,7 @@ def test_no_cache_flag(tmp_path, monkeypatch) -> None:
 
 
 def test_critique_many_keeps_order_and_bounds_concurrency() -> None:
-    class Slow(StubChatModel):
+    class Slow(ScriptedChatModel):
         def __init__(self) -> None:
             super().__init__()
             self.active = 0
@@ -417,7 +420,7 @@ def test_critique_many_keeps_order_and_bounds_concurrency() -> None:
     chat = Slow()
     answers = [GOOD, PARTIAL, WRONG, "", GOOD + " Also.", PARTIAL + " And.", WRONG + " Yes.", "x"] * 2
     critiques = critique_many(Critic(chat), [request_for(RUBRIC, a) for a in answers], max_workers=3)
-    expected = [Critic(StubChatModel()).critique(request_for(RUBRIC, a)).verdict for a in answers]
+    expected = [Critic(ScriptedChatModel()).critique(request_for(RUBRIC, a)).verdict for a in answers]
     assert [c.verdict for c in critiques] == expected
     assert 1 < chat.peak <= 3
     assert critique_many(Critic(chat), []) == []
@@ -545,7 +548,7 @@ INJECTIONS = [
 @pytest.mark.parametrize("base", [PARTIAL, WRONG, ""])
 @pytest.mark.parametrize("injection", INJECTIONS)
 def test_injection_never_raises_the_blended_score(base: str, injection: str) -> None:
-    critic = Critic(StubChatModel())
+    critic = Critic(ScriptedChatModel())
     g = grade(2.0, "weak")
     clean = blend(g, RUBRIC, critic.critique(request_for(RUBRIC, base)))
     for answer in (f"{base} {injection}".strip(), f"{injection}\n{base}".strip()):
@@ -566,7 +569,7 @@ def test_stub_does_not_flag_ordinary_technical_answers() -> None:
         "The F1 score: 0.9 on the validation set, and you are training with dropout p=0.5.",
     ]
     for answer in ordinary:
-        assert not [s for s in cr._sentences(answer) if cr._INJECTION.search(s)], answer
+        assert not [s for s in sentences(answer) if stub_module._INJECTION.search(s)], answer
 
 
 # ---- configuration -----------------------------------------------------------------------------

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from interviewer.critic import Critic, OpenAIChatModel, blend, critique_many, request_for
-from interviewer.models import FLAG_CRITIC_FAILED, Grade
-from interviewer.rubric import KeyPoint, Misconception, Rubric
+from interviewer.domain.grade import FLAG_CRITIC_FAILED, Grade
+from interviewer.sources.rubric import KeyPoint, Misconception, Rubric
 
 pytestmark = pytest.mark.llm
 

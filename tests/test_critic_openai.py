@@ -18,8 +18,8 @@ from interviewer.critic import (
     make_critic,
     request_for,
 )
-from interviewer.models import FLAG_CRITIC_FAILED, Grade
-from interviewer.rubric import KeyPoint, Misconception, Rubric
+from interviewer.domain.grade import FLAG_CRITIC_FAILED, Grade
+from interviewer.sources.rubric import KeyPoint, Misconception, Rubric
 
 try:  # tests/ may or may not be a package; work either way
     from tests.llm_server import DEFAULT_VERDICT, REPAIR_MARKER, ServerURL, serve

@@ -10,8 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from interviewer.bert import Tokenizer
-from interviewer.embedding import DEFAULT_MODEL, MeanPooledEncoder, NumpyMeanPooledEncoder, bundled_model_path
+from interviewer.grading.bert import Tokenizer
+from interviewer.grading.embedding import (
+    DEFAULT_MODEL,
+    MeanPooledEncoder,
+    NumpyMeanPooledEncoder,
+    bundled_model_path,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = [
@@ -27,7 +32,7 @@ def test_on_the_cpu_grading_imports_neither_torch_nor_transformers():
     """The models run in numpy on a CPU: a practice session's first answer is graded about a second
     after it starts, not after torch's 7-25 s import."""
     code = (
-        "import sys; from interviewer.app import Workspace; g = Workspace.discover().grader(); "
+        "import sys; from interviewer.workspace import Workspace; g = Workspace.discover().grader(); "
         "grade = g.grade('000-03', 'Without a nonlinearity stacked layers collapse into one linear map.'); "
         "print(grade.score, type(g.embedder._model).__name__, type(g.judge._model).__name__, "
         "sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))"
@@ -38,7 +43,13 @@ def test_on_the_cpu_grading_imports_neither_torch_nor_transformers():
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "INTERVIEWER_DEVICE": "cpu", "INTERVIEWER_BACKEND": ""},
+        # No embedding disk cache: with the answer cached from an earlier run the model never loads.
+        env={
+            **os.environ,
+            "INTERVIEWER_DEVICE": "cpu",
+            "INTERVIEWER_BACKEND": "",
+            "INTERVIEWER_NO_EMBED_CACHE": "1",
+        },
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[1:] == ["NumpyMeanPooledEncoder", "NumpyBert", "[]"], done.stdout

@@ -11,20 +11,19 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from interviewer.app import Workspace
-from interviewer.evals import (
+from interviewer.grading.fit import cross_validated_grades
+from interviewer.grading.metrics import agreement
+from interviewer.sources.labelled import EvalInputError, dev_set_paths, load_labelled
+from interviewer.surfaces.evals import (
     Baseline,
-    EvalInputError,
+    EvalOptions,
     EvalResult,
-    agreement,
-    cross_validated_grades,
-    dev_set_paths,
     evaluate_semeval,
     gate,
-    load_labelled,
     rubric_for_row,
     run_eval,
 )
+from interviewer.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 SEMEVAL = ROOT.parent / "shared" / "benchmarks" / "semeval2013"
@@ -251,15 +250,15 @@ def test_gate_fails_on_a_trap_category_mean_rising_beyond_03():
 def test_eval_on_the_dev_set_passes_its_own_baseline_and_fails_a_doctored_one(home, tmp_path):
     baseline = tmp_path / "baseline.json"
     common = dict(
-        dataset=None, critic=None, report_dir=None, semeval_dir=None, use_semeval=False, semeval_splits="all",
+        dataset=None, report_dir=None, semeval_dir=None, use_semeval=False, semeval_splits="all",
         baseline_path=baseline, calibrate=False,
     )  # fmt: skip
-    updated = run_eval(home, update_baseline=True, console=Quiet(), **common)
+    updated = run_eval(home, EvalOptions(update_baseline=True, **common), console=Quiet())
     assert updated and updated.figures["gate"]["status"] == "baseline updated"
     accepted = json.loads(baseline.read_text())
     assert accepted["metrics"]["n"] > 50 and "restated" in accepted["trap_means"]
     console = Quiet()
-    passed = run_eval(home, update_baseline=False, console=console, **common)
+    passed = run_eval(home, EvalOptions(update_baseline=False, **common), console=console)
     assert passed and "gate passed" in console.text and "cross-validated by question" in console.text
     # The figures `eval --json` prints: valid JSON (no NaN), the same numbers the tables show.
     figures = json.loads(json.dumps(passed.figures, allow_nan=False))
@@ -275,7 +274,7 @@ def test_eval_on_the_dev_set_passes_its_own_baseline_and_fails_a_doctored_one(ho
     }
     baseline.write_text(json.dumps(better))
     console = Quiet()
-    failed = run_eval(home, update_baseline=False, console=console, **common)
+    failed = run_eval(home, EvalOptions(update_baseline=False, **common), console=console)
     assert not failed and "regression: Spearman fell 0.050" in console.text
     assert failed.figures["gate"]["status"] == "failed" and failed.figures["ok"] is False
     assert failed.figures["gate"]["problems"][0].startswith("Spearman fell 0.050")
@@ -283,7 +282,7 @@ def test_eval_on_the_dev_set_passes_its_own_baseline_and_fails_a_doctored_one(ho
     trap = {**accepted, "trap_means": {**accepted["trap_means"], "keyword_list": -0.5}}
     baseline.write_text(json.dumps(trap))
     console = Quiet()
-    assert not run_eval(home, update_baseline=False, console=console, **common)
+    assert not run_eval(home, EvalOptions(update_baseline=False, **common), console=console)
     assert "regression: trap category 'keyword_list' mean rose" in console.text
 
 
@@ -291,8 +290,12 @@ def test_report_writes_readme_and_scatter_plot(home, tmp_path):
     report = tmp_path / "report"
     console = Quiet()
     run_eval(
-        home, dataset=None, critic=None, report_dir=report, semeval_dir=None, use_semeval=False,
-        semeval_splits="all", baseline_path=None, update_baseline=False, calibrate=False, console=console,
+        home,
+        EvalOptions(
+            dataset=None, report_dir=report, semeval_dir=None, use_semeval=False,
+            semeval_splits="all", baseline_path=None, update_baseline=False, calibrate=False,
+        ),
+        console=console,
     )  # fmt: skip
     readme = (report / "README.md").read_text()
     assert readme.startswith("# Grader evaluation: dev")
@@ -327,8 +330,12 @@ def test_a_labelled_file_other_than_the_dev_set_is_scored_with_the_deployed_cali
         writer.writerows(rows)
     console = Quiet()
     ok = run_eval(
-        home, dataset=dataset, critic=None, report_dir=None, semeval_dir=None, use_semeval=True,
-        semeval_splits="all", baseline_path=None, update_baseline=False, calibrate=False, console=console,
+        home,
+        EvalOptions(
+            dataset=dataset, report_dir=None, semeval_dir=None, use_semeval=True,
+            semeval_splits="all", baseline_path=None, update_baseline=False, calibrate=False,
+        ),
+        console=console,
     )  # fmt: skip
     assert ok and f"{dataset}: 20 answers over" in console.text and "deployed calibration" in console.text
     assert "gate" not in console.text and "SemEval" not in console.text  # both are for the dev set only
@@ -350,6 +357,14 @@ BAD_RUNS = {
         "--calibrate fits on the dev set",
     ),
     "report is a file": (dict(report_dir="labels.xlsx"), "is a file; give a folder"),
+    "calibration out without --calibrate": (
+        dict(calibration_out="cal.json"),
+        "--calibration-out goes with --calibrate",
+    ),
+    "calibration out is a folder": (
+        dict(calibrate=True, calibration_out="."),
+        "is a folder; give a .json file",
+    ),
     "gating another dataset": (
         dict(dataset="empty.jsonl", update_baseline=True),
         "--baseline and --update-baseline gate the dev set only",
@@ -371,15 +386,15 @@ def test_a_bad_eval_invocation_is_one_clear_error_before_the_model_loads(
     (tmp_path / "empty.jsonl").write_text("")
     (tmp_path / "bad.json").write_text('{"dataset": "dev"}')
     args = dict(
-        dataset=None, critic=None, report_dir=None, semeval_dir=None, use_semeval=False, semeval_splits="all",
+        dataset=None, report_dir=None, semeval_dir=None, use_semeval=False, semeval_splits="all",
         baseline_path=None, update_baseline=False, calibrate=False,
     )  # fmt: skip
     args.update(options)
-    for key in ("dataset", "report_dir", "semeval_dir", "baseline_path"):
-        args[key] = Path(args[key]) if args[key] else None
+    for key in ("dataset", "report_dir", "semeval_dir", "baseline_path", "calibration_out"):
+        args[key] = Path(args[key]) if args.get(key) else None
     ws = Workspace(tmp_path)
     with pytest.raises(EvalInputError) as caught:
-        run_eval(ws, console=Quiet(), **args)
+        run_eval(ws, EvalOptions(**args), console=Quiet())
     assert message in str(caught.value) and "\n" not in str(caught.value)
     assert ws._grader is None  # refused before loading the model and index (seconds)
 

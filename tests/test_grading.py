@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from interviewer.grading import adhoc_rubric
-from interviewer.models import (
+from interviewer.domain.grade import (
     FLAG_DONT_KNOW,
     FLAG_EMPTY,
     FLAG_INJECTION,
@@ -14,7 +13,8 @@ from interviewer.models import (
     FLAG_OFF_TOPIC,
     FLAG_RESTATED,
 )
-from interviewer.rubric import Rubric
+from interviewer.grading.grader import adhoc_rubric
+from interviewer.sources.rubric import Rubric
 
 VANISHING = "000-12"
 STRONG_VANISHING = (
@@ -175,8 +175,8 @@ def test_spoken_style_is_not_punished(grader):
 
 
 def test_a_rubric_without_reference_is_not_scored():
-    from interviewer.grading import _ungraded
-    from interviewer.models import FLAG_NO_REFERENCE
+    from interviewer.domain.grade import FLAG_NO_REFERENCE
+    from interviewer.grading.grader import _ungraded
 
     rubric = Rubric(question_id="x-1", bank="x", question="What is a tensor?")
     grade = _ungraded(rubric, [FLAG_NO_REFERENCE])
@@ -245,8 +245,9 @@ def test_a_correct_point_in_other_words_is_credited(grader):
 
 
 def test_a_contradicted_key_point_is_named_with_the_fact_and_caps_the_score():
-    from interviewer.grading import DEFAULT_CALIBRATION, Signals, grade_from_signals
-    from interviewer.rubric import KeyPoint
+    from interviewer.grading.calibration import DEFAULT_CALIBRATION
+    from interviewer.grading.grader import Signals, grade_from_signals
+    from interviewer.sources.rubric import KeyPoint
 
     rubric = Rubric(
         question_id="t",

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from interviewer.history import (
+from interviewer.domain.grade import Grade, band_for
+from interviewer.session.history import (
     DAY,
     REDACTED,
     History,
@@ -21,8 +22,7 @@ from interviewer.history import (
     secret_values,
     weakest_topics,
 )
-from interviewer.interview import Turn
-from interviewer.models import Grade, band_for
+from interviewer.session.interview import Turn
 
 T0 = 1_700_000_000.0
 
@@ -202,7 +202,7 @@ def test_progress_by_topic_and_level_over_time(history: History) -> None:
 def test_run_progress_shows_a_table_names_weakest_topics_and_writes_a_plot(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from interviewer.terminal import run_progress
+    from interviewer.surfaces.progress import run_progress
 
     monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(tmp_path))
     history = History.open(tmp_path)
@@ -217,7 +217,7 @@ def test_run_progress_shows_a_table_names_weakest_topics_and_writes_a_plot(
 
 
 def test_run_progress_without_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    from interviewer.terminal import run_progress
+    from interviewer.surfaces.progress import run_progress
 
     monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(tmp_path))
     assert run_progress(None, None) == 0

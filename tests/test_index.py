@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from interviewer.index import (
+from interviewer.grading.index import (
     INDEX_FORMAT_VERSION,
     Manifest,
     RubricIndex,
@@ -18,7 +18,7 @@ from interviewer.index import (
     save_index,
     stale_reason,
 )
-from interviewer.rubric import content_hash, load_rubrics, save_rubrics
+from interviewer.sources.rubric import content_hash, load_rubrics, save_rubrics
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -182,7 +182,7 @@ def test_faiss_write_failure_is_reported_not_raised(rubrics, embedder, tmp_path,
 
 
 def test_grader_uses_the_folder_named_by_INTERVIEWER_INDEX_DIR(grader, tmp_path, monkeypatch):
-    from interviewer.app import Workspace
+    from interviewer.workspace import Workspace
 
     save_index(grader.index, tmp_path)
     monkeypatch.setenv("INTERVIEWER_INDEX_DIR", str(tmp_path))
@@ -194,7 +194,7 @@ def test_grader_uses_the_folder_named_by_INTERVIEWER_INDEX_DIR(grader, tmp_path,
 
 
 def test_index_command_rebuilds_on_demand(grader, rubrics, tmp_path, monkeypatch):
-    from interviewer.cli import app
+    from interviewer.surfaces.cli import app
 
     home = tmp_path / "home"
     save_rubrics(home / "rubrics", rubrics)
@@ -212,8 +212,8 @@ def test_index_command_rebuilds_on_demand(grader, rubrics, tmp_path, monkeypatch
 
 
 def test_index_command_on_missing_rubrics_says_how_to_make_them(tmp_path, monkeypatch):
-    from interviewer.cli import app
-    from interviewer.rubric import RubricError
+    from interviewer.sources.rubric import RubricError
+    from interviewer.surfaces.cli import app
 
     monkeypatch.setenv("INTERVIEWER_HOME", str(tmp_path))
     result = CliRunner().invoke(app, ["index"])

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from interviewer import text as tx
-from interviewer.rubric import load_rubrics
+from interviewer.grading import text as tx
+from interviewer.sources.rubric import load_rubrics
 
 DATA = Path(__file__).parent / "data" / "injection"
 ROOT = Path(__file__).resolve().parent.parent

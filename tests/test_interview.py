@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from interviewer.interview import (
+from interviewer.domain.grade import FLAG_EMPTY, Grade, band_for
+from interviewer.session.interview import (
     COMMANDS,
     Card,
     Interview,
@@ -17,9 +18,8 @@ from interviewer.interview import (
     plan_order,
     summarize,
 )
-from interviewer.models import FLAG_EMPTY, Grade, band_for
-from interviewer.phrasing import TEMPLATES, Phrasing
-from interviewer.rubric import FollowUp, KeyPoint, Misconception, Rubric
+from interviewer.session.phrasing import TEMPLATES, Phrasing
+from interviewer.sources.rubric import FollowUp, KeyPoint, Misconception, Rubric
 
 # ---- fixtures ---------------------------------------------------------------------------------------
 

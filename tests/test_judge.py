@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from interviewer.judge import CONTRADICT, ENTAIL, CrossEncoderJudge, JudgeError, judge_meta
-from interviewer.judge_data import (
+from interviewer.grading.judge import CONTRADICT, ENTAIL, CrossEncoderJudge, JudgeError, judge_meta
+from interviewer.grading.judge_data import (
     PAIRS_DIR,
     PairsError,
     authored_examples,
@@ -16,7 +16,7 @@ from interviewer.judge_data import (
     is_held_out,
     load_pairs,
 )
-from interviewer.rubric import KeyPoint, Misconception, Rubric
+from interviewer.sources.rubric import KeyPoint, Misconception, Rubric
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from interviewer.app import Workspace
-from interviewer.history import DAY, History, read_transcript
-from interviewer.interview import Card, Interview, Turn, build_pool, parse_command
-from interviewer.models import Grade
-from interviewer.terminal import Collected, Line, collect_answer
+from interviewer.domain.grade import Grade
+from interviewer.session.history import DAY, History, read_transcript
+from interviewer.session.interview import Card, Interview, Turn, build_pool, parse_command
+from interviewer.surfaces.keyboard import Collected, Line, collect_answer
+from interviewer.workspace import Workspace
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -342,7 +342,7 @@ def _synthesize(text: str, folder: Path) -> Path:
     if espeak is not None:
         subprocess.run([espeak, "-w", str(wav), text], check=True, capture_output=True)
         return wav
-    from interviewer import voice
+    from interviewer.surfaces import voice
 
     problems: list[str] = []
     make_speaker = voice._speaker_factory(problems)

@@ -16,9 +16,9 @@ from rich.console import Console
 ray = pytest.importorskip("ray")
 pytest.importorskip("ray.data")
 
-from interviewer.app import Workspace  # noqa: E402
-from interviewer.batch import BatchOptions, run_batch  # noqa: E402
-from interviewer.ray_engine import run_ray  # noqa: E402
+from interviewer.surfaces.batch import BatchOptions, run_batch  # noqa: E402
+from interviewer.surfaces.ray_engine import run_ray  # noqa: E402
+from interviewer.workspace import Workspace  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 STRONG = (
@@ -97,6 +97,6 @@ def test_ray_results_equal_the_single_process_path_row_by_row_and_resume(local_r
 def test_the_single_process_path_never_imports_ray(tmp_path):
     import subprocess
 
-    probe = "import sys\nfrom interviewer import batch, cli\nprint('ray' in sys.modules)\n"
+    probe = "import sys\nfrom interviewer.surfaces import batch, cli\nprint('ray' in sys.modules)\n"
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"

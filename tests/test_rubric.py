@@ -9,10 +9,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from interviewer.bank import Question, load_corpus
-from interviewer.checks import check_rubrics
-from interviewer.rubric import (
-    LEVELS,
+from interviewer.domain.levels import LEVELS
+from interviewer.sources.bank import Question, load_corpus
+from interviewer.sources.rubric import (
     TOPICS,
     FollowUp,
     KeyPoint,
@@ -24,6 +23,7 @@ from interviewer.rubric import (
     merge_rubric,
     rubric_from_question,
 )
+from interviewer.surfaces.checks import check_rubrics
 
 ROOT = Path(__file__).resolve().parent.parent
 BANK = "000_dc053c1931fb3688"
@@ -47,7 +47,7 @@ def home(tmp_path, monkeypatch):
 
 
 def build():
-    from interviewer.cli import app
+    from interviewer.surfaces.cli import app
 
     result = CliRunner().invoke(app, ["rubrics", "build"])
     assert result.exit_code == 0, result.output
@@ -141,7 +141,7 @@ def test_build_says_which_rubrics_it_dropped_because_their_question_is_gone(home
 
 
 def test_build_refuses_to_overwrite_rubrics_it_cannot_read(home):
-    from interviewer.cli import app
+    from interviewer.surfaces.cli import app
 
     path = home / "rubrics" / BANK_FILE
     path.write_text("bank: x\nrubrics: [\n")

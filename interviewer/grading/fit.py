@@ -1,0 +1,152 @@
+"""Fitting the calibration to human grades, and scoring rows by calibrations fitted without their question."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from typing import cast
+
+import numpy as np
+
+from interviewer.domain.grade import FLAG_KEYWORD_LIST, GUARD_FLAGS, Grade
+from interviewer.grading.calibration import Calibration
+from interviewer.grading.grader import SIGNALS, Assessment, Grader, Signals
+from interviewer.sources.labelled import LabelledRow
+
+FOLDS = 5
+
+
+def _features(assessments: list[Assessment]) -> np.ndarray:
+    return np.array([[cast(Signals, a.signals).values.get(k, 0.0) for k in SIGNALS] for a in assessments])
+
+
+def _fit_rows(assessments: list[Assessment]) -> list[int]:
+    """Rows whose score the calibration decides (guards and keyword caps decide the rest)."""
+    return [
+        i
+        for i, a in enumerate(assessments)
+        if a.signals is not None and not (GUARD_FLAGS | {FLAG_KEYWORD_LIST}).intersection(a.signals.flags)
+    ]
+
+
+@dataclass
+class GradedPool:
+    """Assessed answers with human grades on 0–5 from one source, and the weight each row gets in a
+    fit: every source weighs the same in total, so one large set cannot define the scale alone."""
+
+    name: str
+    assessments: list[Assessment]
+    grades: list[float]
+
+    def weights(self, total: float) -> list[float]:
+        return [total / max(1, len(self.grades))] * len(self.grades)
+
+
+def fit_calibration(
+    assessments: list[Assessment],
+    grades: list[float],
+    model: str,
+    base: Calibration,
+    extra: list[GradedPool] | None = None,
+) -> Calibration:
+    """Non-negative least squares on the signals, then isotonic regression onto 0–5.
+
+    `extra` pools (public sets' training splits) join the fit with the same total weight as the
+    main rows, so the score means the same on our banks, on a user's own questions and on short
+    answers from other courses."""
+    from scipy.optimize import nnls
+    from sklearn.isotonic import IsotonicRegression
+
+    pools = [GradedPool("main", assessments, grades), *(extra or [])]
+    total = float(len(grades))
+    x_parts, y_parts, w_parts = [], [], []
+    for pool in pools:
+        rows = _fit_rows(pool.assessments)
+        weights = pool.weights(total)
+        x_parts.append(_features([pool.assessments[i] for i in rows]).reshape(len(rows), len(SIGNALS)))
+        y_parts.append(np.array([pool.grades[i] for i in rows], dtype=float))
+        w_parts.append(np.array([weights[i] for i in rows], dtype=float))
+    x, y, w = np.vstack(x_parts), np.concatenate(y_parts), np.concatenate(w_parts)
+    root = np.sqrt(w)[:, None]
+    design = np.hstack([x, np.ones((len(x), 1))])
+    coef, _ = nnls(design * root, y * root[:, 0])
+    # The intercept may be negative; nnls cannot fit it, so fit a centred problem for it instead.
+    weights = coef[:-1]
+    raw = x @ weights
+    intercept = float(np.average(y - raw, weights=w)) if weights.any() else float(np.average(y, weights=w))
+    raw = raw + intercept
+    iso = IsotonicRegression(y_min=0.0, y_max=5.0, out_of_bounds="clip", increasing=True).fit(
+        raw, y, sample_weight=w
+    )
+    fitted = len(y)
+    knots_x, knots_y = _block_centres(iso.X_thresholds_, iso.y_thresholds_)
+    if intercept < knots_x[0]:
+        # An answer with no evidence at all (every signal 0) scores 0, rising to the lowest plateau.
+        knots_x, knots_y = [intercept, *knots_x], [0.0, *knots_y]
+    return base.model_copy(
+        update={
+            "version": f"{date.today().isoformat()}-{_digest(grades, raw)}",
+            "model": model,
+            "rows": fitted,
+            "weights": {k: round(float(w), 6) for k, w in zip(SIGNALS, weights, strict=True)},
+            "intercept": round(intercept, 6),
+            "iso_x": knots_x,
+            "iso_y": knots_y,
+        }
+    )
+
+
+def _block_centres(xs: np.ndarray, ys: np.ndarray) -> tuple[list[float], list[float]]:
+    """Isotonic regression is a step function; joining the centres of its steps keeps it monotone
+    but makes it continuous, so a small change in the signals never jumps a whole grade."""
+    knots_x: list[float] = []
+    knots_y: list[float] = []
+    start = 0
+    for i in range(1, len(ys) + 1):
+        if i == len(ys) or ys[i] != ys[start]:
+            knots_x.append(float(np.mean(xs[start:i])))
+            knots_y.append(float(ys[start]))
+            start = i
+    if len(knots_x) == 1:
+        knots_x, knots_y = [knots_x[0] - 1e-6, knots_x[0]], [knots_y[0], knots_y[0]]
+    # The ends keep the extreme plateaus so the best and worst answers still reach them.
+    knots_x = [float(xs[0]), *knots_x, float(xs[-1])]
+    knots_y = [knots_y[0], *knots_y, knots_y[-1]]
+    return knots_x, knots_y
+
+
+def _digest(*arrays) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.asarray(a, dtype=float).round(6).tobytes())
+    return h.hexdigest()[:8]
+
+
+def cross_validated_grades(
+    grader: Grader,
+    assessments: list[Assessment],
+    rows: list[LabelledRow],
+    folds: int = FOLDS,
+    extra: list[GradedPool] | None = None,
+) -> list[Grade]:
+    """Each row scored by a calibration fitted only on the other questions' rows."""
+    from sklearn.model_selection import GroupKFold
+
+    groups = [r.question_id or r.question or r.id for r in rows]
+    human = [r.grade for r in rows]
+    out: list[Grade | None] = [None] * len(rows)
+    n_folds = min(folds, len(set(groups)))
+    if n_folds < 2:
+        return [grader.grade_assessment(a) for a in assessments]
+    for train, test in GroupKFold(n_splits=n_folds).split(np.zeros(len(rows)), human, groups):
+        cal = fit_calibration(
+            [assessments[i] for i in train],
+            [human[i] for i in train],
+            grader.embedder.model_name,
+            grader.calibration,
+            extra,
+        )
+        for i in test:
+            out[i] = grader.grade_assessment(assessments[i], cal)
+    return [g for g in out if g is not None]

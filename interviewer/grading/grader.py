@@ -1,0 +1,797 @@
+"""The grader: answer + rubric → Grade.
+
+Signals: similarity of the answer to the reference(s), weighted soft coverage of key points (each
+point matched against the answer's sentences), misconceptions asserted, and guards (empty, "I don't
+know", restated question, off-topic, keyword list, text aimed at the grader). A monotone calibration
+fitted on the dev set maps the signals to 0–5. No I/O; deterministic for a given model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from interviewer.domain.grade import (
+    FLAG_CONTRADICTION,
+    FLAG_DONT_KNOW,
+    FLAG_EMPTY,
+    FLAG_INJECTION,
+    FLAG_KEYWORD_LIST,
+    FLAG_MISCONCEPTION,
+    FLAG_NO_REFERENCE,
+    FLAG_NOT_ENGLISH,
+    FLAG_OFF_TOPIC,
+    FLAG_REPETITION,
+    FLAG_RESTATED,
+    FLAG_TRUNCATED,
+    Band,
+    Contradiction,
+    Grade,
+    band_for,
+)
+from interviewer.grading import text as tx
+from interviewer.grading.calibration import Calibration, load_calibration
+from interviewer.grading.embedding import Embed
+from interviewer.grading.index import RubricIndex, reference_passages
+from interviewer.grading.judge import CONTRADICT, ENTAIL, Judge
+from interviewer.sources.rubric import Rubric, derive_key_points
+
+SIGNALS = (
+    "coverage",
+    "essential",
+    "similarity",
+    "best_unit",
+    "length",
+    "judge_coverage",
+    "judge_essential",
+    "judge_whole",
+    "judge_consistent",
+)
+
+# Caps the guards impose, whatever the calibrated score says.
+RESTATED_CAP = 0.5
+OFF_TOPIC_CAP = 0.0  # it answers another question: no credit for this one
+KEYWORD_LIST_CAP = 1.0
+MISCONCEPTION_PENALTY = 1.0
+# Longer answers are graded on their first MAX_ANSWER_CHARS characters (cut at a word), flagged
+# `truncated` and said so in the explanation: a 5 MB paste must not take a batch minutes and gigabytes.
+MAX_ANSWER_CHARS = 20_000
+TRUNCATED_NOTE = f"only the first {MAX_ANSWER_CHARS:,} characters were graded"
+ADHOC_VECTORS = 4096  # ad-hoc rubrics whose vectors a grader keeps
+
+
+def truncate_answer(answer: str, limit: int = MAX_ANSWER_CHARS) -> tuple[str, bool]:
+    """The answer cut to at most `limit` characters at the last whitespace, and whether it was cut."""
+    if len(answer) <= limit:
+        return answer, False
+    head = answer[:limit]
+    cut = max(head.rfind(" "), head.rfind("\n"))
+    return (head[:cut] if cut > limit // 2 else head), True
+
+
+class Signals(BaseModel):
+    """Everything the grader measured for one answer, before calibration."""
+
+    values: dict[str, float] = Field(default_factory=dict)
+    point_scores: list[float] = Field(default_factory=list)  # best match per key point of the asked rubric
+    misconception_scores: list[float] = Field(default_factory=list)
+    misconception_units: list[str] = Field(default_factory=list)
+    # With a judge: per key point, how strongly a sentence of the answer contradicts it, and which.
+    point_contradictions: list[float] = Field(default_factory=list)
+    contradiction_units: list[str] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list)
+    off_topic_match: str | None = None
+    removed_units: int = 0
+
+
+@dataclass
+class RubricVectors:
+    question: np.ndarray
+    references: np.ndarray
+    key_points: np.ndarray
+    misconceptions: np.ndarray
+
+
+def adhoc_rubric(question: str, reference: str, question_id: str | None = None) -> Rubric:
+    """A rubric for a question not in the banks: its reference answer cut into key points."""
+    qid = question_id or "adhoc-" + hashlib.sha256(f"{question}\n{reference}".encode()).hexdigest()[:10]
+    points = derive_key_points(reference)
+    if not points:
+        from interviewer.sources.rubric import KeyPoint
+
+        points = [KeyPoint(text=reference.strip(), source="bank")]
+    return Rubric(
+        question_id=qid,
+        bank="adhoc",
+        question=question,
+        reference=reference,
+        reference_source="bank",
+        key_points=points,
+    )
+
+
+def _normalize(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-9)
+
+
+def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
+    total = float(weights.sum())
+    return float((weights * values).sum() / total) if total else 0.0
+
+
+def _soft(value: float, low: float, high: float) -> float:
+    return float(min(1.0, max(0.0, (value - low) / (high - low))))
+
+
+# How many of the answer's sentences (or adjacent pairs) the judge reads per key point, chosen by
+# embedding similarity: the judge is the expensive model, the embeddings a cheap prefilter.
+JUDGE_CANDIDATES = 3
+JUDGE_MISCONCEPTION_CANDIDATES = 2
+
+
+@dataclass
+class JudgeWork:
+    """What the judge must read for one answer: candidate spans per key point and misconception."""
+
+    answer: str
+    model_answer: str | None
+    points: list[str]
+    essential: list[bool]
+    weights: list[float]
+    point_spans: list[list[str]]
+    claims: list[str]
+    claim_spans: list[list[str]]
+    claim_sims: list[list[float]]
+
+    def pairs(self) -> list[tuple[str, str]]:
+        out = [
+            (span, point)
+            for point, spans in zip(self.points, self.point_spans, strict=True)
+            for span in spans
+        ]
+        out += [
+            (span, claim)
+            for claim, spans in zip(self.claims, self.claim_spans, strict=True)
+            for span in spans
+        ]
+        if self.model_answer:
+            out.append((self.answer, self.model_answer))
+        return out
+
+
+def _top(scores: np.ndarray, k: int) -> list[int]:
+    return [int(i) for i in np.argsort(-scores, kind="stable")[:k]]
+
+
+def _judge_work(
+    rubric: Rubric,
+    own: RubricVectors,
+    units: list[str],
+    pair_texts: list[str],
+    span_vecs: np.ndarray,
+    answer: str,
+) -> JudgeWork:
+    spans = [*units, *pair_texts]
+    point_spans = []
+    # Sentences and adjacent pairs only: the whole answer as a premise costs several times more to
+    # read and would be cut at the length limit, while a point is made within a sentence or two.
+    for vec in own.key_points:
+        point_spans.append([spans[i] for i in _top(span_vecs @ vec, JUDGE_CANDIDATES)])
+    claim_spans, claim_sims = [], []
+    single_vecs = span_vecs[: len(units)]
+    for vec in own.misconceptions:
+        sims = single_vecs @ vec
+        chosen = _top(sims, JUDGE_MISCONCEPTION_CANDIDATES)
+        claim_spans.append([units[i] for i in chosen])
+        claim_sims.append([float(sims[i]) for i in chosen])
+    return JudgeWork(
+        answer=answer,
+        model_answer=rubric.model_answer,
+        points=[k.text for k in rubric.key_points],
+        essential=[k.essential for k in rubric.key_points],
+        weights=[k.weight for k in rubric.key_points],
+        point_spans=point_spans,
+        claims=[m.claim for m in rubric.misconceptions],
+        claim_spans=claim_spans,
+        claim_sims=claim_sims,
+    )
+
+
+def _apply_judgement(
+    signals: Signals, work: JudgeWork, probs: dict[tuple[str, str], np.ndarray], cal: Calibration
+) -> None:
+    """The judge's reading joined with the similarity evidence already measured.
+
+    The judge tells "prevents" from "causes", but it still misreads some sentences that restate a
+    point in its own words (its contradiction examples share the point's words, its affirmations
+    avoid them). So: a point counts as covered by either kind of evidence; a contradiction is
+    counted only when the judge is sure and the similarity evidence does not say the point was
+    made; a misconception is asserted when the sentence is close to the claim and the judge reads
+    it as entailing the claim (or, as before, when it is nearly the claim itself)."""
+    similar_points = list(signals.point_scores)
+    similar_claims = list(signals.misconception_scores)
+    covered: list[float] = []
+    entailed: list[float] = []
+    contradicted: list[float] = []
+    contradicting: list[str] = []
+    for n, (point, spans) in enumerate(zip(work.points, work.point_spans, strict=True)):
+        rows = [probs[(span, point)] for span in spans]
+        best_entail = max(float(r[ENTAIL]) for r in rows)
+        worst = max(range(len(rows)), key=lambda i: float(rows[i][CONTRADICT]))
+        contra = float(rows[worst][CONTRADICT])
+        similar = similar_points[n] if n < len(similar_points) else 0.0
+        # A point the answer also states (by either reading) is not counted against it: the judge
+        # still reads some restatements as contradictions (measured: trusting it over similarity
+        # flags 30 of the 150 model answers).
+        if best_entail >= 0.5 or similar >= cal.covered_at or contra <= best_entail:
+            contra = 0.0
+        entailed.append(round(best_entail, 4))
+        covered.append(round(max(best_entail, similar), 4))
+        contradicted.append(round(contra, 4))
+        contradicting.append(spans[worst])
+    asserted: list[float] = []
+    asserting: list[str] = []
+    for n, (claim, spans, sims) in enumerate(
+        zip(work.claims, work.claim_spans, work.claim_sims, strict=True)
+    ):
+        rows = [probs[(span, claim)] for span in spans]
+        reads = [
+            float(r[ENTAIL]) if sim >= cal.claim_relevant_at else 0.0
+            for r, sim in zip(rows, sims, strict=True)
+        ]
+        best = max(range(len(rows)), key=lambda i: reads[i])
+        near_copy = n < len(similar_claims) and similar_claims[n] >= cal.misconception_at
+        asserted.append(1.0 if near_copy else round(reads[best], 4))
+        asserting.append(signals.misconception_units[n] if near_copy else spans[best])
+    weights = np.array(work.weights, dtype=float)
+    essential = weights * np.array(work.essential, dtype=float)
+    values = signals.values
+    # Either reading covers a point: the judge credits other words, similarity the point's own words
+    # (which the judge still misreads at times).
+    # The judge reads the asked rubric only; similarity coverage already took the best of its concept
+    # group (duplicates in other banks), so an answer never loses by which duplicate was asked.
+    own = _weighted_mean(np.array(covered), weights)
+    own_essential = _weighted_mean(np.array(covered), essential) if essential.any() else own
+    values["judge_coverage"] = round(max(own, values.get("coverage", 0.0)), 4)
+    values["judge_essential"] = round(max(own_essential, values.get("essential", 0.0)), 4)
+    values["judge_entailed"] = round(_weighted_mean(np.array(entailed), weights), 4)
+    if work.model_answer:
+        whole = probs[(work.answer, work.model_answer)]
+        values["judge_whole"] = round(float(whole[ENTAIL]), 4)
+    worst_error = max([*(c for c, e in zip(contradicted, work.essential, strict=True) if e), *asserted, 0.0])
+    # Coverage the judge found, discounted by the worst error it found: saying nothing is not "consistent".
+    values["judge_consistent"] = round(values["judge_coverage"] * (1.0 - worst_error), 4)
+    signals.point_scores = covered
+    signals.point_contradictions = contradicted
+    signals.contradiction_units = contradicting
+    signals.misconception_scores = asserted
+    signals.misconception_units = asserting
+
+
+_NEGATION = re.compile(
+    r"\b(not|no|never|n't|without|isn't|aren't|doesn't|don't|cannot|neither|nor|false|wrong)\b"
+)
+
+
+def _negated(text: str) -> bool:
+    return bool(_NEGATION.search(text.lower()))
+
+
+class Grader:
+    """Grades answers against rubrics held in a RubricIndex, with one embedder."""
+
+    def __init__(
+        self,
+        index: RubricIndex,
+        embedder: Embed,
+        calibration: Calibration | None = None,
+        judge: Judge | None = None,
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.judge = judge
+        self.calibration = calibration or load_calibration()
+        self._indexed_vectors: dict[str, RubricVectors] = {}
+        # Rubrics not in the index (ad hoc), by their texts: built and embedded once, reused by every
+        # answer to them (a batch run grades thousands of answers against a few hundred of these).
+        self._adhoc_vectors: OrderedDict[tuple[str, ...], RubricVectors] = OrderedDict()
+        self._groups: dict[str, list[str]] = {}
+        for rubric in index.rubrics.values():
+            if rubric.group:
+                self._groups.setdefault(rubric.group, []).append(rubric.question_id)
+
+    # -- rubrics -----------------------------------------------------------------------------------
+
+    def rubric(self, question_id: str) -> Rubric:
+        return self.index.rubrics[question_id]
+
+    def group_of(self, rubric: Rubric) -> list[Rubric]:
+        """The rubric and its duplicates in other banks (same concept group)."""
+        if not rubric.group or rubric.question_id not in self.index.rubrics:
+            return [rubric]
+        members = [
+            self.index.rubrics[q] for q in self._groups.get(rubric.group, []) if q in self.index.rubrics
+        ]
+        return [rubric] + [m for m in members if m.question_id != rubric.question_id]
+
+    def match_question(self, question: str) -> tuple[str, float]:
+        """The bank question most similar to a question text, and the cosine similarity."""
+        return self.match_questions([question])[0]
+
+    def match_questions(self, questions: list[str]) -> list[tuple[str, float]]:
+        """`match_question` for several texts, embedded in one batch."""
+        if not questions:
+            return []
+        out = []
+        for vector in self.embedder.encode(questions):
+            best = self.index.question_scores(vector, k=64, kinds=("question",))
+            if not best:
+                out.append(("", 0.0))
+                continue
+            question_id = max(best, key=best.__getitem__)
+            out.append((question_id, round(best[question_id], 3)))
+        return out
+
+    def _is_indexed(self, rubric: Rubric) -> bool:
+        indexed = self.index.rubrics.get(rubric.question_id)
+        return indexed is rubric or (indexed is not None and indexed == rubric)
+
+    @staticmethod
+    def _rubric_texts(rubric: Rubric) -> tuple[tuple[str, ...], int]:
+        """The texts an ad-hoc rubric is embedded from, and how many reference passages lead them."""
+        passages = reference_passages(rubric.model_answer) if rubric.model_answer else []
+        texts = (
+            rubric.question,
+            *passages,
+            *(k.text for k in rubric.key_points),
+            *(m.claim for m in rubric.misconceptions),
+        )
+        return texts, len(passages)
+
+    def _adhoc_from(self, rubric: Rubric, vectors: dict[str, np.ndarray]) -> RubricVectors:
+        texts, n_passages = self._rubric_texts(rubric)
+        found = self._adhoc_vectors.get(texts)
+        if found is not None:
+            self._adhoc_vectors.move_to_end(texts)
+            return found
+        missing = [t for t in texts if t not in vectors]
+        if missing:
+            vectors = {**vectors, **dict(zip(missing, self.embedder.encode(missing), strict=True))}
+        stacked = np.vstack([vectors[t] for t in texts])
+        a, b = 1 + n_passages, 1 + n_passages + len(rubric.key_points)
+        built = RubricVectors(stacked[0], stacked[1:a], stacked[a:b], stacked[b:])
+        self._adhoc_vectors[texts] = built
+        while len(self._adhoc_vectors) > ADHOC_VECTORS:
+            self._adhoc_vectors.popitem(last=False)
+        return built
+
+    def _vectors(self, rubric: Rubric) -> RubricVectors:
+        if self._is_indexed(rubric):
+            # The index does not change under a grader: slice each rubric's vectors once.
+            qid = rubric.question_id
+            if qid not in self._indexed_vectors:
+                v = self.index.vectors
+                self._indexed_vectors[qid] = RubricVectors(
+                    question=v[self.index.rows(qid, "question")[0]],
+                    references=v[self.index.rows(qid, "reference")],
+                    key_points=v[self.index.rows(qid, "key_point")],
+                    misconceptions=v[self.index.rows(qid, "misconception")],
+                )
+            return self._indexed_vectors[qid]
+        return self._adhoc_from(rubric, {})
+
+    # -- grading -----------------------------------------------------------------------------------
+
+    def grade(self, rubric: Rubric | str, answer: str) -> Grade:
+        return self.grade_many([(rubric, answer)])[0]
+
+    def grade_many(self, items: Sequence[tuple[Rubric | str, str]]) -> list[Grade]:
+        """Grade several answers, embedding all their sentences in one batch."""
+        return [self.grade_assessment(a) for a in self.assess_many(items)]
+
+    def assess_many(self, items: Sequence[tuple[Rubric | str, str]]) -> list[Assessment]:
+        """Signals for several answers (the uncalibrated half of grading); one embedding batch."""
+        prepared = [self._prepare(self.rubric(r) if isinstance(r, str) else r, a) for r, a in items]
+        # One embedding batch for every answer's sentences and every new ad-hoc rubric's texts
+        # (sentence-transformers sorts a batch by length, so mixing them costs no padding).
+        texts = {t for p in prepared if p.graded for t in p.texts or ()}
+        new_rubrics = {}
+        for p in prepared:
+            if p.graded and not self._is_indexed(p.rubric):
+                key, _ = self._rubric_texts(p.rubric)
+                if key not in self._adhoc_vectors:
+                    new_rubrics[key] = p.rubric
+                    texts.update(key)
+        ordered = sorted(texts)
+        vectors = dict(zip(ordered, self.embedder.encode(ordered), strict=True)) if ordered else {}
+        for rubric in new_rubrics.values():
+            self._adhoc_from(rubric, vectors)
+        measured = [self._measure(p, vectors) if p.graded else (None, None) for p in prepared]
+        works = [w for _, w in measured if w is not None]
+        if self.judge is not None and works:
+            # One judge pass over every pair of every answer in the batch (sorted by length inside).
+            pairs = list(dict.fromkeys(pair for w in works for pair in w.pairs()))
+            probs = dict(zip(pairs, self.judge.predict(pairs), strict=True))
+            for signals, work in measured:
+                if signals is not None and work is not None:
+                    _apply_judgement(signals, work, probs, self.calibration)
+        return [Assessment(p.rubric, s, p.flags) for p, (s, _) in zip(prepared, measured, strict=True)]
+
+    def grade_assessment(self, assessment: Assessment, calibration: Calibration | None = None) -> Grade:
+        if assessment.signals is None:
+            return _ungraded(assessment.rubric, assessment.flags)
+        return grade_from_signals(assessment.rubric, assessment.signals, calibration or self.calibration)
+
+    def _prepare(self, rubric: Rubric, answer: str) -> _Prepared:
+        flags: list[str] = []
+        answer, cut = truncate_answer(answer or "")
+        if tx.answer_language(answer):  # before the blank check: Chinese has no [a-z] words at all
+            return _Prepared(rubric, answer, [], [FLAG_NOT_ENGLISH], graded=False)
+        if cut:
+            flags.append(FLAG_TRUNCATED)
+        if tx.is_blank(answer):
+            return _Prepared(rubric, answer, [], [FLAG_EMPTY], graded=False)
+        if tx.is_dont_know(answer):
+            return _Prepared(rubric, answer, [], [FLAG_DONT_KNOW], graded=False)
+        units = tx.units(tx.strip_fillers(answer))
+        injected = set(tx.injection_units(units))
+        if injected:
+            flags.append(FLAG_INJECTION)
+            units = [u for i, u in enumerate(units) if i not in injected]
+        units, repeats = tx.dedupe_units(units)
+        if repeats >= 2:
+            flags.append(FLAG_REPETITION)
+        if not units or all(not tx.content_words(u) for u in units):
+            return _Prepared(rubric, answer, [], [*flags, FLAG_EMPTY], graded=False, removed=len(injected))
+        if not rubric.has_reference and not rubric.key_points:
+            return _Prepared(rubric, answer, units, [*flags, FLAG_NO_REFERENCE], graded=False)
+        if tx.is_keyword_list(" \n".join(units)):
+            flags.append(FLAG_KEYWORD_LIST)
+        content = " ".join(units)
+        parts = [c for u in units for c in tx.clauses(u)]
+        texts = list(dict.fromkeys([content, *units, *parts]))
+        return _Prepared(
+            rubric, answer, units, flags, graded=True, texts=texts, content=content, removed=len(injected)
+        )
+
+    def _measure(self, p: _Prepared, vectors: dict[str, np.ndarray]) -> tuple[Signals, JudgeWork | None]:
+        """The signals of one answer, in named steps: drop the sentences that only echo the question,
+        set aside those asserting a misconception, score each sentence's relevance, cover the key
+        points by meaning and by words, then length, restatement and off-topic."""
+        cal = self.calibration
+        rubric = p.rubric
+        flags = list(p.flags)
+        own = self._vectors(rubric)
+        question_vec = own.question
+        all_units = np.vstack([vectors[u] for u in p.units])
+
+        keep = _not_echoing(p, all_units @ question_vec, cal)
+        whole_question_sim = float(question_vec @ vectors[p.content])
+        if not keep:
+            flags.append(FLAG_RESTATED)
+            zeros = {k: 0.0 for k in SIGNALS}
+            return Signals(values={**zeros, "question_sim": round(whole_question_sim, 4)}, flags=flags), None
+        misconceptions = _misconceptions(p, own, all_units, keep, cal)
+        keep = [i for r, i in enumerate(keep) if r not in misconceptions.asserted_rows] or keep
+        units = [p.units[i] for i in keep]
+        single_vecs = all_units[keep]
+        answer_vec = vectors[p.content] if len(keep) == len(p.units) else _normalize(single_vecs.sum(axis=0))
+        # group_of lists the asked rubric first: its vectors are already in hand (ad-hoc ones included).
+        members = [(rubric, own), *((m, self._vectors(m)) for m in self.group_of(rubric)[1:])]
+
+        best, relevance = _relevance(members, single_vecs, answer_vec)
+        pair_rows, pairs, unit_vecs = _spans(units, single_vecs, relevance, vectors, cal)
+        own_point_scores = _cover_key_points(rubric, members, units, unit_vecs, best, cal)
+
+        values = {k: round(v, 4) for k, v in best.items()}
+        values["length"] = _relevant_length(units, relevance, cal)
+        content = " ".join(units)
+        question_sim = float(question_vec @ answer_vec)
+        novelty = tx.novelty(content, rubric.question)
+        values["question_sim"] = round(whole_question_sim, 4)
+        values["novelty"] = round(novelty, 4)
+        values["uncredited_units"] = float(len(p.units) - len(keep))
+        if question_sim >= cal.restated_question_sim and novelty <= cal.restated_novelty:
+            flags.append(FLAG_RESTATED)
+        off_topic_match = self._off_topic(rubric, answer_vec, values, flags)
+        signals = Signals(
+            values=values,
+            point_scores=own_point_scores,
+            misconception_scores=misconceptions.scores,
+            misconception_units=misconceptions.units,
+            flags=flags,
+            off_topic_match=off_topic_match,
+            removed_units=p.removed,
+        )
+        work = None
+        if self.judge is not None:
+            pair_texts = [f"{units[i]} {units[i + 1]}" for i in pair_rows]
+            work = _judge_work(rubric, own, units, pair_texts, np.vstack([single_vecs, pairs]), content)
+        return signals, work
+
+    def _off_topic(
+        self, rubric: Rubric, answer_vec: np.ndarray, values: dict[str, float], flags: list[str]
+    ) -> str | None:
+        """The bank question the answer fits better than its own, flagged off-topic (or None).
+        Records the margin in `values`."""
+        cal = self.calibration
+        if rubric.question_id not in self.index.rubrics:
+            return None
+        group_ids = {m.question_id for m in self.group_of(rubric)}
+        scores = self.index.question_scores(answer_vec, k=96, kinds=("reference", "key_point"))
+        own_best = max([values["similarity"], *(scores.get(q, -1.0) for q in group_ids)])
+        others = {q: s for q, s in scores.items() if q not in group_ids}
+        if not others:
+            return None
+        other_id = max(others, key=others.__getitem__)
+        values["off_topic_margin"] = round(others[other_id] - own_best, 4)
+        if others[other_id] - own_best >= cal.off_topic_margin and own_best < cal.off_topic_own_max:
+            flags.append(FLAG_OFF_TOPIC)
+            return other_id
+        return None
+
+
+# ---- the measurement's steps ---------------------------------------------------------------------
+
+
+def _not_echoing(p: _Prepared, to_question: np.ndarray, cal: Calibration) -> list[int]:
+    """The units that do more than echo the question ("so you're asking what X is"): the others earn
+    nothing, so restating or paraphrasing the question can never add to a score."""
+    echo = [
+        (q >= cal.echo_question_sim and tx.novelty(u, p.rubric.question) <= cal.restated_novelty)
+        or (tx.is_meta(u) and q >= cal.echo_meta_sim)
+        for u, q in zip(p.units, to_question, strict=True)
+    ]
+    return [i for i, e in enumerate(echo) if not e]
+
+
+@dataclass
+class _Misconceptions:
+    scores: list[float]  # per misconception: its best (negation-adjusted) match among the units
+    units: list[str]  # the unit of that match
+    asserted_rows: set[int]  # rows of `keep` that assert one: they earn no credit, they only cost
+
+
+def _misconceptions(
+    p: _Prepared, own: RubricVectors, all_units: np.ndarray, keep: list[int], cal: Calibration
+) -> _Misconceptions:
+    """Misconceptions first: a sentence asserting one earns no credit, it only costs."""
+    found = _Misconceptions([], [], set())
+    if not len(p.rubric.misconceptions):
+        return found
+    sims = all_units[keep] @ own.misconceptions.T  # units × misconceptions
+    for m, claim in enumerate(p.rubric.misconceptions):
+        column = sims[:, m].copy()
+        for r, i in enumerate(keep):
+            # "Dropout is NOT used at inference" is close to the claim but denies it.
+            if _negated(p.units[i]) != _negated(claim.claim):
+                column[r] -= 0.25
+        row = int(np.argmax(column))
+        found.scores.append(round(float(column[row]), 4))
+        found.units.append(p.units[keep[row]])
+        if column[row] >= cal.misconception_at:
+            found.asserted_rows.add(row)
+    return found
+
+
+def _relevance(
+    members: list[tuple[Rubric, RubricVectors]], single_vecs: np.ndarray, answer_vec: np.ndarray
+) -> tuple[dict[str, float], np.ndarray]:
+    """Relevance of each sentence: its best match among the group's references and key points; with
+    the answer's best similarity to a reference (whole and by its best sentence)."""
+    best: dict[str, float] = {"coverage": 0.0, "essential": 0.0, "similarity": 0.0, "best_unit": 0.0}
+    relevance = np.zeros(len(single_vecs))
+    for _, vecs in members:
+        if len(vecs.references):
+            best["similarity"] = max(best["similarity"], float(np.max(vecs.references @ answer_vec)))
+            to_refs = single_vecs @ vecs.references.T
+            best["best_unit"] = max(best["best_unit"], float(np.max(to_refs)))
+            relevance = np.maximum(relevance, to_refs.max(axis=1))
+        if len(vecs.key_points):
+            relevance = np.maximum(relevance, (single_vecs @ vecs.key_points.T).max(axis=1))
+    return best, relevance
+
+
+def _spans(
+    units: list[str],
+    single_vecs: np.ndarray,
+    relevance: np.ndarray,
+    vectors: dict[str, np.ndarray],
+    cal: Calibration,
+) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """The spans key points are matched against: sentences, pairs of sentences, clauses.
+
+    A key point may span two sentences: adjacent relevant sentences are also matched as the
+    normalized sum of their vectors (close to the pair's own embedding, at no model cost).
+    Filler sentences never join a pair, so padding cannot lift a neighbour's match."""
+    pair_rows = [i for i in range(len(units) - 1) if min(relevance[i], relevance[i + 1]) >= cal.pair_at]
+    pairs = single_vecs[pair_rows] + single_vecs[[i + 1 for i in pair_rows]]
+    pairs = pairs / np.maximum(np.linalg.norm(pairs, axis=1, keepdims=True), 1e-9)
+    parts = [c for u in units for c in tx.clauses(u)]
+    stacks = [single_vecs, pairs] if len(pair_rows) else [single_vecs]
+    if parts:
+        stacks.append(np.vstack([vectors[c] for c in parts]))
+    return pair_rows, pairs, np.vstack(stacks)
+
+
+def _cover_key_points(
+    rubric: Rubric,
+    members: list[tuple[Rubric, RubricVectors]],
+    units: list[str],
+    unit_vecs: np.ndarray,
+    best: dict[str, float],
+    cal: Calibration,
+) -> list[float]:
+    """Coverage of each member's key points, the best member's kept in `best`; returns the asked
+    rubric's per-point scores."""
+    own_point_scores: list[float] = []
+    answer_stems = tx.stems(" ".join(units))
+    best.update(semantic=0.0, lexical=0.0)
+    for member, vecs in members:
+        if not len(member.key_points):
+            continue
+        weights = np.array([k.weight for k in member.key_points])
+        essential = np.array([k.essential for k in member.key_points])
+        # Each key point is covered by meaning (best sentence/clause/pair match) and by words
+        # (its terms used); the mean of the two is robust to paraphrase and to topical fluff.
+        semantic = np.array(
+            [_soft(s, cal.cover_low, cal.cover_high) for s in np.max(unit_vecs @ vecs.key_points.T, axis=0)]
+        )
+        lexical = np.array([tx.lexical_recall(k.text, answer_stems) for k in member.key_points])
+        per_point = (semantic + lexical) / 2
+
+        best["coverage"] = max(best["coverage"], _weighted_mean(per_point, weights))
+        best["semantic"] = max(best["semantic"], _weighted_mean(semantic, weights))
+        best["lexical"] = max(best["lexical"], _weighted_mean(lexical, weights))
+        if essential.any():
+            best["essential"] = max(best["essential"], _weighted_mean(per_point, weights * essential))
+        if member is rubric:
+            own_point_scores = [round(float(v), 4) for v in per_point]
+    return own_point_scores
+
+
+def _relevant_length(units: list[str], relevance: np.ndarray, cal: Calibration) -> float:
+    """Length counts words by how much their sentence is about the rubric: filler buys nothing."""
+    relevant_words = sum(
+        len(tx.content_words(u)) * _soft(r, cal.relevant_at, cal.relevant_full)
+        for u, r in zip(units, relevance, strict=True)
+    )
+    return round(min(1.0, math.log1p(relevant_words) / math.log1p(cal.length_full)), 4)
+
+
+@dataclass
+class Assessment:
+    rubric: Rubric
+    signals: Signals | None  # None when a guard decided without measuring (empty, no reference…)
+    flags: list[str]
+
+
+@dataclass
+class _Prepared:
+    rubric: Rubric
+    answer: str
+    units: list[str]
+    flags: list[str]
+    graded: bool
+    texts: list[str] | None = None
+    content: str = ""
+    removed: int = 0
+
+
+def _ungraded(rubric: Rubric, flags: list[str]) -> Grade:
+    if FLAG_NO_REFERENCE in flags:
+        return Grade(
+            question_id=rubric.question_id,
+            score=None,
+            band="no reference",
+            flags=flags,
+            missed=[],
+            explanation="No reference answer exists for this question yet, so no score is given.",
+        )
+    why = {
+        FLAG_EMPTY: "No answer was given.",
+        FLAG_DONT_KNOW: "The answer says the candidate does not know.",
+        FLAG_NOT_ENGLISH: "The answer is not in English; only English answers are graded.",
+    }
+    reason = next((why[f] for f in flags if f in why), "No answer was given.")
+    if FLAG_INJECTION in flags:
+        reason = "The answer only addresses the grader; there is nothing to grade."
+    if FLAG_TRUNCATED in flags:
+        reason += " " + TRUNCATED_NOTE[0].upper() + TRUNCATED_NOTE[1:] + "."
+    return Grade(
+        question_id=rubric.question_id,
+        score=0.0,
+        band="no answer",
+        flags=flags,
+        # Not read at all when it is not English: nothing was judged missing.
+        missed=[] if FLAG_NOT_ENGLISH in flags else [k.text for k in rubric.key_points],
+        explanation=reason,
+    )
+
+
+def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool = False) -> Grade:
+    """Calibrated score, then the guards' caps and penalties; the explanation says which applied.
+    `exact` keeps the score unrounded (for ranking metrics, where ties would blunt ROC AUC)."""
+    flags = list(s.flags)
+    score = cal.score(s.values)
+    notes: list[str] = []
+
+    covered = [k.text for k, v in zip(rubric.key_points, s.point_scores, strict=False) if v >= cal.covered_at]
+    missed = [k.text for k, v in zip(rubric.key_points, s.point_scores, strict=False) if v < cal.covered_at]
+
+    judged = bool(s.point_contradictions)
+    asserted_at = cal.judge_asserts_at if judged else cal.misconception_at
+    asserted = [
+        rubric.misconceptions[i].claim
+        for i, v in enumerate(s.misconception_scores)
+        if v >= asserted_at and i < len(rubric.misconceptions)
+    ]
+    if asserted:
+        flags.append(FLAG_MISCONCEPTION)
+        score -= MISCONCEPTION_PENALTY * min(2, len(asserted))
+        notes.append("asserts a common misconception: " + "; ".join(asserted))
+    # A sentence the judge reads as contradicting a key point earns nothing and is named, with the fact.
+    contradictions = [
+        Contradiction(said=unit, fact=point.text, essential=point.essential)
+        for point, v, unit in zip(
+            rubric.key_points, s.point_contradictions, s.contradiction_units, strict=False
+        )
+        if v >= cal.contradiction_at
+    ]
+    if contradictions:
+        flags.append(FLAG_CONTRADICTION)
+        wrong = [c for c in contradictions if c.essential] or contradictions
+        score -= cal.contradiction_penalty * min(2, len(wrong))
+        if any(c.essential for c in contradictions):
+            score = min(score, cal.contradiction_cap)
+        covered = [k for k in covered if k not in {c.fact for c in contradictions}]
+        missed = [k.text for k in rubric.key_points if k.text not in covered]
+        notes.extend(f"you said “{c.said}”; in fact: {c.fact}" for c in contradictions)
+
+    band: Band | None = None
+    if FLAG_OFF_TOPIC in flags:
+        score = min(score, OFF_TOPIC_CAP)
+        band = "off-topic"
+        notes.append(f"reads as an answer to a different question ({s.off_topic_match})")
+    if FLAG_RESTATED in flags:
+        score = min(score, RESTATED_CAP)
+        notes.append("mostly restates the question")
+    if FLAG_KEYWORD_LIST in flags:
+        score = min(score, KEYWORD_LIST_CAP)
+        notes.append("lists terms without explaining them")
+    if FLAG_INJECTION in flags:
+        notes.append("text addressed to the grader was ignored")
+    if FLAG_REPETITION in flags:
+        notes.append("repeated sentences were counted once")
+    if FLAG_TRUNCATED in flags:
+        notes.append(TRUNCATED_NOTE)
+
+    score = min(5.0, max(0.0, score)) if exact else round(min(5.0, max(0.0, score)), 1)
+    total = len(rubric.key_points)
+    summary = f"Covered {len(covered)} of {total} key points."
+    essentials = [k for k in rubric.key_points if k.essential]
+    missed_essential = [k.text for k in essentials if k.text in missed]
+    if missed_essential:
+        summary += f" Missed {len(missed_essential)} essential."
+    explanation = " ".join([summary, *(n[0].upper() + n[1:] + "." for n in notes)])
+    return Grade(
+        question_id=rubric.question_id,
+        score=score,
+        band=band or band_for(score),
+        covered=covered,
+        missed=missed,
+        misconceptions=asserted,
+        contradictions=contradictions,
+        flags=flags,
+        similarity=s.values.get("similarity", 0.0),
+        coverage=s.values.get("coverage", 0.0),
+        signals=s.values,
+        explanation=explanation,
+    )

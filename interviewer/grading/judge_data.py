@@ -1,0 +1,334 @@
+"""The judge's training data: our authored key-point pairs (`judge/pairs/*.yaml`) and public sets.
+
+Authored pairs are reviewable YAML, one entry per rubric question: for every key point, statements
+that affirm it in other words, statements that contradict it in its own words, and statements that
+are related but neither; for every misconception, statements asserting and denying it. They are
+checked against the rubrics (`rubrics check`) so that a reworded key point cannot silently orphan
+its pairs. Public sets are read from `../shared/benchmarks` when present; only sets whose licence
+allows it feed training (SICK and ANLI are non-commercial: evaluation only).
+
+Every example is (premise, hypothesis, label): the premise is what a candidate said, the hypothesis
+the claim it is tested against, as in NLI. No I/O beyond reading the files named.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from interviewer.grading.judge import CONTRADICT, ENTAIL, NEUTRAL
+from interviewer.sources.files import read_text
+from interviewer.sources.rubric import Rubric
+
+PAIRS_DIR = "judge/pairs"
+MODEL_ANSWER_WORDS = 120
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class PairsError(ValueError):
+    """A pairs file that cannot be read or does not match its rubrics; the message says where."""
+
+
+class PointPairs(BaseModel):
+    key_point: str
+    entails: list[str] = Field(min_length=2)
+    contradicts: list[str] = Field(min_length=2)
+    neutral: list[str] = Field(min_length=1)
+
+
+class MisconceptionPairs(BaseModel):
+    claim: str
+    asserts: list[str] = Field(min_length=1)
+    denies: list[str] = Field(min_length=1)
+
+
+class QuestionPairs(BaseModel):
+    question_id: str
+    key_points: list[PointPairs]
+    misconceptions: list[MisconceptionPairs] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Example:
+    premise: str
+    hypothesis: str
+    label: int
+    source: str
+    group: str = ""
+
+
+def pair_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.yaml"))
+
+
+def load_pairs(folder: Path) -> dict[str, QuestionPairs]:
+    """Every question's pairs, by question id; a bad file or entry is one line naming file and entry."""
+    out: dict[str, QuestionPairs] = {}
+    for path in pair_files(folder):
+        text = read_text(path, PairsError, "pairs")
+        try:
+            data = yaml.load(text, Loader=_YAML_LOADER) or []
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise PairsError(
+                f"pairs file {path} line {mark.line + 1 if mark else 1}: not valid YAML"
+            ) from None
+        if not isinstance(data, list):
+            raise PairsError(f"pairs file {path} line 1: expected a list of questions")
+        for n, item in enumerate(data):
+            try:
+                entry = QuestionPairs.model_validate(item)
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                where = ".".join(str(p) for p in error["loc"])
+                qid = item.get("question_id") if isinstance(item, dict) else f"entry {n + 1}"
+                raise PairsError(f"pairs file {path}: {qid}: {where}: {error['msg']}") from None
+            if entry.question_id in out:
+                raise PairsError(f"pairs file {path}: {entry.question_id} appears twice")
+            out[entry.question_id] = entry
+    return out
+
+
+def check_pairs(rubrics: list[Rubric], pairs: dict[str, QuestionPairs]) -> list[str]:
+    """Problems a reviewer must fix: rubric points without pairs, and pairs whose point is gone."""
+    problems: list[str] = []
+    by_id = {r.question_id: r for r in rubrics}
+    for qid in pairs:
+        if qid not in by_id:
+            problems.append(f"judge pairs for {qid}: no such rubric")
+    for rubric in rubrics:
+        entry = pairs.get(rubric.question_id)
+        if entry is None:
+            problems.append(f"{rubric.question_id}: no judge pairs (add them under {PAIRS_DIR}/)")
+            continue
+        have = {p.key_point for p in entry.key_points}
+        want = {k.text for k in rubric.key_points}
+        for text in sorted(want - have):
+            problems.append(f"{rubric.question_id}: key point without judge pairs: {text[:70]!r}")
+        for text in sorted(have - want):
+            problems.append(
+                f"{rubric.question_id}: judge pairs for a key point not in the rubric: {text[:70]!r}"
+            )
+        claims = {m.claim for m in rubric.misconceptions}
+        for text in sorted({m.claim for m in entry.misconceptions} - claims):
+            problems.append(
+                f"{rubric.question_id}: judge pairs for a misconception not in the rubric: {text[:70]!r}"
+            )
+    return problems
+
+
+def group_key(rubric: Rubric) -> str:
+    """Duplicates of one concept share a group: they are held out (or not) together."""
+    return rubric.group or rubric.question_id
+
+
+def is_held_out(group: str, every: int) -> bool:
+    """A fixed, content-independent split: a group is held out when its hash falls in 1/every."""
+    return every > 0 and int(hashlib.sha256(group.encode()).hexdigest(), 16) % every == 0
+
+
+# Openers a candidate puts before a point; the point restated after one still entails itself.
+_OPENERS = ("So, ", "I think ", "Basically, ", "Well, ", "In short, ", "As far as I know, ", "Right, so ")
+
+
+def _restated(text: str, rng: random.Random) -> str:
+    return rng.choice(_OPENERS) + text[0].lower() + text[1:]
+
+
+def authored_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], seed: int) -> list[Example]:
+    """Key-point pairs, plus what they imply: multi-sentence premises (the statement among others
+    on the same question keeps its label), the model answer entailing each of its points, other
+    points' affirmations as same-topic neutrals, and misconception claims against their corrections.
+
+    Affirmations are written in other words and contradictions in the point's own words, so a model
+    could learn "shared words mean contradiction"; the point restated in its own words (alone and
+    among other sentences) entails itself, which removes that shortcut. Another question's
+    affirmations are neutral to a point, so a topic alone is never entailment."""
+    rng = random.Random(seed)
+    out: list[Example] = []
+    foreign = [
+        (rubric.question_id, s)
+        for rubric in rubrics
+        for p in (pairs[rubric.question_id].key_points if rubric.question_id in pairs else [])
+        for s in p.entails
+    ]
+    for rubric in rubrics:
+        entry = pairs.get(rubric.question_id)
+        if entry is None:
+            continue
+        group = group_key(rubric)
+        by_point = {p.key_point: p for p in entry.key_points}
+        points = [by_point[k.text] for k in rubric.key_points if k.text in by_point]
+        model_answer = rubric.model_answer
+        for p in points:
+            others = [s for o in points if o is not p for s in o.entails]
+            for label, statements in ((ENTAIL, p.entails), (CONTRADICT, p.contradicts), (NEUTRAL, p.neutral)):
+                for s in statements:
+                    out.append(Example(s, p.key_point, label, "authored", group))
+            out.append(Example(_restated(p.key_point, rng), p.key_point, ENTAIL, "restated", group))
+            out.append(
+                Example(p.key_point, rng.choice(p.contradicts), CONTRADICT, "authored-reversed", group)
+            )
+            qid, stranger = rng.choice(foreign)
+            if qid != rubric.question_id:
+                out.append(Example(stranger, p.key_point, NEUTRAL, "other-question", group))
+            if others:
+                out.append(Example(rng.choice(others), p.key_point, NEUTRAL, "authored-other-point", group))
+                for label, statements in (
+                    (ENTAIL, p.entails),
+                    (CONTRADICT, p.contradicts),
+                    (ENTAIL, [p.key_point]),
+                ):
+                    context = rng.sample(others, min(len(others), rng.randint(1, 3)))
+                    sentences = [rng.choice(statements), *context]
+                    rng.shuffle(sentences)
+                    out.append(Example(" ".join(sentences), p.key_point, label, "authored-in-context", group))
+            # Longer model answers would be cut at the length limit, maybe before the point is made.
+            if model_answer and len(model_answer.split()) <= MODEL_ANSWER_WORDS:
+                out.append(Example(model_answer, p.key_point, ENTAIL, "model-answer", group))
+        claims = {m.claim: m for m in rubric.misconceptions}
+        related = [s for p in points for s in p.neutral]
+        for m in entry.misconceptions:
+            if m.claim not in claims:
+                continue
+            out.append(Example(_restated(m.claim, rng), m.claim, ENTAIL, "misconception", group))
+            for s in rng.sample(related, min(2, len(related))):
+                out.append(Example(s, m.claim, NEUTRAL, "misconception", group))
+            for s in m.asserts:
+                out.append(Example(s, m.claim, ENTAIL, "misconception", group))
+            for s in m.denies:
+                out.append(Example(s, m.claim, CONTRADICT, "misconception", group))
+            out.append(Example(claims[m.claim].correction, m.claim, CONTRADICT, "misconception", group))
+    return out
+
+
+ALIGNED_AT = 0.75  # a model-answer sentence this close to a key point states it
+UNRELATED_BELOW = 0.45  # and one this far from a misconception claim says nothing about it
+
+
+def aligned_examples(rubrics: list[Rubric], encode) -> list[Example]:
+    """Model-answer sentences in the key points' own words: the sentence closest to a point (by
+    embedding, above ALIGNED_AT) entails it. Our affirmations avoid the point's words on purpose and
+    our contradictions keep them; without these a model learns "same words, so contradiction".
+    Sentences far from a misconception claim are neutral to it."""
+    from interviewer.grading.text import units
+
+    out: list[Example] = []
+    for rubric in rubrics:
+        sentences = [u for u in units(rubric.model_answer or "") if len(u.split()) >= 5]
+        if not sentences:
+            continue
+        group = group_key(rubric)
+        points = [k.text for k in rubric.key_points]
+        claims = [m.claim for m in rubric.misconceptions]
+        vectors = encode([*sentences, *points, *claims])
+        s_vecs = vectors[: len(sentences)]
+        p_vecs = vectors[len(sentences) : len(sentences) + len(points)]
+        c_vecs = vectors[len(sentences) + len(points) :]
+        for point, vec in zip(points, p_vecs, strict=True):
+            sims = s_vecs @ vec
+            best = int(sims.argmax())
+            if sims[best] >= ALIGNED_AT:
+                out.append(Example(sentences[best], point, ENTAIL, "model-answer-sentence", group))
+        for claim, vec in zip(claims, c_vecs, strict=True):
+            sims = s_vecs @ vec
+            for i in [int(i) for i in sims.argsort()[:2]]:
+                if sims[i] < UNRELATED_BELOW:
+                    out.append(Example(sentences[i], claim, NEUTRAL, "model-answer-sentence", group))
+    return out
+
+
+# ---- public sets ----------------------------------------------------------------------------------
+
+SEMEVAL_LABELS = {"correct": ENTAIL, "contradictory": CONTRADICT, "incorrect": NEUTRAL}
+NLI_LABELS = {"entailment": ENTAIL, "neutral": NEUTRAL, "contradiction": CONTRADICT}
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def semeval_examples(folder: Path, per_dataset: int, seed: int) -> list[Example]:
+    """SemEval-2013 train only (its test splits are what we report): reference vs student answer."""
+    rows = [r for r in _csv(folder / "semeval2013.csv") if r["split"] == "train"]
+    rng = random.Random(seed)
+    out: list[Example] = []
+    for dataset in ("sciEntsBank", "beetle"):
+        chosen = [r for r in rows if r["dataset"] == dataset]
+        rng.shuffle(chosen)
+        for r in chosen[:per_dataset]:
+            out.append(
+                Example(
+                    r["student_answer"],
+                    r["reference_answer"],
+                    SEMEVAL_LABELS[r["label_3way"]],
+                    f"semeval-{dataset}",
+                    f"semeval:{r['question_id']}",
+                )
+            )
+    return out
+
+
+def saf_examples(folder: Path, correct_cap: int, seed: int) -> list[Example]:
+    """SAF train only (unseen answers and unseen questions are reported): full marks entail the
+    reference; answers marked Incorrect are neutral to it (no contradiction label exists there)."""
+    rows = [r for r in _csv(folder / "saf_communication_networks_english.csv") if r["split"] == "train"]
+    rng = random.Random(seed)
+    rng.shuffle(rows)
+    out: list[Example] = []
+    correct = 0
+    for r in rows:
+        label = r["verification_feedback"]
+        if label == "Correct" and correct < correct_cap:
+            correct += 1
+            out.append(
+                Example(r["provided_answer"], r["reference_answer"], ENTAIL, "saf", f"saf:{r['question_id']}")
+            )
+        elif label == "Incorrect":
+            out.append(
+                Example(
+                    r["provided_answer"], r["reference_answer"], NEUTRAL, "saf", f"saf:{r['question_id']}"
+                )
+            )
+    return out
+
+
+def snli_examples(folder: Path) -> list[Example]:
+    return [
+        Example(r["sentence1"], r["sentence2"], NLI_LABELS[r["gold_label"]], "snli", "snli")
+        for r in _csv(folder / "snli_1.0_dev_test_prefix.csv")
+        if r.get("gold_label") in NLI_LABELS
+    ]
+
+
+def nli_eval_sets(benchmarks: Path) -> dict[str, list[Example]]:
+    """Non-commercial NLI sets, for reporting the judge's accuracy only (never trained on)."""
+    sets: dict[str, list[Example]] = {}
+    sick = benchmarks / "sick" / "sick.csv"
+    if sick.exists():
+        rows = [r for r in _csv(sick) if r.get("SemEval_set") == "TEST"]
+        sets["sick-test"] = [
+            Example(r["sentence_A"], r["sentence_B"], NLI_LABELS[r["entailment_label"].lower()], "sick")
+            for r in rows
+            if r["entailment_label"].lower() in NLI_LABELS
+        ]
+    anli = benchmarks / "anli_dev" / "anli_dev_r1_r3.csv"
+    if anli.exists():
+        codes = {"e": ENTAIL, "n": NEUTRAL, "c": CONTRADICT}
+        sets["anli-dev"] = [
+            Example(r["context"], r["statement"], codes[r["gold_label"]], "anli")
+            for r in _csv(anli)
+            if r.get("gold_label") in codes
+        ]
+    return sets

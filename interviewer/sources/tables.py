@@ -1,0 +1,272 @@
+"""Tables of rows, streamed: CSV, JSONL and Parquet files, or stdin and stdout (`-`).
+
+Readers yield one record at a time with where it is (the line an editor shows, or the Parquet row),
+so a file of any size is read in constant memory and a bad row is named where it is. Every way a
+file can be unusable is one `InputError` naming the file and what to do; nothing here raises a
+traceback at a user. pyarrow is imported only for Parquet, and only when it is used.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from interviewer.domain.errors import InterviewerError
+
+STDIO = "-"
+Format = Literal["csv", "tsv", "jsonl", "parquet"]
+FORMATS: dict[str, Format] = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+PARQUET_BATCH = 2048
+# A CSV cell may hold a very long answer (they are truncated for grading, not refused when read).
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+class InputError(InterviewerError, ValueError):
+    """An input or output file that cannot be used at all; the message says where and what to do."""
+
+
+@dataclass
+class Record:
+    """One row as read: where it is (`line` N, or Parquet `row` N) and its fields, or a problem."""
+
+    number: int
+    data: dict | None = None
+    problem: str | None = None
+    unit: str = "line"
+
+
+def format_of(path: Path | str, given: str | None = None, writing: bool = False) -> Format:
+    """The format named by `given`, else by the file's suffix; stdin is sniffed by the reader."""
+    if given:
+        chosen = given.strip().lower()
+        if chosen not in ("csv", "tsv", "jsonl", "parquet"):
+            raise InputError(f"unknown format {given!r}; use csv, jsonl or parquet")
+        return chosen  # type: ignore[return-value]
+    suffix = Path(str(path)).suffix.lower()
+    if suffix in FORMATS and not (writing and FORMATS[suffix] == "tsv"):
+        return FORMATS[suffix]
+    kinds = ".jsonl, .csv or .parquet"
+    what = "output" if writing else "file"
+    raise InputError(f"{path}: unknown {what} type {suffix or '(none)'}; use {kinds}")
+
+
+def pyarrow_modules():
+    """pyarrow and pyarrow.parquet, or an InputError saying how to get them."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputError(
+            "Parquet needs pyarrow: run `pip install pyarrow` (or `pip install -e '.[scale]'`)"
+        ) from None
+    return pa, pq
+
+
+# ---- text lines ----------------------------------------------------------------------------------
+
+
+def decoded_lines(handle: BinaryIO, name: str) -> Iterator[str]:
+    """The lines of a UTF-8 byte stream (a leading BOM dropped), decoded one at a time.
+
+    A byte that is not UTF-8 stops the read with the line and byte offset where it is.
+    """
+    offset = 0
+    for number, raw in enumerate(handle, start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+            offset = 3
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{name} line {number}: not UTF-8 text (byte {offset + exc.start}); save it as UTF-8"
+            ) from None
+        offset += len(raw)
+
+
+def csv_records(
+    lines: str | Iterable[str], delimiter: str = ","
+) -> tuple[list[str] | None, Iterator[tuple[int, dict]]]:
+    """The header and the rows of CSV text (a string or lines), each row with the line it starts on.
+
+    Unlike `csv.DictReader` this counts blank lines and quoted newlines, so a reported line number is
+    the line an editor shows. Missing trailing fields are None; extra fields are dropped.
+    """
+    reader = csv.reader(
+        io.StringIO(lines, newline="") if isinstance(lines, str) else lines, delimiter=delimiter
+    )
+    header = next(reader, None)
+
+    def rows() -> Iterator[tuple[int, dict]]:
+        start = reader.line_num + 1
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise InputError(f"line {start}: not valid CSV ({exc})") from None
+            if values:
+                names = header or []
+                yield start, {name: (values[i] if i < len(values) else None) for i, name in enumerate(names)}
+            start = reader.line_num + 1
+
+    return header, rows()
+
+
+def jsonl_records(lines: str | Iterable[str]) -> Iterator[tuple[int, dict | None, str | None]]:
+    """(line, object, None) for each non-blank line of JSON Lines text, or (line, None, problem)."""
+    source = io.StringIO(lines) if isinstance(lines, str) else lines
+    for number, raw in enumerate(source, start=1):
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield number, None, f"not valid JSON ({exc.msg})"
+            continue
+        if not isinstance(data, dict):
+            yield number, None, "expected a JSON object"
+            continue
+        yield number, data, None
+
+
+# ---- readers -------------------------------------------------------------------------------------
+
+
+def _sniff(lines: Iterator[str]) -> tuple[Format, Iterator[str]]:
+    """JSONL when the first non-blank line starts with `{`, else CSV; the lines are given back whole."""
+    head: list[str] = []
+    for line in lines:
+        head.append(line)
+        if line.strip():
+            break
+    first = head[-1].lstrip() if head else ""
+    return ("jsonl" if first.startswith("{") else "csv"), itertools.chain(head, lines)
+
+
+def open_records(
+    source: Path | str, fmt: str | None = None, required: Iterable[str] = (), one_of: Iterable[str] = ()
+) -> Iterator[Record]:
+    """Records of a table (a path, or `-` for stdin), streamed.
+
+    The file's usability (exists, type, header with the `required` columns and one of `one_of`) is
+    checked before this returns, so an unusable file fails before any work starts; row-level
+    problems come back as records with a `problem`.
+    """
+    required, one_of = list(required), list(one_of)
+    if str(source) == STDIO:
+        name = "<stdin>"
+        lines = decoded_lines(sys.stdin.buffer, name)
+        if fmt:
+            kind = format_of(name, fmt)
+        else:
+            kind, lines = _sniff(lines)
+        if kind == "parquet":
+            data = io.BytesIO(sys.stdin.buffer.read())
+            return _parquet_records(data, name, required, one_of)
+        return _text_records(lines, kind, name, required, one_of)
+    path = Path(source)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a file")
+    kind = format_of(path, fmt)
+    if kind == "parquet":
+        return _parquet_records(path, str(path), required, one_of)
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return _text_records(decoded_lines(handle, str(path)), kind, str(path), required, one_of, handle)
+
+
+def _missing_columns(names: set[str], required: list[str], one_of: list[str]) -> list[str]:
+    missing = [c for c in required if c not in names]
+    if one_of and not names.intersection(one_of):
+        missing.append(" or ".join(one_of))
+    return missing
+
+
+def _text_records(
+    lines: Iterator[str],
+    kind: Format,
+    name: str,
+    required: list[str],
+    one_of: list[str],
+    handle: BinaryIO | None = None,
+) -> Iterator[Record]:
+    if kind == "jsonl":
+        return _closing((Record(n, data, problem) for n, data, problem in jsonl_records(lines)), handle, name)
+    header, rows = csv_records(lines, delimiter="\t" if kind == "tsv" else ",")
+    if not header:
+        wanted = ", ".join([*required, "|".join(one_of)]) if required or one_of else "column names"
+        raise InputError(f"{name}: empty file; expected a header row with {wanted}")
+    missing = _missing_columns({h.strip().lower() for h in header}, required, one_of)
+    if missing:
+        raise InputError(f"{name} line 1: the header has no {', '.join(missing)} column")
+    return _closing((Record(n, data) for n, data in rows), handle, name)
+
+
+def _closing(records: Iterator[Record], handle: BinaryIO | None, name: str) -> Iterator[Record]:
+    try:
+        yield from records
+    except InputError as exc:
+        text = str(exc)
+        raise InputError(text if text.startswith(name) else f"{name} {text}") from None
+    finally:
+        if handle is not None:
+            handle.close()
+
+
+def _parquet_records(source, name: str, required: list[str], one_of: list[str]) -> Iterator[Record]:
+    pa, pq = pyarrow_modules()
+    try:
+        parquet = pq.ParquetFile(source)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{name}: not a readable Parquet file ({exc})") from None
+    names = {n.strip().lower() for n in parquet.schema_arrow.names}
+    missing = _missing_columns(names, required, one_of)
+    if missing:
+        raise InputError(f"{name}: the Parquet schema has no {', '.join(missing)} column")
+
+    def records() -> Iterator[Record]:
+        number = 0
+        try:
+            for batch in parquet.iter_batches(batch_size=PARQUET_BATCH):
+                for data in batch.to_pylist():
+                    number += 1
+                    yield Record(number, data, unit="row")
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"{name} row {number + 1}: cannot be read ({exc})") from None
+
+    return records()
+
+
+# ---- writers -------------------------------------------------------------------------------------
+
+
+def csv_cells(record: dict, fields: list[str]) -> list[object]:
+    """A record as CSV cells: lists (and objects) as JSON, None as empty."""
+
+    def cell(value: object) -> object:
+        if isinstance(value, (list, dict)):
+            return json.dumps(value, ensure_ascii=False)
+        return "" if value is None else value
+
+    return [cell(record.get(k)) for k in fields]

@@ -1,0 +1,835 @@
+"""Batch grading of written answers: CSV, JSONL or Parquet in, JSONL, CSV or Parquet out, resumable.
+
+Rows are streamed: read, graded and written chunk by chunk, so memory stays flat however large the
+file. Each row is read with where it is (line or Parquet row) so a bad row is reported and skipped.
+Results are appended and flushed chunk by chunk, so a crash or Ctrl-C loses at most the chunk in
+flight.
+
+Resumption keys on what determines a result: every output row carries a `fingerprint` of the row's
+id, answer, question fields, the rubric set, the grader's settings and the critic's. A re-run skips
+rows whose fingerprint is already in the output, grades the rest, and re-grades rows whose
+fingerprint changed (an edited answer, a new rubric or calibration, another critic). A re-graded
+row is appended, and the row it supersedes removed when the run ends (the output is rewritten once,
+atomically); until then the last row of an id is the one that counts, which is also how an
+interrupted run is read back.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import sys
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from pydantic import BaseModel, ValidationError
+
+from interviewer.domain.grade import FLAG_CRITIC_FAILED, Grade
+from interviewer.grading.resolve import SHORT_REFERENCE, UNKNOWN_ID, Resolution, needs_match, resolve_rubric
+from interviewer.sources import files
+from interviewer.sources.rubric import Rubric
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from interviewer.critic import Critic, Critique
+    from interviewer.grading.grader import Grader
+    from interviewer.workspace import Workspace
+from interviewer.sources.tables import (
+    STDIO,
+    InputError,
+    Record,
+    csv_cells,
+    csv_records,
+    format_of,
+    jsonl_records,
+    open_records,
+    pyarrow_modules,
+)
+
+__all__ = [
+    "InputError",
+    "csv_records",
+    "jsonl_records",
+    "read_text",
+    "run_batch",
+    "done_ids",
+    "OUTPUT_FIELDS",
+]
+
+CHUNK = 256  # rows graded together: one embedding batch and one judge pass
+ADHOC_CACHE = 4096  # distinct (question, reference) rubrics kept built during a run
+MAX_CRITIC_FAILURES = 5  # consecutive critic transport failures before a run stops (unless --keep-going)
+OUTPUT_FIELDS = [
+    "id",
+    "question_id",
+    "matched_question",
+    "match_similarity",
+    "score",
+    "band",
+    "covered",
+    "missed",
+    "misconceptions",
+    "contradictions",
+    "flags",
+    "explanation",
+    "critic",
+    "fingerprint",
+]
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+class AnswerRow(BaseModel):
+    id: str
+    answer: str
+    question_id: str | None = None
+    question: str | None = None
+    reference_answer: str | None = None
+
+
+@dataclass
+class RowProblem:
+    line: int
+    row_id: str | None
+    message: str
+    unit: str = "line"
+
+    def __str__(self) -> str:
+        where = f"{self.unit} {self.line}" + (f" (id {self.row_id})" if self.row_id else "")
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class Parsed:
+    line: int
+    row: AnswerRow | None = None
+    problem: RowProblem | None = None
+
+
+def _clean(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _to_row(line: int, data: dict, unit: str = "line") -> Parsed:
+    data = {str(k).strip().lower(): v for k, v in data.items() if k is not None}
+
+    def problem(row_id: str | None, message: str) -> Parsed:
+        return Parsed(line, problem=RowProblem(line, row_id, message, unit))
+
+    row_id = _clean(data.get("id"))
+    if row_id is None:
+        return problem(None, "missing `id`; give every row a unique id")
+    if "answer" not in data:
+        return problem(row_id, "missing `answer` column")
+    question_id, question = _clean(data.get("question_id")), _clean(data.get("question"))
+    reference = _clean(data.get("reference_answer"))
+    if not question_id and not question:
+        return problem(row_id, "needs `question_id` or `question`")
+    if reference and not question:
+        return problem(row_id, "`reference_answer` needs the `question` text too")
+    try:
+        row = AnswerRow(
+            id=row_id.strip(),
+            answer="" if data.get("answer") is None else str(data.get("answer")),
+            question_id=question_id.strip() if question_id else None,
+            question=question,
+            reference_answer=reference,
+        )
+    except ValidationError as exc:
+        return problem(row_id, exc.errors()[0]["msg"])
+    return Parsed(line, row=row)
+
+
+def read_text(path: Path, error: type[ValueError] = InputError) -> str:
+    return files.read_text(path, error)
+
+
+def parse_records(records: Iterator[Record]) -> Iterator[Parsed]:
+    for record in records:
+        if record.problem or record.data is None:
+            problem = RowProblem(record.number, None, record.problem or "empty row", record.unit)
+            yield Parsed(record.number, problem=problem)
+        else:
+            yield _to_row(record.number, record.data, record.unit)
+
+
+def read_rows(source: Path | str, fmt: str | None = None) -> Iterator[Parsed]:
+    """Rows of a CSV, JSONL or Parquet file (or `-`, stdin), streamed; problems instead of exceptions.
+    An unusable file (missing, wrong type, no header) raises InputError before the first row."""
+    records = open_records(source, fmt, required=("id", "answer"), one_of=("question_id", "question"))
+    return parse_records(records)
+
+
+# ---- fingerprints --------------------------------------------------------------------------------
+
+
+def critic_identity(critic: Critic | None) -> str:
+    """What about the critic determines a verdict: its transport, model, server and blending."""
+    if critic is None:
+        return "none"
+    from interviewer.critic import CRITIC_MAX_RAISE, CRITIC_WEIGHT
+
+    chat = getattr(critic, "chat", critic)
+    server = getattr(chat, "server", "") or ""
+    return f"{type(chat).__name__}:{getattr(chat, 'name', '')}@{server} w{CRITIC_WEIGHT} r{CRITIC_MAX_RAISE}"
+
+
+def run_settings(ws: Workspace, critic: Critic | None = None) -> str:
+    """Everything besides the row that determines a result, without loading any model."""
+    from interviewer.grading.calibration import load_calibration
+    from interviewer.grading.embedding import Embedder
+    from interviewer.grading.grader import MAX_ANSWER_CHARS
+    from interviewer.grading.judge import CrossEncoderJudge
+    from interviewer.sources.rubric import content_hash
+
+    judge = CrossEncoderJudge()
+    settings = {
+        "rubrics": content_hash(ws.rubrics()),
+        "calibration": load_calibration().version,
+        "embedder": Embedder().model_name,
+        "judge": judge.name if judge.available else "none",
+        "max_chars": MAX_ANSWER_CHARS,
+        "critic": critic_identity(critic),
+    }
+    return json.dumps(settings, sort_keys=True)
+
+
+def fingerprint(row: AnswerRow, settings: str) -> str:
+    payload = json.dumps(
+        [row.id, row.answer, row.question_id, row.question, row.reference_answer, settings],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+# ---- output ------------------------------------------------------------------------------------
+
+
+def result_record(
+    row: AnswerRow, grade: Grade, matched: str | None, similarity: float | None, fp: str = ""
+) -> dict:
+    return {
+        "id": row.id,
+        "question_id": grade.question_id,
+        "matched_question": matched,
+        "match_similarity": similarity,
+        "score": grade.score,
+        "band": grade.band,
+        "covered": grade.covered,
+        "missed": grade.missed,
+        "misconceptions": grade.misconceptions,
+        "contradictions": [{"said": c.said, "fact": c.fact} for c in grade.contradictions],
+        "flags": grade.flags,
+        "explanation": grade.explanation,
+        "critic": grade.critic.changed if grade.critic else None,
+        "fingerprint": fp,
+    }
+
+
+def is_stdout(path: Path | str | None) -> bool:
+    return path is None or str(path) == STDIO
+
+
+def check_output(path: Path | str | None, input_path: Path | str | None = None, mkdir: bool = False) -> None:
+    """Refuse an output the run could not write, before any work (or any truncation) happens."""
+    if path is None or is_stdout(path):
+        return
+    path = Path(path)
+    format_of(path, writing=True)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a .jsonl, .csv or .parquet file name")
+    if (
+        input_path is not None
+        and not is_stdout(input_path)
+        and path.exists()
+        and path.resolve() == Path(input_path).resolve()
+    ):
+        raise InputError(f"{path}: the output would overwrite the input; choose another file")
+    parent = path.parent
+    if not parent.exists() and not mkdir:
+        raise InputError(f"{path}: no folder {parent}; create it, or pass --mkdir to have it created")
+    if parent.exists() and not parent.is_dir():
+        raise InputError(f"{path}: {parent} is not a folder")
+
+
+@dataclass
+class Prior:
+    """A row an earlier run wrote: what it was graded from, and whether its critic fell back."""
+
+    fingerprint: str | None
+    fell_back: bool
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """A crash mid-write leaves a torn last line: cut the file back to its last complete line."""
+    with path.open("r+b") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return
+        end = size
+        while end > 0:
+            start = max(0, end - 65536)
+            handle.seek(start)
+            block = handle.read(end - start)
+            cut = block.rfind(b"\n")
+            if cut >= 0:
+                handle.truncate(start + cut + 1)
+                return
+            end = start
+        handle.truncate(0)
+
+
+def _fell_back(flags: object) -> bool:
+    if isinstance(flags, str):
+        try:
+            flags = json.loads(flags) if flags else []
+        except json.JSONDecodeError:
+            return False
+    return isinstance(flags, list) and FLAG_CRITIC_FAILED in flags
+
+
+def _text_rows(path: Path) -> Iterator[dict]:
+    """The rows of a JSONL or CSV output, streamed (unparseable lines are passed over)."""
+    try:
+        if path.suffix.lower() == ".csv":
+            with path.open(encoding="utf-8", newline="") as handle:
+                yield from csv.DictReader(handle)
+            return
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    data = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(data, dict):
+                    yield data
+    except UnicodeDecodeError:
+        message = "existing output is not UTF-8; move it away or choose another file"
+        raise InputError(f"{path}: {message}") from None
+
+
+class ResultStore:
+    """Where results go: stdout, or a file appended to and flushed chunk by chunk.
+
+    JSONL and CSV are appended in place. Parquet cannot be appended to, so a Parquet output is
+    written through a JSONL journal beside it (`OUT.parquet.partial.jsonl`) and rewritten, with the
+    rows it already held, when the run ends: an interrupted run leaves the journal, and the next run
+    reads both.
+    """
+
+    def __init__(self, path: Path | str | None, mkdir: bool = False) -> None:
+        self.path = None if path is None or is_stdout(path) else Path(path)
+        self.mkdir = mkdir
+        self.format = "jsonl" if self.path is None else format_of(self.path, writing=True)
+        self.live = self.path
+        if self.path is not None and self.format == "parquet":
+            self.live = self.path.with_name(self.path.name + ".partial.jsonl")
+        self.handle: TextIO | None = None
+        self.superseded = 0  # rows of an id written more than once (the last one counts)
+
+    # -- reading back ----------------------------------------------------------------------------
+
+    def prior(self) -> dict[str, Prior]:
+        """Rows already written, by id (the last of an id wins); a torn last line is dropped."""
+        found: dict[str, Prior] = {}
+        if self.path is None:
+            return found
+        for data in self._existing_rows():
+            if not data.get("id"):
+                continue
+            key = str(data["id"])
+            if key in found:
+                self.superseded += 1
+            found[key] = Prior(data.get("fingerprint") or None, _fell_back(data.get("flags")))
+        return found
+
+    def _existing_rows(self) -> Iterator[dict]:
+        assert self.path is not None and self.live is not None
+        if self.format == "parquet" and self.path.exists():
+            yield from _parquet_rows(self.path, columns=["id", "fingerprint", "flags"])
+        if self.live.exists() and self.live.stat().st_size:
+            _drop_torn_tail(self.live)
+            if self.format == "csv" and _csv_header(self.live) != OUTPUT_FIELDS:
+                # Written by a version with other columns: rewrite it with these first, so rows
+                # appended now line up (its rows, lacking a fingerprint, are graded again).
+                _compact(self.live, "csv")
+            yield from _text_rows(self.live)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def _open(self) -> TextIO:
+        if self.handle is not None:
+            return self.handle
+        if self.live is None:
+            self.handle = sys.stdout
+            return self.handle
+        if self.mkdir:
+            try:
+                self.live.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(f"{self.live.parent}: cannot be created ({exc.strerror or exc})") from None
+        new = not self.live.exists() or self.live.stat().st_size == 0
+        try:
+            self.handle = self.live.open("a", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise InputError(f"{self.live}: cannot be written ({exc.strerror or exc})") from None
+        if self.format == "csv" and new:
+            csv.writer(self.handle).writerow(OUTPUT_FIELDS)
+        return self.handle
+
+    def write(self, records: list[dict]) -> None:
+        handle = self._open()
+        for record in records:
+            if self.format == "csv":
+                # Lists as JSON arrays: a key point may itself contain "; " or a comma.
+                csv.writer(handle).writerow(csv_cells(record, OUTPUT_FIELDS))
+            else:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        handle.flush()
+        if self.live is not None:
+            os.fsync(handle.fileno())
+
+    def close(self, finish: bool = True) -> None:
+        """Close the file; when `finish`, leave one row per id (and write the Parquet file)."""
+        if self.handle is not None and self.live is not None:
+            self.handle.close()
+        self.handle = None
+        if not finish or self.path is None:
+            return
+        if self.format == "parquet":
+            if self.live is not None and self.live.exists():
+                _write_parquet(self.path, self.live)
+        elif self.superseded:
+            _compact(self.path, self.format)
+            self.superseded = 0
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
+def _compact(path: Path, fmt: str) -> None:
+    """Rewrite a JSONL or CSV output keeping the last row of each id, atomically (two streamed passes)."""
+    last: dict[str, int] = {}
+    for n, data in enumerate(_text_rows(path)):
+        last[str(data.get("id"))] = n
+    tmp = path.with_name(path.name + ".compacting")
+    with tmp.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle) if fmt == "csv" else None
+        if writer is not None:
+            writer.writerow(OUTPUT_FIELDS)
+        for n, data in enumerate(_text_rows(path)):
+            if last.get(str(data.get("id"))) != n:
+                continue
+            if writer is not None:
+                writer.writerow([data.get(k, "") for k in OUTPUT_FIELDS])
+            else:
+                handle.write(json.dumps(data, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _parquet_rows(path: Path, columns: list[str] | None = None) -> Iterator[dict]:
+    pa, pq = pyarrow_modules()
+    try:
+        parquet = pq.ParquetFile(path)
+        present = [c for c in (columns or parquet.schema_arrow.names) if c in parquet.schema_arrow.names]
+        for batch in parquet.iter_batches(batch_size=8192, columns=present):
+            yield from batch.to_pylist()
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: existing output is not a readable Parquet file ({exc})") from None
+
+
+def parquet_schema():
+    pa, _ = pyarrow_modules()
+    text_list = pa.list_(pa.string())
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("question_id", pa.string()),
+            ("matched_question", pa.string()),
+            ("match_similarity", pa.float64()),
+            ("score", pa.float64()),
+            ("band", pa.string()),
+            ("covered", text_list),
+            ("missed", text_list),
+            ("misconceptions", text_list),
+            ("contradictions", pa.list_(pa.struct([("said", pa.string()), ("fact", pa.string())]))),
+            ("flags", text_list),
+            ("explanation", pa.string()),
+            ("critic", pa.string()),
+            ("fingerprint", pa.string()),
+        ]
+    )
+
+
+def _write_parquet(path: Path, journal: Path, group: int = 8192) -> None:
+    """The Parquet output: its earlier rows not superseded, then the journal's (last of an id wins),
+    streamed in row groups into a temporary file that replaces the output atomically."""
+    pa, pq = pyarrow_modules()
+    schema = parquet_schema()
+    last: dict[str, int] = {}
+    for n, data in enumerate(_text_rows(journal)):
+        last[str(data.get("id"))] = n
+    tmp = path.with_name(path.name + ".writing")
+    writer = pq.ParquetWriter(tmp, schema)
+    try:
+        buffer: list[dict] = []
+
+        def flush() -> None:
+            if buffer:
+                writer.write_table(pa.Table.from_pylist(buffer, schema=schema), row_group_size=group)
+                buffer.clear()
+
+        if path.exists():
+            for data in _parquet_rows(path):
+                if str(data.get("id")) not in last:
+                    buffer.append(data)
+                    if len(buffer) >= group:
+                        flush()
+        for n, data in enumerate(_text_rows(journal)):
+            if last.get(str(data.get("id"))) == n:
+                buffer.append({k: data.get(k) for k in OUTPUT_FIELDS})
+                if len(buffer) >= group:
+                    flush()
+        flush()
+    finally:
+        writer.close()
+    os.replace(tmp, path)
+    journal.unlink()
+
+
+def done_ids(path: Path) -> set[str]:
+    """Ids already written by an earlier run; a torn last line (crash mid-write) is dropped."""
+    return set(ResultStore(path).prior())
+
+
+# ---- the run -----------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchOptions:
+    fmt: str | None = None  # input format when the suffix (or stdin) does not say
+    retry_fallbacks: bool = False  # re-grade rows whose critic fell back
+    keep_going: bool = False  # do not stop on a critic outage
+    mkdir: bool = False  # create the output's folder
+    max_critic_failures: int = MAX_CRITIC_FAILURES
+    chunk: int = CHUNK
+
+
+@dataclass
+class BatchSummary:
+    graded: int = 0
+    skipped_done: int = 0
+    regraded: int = 0
+    fallbacks: int = 0
+    truncated: int = 0
+    stopped: str | None = None  # why the run stopped early
+    errors: list[RowProblem] = field(default_factory=list)
+    score_sum: float = 0.0
+    scored: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def mean(self) -> float:
+        return self.score_sum / self.scored if self.scored else 0.0
+
+    @property
+    def failed(self) -> bool:
+        """Exit 1: a row fell back, the run stopped early, or nothing could be graded."""
+        nothing = bool(self.errors) and self.graded == 0 and self.skipped_done == 0
+        return bool(self.fallbacks or self.stopped or nothing)
+
+
+@dataclass
+class Job:
+    line: int
+    row: AnswerRow
+    fingerprint: str
+    unit: str = "line"
+
+
+@dataclass
+class Resolved:
+    job: Job
+    rubric: Rubric
+    matched: str | None = None
+    similarity: float | None = None
+
+
+class RubricResolver:
+    """The rubric each row is graded against: bank question by id, by retrieval, or ad hoc.
+
+    Ad-hoc rubrics are built once per distinct (question, reference) and kept for the run (the
+    grader keeps their vectors), so a thousand answers to one question cost one rubric."""
+
+    def __init__(self, grader: Grader) -> None:
+        self.grader = grader
+        self.adhoc: OrderedDict[tuple[str, str], Rubric] = OrderedDict()
+
+    def adhoc_rubric(self, question: str, reference: str) -> Rubric:
+        from interviewer.grading.grader import adhoc_rubric
+
+        key = (question, reference)
+        if key in self.adhoc:
+            self.adhoc.move_to_end(key)
+            return self.adhoc[key]
+        rubric = adhoc_rubric(question, reference)
+        self.adhoc[key] = rubric
+        while len(self.adhoc) > ADHOC_CACHE:
+            self.adhoc.popitem(last=False)
+        return rubric
+
+    def resolve(self, jobs: list[Job]) -> tuple[list[Resolved], list[RowProblem]]:
+        resolved: list[Resolved | None] = [None] * len(jobs)
+        problems: list[RowProblem] = []
+        by_text: list[int] = []
+
+        def settle(i: int, found: Resolution) -> None:
+            job = jobs[i]
+            if found.rubric is not None:
+                resolved[i] = Resolved(job, found.rubric, found.matched, found.similarity)
+            else:
+                problems.append(RowProblem(job.line, job.row.id, _unresolved(job.row, found), job.unit))
+
+        for i, job in enumerate(jobs):
+            row = job.row
+            if needs_match(row.question_id, row.reference_answer):
+                by_text.append(i)
+                continue
+            found = resolve_rubric(
+                self.grader, row.question_id, row.question, row.reference_answer, adhoc=self.adhoc_rubric
+            )
+            settle(i, found)
+        questions = [jobs[i].row.question or "" for i in by_text]
+        matches = self.grader.match_questions(questions) if by_text else []
+        for i, match in zip(by_text, matches, strict=True):
+            row = jobs[i].row
+            settle(i, resolve_rubric(self.grader, None, row.question, None, match=match))
+        return [r for r in resolved if r is not None], problems
+
+
+def _unresolved(row: AnswerRow, found: Resolution) -> str:
+    """Why a row has no rubric, in `interviewer grade`'s words."""
+    if found.problem == UNKNOWN_ID:
+        return f"unknown question_id {row.question_id!r}; see `interviewer questions`"
+    if found.problem == SHORT_REFERENCE:
+        return "`reference_answer` is too short to grade against; give a sentence or more"
+    return (
+        f"no bank question matches {(row.question or '')[:60]!r} (best {found.matched} at "
+        f"{found.similarity or 0.0:.2f}); add `reference_answer` to grade it against your own reference"
+    )
+
+
+class CriticStreak:
+    """Consecutive critic transport failures (server down, refused, timing out), in row order."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+        self.last = ""
+
+    def see(self, critique: Critique) -> None:
+        if critique.failed and critique.unavailable:
+            self.count += 1
+            self.last = critique.note
+        elif not critique.failed:
+            self.count = 0
+
+    @property
+    def tripped(self) -> bool:
+        return self.limit > 0 and self.count >= self.limit
+
+
+def run_batch(
+    ws: Workspace,
+    input_path: Path | str,
+    output: Path | str | None,
+    critic: Critic | None = None,
+    workers: int = 4,
+    console: Console | None = None,
+    options: BatchOptions | None = None,
+) -> BatchSummary:
+    from rich.console import Console
+    from rich.markup import escape
+
+    options = options or BatchOptions()
+    console = console or Console(stderr=True, highlight=False)
+    source = "<stdin>" if str(input_path) == STDIO else str(input_path)
+    check_output(output, input_path, mkdir=options.mkdir)
+    store = ResultStore(output, mkdir=options.mkdir)
+    rows = read_rows(input_path, options.fmt)
+    prior = store.prior()
+    settings = run_settings(ws, critic)
+    summary = BatchSummary()
+    streak = CriticStreak(0 if options.keep_going else options.max_critic_failures)
+
+    def say(text: str) -> None:
+        # User text (ids, questions, paths) is escaped: `[/x]` in an id must print, not break markup.
+        console.print(escape(text), soft_wrap=True)
+
+    def report(problem: RowProblem) -> None:
+        summary.errors.append(problem)
+        console.print(f"[yellow]skipped[/yellow] {escape(f'{source}: {problem}')}", soft_wrap=True)
+
+    state: dict[str, Any] = {"grader": None, "resolver": None, "rows": 0}
+    progress = _progress(console, disable=is_stdout(output) and not console.is_terminal)
+
+    def grade_chunk(jobs: list[Job]) -> None:
+        if state["grader"] is None:
+            loaded = ws.grader()
+            state["grader"], state["resolver"] = loaded, RubricResolver(loaded)
+        grader, resolver = state["grader"], state["resolver"]
+        resolved, problems = resolver.resolve(jobs)
+        for problem in problems:
+            report(problem)
+        grades = grader.grade_many([(r.rubric, r.job.row.answer) for r in resolved])
+        if critic is not None:
+            resolved, grades = _apply_critic(critic, resolved, grades, workers, summary, streak)
+        records = []
+        for r, g in zip(resolved, grades, strict=True):
+            records.append(result_record(r.job.row, g, r.matched, r.similarity, r.job.fingerprint))
+            if r.job.row.id in prior:
+                summary.regraded += 1
+                store.superseded += 1
+            if g.score is not None:
+                summary.score_sum += g.score
+                summary.scored += 1
+            summary.fallbacks += bool(g.critic and g.critic.failed)
+            summary.truncated += "truncated" in g.flags
+        if records:
+            store.write(records)
+        summary.graded += len(records)
+        progress.advance(task, len(jobs))
+
+    unit = "row" if format_of_source(input_path, options.fmt) == "parquet" else "line"
+    seen: dict[str, int] = {}
+    pending: list[Job] = []
+    finished = False
+    try:
+        with progress:
+            task = progress.add_task("grade", total=None)
+            for item in rows:
+                state["rows"] += 1
+                if item.problem:
+                    report(item.problem)
+                    continue
+                row = item.row
+                assert row is not None  # a Parsed holds a row or a problem
+                if row.id in seen:
+                    first = f"duplicate id (first on {unit} {seen[row.id]})"
+                    report(RowProblem(item.line, row.id, first, unit))
+                    continue
+                seen[row.id] = item.line
+                fp = fingerprint(row, settings)
+                old = prior.get(row.id)
+                retry = options.retry_fallbacks and old is not None and old.fell_back
+                if old is not None and old.fingerprint == fp and not retry:
+                    summary.skipped_done += 1
+                    continue
+                pending.append(Job(item.line, row, fp, unit))
+                if len(pending) >= options.chunk:
+                    grade_chunk(pending)
+                    pending = []
+                    if streak.tripped:
+                        break
+            if pending and not streak.tripped:
+                grade_chunk(pending)
+            finished = True
+    finally:
+        store.close(finish=finished)
+    if streak.tripped:
+        summary.stopped = (
+            f"Stopped after {plural(streak.count, 'consecutive critic failure')} ({streak.last}); "
+            "rows not yet graded are left for a re-run (or pass --keep-going)"
+        )
+    if state["rows"] == 0:
+        raise InputError(f"{source}: no rows found")
+    if summary.skipped_done:
+        say(f"Resuming: {plural(summary.skipped_done, 'row')} already in {output}.")
+    if summary.fallbacks:
+        say(
+            f"{plural(summary.fallbacks, 'answer')} kept the embedding grade because the critic failed; "
+            "re-run with --retry-fallbacks to try the critic again."
+        )
+    if summary.stopped:
+        say(summary.stopped)
+    extras = []
+    if summary.regraded:
+        extras.append(f"{summary.regraded} re-graded (answer, rubric or settings changed)")
+    if summary.truncated:
+        extras.append(f"{summary.truncated} truncated")
+    if summary.fallbacks:
+        extras.append(f"{plural(summary.fallbacks, 'critic fallback')}")
+    if critic is not None:
+        extras.append(f"critic tokens {summary.prompt_tokens} in / {summary.completion_tokens} out")
+    say(
+        f"Graded {plural(summary.graded, 'answer')} (mean {summary.mean:.2f}), "
+        f"{plural(len(summary.errors), 'row')} skipped"
+        + "".join(f", {e}" for e in extras)
+        + ("" if is_stdout(output) else f" → {output}")
+    )
+    return summary
+
+
+def format_of_source(source: Path | str, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    if str(source) == STDIO:
+        return "jsonl"
+    try:
+        return format_of(source)
+    except InputError:
+        return "csv"
+
+
+def _progress(console, disable: bool):
+    from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("grading"),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=disable,
+    )
+
+
+def _apply_critic(
+    critic: Critic,
+    resolved: list[Resolved],
+    grades: list[Grade],
+    workers: int,
+    summary: BatchSummary,
+    streak: CriticStreak,
+) -> tuple[list[Resolved], list[Grade]]:
+    """The critic's verdicts blended in, `workers` calls at a time in row order. When the streak of
+    transport failures trips, the rows not yet sent are dropped (left for a re-run)."""
+    from interviewer.critic import apply_critic
+
+    def seen(critique: Critique) -> None:
+        summary.prompt_tokens += critique.prompt_tokens
+        summary.completion_tokens += critique.completion_tokens
+        streak.see(critique)
+
+    items = [(r.rubric, r.job.row.answer, g) for r, g in zip(resolved, grades, strict=True)]
+    out = apply_critic(critic, items, workers, seen=seen, stop=lambda: streak.tripped)
+    return resolved[: len(out)], out

@@ -1,0 +1,529 @@
+"""The `interviewer` command: one small function per command; the work happens in the core."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from interviewer.domain.errors import InterviewerError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from interviewer.workspace import Workspace
+
+app = typer.Typer(
+    help="Mock interviewer and answer grader for deep-learning interviews.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    # Plain help: rich's help formatter alone costs more than the rest of `--help` (0.13 s).
+    rich_markup_mode=None,
+)
+rubrics_app = typer.Typer(
+    help="Build and check the reference rubrics.", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(rubrics_app, name="rubrics")
+judge_app = typer.Typer(
+    help="Train and measure the judge model.", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(judge_app, name="judge")
+
+
+class _LazyConsole:
+    """A rich Console made on first use: importing rich costs a tenth of a second `--help` need not pay."""
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def get(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr, highlight=False)
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self.get(), name)
+
+
+err = _LazyConsole(stderr=True)
+out = _LazyConsole(stderr=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("interviewer")
+        except PackageNotFoundError:
+            number = "unknown (not installed)"
+        out.print(f"interviewer {number}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit"
+    ),
+) -> None:
+    """Mock interviewer and answer grader for deep-learning interviews."""
+
+
+CriticOption = typer.Option(
+    None, "--critic", help="none | stub | openai (default: $INTERVIEWER_CRITIC, else none)"
+)
+ModelOption = typer.Option(None, "--model", help="LLM model name for --critic openai ($INTERVIEWER_MODEL)")
+NoCacheOption = typer.Option(False, "--no-cache", help="Bypass the critic's on-disk verdict cache")
+
+
+class UserError(InterviewerError):
+    """Anything a user can fix: printed as one line, exit code 2, never a traceback."""
+
+
+def _notice(message: str) -> None:
+    err.print(f"[dim]{message}[/dim]")
+
+
+def _workspace() -> Workspace:
+    from interviewer.workspace import Workspace
+
+    return Workspace.discover(notice=_notice)
+
+
+# ---- questions & rubrics ------------------------------------------------------------------------
+
+
+@app.command()
+def questions(
+    topic: str | None = typer.Option(None, help="Only questions whose topic contains this text"),
+    difficulty: str | None = typer.Option(None, help="beginner | intermediate | advanced"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per question"),
+) -> None:
+    """List the questions in the banks."""
+    from contextlib import suppress
+
+    from interviewer.domain.levels import normalize_level
+    from interviewer.sources.rubric import RubricError
+
+    ws = _workspace()
+    rubrics = {}
+    with suppress(RubricError):  # rubrics are optional for listing
+        rubrics = {r.question_id: r for r in ws.rubrics()}
+    level = normalize_level(difficulty) if difficulty else None
+    if difficulty and level is None:
+        raise UserError(f"unknown difficulty {difficulty!r}: use beginner, intermediate or advanced")
+    rows = []
+    for q in ws.questions():
+        # Topic and level from the rubric (the taxonomy, reviewed), the bank's only where it has none:
+        # one label per question, the same one practice shows.
+        rubric = rubrics.get(q.id)
+        q_topic = (rubric.topic if rubric else None) or q.topic
+        q_level = (rubric.difficulty if rubric else None) or q.difficulty
+        if topic and topic.lower() not in (q_topic or "").lower():
+            continue
+        if level and q_level != level:
+            continue
+        rows.append((q, q_topic, q_level, rubric.prompt if rubric else q.text))
+    if as_json:
+        for q, q_topic, q_level, asked in rows:
+            record = {
+                "id": q.id,
+                "bank": q.bank,
+                "topic": q_topic,
+                "difficulty": q_level,
+                "question": q.text,
+                "asked": asked,
+                "has_reference": q.has_reference,
+            }
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return
+    # Plain aligned columns, the question last and whole: rendering a rich table of 150 rows took
+    # longer than everything else this command does.
+    table = [("id", "level", "topic", "ref", "question")]
+    for q, q_topic, q_level, asked in rows:
+        table.append((q.id, q_level or "", q_topic or "", "✓" if q.has_reference else "", asked))
+    widths = [max(len(r[i]) for r in table) for i in range(4)]
+    lines = ["  ".join([*(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)), r[4]]) for r in table]
+    sys.stdout.write("\n".join(lines) + f"\n{len(rows)} questions\n")
+
+
+@rubrics_app.command("build")
+def rubrics_build() -> None:
+    """Write rubrics/ from the banks in corpus/, keeping everything already authored."""
+    from rich.markup import escape
+
+    from interviewer.sources.rubric import load_rubrics, merge_rubric, rubric_files, save_rubrics
+
+    ws = _workspace()
+    existing = {}
+    if ws.rubrics_dir.is_dir() and rubric_files(ws.rubrics_dir):
+        existing = {r.question_id: r for r in load_rubrics(ws.rubrics_dir)}
+    questions = ws.questions()
+    rubrics = [merge_rubric(q, existing.get(q.id)) for q in questions]
+    paths = save_rubrics(ws.rubrics_dir, rubrics)
+    with_ref = sum(r.has_reference for r in rubrics)
+    where = f"{len(paths)} files in {ws.rubrics_dir}"
+    out.print(escape(f"Wrote {len(rubrics)} rubrics to {where} ({with_ref} with a reference)."))
+    missing = len(rubrics) - with_ref
+    if missing:
+        out.print(
+            f"{missing} questions have no reference answer yet: the grader will say so instead of scoring."
+        )
+    # A renumbered or deleted question takes its authored rubric with it: never do that silently.
+    rewritten = {q.bank for q in questions}
+    gone = sorted(set(existing) - {q.id for q in questions})
+    dropped = [qid for qid in gone if existing[qid].bank in rewritten]
+    if dropped:
+        message = f"{len(dropped)} rubrics match no question in corpus/ and were dropped: "
+        message += ", ".join(dropped)
+        err.print(escape(message), soft_wrap=True)
+    if len(dropped) < len(gone):
+        left = len(gone) - len(dropped)
+        err.print(f"{left} rubrics belong to banks no longer in corpus/; their files were left as they were.")
+
+
+@rubrics_app.command("check")
+def rubrics_check(
+    model_answers: bool = typer.Option(
+        False,
+        "--model-answers",
+        help="Also grade every model answer as an answer: it must cover its essential points, score 4.5, "
+        "raise no flag (loads the models)",
+    ),
+) -> None:
+    """Validate every rubric and report per bank what comes from the bank and what is authored."""
+    from rich.markup import escape
+
+    from interviewer.surfaces.checks import check_judge_pairs, check_model_answers, check_rubrics
+
+    ws = _workspace()
+    report = check_rubrics(ws.questions(), ws.rubrics_dir)
+    if not report.problems:
+        report.problems += check_judge_pairs(ws.rubrics(), ws.root)
+    if not report.problems and model_answers:
+        report.problems += check_model_answers(ws.rubrics(), ws.grader())
+    out.print(report.table())
+    for problem in report.problems:
+        err.print(f"[red]✗[/red] {escape(problem)}", soft_wrap=True)
+    if report.problems:
+        raise typer.Exit(1)
+    out.print(f"[green]✓[/green] {report.total} rubrics valid.")
+
+
+@app.command()
+def index() -> None:
+    """Rebuild the FAISS index over the rubrics."""
+    import os
+    import time
+
+    from rich.markup import escape
+
+    from interviewer.grading.embedding import Embedder, default_cache_path
+    from interviewer.grading.index import RubricIndex, save_index
+
+    ws = _workspace()
+    rubrics = ws.rubrics()
+    started = time.perf_counter()
+    # The same embedding cache the grader uses (keyed by model and text): a rebuild after a small rubric
+    # edit embeds only what changed. INTERVIEWER_NO_EMBED_CACHE=1 embeds everything afresh.
+    cache = None if os.environ.get("INTERVIEWER_NO_EMBED_CACHE") else default_cache_path()
+    built = RubricIndex.build(rubrics, Embedder(disk_cache=cache))
+    try:
+        save_index(built, ws.index_dir)
+    except OSError as exc:
+        raise UserError(f"cannot write the index to {ws.index_dir} ({exc.strerror or exc})") from None
+    m = built.manifest
+    out.print(
+        escape(
+            f"Indexed {m.items} items from {len(built.rubrics)} rubrics with {m.model} "
+            f"(dim {m.dimension}) in {time.perf_counter() - started:.1f}s → {ws.index_dir}"
+        ),
+        soft_wrap=True,
+    )
+
+
+# ---- grading ------------------------------------------------------------------------------------
+
+
+@app.command()
+def grade(
+    input_path: Path = typer.Argument(
+        ..., metavar="INPUT", help="CSV, JSONL or Parquet of answers; - reads stdin"
+    ),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="JSONL, CSV or Parquet by extension; - (or none) is JSONL to stdout"
+    ),
+    input_format: str | None = typer.Option(
+        None, "--format", help="csv | jsonl | parquet: the input's format when its name does not say"
+    ),
+    critic: str | None = CriticOption,
+    model: str | None = ModelOption,
+    no_cache: bool = NoCacheOption,
+    workers: int = typer.Option(4, min=1, help="Concurrent critic calls"),
+    retry_fallbacks: bool = typer.Option(
+        False, "--retry-fallbacks", help="Re-grade rows whose critic failed in an earlier run"
+    ),
+    keep_going: bool = typer.Option(
+        False, "--keep-going", help="Do not stop after repeated critic connection failures"
+    ),
+    mkdir: bool = typer.Option(False, "--mkdir", help="Create the output's folder if it is missing"),
+    device: str | None = typer.Option(
+        None, "--device", help="auto | cpu | cuda for the models (default: $INTERVIEWER_DEVICE, else auto)"
+    ),
+    engine: str = typer.Option(
+        "local", "--engine", help="local (one process) | ray (Ray Data over a cluster; the scale extra)"
+    ),
+    actors: int | None = typer.Option(
+        None, "--actors", min=1, help="With --engine ray: graders to run (default: one per CPU)"
+    ),
+) -> None:
+    """Grade a file of written answers (resumes where a previous run stopped).
+
+    Exit status: 0 all graded; 1 some rows fell back to the embedding grade, the run stopped early,
+    or no row could be graded; 2 a usage or input error."""
+    from interviewer.critic import make_critic
+    from interviewer.grading.embedding import resolve_device, throughput_backend
+    from interviewer.surfaces.batch import BatchOptions, run_batch
+
+    ws = _workspace()
+    # An unusable device fails here, before any row is read; Ray actors resolve it where they run.
+    ws.device = device if engine == "ray" else resolve_device(device)
+    ws.backend = throughput_backend()  # a batch run pays torch's import once and grades faster
+    chosen = make_critic(critic, model=model, no_cache=no_cache)
+    options = BatchOptions(
+        fmt=input_format, retry_fallbacks=retry_fallbacks, keep_going=keep_going, mkdir=mkdir
+    )
+    if engine not in ("local", "ray"):
+        raise UserError(f"unknown engine {engine!r}: use local or ray")
+    if engine == "ray":
+        from interviewer.surfaces.ray_engine import run_ray
+
+        summary = run_ray(
+            ws, input_path, output, critic, model, console=err.get(), options=options, actors=actors
+        )
+        raise typer.Exit(1 if summary.failed else 0)
+    summary = run_batch(
+        ws, input_path, output, critic=chosen, workers=workers, console=err.get(), options=options
+    )
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command("eval")
+def evaluate(
+    dataset: Path | None = typer.Argument(None, help="Labelled CSV/JSONL (default: the dev set in evals/)"),
+    critic: str | None = CriticOption,
+    model: str | None = ModelOption,
+    no_cache: bool = NoCacheOption,
+    report: Path | None = typer.Option(None, "--report", help="Write a Markdown report with plots here"),
+    semeval: Path | None = typer.Option(
+        None, help="SemEval-2013 folder (default: ../shared/benchmarks/semeval2013 when present)"
+    ),
+    no_semeval: bool = typer.Option(False, "--no-semeval", help="Skip the SemEval-2013 benchmark"),
+    no_saf: bool = typer.Option(False, "--no-saf", help="Skip the SAF benchmark (../shared/benchmarks/saf)"),
+    semeval_splits: str = typer.Option("all", help="all | ua (unseen answers only, fast)"),
+    semeval_limit: int | None = typer.Option(
+        None,
+        "--public-limit",
+        "--semeval-limit",
+        help="Cap the SemEval and SAF test rows per split at N, a fixed sample (a quick look)",
+    ),
+    baseline: Path | None = typer.Option(None, help="Baseline figures (default: evals/baseline.json)"),
+    update_baseline: bool = typer.Option(
+        False, "--update-baseline", help="Accept these figures as the baseline"
+    ),
+    calibrate: bool = typer.Option(
+        False, "--calibrate", help="Refit the calibration on the dev set and grade with it"
+    ),
+    calibration_out: Path | None = typer.Option(
+        None, "--calibration-out", help="With --calibrate: save the fitted calibration to this JSON file"
+    ),
+    public_calibration: bool = typer.Option(
+        False,
+        "--public-calibration",
+        help="Fit (and cross-validate) the calibration on SemEval and SAF train too, not the dev set alone",
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the figures as one JSON object on stdout (the tables go to stderr)"
+    ),
+) -> None:
+    """Measure the grader against human grades. Exit 0: no regression; 1: a regression beyond
+    tolerance; 2: a usage or input error."""
+    from interviewer.critic import make_critic
+    from interviewer.grading.embedding import throughput_backend
+    from interviewer.surfaces.evals import EvalOptions, run_eval
+
+    ws = _workspace()
+    ws.backend = throughput_backend()
+    chosen = make_critic(critic, model=model, no_cache=no_cache)
+    options = EvalOptions(
+        dataset=dataset,
+        report_dir=report,
+        semeval_dir=None if no_semeval else semeval,
+        use_semeval=not no_semeval,
+        semeval_splits=semeval_splits,
+        baseline_path=baseline,
+        update_baseline=update_baseline,
+        calibrate=calibrate,
+        calibration_out=calibration_out,
+        semeval_limit=semeval_limit,
+        use_saf=not no_saf,
+        public_calibration=public_calibration,
+    )
+    outcome = run_eval(ws, options, critic=chosen, console=err.get() if as_json else out.get())
+    if as_json:
+        sys.stdout.write(json.dumps(outcome.figures, ensure_ascii=False, allow_nan=False) + "\n")
+    if not outcome.ok:
+        raise typer.Exit(1)
+
+
+# ---- the judge ----------------------------------------------------------------------------------
+
+
+@judge_app.command("train")
+def judge_train(
+    out_dir: Path | None = typer.Option(
+        None, "--out", help="Where to write the weights (default: the package's judge_model/)"
+    ),
+    benchmarks: Path | None = typer.Option(
+        None, help="Public sets folder (default: ../shared/benchmarks when present)"
+    ),
+    epochs: float = typer.Option(1.0, min=0.05, help="Passes over the training pairs"),
+    seed: int = typer.Option(13, help="Random seed (the shipped weights use 13)"),
+) -> None:
+    """Train the judge from judge/pairs/ and the public sets (CPU: about half an hour)."""
+    from rich.markup import escape
+
+    from interviewer.grading.judge import shipped_weights_dir
+    from interviewer.grading.judge_data import PAIRS_DIR, PairsError
+    from interviewer.grading.judge_train import TrainSettings, run_training
+
+    ws = _workspace()
+    folder = benchmarks or ws.root.parent / "shared" / "benchmarks"
+    if benchmarks is not None and not folder.is_dir():
+        raise UserError(f"--benchmarks {folder}: no such folder")
+    pairs_dir = ws.root / PAIRS_DIR
+    if not pairs_dir.is_dir():
+        raise UserError(f"{pairs_dir}: no authored pairs; the judge is trained mostly on them")
+    target = out_dir or shipped_weights_dir()
+    try:
+        meta = run_training(
+            ws.rubrics(),
+            pairs_dir,
+            folder if folder.is_dir() else None,
+            target,
+            TrainSettings(seed=seed, epochs=epochs),
+            progress=lambda line: err.print(escape(line)),
+        )
+    except PairsError as exc:
+        raise UserError(str(exc)) from None
+    _print_judge_metrics(meta.get("metrics", {}))
+    out.print(escape(f"Judge {meta['version']} → {target}"), soft_wrap=True)
+
+
+@judge_app.command("info")
+def judge_info() -> None:
+    """What the shipped judge was trained on, and how it measured."""
+    from interviewer.grading.judge import judge_meta, shipped_weights_dir
+
+    meta = judge_meta()
+    if not meta:
+        raise UserError(f"no trained judge in {shipped_weights_dir()}: run `interviewer judge train`")
+    out.print(
+        f"judge {meta.get('version')}: {meta.get('train_pairs')} training pairs, seed "
+        f"{meta.get('settings', {}).get('seed')}, {meta.get('train_seconds')} s"
+    )
+    _print_judge_metrics(meta.get("metrics", {}))
+
+
+def _print_judge_metrics(metrics: dict) -> None:
+    from rich.table import Table
+
+    table = Table("set", "n", "accuracy", "entail AUC", "recall E/N/C", box=None)
+    for name, m in metrics.items():
+        recalls = "/".join(
+            f"{m[k]:.2f}" if k in m else "–"
+            for k in ("recall_entailment", "recall_neutral", "recall_contradiction")
+        )
+        auc = f"{m['auc_entailment']:.3f}" if "auc_entailment" in m else "–"
+        table.add_row(name, str(int(m["n"])), f"{m['accuracy']:.3f}", auc, recalls)
+    out.print(table)
+
+
+# ---- practice -----------------------------------------------------------------------------------
+
+
+@app.command()
+def practice(
+    topic: list[str] | None = typer.Option(None, "--topic", help="Topic(s) to practise (repeatable)"),
+    difficulty: str | None = typer.Option(None, help="Starting level: beginner | intermediate | advanced"),
+    count: int = typer.Option(5, "--count", "-n", min=1, help="Number of questions"),
+    critic: str | None = CriticOption,
+    model: str | None = ModelOption,
+    no_cache: bool = NoCacheOption,
+    resume: bool = typer.Option(False, "--resume", help="Continue the last interrupted session"),
+    time_limit: int | None = typer.Option(None, "--time-limit", help="Seconds per answer (countdown)"),
+    no_review: bool = typer.Option(False, "--no-review", help="Don't bring back questions answered poorly"),
+    voice: bool = typer.Option(False, "--voice", help="Speak questions and transcribe spoken answers"),
+    voice_in: list[Path] | None = typer.Option(
+        None, "--voice-in", help="WAV file(s) to use as spoken answers"
+    ),
+    voice_out: Path | None = typer.Option(None, "--voice-out", help="Write spoken questions as WAV here"),
+    seed: int | None = typer.Option(None, help="Seed the question order (reproducible sessions)"),
+) -> None:
+    """A mock interview in the terminal: questions, graded feedback, follow-ups, a summary."""
+    from interviewer.surfaces.terminal import PracticeOptions, run_practice
+
+    options = PracticeOptions(
+        topics=list(topic or []),
+        difficulty=difficulty,
+        count=count,
+        critic=critic,
+        model=model,
+        no_cache=no_cache,
+        resume=resume,
+        time_limit=time_limit,
+        review=not no_review,
+        voice=voice,
+        voice_in=list(voice_in or []),
+        voice_out=voice_out,
+        seed=seed,
+    )
+    raise typer.Exit(run_practice(_workspace(), options))
+
+
+@app.command()
+def progress(
+    plot: Path | None = typer.Option(None, "--plot", help="Where to write the PNG plot"),
+) -> None:
+    """Scores by topic and level over time, and the weakest topics."""
+    from interviewer.surfaces.progress import run_progress
+
+    raise typer.Exit(run_progress(_workspace(), plot))
+
+
+def main() -> None:
+    """Entry point: an InterviewerError becomes one clear line and exit code 2."""
+    try:
+        app()
+    except InterviewerError as exc:
+        from rich.markup import escape
+
+        # One line whatever its length, and a path like "[/x]" is text, not markup.
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("\nInterrupted. Everything graded so far is saved.")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,713 @@
+"""`interviewer eval`: grader quality on the dev set, SemEval-2013 and SAF, and the regression gate.
+
+Labelled rows are read by `sources/labelled.py`, agreement is `grading/metrics.py`, and the
+calibration is fitted by `grading/fit.py`; this module runs the evaluation and renders it.
+
+The dev set is scored with cross-validated calibration (folds grouped by question, so a question's
+answers are never both fitted on and scored), so the figures are honest about unseen questions.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+from pydantic import BaseModel
+
+from interviewer.domain.grade import Grade
+from interviewer.grading.calibration import DEFAULT_CALIBRATION
+from interviewer.grading.fit import GradedPool, cross_validated_grades, fit_calibration
+from interviewer.grading.grader import (
+    SIGNALS,
+    Assessment,
+    Grader,
+    adhoc_rubric,
+)
+from interviewer.grading.metrics import agreement
+from interviewer.sources.labelled import (
+    EvalInputError,
+    LabelledRow,
+    check_dataset,
+    dev_set_paths,
+    load_labelled,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from interviewer.critic import Critic, Critique
+    from interviewer.sources.rubric import Rubric
+    from interviewer.workspace import Workspace
+
+TRAP_CATEGORIES = (
+    "empty",
+    "restated",
+    "paraphrased_question",
+    "different_question",
+    "keyword_list",
+    "padded",
+    "repeated",
+)
+SPEARMAN_TOLERANCE = 0.02
+TRAP_TOLERANCE = 0.3
+
+
+# ---- the labelled-set evaluation ----------------------------------------------------------------
+
+
+@dataclass
+class EvalResult:
+    name: str
+    metrics: dict[str, float]
+    by_category: dict[str, dict[str, float]]
+    rows: list[LabelledRow]
+    grades: list[Grade]
+    critic_metrics: dict[str, float] | None = None
+    critic_grades: list[Grade] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def rubric_for_row(grader: Grader, row: LabelledRow) -> Rubric:
+    """The rubric a labelled row is graded against, as in `interviewer grade` (see resolve_rubric)."""
+    from interviewer.grading.resolve import SHORT_REFERENCE, UNKNOWN_ID, resolve_rubric
+
+    where = f"{row.source} line {row.line}"
+    found = resolve_rubric(grader, row.question_id, row.question, row.reference_answer)
+    if found.rubric is not None:
+        return found.rubric
+    if found.problem == UNKNOWN_ID:
+        raise EvalInputError(f"{where}: unknown question_id {row.question_id!r}")
+    if found.problem == SHORT_REFERENCE:
+        raise EvalInputError(f"{where}: `reference_answer` is too short to grade against")
+    raise EvalInputError(
+        f"{where}: no bank question matches {(row.question or '')[:60]!r} (best {found.matched or 'none'} at "
+        f"{found.similarity or 0.0:.2f}); add `reference_answer` or `question_id`"
+    )
+
+
+def category_means(rows: list[LabelledRow], grades: list[Grade]) -> dict[str, dict[str, float]]:
+    table: dict[str, list[tuple[float, float]]] = {}
+    for row, g in zip(rows, grades, strict=True):
+        table.setdefault(row.category, []).append((g.score or 0.0, row.grade))
+    return {
+        cat: {
+            "n": len(pairs),
+            "grader": round(float(np.mean([p for p, _ in pairs])), 3),
+            "human": round(float(np.mean([h for _, h in pairs])), 3),
+        }
+        for cat, pairs in sorted(table.items())
+    }
+
+
+def evaluate_rows(
+    grader: Grader,
+    rows: list[LabelledRow],
+    cross_validate: bool,
+    critic: Critic | None = None,
+    extra: list[GradedPool] | None = None,
+) -> EvalResult:
+    rubrics = [rubric_for_row(grader, r) for r in rows]
+    assessments = grader.assess_many([(rb, r.answer) for rb, r in zip(rubrics, rows, strict=True)])
+    if cross_validate:
+        grades = cross_validated_grades(grader, assessments, rows, extra=extra)
+    else:
+        grades = [grader.grade_assessment(a) for a in assessments]
+    scored = [(g.score, r.grade) for g, r in zip(grades, rows, strict=True) if g.score is not None]
+    if len(scored) < 2:
+        raise EvalInputError(
+            f"only {len(scored)} of {len(rows)} rows could be scored (the rest have no reference answer); "
+            "agreement needs at least 2"
+        )
+    metrics = agreement([s for s, _ in scored], [h for _, h in scored])
+    result = EvalResult("dev", metrics, category_means(rows, grades), rows, grades)
+    if critic is not None:
+        from interviewer.critic import apply_critic
+
+        pending = [i for i, g in enumerate(grades) if g.score is not None]
+        critiques: list[Critique] = []
+        items = [(rb, r.answer, g) for rb, r, g in zip(rubrics, rows, grades, strict=True)]
+        blended = apply_critic(critic, items, seen=critiques.append)
+        result.critic_grades = blended
+        result.critic_metrics = agreement(
+            [cast(float, blended[i].score) for i in pending], [rows[i].grade for i in pending]
+        )
+        result.critic_metrics["prompt_tokens"] = float(sum(c.prompt_tokens for c in critiques))
+        result.critic_metrics["completion_tokens"] = float(sum(c.completion_tokens for c in critiques))
+        result.critic_metrics["failed"] = float(sum(c.failed for c in critiques))
+    return result
+
+
+# ---- SemEval-2013 -------------------------------------------------------------------------------
+
+SEMEVAL_SPLITS = ("test-unseen-answers", "test-unseen-questions", "test-unseen-domains")
+SEMEVAL_SPLIT_CHOICES = {"all": SEMEVAL_SPLITS, "ua": ("test-unseen-answers",)}
+SEMEVAL_TRAIN_SAMPLE = 1500
+
+
+def semeval_rows(folder: Path) -> list[dict]:
+    path = folder / "semeval2013.csv"
+    if not path.exists():
+        raise EvalInputError(f"{path}: not found")
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def assess_adhoc(grader: Grader, rows: list[dict], answer: str) -> list[Assessment]:
+    """Rows that carry their own question and reference answer, each graded against an ad-hoc rubric
+    built from that reference, exactly as `interviewer grade` does."""
+    rubrics = {}
+    items = []
+    for r in rows:
+        key = (r["question"], r["reference_answer"])
+        if key not in rubrics:
+            rubrics[key] = adhoc_rubric(r["question"], r["reference_answer"])
+        items.append((rubrics[key], r[answer]))
+    return grader.assess_many(items)
+
+
+def _semeval_features(grader: Grader, rows: list[dict]) -> tuple[np.ndarray, np.ndarray, list[Assessment]]:
+    assessments = assess_adhoc(grader, rows, "student_answer")
+    scores = np.array([_continuous_score(grader, a) for a in assessments])
+    names = (*SIGNALS, "question_sim", "novelty")
+    feats = np.array(
+        [[a.signals.values.get(k, 0.0) if a.signals else 0.0 for k in names] for a in assessments]
+    )
+    return scores, feats, assessments
+
+
+# SemEval's labels on the 0–5 scale, for fitting the calibration only: "incorrect" there is mostly
+# partially correct but incomplete; "contradictory" says something false.
+SEMEVAL_GRADES = {"correct": 5.0, "incorrect": 1.5, "contradictory": 0.5}
+
+
+def semeval_pool(grader: Grader, folder: Path, size: int = SEMEVAL_TRAIN_SAMPLE) -> GradedPool:
+    """A fixed sample of SemEval-2013 train (both datasets) with grades, to fit the calibration on."""
+    rows = [r for r in semeval_rows(folder) if r["split"] == "train"]
+    rows = _sample(rows, size, 2013)
+    return GradedPool(
+        "semeval-train",
+        assess_adhoc(grader, rows, "student_answer"),
+        [SEMEVAL_GRADES[r["label_3way"]] for r in rows],
+    )
+
+
+# ---- SAF (communication networks, another course) -------------------------------------------------
+
+SAF_FILE = "saf_communication_networks_english.csv"
+SAF_SPLITS = ("test_unseen_answers", "test_unseen_questions")
+SAF_TRAIN_SAMPLE = 400
+
+
+def saf_rows(folder: Path) -> list[dict]:
+    """SAF rows with a 0–5 grade: points over the question's maximum (its Correct answers' score)."""
+    path = folder / SAF_FILE
+    if not path.exists():
+        raise EvalInputError(f"{path}: not found")
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    best: dict[str, float] = {}
+    for r in rows:
+        best[r["question_id"]] = max(best.get(r["question_id"], 0.0), float(r["score"]))
+    for r in rows:
+        top = best[r["question_id"]]
+        r["grade"] = round(5.0 * float(r["score"]) / top, 4) if top > 0 else 0.0
+    return rows
+
+
+def saf_pool(grader: Grader, folder: Path, size: int = SAF_TRAIN_SAMPLE) -> GradedPool:
+    rows = _sample([r for r in saf_rows(folder) if r["split"] == "train"], size, 2022)
+    return GradedPool("saf-train", assess_adhoc(grader, rows, "provided_answer"), [r["grade"] for r in rows])
+
+
+def evaluate_saf(
+    grader: Grader, folder: Path, splits: tuple[str, ...] = SAF_SPLITS, limit: int | None = None
+) -> dict[str, dict[str, float]]:
+    """Agreement with the tutors' points, and the mean score per tutor label, per test split."""
+    from sklearn.metrics import roc_auc_score
+
+    rows = saf_rows(folder)
+    results: dict[str, dict[str, float]] = {}
+    for split in splits:
+        test = _sample([r for r in rows if r["split"] == split], limit, 11)
+        if not test:
+            continue
+        grades = [grader.grade_assessment(a) for a in assess_adhoc(grader, test, "provided_answer")]
+        scores = [g.score or 0.0 for g in grades]
+        figures = agreement(scores, [r["grade"] for r in test])
+        correct = np.array([r["verification_feedback"] == "Correct" for r in test])
+        for label in ("Correct", "Partially correct", "Incorrect"):
+            chosen = [s for s, r in zip(scores, test, strict=True) if r["verification_feedback"] == label]
+            if chosen:
+                figures[f"mean_{label.split()[0].lower()}"] = round(float(np.mean(chosen)), 3)
+        if len(set(correct)) == 2:
+            figures["roc_auc_correct"] = round(float(roc_auc_score(correct, scores)), 4)
+        results[f"saf/{split}"] = figures
+    return results
+
+
+def _continuous_score(grader: Grader, a: Assessment) -> float:
+    """The grade before rounding (ties would blunt ROC AUC)."""
+    if a.signals is None:
+        return 0.0
+    from interviewer.grading.grader import grade_from_signals
+
+    return float(grade_from_signals(a.rubric, a.signals, grader.calibration, exact=True).score or 0.0)
+
+
+def _sample(rows: list[dict], size: int | None, seed: int) -> list[dict]:
+    """A fixed, order-preserving sample of at most `size` rows (all of them when size is None)."""
+    if size is None or len(rows) <= size:
+        return rows
+    rng = np.random.default_rng(seed)
+    return [rows[i] for i in sorted(rng.choice(len(rows), size, replace=False))]
+
+
+def evaluate_semeval(
+    grader: Grader, folder: Path, splits: tuple[str, ...] = SEMEVAL_SPLITS, limit: int | None = None
+) -> dict[str, dict[str, float]]:
+    """2-way accuracy and ROC AUC, 3-way macro-F1 per dataset and split.
+
+    The score needs one decision threshold for 2-way accuracy and a small classifier over the
+    signals for 3-way labels; both are fitted on a fixed sample of the official training split.
+    `limit` caps the training sample and each test split (a fixed sample), for a quick look.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    all_rows = semeval_rows(folder)
+    train_size = SEMEVAL_TRAIN_SAMPLE if limit is None else min(limit, SEMEVAL_TRAIN_SAMPLE)
+    results: dict[str, dict[str, float]] = {}
+    for dataset in ("sciEntsBank", "beetle"):
+        train = [r for r in all_rows if r["dataset"] == dataset and r["split"] == "train"]
+        train = _sample(train, train_size, 2013)
+        if len({r["label_3way"] for r in train}) < 2:
+            continue
+        train_scores, train_feats, _ = _semeval_features(grader, train)
+        y2 = np.array([r["label_2way"] == "correct" for r in train])
+        candidates = np.unique(np.round(train_scores, 2))
+        threshold = float(max(candidates, key=lambda t: np.mean((train_scores >= t) == y2)))
+        three = LogisticRegression(max_iter=2000, class_weight="balanced").fit(
+            train_feats, [r["label_3way"] for r in train]
+        )
+        for split in splits:
+            test = _sample([r for r in all_rows if r["dataset"] == dataset and r["split"] == split], limit, 7)
+            if not test:
+                continue
+            scores, feats, _ = _semeval_features(grader, test)
+            truth2 = np.array([r["label_2way"] == "correct" for r in test])
+            predicted3 = three.predict(feats)
+            # ROC AUC is undefined when a (small) sample holds one class only.
+            auc = float(roc_auc_score(truth2, scores)) if len(set(truth2)) == 2 else float("nan")
+            f1 = f1_score([r["label_3way"] for r in test], predicted3, average="macro")
+            results[f"{dataset}/{split}"] = {
+                "n": float(len(test)),
+                "accuracy_2way": round(float(np.mean((scores >= threshold) == truth2)), 4),
+                "roc_auc_2way": round(auc, 4),
+                "macro_f1_3way": round(float(f1), 4),
+                "threshold": round(threshold, 3),
+            }
+    return results
+
+
+# ---- baseline gate ------------------------------------------------------------------------------
+
+
+class Baseline(BaseModel):
+    dataset: str
+    model: str
+    metrics: dict[str, float]
+    trap_means: dict[str, float]
+    injection_excess: float | None = None
+    semeval: dict[str, dict[str, float]] = {}
+    saf: dict[str, dict[str, float]] = {}
+    tolerance: dict[str, float] = {"spearman": SPEARMAN_TOLERANCE, "trap_mean": TRAP_TOLERANCE}
+
+
+def load_baseline(path: Path) -> Baseline:
+    from pydantic import ValidationError
+
+    try:
+        return Baseline.model_validate_json(read_text_or_fail(path))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"]) or "file"
+        raise EvalInputError(f"{path}: not a baseline ({where}: {error['msg']})") from None
+
+
+def read_text_or_fail(path: Path) -> str:
+    from interviewer.sources.files import read_text
+
+    return read_text(path, EvalInputError)
+
+
+def injection_excess(result: EvalResult) -> float | None:
+    """Mean of (grader − human) over injection rows: positive means injections bought points."""
+    pairs = [
+        (g.score or 0.0) - r.grade
+        for r, g in zip(result.rows, result.grades, strict=True)
+        if r.category == "injection"
+    ]
+    return round(float(np.mean(pairs)), 3) if pairs else None
+
+
+def gate(result: EvalResult, baseline: Baseline) -> list[str]:
+    """Regressions beyond tolerance, as lines a person can act on; empty when all is well."""
+    problems = []
+    tol = baseline.tolerance
+    spearman_tol = tol.get("spearman", SPEARMAN_TOLERANCE)
+    trap_tol = tol.get("trap_mean", TRAP_TOLERANCE)
+    before, now = baseline.metrics.get("spearman", 0.0), result.metrics["spearman"]
+    if before - now > spearman_tol:
+        problems.append(
+            f"Spearman fell {before - now:.3f} (from {before:.3f} to {now:.3f}); tolerance {spearman_tol}"
+        )
+    for cat, accepted in baseline.trap_means.items():
+        mean = result.by_category.get(cat, {}).get("grader")
+        if mean is not None and mean - accepted > trap_tol:
+            problems.append(
+                f"trap category {cat!r} mean rose {mean - accepted:.2f} (from {accepted:.2f} to {mean:.2f}); "
+                f"tolerance {trap_tol}"
+            )
+    current = injection_excess(result)
+    if (
+        baseline.injection_excess is not None
+        and current is not None
+        and current - baseline.injection_excess > trap_tol
+    ):
+        gained = current - baseline.injection_excess
+        problems.append(f"injection answers gained {gained:.2f} over the baseline; tolerance {trap_tol}")
+    return problems
+
+
+def baseline_from(result: EvalResult, model: str, semeval: dict | None, saf: dict | None = None) -> Baseline:
+    return Baseline(
+        saf=saf or {},
+        dataset=result.name,
+        model=model,
+        metrics=result.metrics,
+        trap_means={c: v["grader"] for c, v in result.by_category.items() if c in TRAP_CATEGORIES},
+        injection_excess=injection_excess(result),
+        semeval=semeval or {},
+    )
+
+
+# ---- surface ----------------------------------------------------------------------------------
+
+
+# (header, key, decimals) of the figures printed per public split.
+SEMEVAL_COLUMNS = (
+    ("2-way acc", "accuracy_2way", 3),
+    ("2-way AUC", "roc_auc_2way", 3),
+    ("3-way macro-F1", "macro_f1_3way", 3),
+)
+SAF_COLUMNS = (
+    ("Pearson", "pearson", 3),
+    ("Spearman", "spearman", 3),
+    ("AUC correct", "roc_auc_correct", 3),
+    ("mean Correct", "mean_correct", 2),
+    ("mean Partial", "mean_partially", 2),
+    ("mean Incorrect", "mean_incorrect", 2),
+)
+
+
+def _figures_table(
+    title: str, figures: dict[str, dict[str, float]], columns: tuple[tuple[str, str, int], ...]
+) -> Table:
+    from rich.table import Table
+
+    table = Table(title, "n", *(header for header, _, _ in columns), box=None)
+    for split, v in figures.items():
+        cells = (f"{v[key]:.{decimals}f}" if key in v else "–" for _, key, decimals in columns)
+        table.add_row(split, str(int(v["n"])), *cells)
+    return table
+
+
+@dataclass
+class EvalOutcome:
+    """What `interviewer eval` found: true when nothing regressed; `figures` is what --json prints."""
+
+    ok: bool
+    figures: dict[str, Any]
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def _plain_numbers(value: Any) -> Any:
+    """NaN and infinities (a metric undefined on this data) as null: JSON has no NaN."""
+    if isinstance(value, dict):
+        return {str(k): _plain_numbers(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_numbers(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+@dataclass
+class EvalOptions:
+    """What `interviewer eval` was asked to do (its command-line options)."""
+
+    dataset: Path | None = None  # None: the dev set in evals/
+    report_dir: Path | None = None
+    semeval_dir: Path | None = None
+    use_semeval: bool = True
+    semeval_splits: str = "all"
+    baseline_path: Path | None = None
+    update_baseline: bool = False
+    calibrate: bool = False
+    calibration_out: Path | None = None  # where --calibrate saves the fitted calibration
+    semeval_limit: int | None = None
+    use_saf: bool = True
+    public_calibration: bool = False
+
+    @property
+    def is_dev(self) -> bool:
+        return self.dataset is None
+
+
+@dataclass
+class _Plan:
+    """An eval checked before any model loads: its inputs read, its paths settled."""
+
+    rows: list[LabelledRow]
+    semeval_folder: Path
+    saf_folder: Path
+    base_path: Path
+    base: Baseline | None
+
+
+@dataclass
+class EvalRun:
+    """Everything an eval found, in the order `render_eval` shows it."""
+
+    options: EvalOptions
+    result: EvalResult
+    questions: int
+    calibration: str = ""  # the line saying what --calibrate fitted and where it went
+    semeval: dict[str, dict[str, float]] | None = None
+    saf: dict[str, dict[str, float]] | None = None
+    report: Path | None = None
+    base: Baseline | None = None
+    base_path: Path | None = None
+    gate_status: str = "not gated"  # a dataset other than the dev set
+    problems: list[str] = field(default_factory=list)
+    ok: bool = True
+
+
+def plan_eval(ws: Workspace, options: EvalOptions) -> _Plan:
+    """Everything a user can get wrong, checked before the model loads (seconds) or any work starts."""
+    is_dev = options.is_dev
+    if options.dataset is not None:
+        check_dataset(options.dataset)
+    if options.semeval_splits not in SEMEVAL_SPLIT_CHOICES:
+        raise EvalInputError(f"unknown --semeval-splits {options.semeval_splits!r}: use all or ua")
+    if options.semeval_limit is not None and options.semeval_limit < 10:
+        raise EvalInputError(
+            f"--semeval-limit {options.semeval_limit} is too small to fit anything; use 10 or more"
+        )
+    folder = options.semeval_dir or (ws.root.parent / "shared" / "benchmarks" / "semeval2013")
+    if (
+        options.use_semeval
+        and is_dev
+        and options.semeval_dir is not None
+        and not (folder / "semeval2013.csv").exists()
+    ):
+        raise EvalInputError(f"{folder}: no semeval2013.csv there")
+    if options.calibrate and not is_dev:
+        raise EvalInputError("--calibrate fits on the dev set only; run it without a DATASET")
+    if options.calibration_out is not None and not options.calibrate:
+        raise EvalInputError("--calibration-out goes with --calibrate")
+    if options.calibration_out is not None and options.calibration_out.is_dir():
+        raise EvalInputError(f"--calibration-out {options.calibration_out}: is a folder; give a .json file")
+    if not is_dev and (options.update_baseline or options.baseline_path is not None):
+        raise EvalInputError(
+            "--baseline and --update-baseline gate the dev set only; run them without a DATASET"
+        )
+    report_dir = options.report_dir
+    if report_dir is not None and report_dir.exists() and not report_dir.is_dir():
+        raise EvalInputError(f"--report {report_dir}: is a file; give a folder")
+    base_path = options.baseline_path or ws.evals_dir / "baseline.json"
+    base: Baseline | None = None
+    if is_dev and not options.update_baseline:
+        if base_path.exists():
+            base = load_baseline(base_path)
+        elif options.baseline_path is not None:
+            hint = "add --update-baseline to create it"
+            raise EvalInputError(f"--baseline {options.baseline_path}: no such file ({hint})")
+    paths = dev_set_paths(ws.evals_dir) if options.dataset is None else [options.dataset]
+    return _Plan(load_labelled(paths), folder, folder.parent / "saf", base_path, base)
+
+
+def _recalibrate(grader: Grader, rows: list[LabelledRow], pools: list[GradedPool], out: Path | None) -> str:
+    """Fit the calibration on the dev set (and `pools`), use it from now on, save it to `out` if given."""
+    from interviewer.grading.calibration import calibration_to_json
+
+    rubrics = [rubric_for_row(grader, r) for r in rows]
+    assessments = grader.assess_many([(rb, r.answer) for rb, r in zip(rubrics, rows, strict=True)])
+    human = [r.grade for r in rows]
+    judge = grader.judge.name if grader.judge is not None else ""
+    base_cal = DEFAULT_CALIBRATION.model_copy(update={"judge": judge})
+    if judge:
+        base_cal = base_cal.model_copy(update={"covered_at": 0.5})
+    cal = fit_calibration(assessments, human, grader.embedder.model_name, base_cal, pools)
+    cal = cal.model_copy(update={"fitted_on": ", ".join(["dev", *(p.name for p in pools)])})
+    grader.calibration = cal
+    if out is None:
+        return f"Calibration {cal.version} fitted on {cal.rows} rows (not saved: --calibration-out PATH)"
+    try:
+        out.write_text(calibration_to_json(cal), encoding="utf-8")
+    except OSError as exc:
+        raise EvalInputError(f"--calibration-out {out}: cannot write ({exc.strerror or exc})") from None
+    return f"Calibration {cal.version} fitted on {cal.rows} rows → {out}"
+
+
+def run_eval(
+    ws: Workspace, options: EvalOptions, critic: Critic | None = None, console: Console | None = None
+) -> EvalOutcome:
+    """`interviewer eval`: plan (checks), run, render to `console`; the outcome is what --json prints."""
+    run = evaluate_eval(ws, options, critic)
+    if console is not None:
+        render_eval(console, run)
+    return EvalOutcome(run.ok, eval_figures(run))
+
+
+def evaluate_eval(ws: Workspace, options: EvalOptions, critic: Critic | None = None) -> EvalRun:
+    """Grade the labelled rows (and the public sets), write the report, gate against the baseline."""
+    plan = plan_eval(ws, options)
+    is_dev, rows, folder, saf_folder = options.is_dev, plan.rows, plan.semeval_folder, plan.saf_folder
+
+    grader = ws.grader()
+    # With --public-calibration the public sets' training splits join every calibration fit, the
+    # cross-validated ones included (fixed samples, whatever --public-limit says).
+    pools: list[GradedPool] = []
+    if (
+        is_dev
+        and options.public_calibration
+        and options.use_semeval
+        and (folder / "semeval2013.csv").exists()
+    ):
+        pools.append(semeval_pool(grader, folder))
+    if is_dev and options.public_calibration and options.use_saf and (saf_folder / SAF_FILE).exists():
+        pools.append(saf_pool(grader, saf_folder))
+    calibration = _recalibrate(grader, rows, pools, options.calibration_out) if options.calibrate else ""
+
+    result = evaluate_rows(grader, rows, cross_validate=is_dev, critic=critic, extra=pools)
+    result.name = "dev" if is_dev else str(options.dataset)
+    questions = len({r.question_id or r.question for r in rows})
+    run = EvalRun(options, result, questions, calibration)
+
+    if options.use_semeval and is_dev and (folder / "semeval2013.csv").exists():
+        splits = SEMEVAL_SPLIT_CHOICES[options.semeval_splits]
+        run.semeval = evaluate_semeval(grader, folder, splits, limit=options.semeval_limit)
+    if options.use_saf and is_dev and (saf_folder / SAF_FILE).exists():
+        run.saf = evaluate_saf(grader, saf_folder, limit=options.semeval_limit)
+
+    if options.report_dir is not None:
+        from interviewer.surfaces.report import write_report
+
+        try:
+            run.report = write_report(options.report_dir, result, run.semeval, run.saf)
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise EvalInputError(
+                f"--report {options.report_dir}: cannot write the report ({reason})"
+            ) from None
+
+    if is_dev:
+        run.base, run.base_path = plan.base, plan.base_path
+        if options.update_baseline:
+            new = baseline_from(result, grader.embedder.model_name, run.semeval, run.saf)
+            plan.base_path.write_text(new.model_dump_json(indent=2) + "\n", encoding="utf-8")
+            run.gate_status = "baseline updated"
+        elif plan.base is not None:
+            run.problems = gate(result, plan.base)
+            run.gate_status = "failed" if run.problems else "passed"
+            run.ok = not run.problems
+        else:
+            run.gate_status = "no baseline"
+    return run
+
+
+def render_eval(console: Console, run: EvalRun) -> None:
+    """The tables and lines `interviewer eval` prints."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    result, is_dev = run.result, run.options.is_dev
+    if run.calibration:
+        console.print(escape(run.calibration))
+    label = "cross-validated by question" if is_dev else "deployed calibration"
+    answers = len(result.rows)
+    console.print(
+        f"[bold]{escape(result.name)}[/bold]: {answers} answers over {run.questions} questions ({label})"
+    )
+    table = Table("metric", "grader", *(["with critic"] if result.critic_metrics else []), box=None)
+    for key in ("pearson", "spearman", "qwk", "mae", "rmse"):
+        extra = [f"{result.critic_metrics[key]:.3f}"] if result.critic_metrics else []
+        table.add_row(key, f"{result.metrics[key]:.3f}", *extra)
+    console.print(table)
+    if result.critic_metrics:
+        cm = result.critic_metrics
+        console.print(
+            f"critic: {int(cm['failed'])} failed calls, "
+            f"tokens {int(cm['prompt_tokens'])} in / {int(cm['completion_tokens'])} out"
+        )
+    cats = Table("category", "n", "grader mean", "human mean", box=None)
+    for cat, v in result.by_category.items():
+        cats.add_row(escape(cat), str(int(v["n"])), f"{v['grader']:.2f}", f"{v['human']:.2f}")
+    console.print(cats)
+    if run.semeval is not None:
+        console.print(_figures_table("SemEval-2013", run.semeval, SEMEVAL_COLUMNS))
+    if run.saf is not None:
+        console.print(_figures_table("SAF", run.saf, SAF_COLUMNS))
+    if run.report is not None:
+        console.print(escape(f"Report → {run.report}"), soft_wrap=True)
+    if run.gate_status == "baseline updated":
+        console.print(escape(f"Baseline updated → {run.base_path}"), soft_wrap=True)
+    elif run.gate_status in ("passed", "failed") and run.base is not None:
+        for p in run.problems:
+            console.print(f"[red]regression:[/red] {escape(p)}", soft_wrap=True)
+        if run.ok:
+            base = run.base
+            console.print(
+                f"[green]gate passed[/green]: Spearman {result.metrics['spearman']:.3f} "
+                f"(baseline {base.metrics['spearman']:.3f}, tolerance {base.tolerance.get('spearman')})"
+            )
+    elif run.gate_status == "no baseline":
+        console.print(
+            escape(f"No baseline at {run.base_path}; run with --update-baseline to accept these figures."),
+            soft_wrap=True,
+        )
+
+
+def eval_figures(run: EvalRun) -> dict[str, Any]:
+    """The figures as plain JSON values (what `eval --json` prints)."""
+    result, is_dev = run.result, run.options.is_dev
+    figures = {
+        "dataset": result.name,
+        "answers": len(result.rows),
+        "questions": run.questions,
+        "cross_validated": is_dev,
+        "metrics": result.metrics,
+        "critic_metrics": result.critic_metrics,
+        "by_category": result.by_category,
+        "injection_excess": injection_excess(result),
+        "semeval": run.semeval,
+        "saf": run.saf,
+        "gate": {
+            "status": run.gate_status,
+            "baseline": str(run.base_path) if is_dev else None,
+            "problems": run.problems,
+        },
+        "ok": run.ok,
+    }
+    return _plain_numbers(figures)

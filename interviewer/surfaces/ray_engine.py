@@ -1,0 +1,291 @@
+"""`interviewer grade --engine ray`: the same grading, spread over a Ray cluster with Ray Data.
+
+The input (CSV, JSONL or Parquet; a local path or an object-store URI Ray can read) becomes a Ray
+Dataset; `map_batches` sends chunks of rows to a pool of actors, each holding one loaded grader (and
+critic), which return the very records the single-process path writes. The driver streams the
+results into the same `ResultStore` (so the output, its fingerprints, resumption and compaction are
+those of `run_batch`). Rows whose fingerprint is already in the output are filtered out before any
+actor sees them.
+
+Only this module imports Ray, and only when `--engine ray` is asked for (`pip install -e '.[scale]'`).
+Connects to `$RAY_ADDRESS` (an existing cluster) when set, else starts a local Ray.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from interviewer.sources.tables import InputError, format_of
+from interviewer.surfaces.batch import (
+    CHUNK,
+    STDIO,
+    BatchOptions,
+    BatchSummary,
+    Job,
+    RowProblem,
+    _to_row,
+    fingerprint,
+    is_stdout,
+    plural,
+    result_record,
+    run_settings,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from interviewer.workspace import Workspace
+
+ROW_COLUMNS = ("id", "answer", "question_id", "question", "reference_answer")
+# Variables the actors need to grade as the driver would (models, caches, critic endpoint).
+PASSED_PREFIXES = ("INTERVIEWER_", "OPENAI_", "HF_", "TRANSFORMERS_")
+
+
+def ray_modules():
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise InputError(
+            "--engine ray needs Ray Data: run `pip install -e '.[scale]'` (or `pip install 'ray[data]'`)"
+        ) from None
+    return ray
+
+
+class GradeActor:
+    """One loaded grader (and critic) per actor; grades a batch of rows into output records."""
+
+    def __init__(
+        self, root: str, settings: str, device: str | None, critic: str | None, model: str | None
+    ) -> None:
+        import torch
+
+        from interviewer.critic import make_critic
+        from interviewer.grading.embedding import throughput_backend
+        from interviewer.surfaces.batch import RubricResolver
+        from interviewer.workspace import Workspace
+
+        torch.set_num_threads(1)  # one CPU per actor: more threads would only contend
+        self.ws = Workspace(Path(root), device=device, backend=throughput_backend())
+        self.grader = self.ws.grader()
+        self.resolver = RubricResolver(self.grader)
+        self.critic = make_critic(critic, model=model)
+        self.settings = settings
+
+    def __call__(self, batch) -> dict[str, list]:
+        from interviewer.surfaces.batch import CriticStreak, _apply_critic
+
+        jobs: list[Job] = []
+        problems: list[str] = []
+        for data in batch.to_pylist():
+            parsed = _to_row(0, {k: v for k, v in data.items() if v is not None or k == "answer"})
+            if parsed.problem is not None:
+                problems.append(json.dumps([parsed.problem.row_id, parsed.problem.message]))
+                continue
+            assert parsed.row is not None  # a Parsed holds a row or a problem
+            jobs.append(Job(0, parsed.row, fingerprint(parsed.row, self.settings)))
+        resolved, unresolved = self.resolver.resolve(jobs)
+        problems += [json.dumps([p.row_id, p.message]) for p in unresolved]
+        grades = self.grader.grade_many([(r.rubric, r.job.row.answer) for r in resolved])
+        if self.critic is not None:
+            summary = BatchSummary()
+            resolved, grades = _apply_critic(self.critic, resolved, grades, 4, summary, CriticStreak(0))
+        records = [
+            json.dumps(result_record(r.job.row, g, r.matched, r.similarity, r.job.fingerprint))
+            for r, g in zip(resolved, grades, strict=True)
+        ]
+        return {"record": records + [""] * len(problems), "problem": [""] * len(records) + problems}
+
+
+# Reading and filtering are light; the actors hold the CPUs. Were a read task to ask for a whole CPU
+# while the actors held them all, the pipeline would wait forever.
+LIGHT = 0.1
+ACTOR_CPUS = 0.9
+
+
+def as_text_columns(batch):
+    """The row columns only, all as text (a block where a column is all null is read as a number, and
+    blocks of different types cannot be batched together; an id 7 becomes "7" as in the local path)."""
+    import pyarrow as pa
+
+    names = {str(n).strip().lower(): n for n in batch.column_names}
+    columns = []
+    for name in ROW_COLUMNS:
+        if name in names:
+            column = batch.column(names[name])
+            columns.append(column if column.type == pa.string() else column.cast(pa.string()))
+        else:
+            columns.append(pa.nulls(batch.num_rows, pa.string()))
+    return pa.table(columns, names=list(ROW_COLUMNS))
+
+
+def _dataset(ray, source: str, fmt: str | None):
+    kind = fmt or format_of(source)
+    if kind == "parquet":
+        dataset = ray.data.read_parquet(source, num_cpus=LIGHT)
+    elif kind == "jsonl":
+        dataset = ray.data.read_json(source, lines=True, num_cpus=LIGHT)
+    else:
+        dataset = _read_csv(ray, source, kind)
+    return dataset.map_batches(as_text_columns, batch_size=None, batch_format="pyarrow", num_cpus=LIGHT)
+
+
+def _read_csv(ray, source: str, kind: str):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    # Everything is text, as the single-process reader has it ("007" stays "007").
+    convert = pacsv.ConvertOptions(column_types={c: pa.string() for c in ROW_COLUMNS})
+    parse = pacsv.ParseOptions(delimiter="\t" if kind == "tsv" else ",", newlines_in_values=True)
+    return ray.data.read_csv(source, convert_options=convert, parse_options=parse, num_cpus=LIGHT)
+
+
+def run_ray(
+    ws: Workspace,
+    input_path: Path | str,
+    output: Path | str | None,
+    critic_kind: str | None = None,
+    model: str | None = None,
+    console: Console | None = None,
+    options: BatchOptions | None = None,
+    actors: int | None = None,
+) -> BatchSummary:
+    """Grade with Ray Data; the summary and the output are those `run_batch` gives."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from interviewer.critic import make_critic
+    from interviewer.surfaces.batch import ResultStore, check_output
+
+    options = options or BatchOptions()
+    console = console or Console(stderr=True, highlight=False)
+    source = str(input_path)
+    if source == STDIO:
+        raise InputError("--engine ray reads files or object-store URIs, not stdin; use the default engine")
+    is_uri = "://" in source
+    if not is_uri:
+        path = Path(source)
+        if not path.exists():
+            raise InputError(f"{path}: no such file")
+        source = str(path.resolve())
+    format_of(source, options.fmt)
+    check_output(output, None if is_uri else input_path, mkdir=options.mkdir)
+    store = ResultStore(output, mkdir=options.mkdir)
+    prior = store.prior()
+    critic = make_critic(critic_kind, model=model)
+    settings = run_settings(ws, critic)
+    done = {
+        key
+        for key, old in prior.items()
+        if old.fingerprint and not (options.retry_fallbacks and old.fell_back)
+        for key in [f"{key}\0{old.fingerprint}"]
+    }
+
+    ray = ray_modules()
+    if not ray.is_initialized():
+        env = {k: v for k, v in os.environ.items() if k.startswith(PASSED_PREFIXES)}
+        ray.init(
+            address=os.environ.get("RAY_ADDRESS") or None,
+            runtime_env={"env_vars": env},
+            ignore_reinit_error=True,
+            log_to_driver=False,
+            include_dashboard=False,
+        )
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True
+    context.enable_progress_bars = False
+    try:
+        dataset = _dataset(ray, source, options.fmt)
+    except Exception as exc:  # Ray wraps reader errors in its own; say which file
+        raise InputError(f"{input_path}: cannot be read by Ray Data ({str(exc).splitlines()[0]})") from None
+
+    def pending(row: dict) -> bool:
+        parsed = _to_row(0, dict(row))
+        if parsed.row is None:
+            return True  # reported by an actor
+        return f"{parsed.row.id}\0{fingerprint(parsed.row, settings)}" not in done
+
+    summary = BatchSummary()
+    remaining = None
+    if done:
+        total = dataset.count()
+        dataset = dataset.filter(pending, num_cpus=LIGHT)
+        remaining = dataset.count()
+        summary.skipped_done = total - remaining
+    pool = actors or max(1, int(ray.available_resources().get("CPU", 1)))
+    if remaining == 0:  # everything is already in the output: start no actor
+        store.close(finish=True)
+        _say_summary(console, summary, pool, output)
+        return summary
+    graded = dataset.map_batches(
+        GradeActor,
+        fn_constructor_kwargs={
+            "root": str(ws.root),
+            "settings": settings,
+            "device": ws.device,
+            "critic": critic_kind,
+            "model": model,
+        },
+        batch_size=options.chunk or CHUNK,
+        batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(size=pool),
+        num_cpus=ACTOR_CPUS,
+        num_gpus=1 if (ws.device or "").startswith("cuda") else 0,
+    )
+    seen: set[str] = set()
+    finished = False
+    try:
+        for batch in graded.iter_batches(batch_size=None, batch_format="pyarrow"):
+            records = []
+            for text, problem in zip(
+                batch.column("record").to_pylist(), batch.column("problem").to_pylist(), strict=True
+            ):
+                if problem:
+                    row_id, message = json.loads(problem)
+                    summary.errors.append(RowProblem(0, row_id, message))
+                    console.print(
+                        f"[yellow]skipped[/yellow] {escape(f'{input_path}: id {row_id}: {message}')}",
+                        soft_wrap=True,
+                    )
+                    continue
+                record = json.loads(text)
+                if record["id"] in seen:
+                    summary.errors.append(RowProblem(0, record["id"], "duplicate id"))
+                    continue
+                seen.add(record["id"])
+                if record["id"] in prior:
+                    summary.regraded += 1
+                    store.superseded += 1
+                if record["score"] is not None:
+                    summary.score_sum += record["score"]
+                    summary.scored += 1
+                summary.fallbacks += "critic-unavailable" in record["flags"]
+                summary.truncated += "truncated" in record["flags"]
+                records.append(record)
+            if records:
+                store.write(records)
+                summary.graded += len(records)
+        finished = True
+    finally:
+        store.close(finish=finished)
+    _say_summary(console, summary, pool, output)
+    return summary
+
+
+def _say_summary(console, summary: BatchSummary, pool: int, output) -> None:
+    from rich.markup import escape
+
+    console.print(
+        escape(
+            f"Graded {plural(summary.graded, 'answer')} (mean {summary.mean:.2f}) with Ray on "
+            f"{plural(pool, 'actor')}, {plural(len(summary.errors), 'row')} skipped"
+            + (f", {summary.skipped_done} already done" if summary.skipped_done else "")
+            + (f", {summary.regraded} re-graded" if summary.regraded else "")
+            + (f", {plural(summary.fallbacks, 'critic fallback')}" if summary.fallbacks else "")
+            + ("" if is_stdout(output) else f" → {output}")
+        ),
+        soft_wrap=True,
+    )

@@ -1,0 +1,109 @@
+"""Composition root: where the corpus, rubrics and index live, and how the pieces are wired.
+
+Surfaces call `Workspace.discover()` and `workspace.grader()`; nothing else knows paths.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import platformdirs
+
+from interviewer.sources.bank import Question, load_corpus
+from interviewer.sources.rubric import Rubric, load_rubrics
+
+if TYPE_CHECKING:
+    from interviewer.grading.grader import Grader
+    from interviewer.grading.judge import CrossEncoderJudge
+
+APP_NAME = "interviewer"
+
+
+def user_data_dir() -> Path:
+    """Transcripts, history and results a user owns; INTERVIEWER_DATA_DIR overrides (tests use it)."""
+    override = os.environ.get("INTERVIEWER_DATA_DIR")
+    path = Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _find_root() -> Path:
+    """The project folder: INTERVIEWER_HOME, else the nearest folder up with rubrics/ and corpus/."""
+    override = os.environ.get("INTERVIEWER_HOME")
+    if override:
+        return Path(override)
+    for start in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        for folder in (start, *start.parents):
+            if (folder / "rubrics").is_dir() and (folder / "corpus").is_dir():
+                return folder
+    return Path.cwd()
+
+
+@dataclass
+class Workspace:
+    root: Path
+    notice: Callable[[str], None] | None = None
+    device: str | None = None  # auto | cpu | cuda for the embedder and the judge ($INTERVIEWER_DEVICE)
+    backend: str | None = None  # numpy | torch on the CPU ($INTERVIEWER_BACKEND); None: numpy
+    _rubrics: list[Rubric] | None = field(default=None, repr=False)
+    _grader: Grader | None = field(default=None, repr=False)
+
+    @classmethod
+    def discover(cls, notice: Callable[[str], None] | None = None) -> Workspace:
+        return cls(_find_root(), notice)
+
+    @property
+    def corpus_dir(self) -> Path:
+        return self.root / "corpus"
+
+    @property
+    def rubrics_dir(self) -> Path:
+        return self.root / "rubrics"
+
+    @property
+    def index_dir(self) -> Path:
+        return Path(os.environ.get("INTERVIEWER_INDEX_DIR") or self.root / "index")
+
+    @property
+    def evals_dir(self) -> Path:
+        return self.root / "evals"
+
+    def questions(self) -> list[Question]:
+        return load_corpus(self.corpus_dir)
+
+    def rubrics(self) -> list[Rubric]:
+        if self._rubrics is None:
+            self._rubrics = load_rubrics(self.rubrics_dir)
+        return self._rubrics
+
+    def grader(self) -> Grader:
+        """The grader over the persisted index (rebuilt when stale). Loads the model: seconds."""
+        if self._grader is None:
+            from interviewer.grading.embedding import Embedder, default_cache_path
+            from interviewer.grading.grader import Grader
+            from interviewer.grading.index import open_index
+
+            embedder = Embedder(
+                disk_cache=None if os.environ.get("INTERVIEWER_NO_EMBED_CACHE") else default_cache_path(),
+                device=self.device,
+                backend=self.backend,
+            )
+            index = open_index(self.index_dir, self.rubrics(), embedder, notice=self.notice)
+            self._grader = Grader(index, embedder, judge=self.judge())
+        return self._grader
+
+    def judge(self) -> CrossEncoderJudge | None:
+        """The trained judge shipped in the package, or None when no weights were trained yet
+        (the grader then falls back to similarity alone, and says so once)."""
+        from interviewer.grading.judge import CrossEncoderJudge
+
+        judge = CrossEncoderJudge(device=self.device, backend=self.backend)
+        if judge.available:
+            return judge
+        if self.notice:
+            self.notice(f"No trained judge in {judge.weights_dir}; grading by similarity only.")
+        return None
