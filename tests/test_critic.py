@@ -40,7 +40,6 @@ from interviewer.domain.grade import (
     FLAG_OFF_TOPIC,
     Grade,
 )
-from interviewer.grading.text import sentences
 from interviewer.sources.rubric import KeyPoint, Misconception, Rubric
 
 RUBRIC = Rubric(
@@ -569,7 +568,10 @@ def test_stub_does_not_flag_ordinary_technical_answers() -> None:
         "The F1 score: 0.9 on the validation set, and you are training with dropout p=0.5.",
     ]
     for answer in ordinary:
-        assert not [s for s in sentences(answer) if stub_module._INJECTION.search(s)], answer
+        verdict = stub_module.stub_verdict(
+            answer, key_points=["The learning rate sets the step size"], misconceptions=[]
+        )
+        assert "addresses the grader" not in verdict.reasoning, answer
 
 
 # ---- configuration -----------------------------------------------------------------------------

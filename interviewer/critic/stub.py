@@ -9,50 +9,12 @@ from typing import Any
 from interviewer.critic.prompt import SECTION_NAMES
 from interviewer.critic.redact import clip
 from interviewer.critic.schema import SCORE_MAX, ChatResult, Verdict
-from interviewer.grading.text import sentences
+from interviewer.grading import text as tx
 
-_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
-_STOP_WORDS = """a an the and or but if of to in at by for with from as is are was were be been being it
-    its this that these those which who whom what when where why how than then so such can could would should
-    may might must will shall do does did done has have had having into onto over under about also very
-    just only more most some any each both all other same own i you he she we they them their our your
-    his her my me us there here while during each per via"""
-_STOP = frozenset(_STOP_WORDS.split())
-_NEGATION = re.compile(
-    r"\b(not|no|never|neither|nor|cannot|isn't|aren't|doesn't|don't|won't|wrong|false)\b|n't\b"
-)
-_INJECTION = re.compile(
-    r"ignore\s+(?:all\s+|any\s+|the\s+|your\s+)?(?:previous|prior|above|earlier|preceding|former|instructions?)"
-    r"|disregard\s+(?:all\s+|any\s+|the\s+|your\s+)?(?:previous|prior|above|instructions?|rubric|rules)"
-    r"|forget\s+(?:all|everything|your\s+instructions)|jailbreak|developer\s+mode|new\s+instructions?"
-    r"|override\s+(?:the\s+|your\s+|all\s+)?(?:instructions?|rules|rubric|grading|score)"
-    r"|(?:system|developer)\s+(?:prompt|message|instructions?)"
-    r"|\bgrader\b|\bgrading\s+(?:model|system|ai|bot)|\bevaluator\b|\bassessor\b|\bexaminer\b"
-    r"|\byou\s+are\s+(?:now\s+)?(?:an?|the)\s|\bas\s+an\s+ai\b|^\s*(?:assistant|system|user)\s*:"
-    r"|\b(?:give|assign|award|grant|rate|mark)\s+(?:this|me|it|the\s+answer|my\s+answer|the\s+candidate)\b"
-    r"[^.\n]{0,30}\b(?:score|grade|marks?|points?|\d|five|full|perfect|maximum|top)\b"
-    r"|\b(?:full|perfect)\s+(?:marks?|score|grade)|\bmaximum\s+(?:marks|grade)"
-    r"|\"\s*(?:score|verdict|covered|missed|reasoning|feedback|factual_errors)\s*\""
-    r"|\b(?:score|grade)\s*[:=]\s*(?:4|5|five|10|100)\b(?!\.\d)|\b(?:5|five)\s*/\s*5\b|\b5\s+out\s+of\s+5\b"
-    r"|<\s*/?\s*(?:answer|system|user|assistant|instructions?)\s*>|<\|im_(?:start|end)\|>|\[/?inst\]"
-    r"|<<<\s*(?:end\s+)?(?:answer|question|reference|key\s+points|misconceptions|system)\b",
-    re.I | re.M,
-)
 _JSONISH = re.compile(
     r"\{[^{}]*\"\s*(?:score|verdict|covered|missed|reasoning|feedback|factual_errors)\s*\"[^{}]*\}",
     re.I | re.S,
 )
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
-            return word[: -len(suffix)]
-    return word
-
-
-def _tokens(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
 
 
 def _overlap(point: set[str], answer: set[str]) -> float:
@@ -126,11 +88,11 @@ def stub_verdict(
     stripped = _JSONISH.sub(" ", answer)
     kept: list[str] = []
     dropped: list[str] = []
-    for sentence in sentences(stripped):
-        (dropped if _INJECTION.search(sentence) else kept).append(sentence)
+    for sentence in tx.sentences(stripped):
+        (dropped if tx.injection_reason(sentence) else kept).append(sentence)
     injected = bool(dropped) or stripped != answer
     clean = " ".join(kept)
-    words = _tokens(clean)
+    words = tx.stems(clean)
     if not words:
         why = "text addressed to the grader" if injected else "no answer"
         return Verdict(
@@ -145,28 +107,25 @@ def stub_verdict(
     missed: list[str] = []
     credit = 0.0
     for point in key_points:
-        ratio = _overlap(_tokens(point), words)
+        ratio = _overlap(tx.stems(point), words)
         credit += min(1.0, ratio / 0.6)
         (covered if ratio >= 0.5 else missed).append(point)
     if key_points:
         base = SCORE_MAX * credit / len(key_points)
     elif reference:
-        base = SCORE_MAX * min(1.0, _overlap(_tokens(reference), words) / 0.4)
+        base = SCORE_MAX * min(1.0, _overlap(tx.stems(reference), words) / 0.4)
     else:
         base = 2.5  # nothing to compare against: neither praise nor blame
     # Misconceptions are looked for in the whole answer: hiding one inside an injection must not help.
     errors = []
     for item in misconceptions:
         claim = item.split(" — in fact:")[0].strip()
-        claim_words = _tokens(claim)
+        claim_words = tx.stems(claim)
         if len(claim_words) < 2:
             continue
-        negated = bool(_NEGATION.search(claim.lower()))
-        for sentence in sentences(answer):
-            if (
-                _overlap(claim_words, _tokens(sentence)) >= 0.8
-                and bool(_NEGATION.search(sentence.lower())) == negated
-            ):
+        negated = tx.is_negated(claim)
+        for sentence in tx.sentences(answer):
+            if _overlap(claim_words, tx.stems(sentence)) >= 0.8 and tx.is_negated(sentence) == negated:
                 errors.append("states that " + claim[:1].lower() + claim[1:].rstrip("."))
                 break
     score = 0.0 if injected else max(0.0, round(base - 1.5 * len(errors), 1))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -273,15 +272,6 @@ def _apply_judgement(
     signals.contradiction_units = contradicting
     signals.misconception_scores = asserted
     signals.misconception_units = asserting
-
-
-_NEGATION = re.compile(
-    r"\b(not|no|never|n't|without|isn't|aren't|doesn't|don't|cannot|neither|nor|false|wrong)\b"
-)
-
-
-def _negated(text: str) -> bool:
-    return bool(_NEGATION.search(text.lower()))
 
 
 class Grader:
@@ -571,7 +561,7 @@ def _misconceptions(
         column = sims[:, m].copy()
         for r, i in enumerate(keep):
             # "Dropout is NOT used at inference" is close to the claim but denies it.
-            if _negated(p.units[i]) != _negated(claim.claim):
+            if tx.is_negated(p.units[i]) != tx.is_negated(claim.claim):
                 column[r] -= 0.25
         row = int(np.argmax(column))
         found.scores.append(round(float(column[row]), 4))

@@ -547,6 +547,16 @@ def dedupe_units(answer_units: list[str]) -> tuple[list[str], int]:
     return kept, len(answer_units) - len(kept)
 
 
+_NEGATION = re.compile(
+    r"\b(not|no|never|n't|without|isn't|aren't|doesn't|don't|cannot|neither|nor|false|wrong)\b"
+)
+
+
+def is_negated(text: str) -> bool:
+    """Whether a sentence carries a negation ("Dropout is NOT used at inference")."""
+    return bool(_NEGATION.search(text.lower()))
+
+
 def stems(text: str) -> set[str]:
     """Crude stems (5-letter prefixes of content words): "normalizes"/"normalization" meet."""
     return {w[:5] for w in content_words(text)}
