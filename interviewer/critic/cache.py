@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from interviewer.critic.schema import Verdict
+from interviewer.sources.files import user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -20,12 +21,7 @@ PROMPT_VERSION = "critic-v1"
 
 
 def default_cache_dir() -> Path:
-    root = os.environ.get("INTERVIEWER_CACHE_DIR")
-    if root:
-        return Path(root).expanduser() / "critic"
-    import platformdirs  # only needed when the cache is used
-
-    return Path(platformdirs.user_cache_dir("interviewer")) / "critic"
+    return user_cache_dir() / "critic"
 
 
 def cache_key(

@@ -1,8 +1,21 @@
-"""Reading a user's text file so that every way it can be unreadable is one actionable line."""
+"""Reading a user's text file so that every way it can be unreadable is one actionable line, and
+where the caches live."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+
+def user_cache_dir() -> Path:
+    """The folder every cache lives under (embeddings, parsed rubric files, critic verdicts):
+    $INTERVIEWER_CACHE_DIR, else the platform's user cache folder."""
+    root = os.environ.get("INTERVIEWER_CACHE_DIR")
+    if root:
+        return Path(root).expanduser()
+    import platformdirs  # only needed when a cache is used
+
+    return Path(platformdirs.user_cache_dir("interviewer"))
 
 
 def read_text(path: Path, error: type[Exception], kind: str | None = None) -> str:

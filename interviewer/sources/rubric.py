@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from interviewer.domain.errors import InterviewerError
 from interviewer.sources.bank import Question
-from interviewer.sources.files import read_text
+from interviewer.sources.files import read_text, user_cache_dir
 
 Source = Literal["bank", "authored"]
 # "corrected": the bank has an answer but it states something false; the reference is ours, and
@@ -316,10 +316,7 @@ def _read(path: Path, kind: str) -> str:
 def _parse_cache_dir() -> Path | None:
     if os.environ.get("INTERVIEWER_NO_PARSE_CACHE"):
         return None
-    import platformdirs
-
-    base = os.environ.get("INTERVIEWER_CACHE_DIR") or platformdirs.user_cache_dir("interviewer")
-    return Path(base) / "parsed-yaml"
+    return user_cache_dir() / "parsed-yaml"
 
 
 def _parse_yaml(text: str) -> object:
