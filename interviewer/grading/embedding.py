@@ -146,10 +146,9 @@ class DiskCache:
 
 
 def default_cache_path() -> Path:
-    import platformdirs
+    from interviewer.sources.files import user_cache_dir
 
-    base = os.environ.get("INTERVIEWER_CACHE_DIR") or platformdirs.user_cache_dir("interviewer")
-    return Path(base) / "embeddings.sqlite3"
+    return user_cache_dir() / "embeddings.sqlite3"
 
 
 def offline_env() -> None:
@@ -177,29 +176,34 @@ def offline_and_quiet() -> None:
         pass
 
 
+def mean_pooled_layout(path: Path) -> tuple[int, int]:
+    """(max tokens, vector size) of a sentence-transformers folder that is Transformer → mean
+    pooling → normalize, as its modules.json says; ValueError for any other shape."""
+    import json
+
+    modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+    kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+    pooling = json.loads((path / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
+    if kinds != ["Transformer", "Pooling", "Normalize"] or not pooling.get("pooling_mode_mean_tokens"):
+        raise ValueError(f"not a mean-pooled, normalized model ({', '.join(kinds)})")
+    config = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))
+    return int(config.get("max_seq_length", 256)), int(pooling["word_embedding_dimension"])
+
+
 class MeanPooledEncoder:
     """The bundled sentence-transformers model (Transformer → mean pooling → normalize, as its
     modules.json says) run with transformers alone: the same vectors without importing
     sentence-transformers, whose import (scikit-learn, scipy, …) costs seconds at session start."""
 
     def __init__(self, path: Path, device: str = "cpu") -> None:
-        import json
-
         import torch
         from transformers import AutoModel, AutoTokenizer
 
         self._torch = torch
-        modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
-        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
-        pooling = json.loads((path / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
-        if kinds != ["Transformer", "Pooling", "Normalize"] or not pooling.get("pooling_mode_mean_tokens"):
-            raise ValueError(f"not a mean-pooled, normalized model ({', '.join(kinds)})")
-        config = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))
-        self.max_length = int(config.get("max_seq_length", 256))
+        self.max_length, self.dimension = mean_pooled_layout(path)
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
         self.device = device
         self.model = AutoModel.from_pretrained(str(path)).to(device).eval()
-        self.dimension = int(pooling["word_embedding_dimension"])
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         torch = self._torch
@@ -229,21 +233,13 @@ class NumpyMeanPooledEncoder:
     import, so the first answer of a session is graded in about a second, not after a 7-25 s import."""
 
     def __init__(self, path: Path) -> None:
-        import json
-
         from interviewer.grading.bert import NumpyBert, mean_pooled
 
-        modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
-        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
-        pooling = json.loads((path / "1_Pooling" / "config.json").read_text(encoding="utf-8"))
-        if kinds != ["Transformer", "Pooling", "Normalize"] or not pooling.get("pooling_mode_mean_tokens"):
-            raise ValueError(f"not a mean-pooled, normalized model ({', '.join(kinds)})")
+        max_length, self.dimension = mean_pooled_layout(path)
         if not (path / "model.safetensors").is_file() or not (path / "tokenizer.json").is_file():
             raise ValueError("no model.safetensors and tokenizer.json to run in numpy")
-        config = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))
-        self._bert = NumpyBert(path, max_length=int(config.get("max_seq_length", 256)))
+        self._bert = NumpyBert(path, max_length=max_length)
         self._pool = mean_pooled
-        self.dimension = int(pooling["word_embedding_dimension"])
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
