@@ -95,20 +95,24 @@ def softmax_(scores: np.ndarray) -> np.ndarray:
 
 
 @cache
-def _pool() -> ThreadPoolExecutor | None:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return ThreadPoolExecutor(cores, thread_name_prefix="bert") if cores > 1 else None
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(_cores(), thread_name_prefix="bert")
 
 
 def in_parallel(fn: Callable[..., np.ndarray], *arrays: np.ndarray) -> np.ndarray:
     """fn over row blocks of the arrays, one per core, joined by rows. BLAS already spreads matrix
     products over the cores, but numpy's element-wise functions run on one; they release the GIL,
     so threads over row blocks halve the GELU, softmax and normalization time on two cores."""
-    pool, rows = _pool(), len(arrays[0])
-    if pool is None or rows < 2:
+    rows = len(arrays[0])
+    if _cores() < 2 or rows < 2:
         return fn(*arrays)
-    bounds = np.linspace(0, rows, min(pool._max_workers, rows) + 1).astype(int)
-    parts = pool.map(lambda lo, hi: fn(*(a[lo:hi] for a in arrays)), bounds[:-1], bounds[1:])
+    bounds = np.linspace(0, rows, min(_cores(), rows) + 1).astype(int)
+    parts = _pool().map(lambda lo, hi: fn(*(a[lo:hi] for a in arrays)), bounds[:-1], bounds[1:])
     return np.concatenate(list(parts))
 
 
@@ -116,27 +120,32 @@ def _linear(x: np.ndarray, w: Weights, name: str) -> np.ndarray:
     return x @ w[f"{name}.weight.T"] + w[f"{name}.bias"]
 
 
-def prepare(weights: Weights, prefix: str = "") -> Weights:
-    """Float32 weights keyed without the model prefix (`bert.`), with each dense matrix also stored
-    transposed and contiguous, so every product is one BLAS call."""
+def stripped(weights: Weights, prefix: str = "") -> Weights:
+    """The tensors keyed without the model prefix (`bert.`)."""
+    return {name.removeprefix(prefix): value for name, value in weights.items()}
+
+
+def prepare(weights: Weights) -> Weights:
+    """Float32 weights for `encode`: each dense matrix stored transposed and contiguous (`NAME.T`),
+    so every product is one BLAS call."""
     out: Weights = {}
     for name, value in weights.items():
-        if name.startswith(prefix):
-            name = name[len(prefix) :]
-        array = np.ascontiguousarray(value, dtype=np.float32)
-        out[name] = array
+        array = np.asarray(value, dtype=np.float32)
         if name.endswith(".weight") and array.ndim == 2 and "embeddings" not in name:
             out[f"{name}.T"] = np.ascontiguousarray(array.T)
+        else:
+            out[name] = np.ascontiguousarray(array)
     return out
 
 
 def fuse_attention(w: Weights, layers: int) -> Weights:
-    """Each layer's query, key and value projections as one matrix (`attention.self.qkv`)."""
+    """Each layer's query, key and value projections as one matrix (`attention.self.qkv`); the three
+    separate ones are dropped."""
     for i in range(layers):
         p = f"encoder.layer.{i}.attention.self."
         parts = ("query", "key", "value")
-        w[p + "qkv.weight.T"] = np.ascontiguousarray(np.hstack([w[f"{p}{n}.weight.T"] for n in parts]))
-        w[p + "qkv.bias"] = np.concatenate([w[f"{p}{n}.bias"] for n in parts])
+        w[p + "qkv.weight.T"] = np.ascontiguousarray(np.hstack([w.pop(f"{p}{n}.weight.T") for n in parts]))
+        w[p + "qkv.bias"] = np.concatenate([w.pop(f"{p}{n}.bias") for n in parts])
     return w
 
 
@@ -194,7 +203,7 @@ def mean_pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def classify(w: Weights, hidden: np.ndarray) -> np.ndarray:
     """BertForSequenceClassification's head: tanh pooler over [CLS], then the linear classifier → logits."""
     pooled = np.tanh(_linear(hidden[:, 0], w, "pooler.dense"))
-    return pooled @ w["classifier.weight"].T + w["classifier.bias"]
+    return _linear(pooled, w, "classifier")
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -274,10 +283,10 @@ class NumpyBert:
         from safetensors.numpy import load_file
 
         self.shape = BertShape.from_config(path)
-        weights = prepare(load_file(str(path / "model.safetensors")), prefix)
-        for name, value in prepare(overrides or {}, prefix).items():
+        weights = stripped(load_file(str(path / "model.safetensors")), prefix)
+        for name, value in stripped(overrides or {}, prefix).items():
             known = weights.get(name)
-            if known is None and name not in required and name.removesuffix(".T") not in required:
+            if known is None and name not in required:
                 raise ValueError(f"unexpected tensor {name}")
             if known is not None and known.shape != value.shape:
                 raise ValueError(f"{name} is {value.shape}, the base has {known.shape}")
@@ -286,7 +295,7 @@ class NumpyBert:
         absent = [name for name in expected if name not in weights]
         if absent:
             raise ValueError(f"{path}: weights lack {', '.join(absent)}")
-        self.weights = fuse_attention(weights, self.shape.layers)
+        self.weights = fuse_attention(prepare(weights), self.shape.layers)
         self.tokenizer = Tokenizer(path, max_length)
 
     def hidden(self, tokens: Tokens) -> np.ndarray:
