@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -81,15 +82,27 @@ def naive_main(path: Path) -> None:
     print(json.dumps({"rows": len(scores), "mean": sum(scores) / len(scores)}))
 
 
-def measure(command: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS (MiB) and exit code of one child process."""
+def measure(
+    command: list[str], env: dict[str, str], max_seconds: float | None = None
+) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS (MiB) and exit code of one child process. Past max_seconds the child
+    gets Ctrl-C (SIGINT): `grade` then stops cleanly with what it wrote so far (rows are streamed,
+    so the rate over those rows is the rate of the whole run)."""
     started = time.perf_counter()
     proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    interrupted = False
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG if max_seconds else 0)
+        if pid:
+            break
+        if not interrupted and time.perf_counter() - started > max_seconds:
+            proc.send_signal(signal.SIGINT)
+            interrupted = True
+        time.sleep(0.2)
     seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     tail = proc.stderr.read().decode(errors="replace").strip().splitlines()[-1:] if proc.stderr else []
-    if proc.returncode not in (0, 1):
+    if proc.returncode not in (0, 1) and not interrupted:
         raise SystemExit(f"{' '.join(command)} failed ({proc.returncode}): {tail}")
     return seconds, usage.ru_maxrss / 1024, proc.returncode
 
@@ -103,11 +116,29 @@ def grade_command(rows: Path, out: Path, extra: list[str]) -> list[str]:
     return [sys.executable, "-m", "interviewer", "grade", str(rows), "-o", str(out), *extra]
 
 
+def device() -> str:
+    """What `grade` runs on here (auto: a CUDA GPU when torch sees one)."""
+    sys.path.insert(0, str(ROOT))
+    from interviewer.grading.embedding import resolve_device
+
+    chosen = resolve_device(os.environ.get("INTERVIEWER_DEVICE"))
+    if chosen.startswith("cuda"):
+        import torch
+
+        return f"device {chosen} ({torch.cuda.get_device_name()})"
+    return "device cpu"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--rows", type=int, default=1000, help="rows for the ratio (default 1000)")
     parser.add_argument("--sizes", default="", help="comma-separated row counts for the scaling table")
     parser.add_argument("--grade-args", default="", help="extra arguments for `interviewer grade`")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        help="stop each scaling run after this long (Ctrl-C); report its rate so far",
+    )
     parser.add_argument("--naive", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.naive:
@@ -122,7 +153,8 @@ def main() -> None:
         grade_s, grade_rss, _ = measure(grade_command(rows, tmp / "out.jsonl", extra), fresh_env(tmp))
         graded = sum(1 for _ in (tmp / "out.jsonl").open(encoding="utf-8"))
         naive_rate, grade_rate = args.rows / naive_s, graded / grade_s
-        print(f"rows: {args.rows} ({graded} graded), {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+        load = os.getloadavg()[0]
+        print(f"rows: {args.rows} ({graded} graded), {os.cpu_count()} CPUs, load {load:.1f}, {device()}")
         print(f"naive cosine grader: {naive_rate:7.1f} answers/s ({naive_s:.1f} s, {naive_rss:.0f} MiB)")
         print(f"interviewer grade:   {grade_rate:7.1f} answers/s ({grade_s:.1f} s, {grade_rss:.0f} MiB)")
         print(f"ratio: {grade_rate / naive_rate:.2f} (goal >= 0.30)")
@@ -133,9 +165,10 @@ def main() -> None:
             path = tmp / f"rows-{size}.jsonl"
             write_rows(path, size)
             out = tmp / f"out-{size}.jsonl"
-            seconds, rss, _ = measure(grade_command(path, out, extra), fresh_env(tmp))
+            seconds, rss, _ = measure(grade_command(path, out, extra), fresh_env(tmp), args.max_seconds)
             done = sum(1 for _ in out.open(encoding="utf-8"))
-            print(f"| {size:,} | {seconds:.0f} | {done / seconds:.1f} | {rss:.0f} |", flush=True)
+            stopped = f" (stopped after {done:,} rows)" if done < size else ""
+            print(f"| {size:,}{stopped} | {seconds:.0f} | {done / seconds:.1f} | {rss:.0f} |", flush=True)
             path.unlink()
             out.unlink()
 

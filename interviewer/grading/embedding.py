@@ -316,7 +316,7 @@ class Embedder:
                 return
             path = bundled_model_path(self.model_name)
             offline_env()
-            device = resolve_device(self.device)
+            device = self.device = resolve_device(self.device)
             try:
                 self._model = _open_encoder(path, device, self.backend)
             except EmbeddingError:
@@ -344,8 +344,11 @@ class Embedder:
             missing = [t for t in missing if t not in found]
         if missing:
             self.load()
+            # A GPU wants large batches; the CPU's batch size only bounds padding there.
+            on_gpu = str(self.device).startswith("cuda")  # resolved by load()
+            batch_size = max(self.batch_size, 512) if on_gpu else self.batch_size
             with self._lock:
-                vectors = self._model.encode(missing, batch_size=self.batch_size)
+                vectors = self._model.encode(missing, batch_size=batch_size)
             fresh = {t: v.astype(np.float32) for t, v in zip(missing, vectors, strict=True)}
             found.update(fresh)
             if self._disk is not None:

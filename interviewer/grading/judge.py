@@ -217,7 +217,10 @@ class CrossEncoderJudge:
         out: dict[tuple[str, str], np.ndarray] = {}
         with self._lock:
             assert self._tokens is not None  # set by load()
-            for rows, tokens in self._tokens.batches(pairs, max_rows=self.batch_size):
+            # A GPU wants few large batches (a forward pass is ~100 kernel launches); the CPU small ones.
+            on_gpu = str(self.device).startswith("cuda")
+            max_rows, max_tokens = (1024, 65536) if on_gpu else (self.batch_size, 4096)
+            for rows, tokens in self._tokens.batches(pairs, max_tokens=max_tokens, max_rows=max_rows):
                 for i, row in zip(rows, self._probabilities(tokens), strict=True):
                     out[pairs[i]] = row
         return out
