@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from interviewer.domain.grade import (
@@ -93,7 +94,9 @@ def test_an_answer_to_a_different_question_is_flagged_off_topic(grader):
 def test_strong_beats_weak_beats_nothing(grader):
     strong = grader.grade(VANISHING, STRONG_VANISHING)
     weak = grader.grade(VANISHING, WEAK_VANISHING)
-    assert strong.score >= 4.0 and strong.band == "strong"
+    # 3.9 since the judge learned that true sentences beside a misconception do not assert it (its
+    # readings of points named in a list dropped to ~0.5); 4.0 before.
+    assert strong.score >= 3.9 and strong.band == "strong"
     assert 0 < weak.score < strong.score - 1.5
     assert len(strong.covered) > len(weak.covered) and weak.missed
 
@@ -268,3 +271,50 @@ def test_a_contradicted_key_point_is_named_with_the_fact_and_caps_the_score():
     named = [(c.said, c.fact) for c in grade.contradictions]
     assert named == [("Recall is TP/(TP+FP).", "Recall is TP/(TP+FN)")]
     assert "Recall is TP/(TP+FN)" in grade.missed and "in fact" in grade.explanation
+
+
+def _probs(entail: float) -> np.ndarray:
+    from interviewer.grading.judge import CONTRADICT, ENTAIL, NEUTRAL
+
+    row = np.zeros(3, dtype=np.float32)
+    row[ENTAIL], row[NEUTRAL], row[CONTRADICT] = entail, (1 - entail) / 2, (1 - entail) / 2
+    return row
+
+
+def test_a_sentence_that_also_entails_the_correction_does_not_assert_the_claim():
+    """The judge can read an on-topic sentence stating a claim's opposite as entailing the claim;
+    read against the correction as well, it asserts nothing. A span the first pass did not read as
+    asserting the claim, or too far from it to count, costs no second pass."""
+    from interviewer.grading.grader import CORRECTION_CHECK_AT, JudgeWork, _asserts
+
+    claim, correction = "Dropout drops the same neurons all run", "Dropout drops new neurons each step"
+    refuting, asserting, unrelated = "A new random mask every step.", "The same units stay off.", "Use Adam."
+    probs = {
+        (refuting, claim): _probs(0.86),
+        (asserting, claim): _probs(0.9),
+        (unrelated, claim): _probs(0.05),
+    }
+    work = JudgeWork(
+        answer="",
+        model_answer=None,
+        points=[],
+        essential=[],
+        weights=[],
+        point_spans=[],
+        claims=[claim],
+        corrections=[correction],
+        claim_spans=[[refuting, asserting, unrelated]],
+        claim_sims=[[0.8, 0.8, 0.3]],
+    )
+    # A span too far from the claim to count is not read at all.
+    assert work.pairs(relevant_at=0.7) == [(refuting, claim), (asserting, claim)]
+    second = work.correction_pairs(probs, relevant_at=0.7)
+    assert second == [(refuting, correction), (asserting, correction)]
+    assert CORRECTION_CHECK_AT > 0.05
+    probs[(refuting, correction)] = _probs(0.95)
+    probs[(asserting, correction)] = _probs(0.02)
+    assert _asserts(probs, refuting, claim, correction) < 0.1
+    assert _asserts(probs, asserting, claim, correction) == pytest.approx(0.9, abs=1e-6)
+    assert _asserts(probs, unrelated, claim, correction) == pytest.approx(0.05, abs=1e-6)
+    # Not relevant enough by embedding: never read against the correction.
+    assert work.correction_pairs(probs, relevant_at=0.9) == []

@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from interviewer.grading.judge import CONTRADICT, ENTAIL, CrossEncoderJudge, JudgeError, judge_meta
+from interviewer.grading.judge import CONTRADICT, ENTAIL, NEUTRAL, CrossEncoderJudge, JudgeError, judge_meta
 from interviewer.grading.judge_data import (
     PAIRS_DIR,
     PairsError,
+    aligned_examples,
     authored_examples,
     check_pairs,
     is_held_out,
@@ -70,6 +71,25 @@ def test_pairs_load_and_expand_into_labelled_examples(tmp_path):
     assert ("misconception", ENTAIL) in labels  # asserting the claim entails it
     assert ("authored-in-context", CONTRADICT) in labels  # a false statement among true ones
     assert examples == authored_examples([_rubric()], pairs, seed=1)  # seeded: reproducible
+
+
+def test_true_sentences_beside_a_claim_are_taught_as_not_entailing_it(grader):
+    """The model answer's sentences closest to a misconception (true, same words, often its
+    opposite) and the key points are neutral to the claim: without them the judge read a model
+    answer's "a new random subset each step" as asserting "the same neurons all run"."""
+    rubric = _rubric().model_copy(
+        update={
+            "reference": "Dropout switches off a new random subset of neurons at every training step; "
+            "the units dropped in one step are back in the next. At inference nothing is dropped."
+        }
+    )
+    examples = aligned_examples([rubric], grader.embedder.encode)
+    beside = [e for e in examples if e.source == "true-beside-claim"]
+    claim = rubric.misconceptions[0].claim
+    assert beside and all(e.hypothesis == claim and e.label == NEUTRAL for e in beside)
+    premises = {e.premise for e in beside}
+    assert any("new random subset" in p for p in premises)  # the sentence that refutes it
+    assert {k.text for k in rubric.key_points} <= premises
 
 
 def test_a_reworded_key_point_orphans_its_pairs_and_the_check_says_which(tmp_path):

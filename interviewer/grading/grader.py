@@ -133,6 +133,11 @@ def _soft(value: float, low: float, high: float) -> float:
 # embedding similarity: the judge is the expensive model, the embeddings a cheap prefilter.
 JUDGE_CANDIDATES = 3
 JUDGE_MISCONCEPTION_CANDIDATES = 2
+# A sentence the judge reads as entailing a misconception's claim is also read against the
+# correction: an on-topic sentence stating the opposite of the claim in the same words (a dropout
+# rate "per iteration" against "the same fixed set of neurons") can read as entailing both, and
+# then it asserts nothing. Read only where the claim's reading reaches this, so it costs few pairs.
+CORRECTION_CHECK_AT = 0.3
 
 
 @dataclass
@@ -146,10 +151,13 @@ class JudgeWork:
     weights: list[float]
     point_spans: list[list[str]]
     claims: list[str]
+    corrections: list[str]
     claim_spans: list[list[str]]
     claim_sims: list[list[float]]
 
-    def pairs(self) -> list[tuple[str, str]]:
+    def pairs(self, relevant_at: float) -> list[tuple[str, str]]:
+        """Every (span, hypothesis) the judge reads. A span less similar to a claim than relevant_at
+        is never counted as asserting it, so it is not read at all (most answers' claim spans)."""
         out = [
             (span, point)
             for point, spans in zip(self.points, self.point_spans, strict=True)
@@ -157,12 +165,26 @@ class JudgeWork:
         ]
         out += [
             (span, claim)
-            for claim, spans in zip(self.claims, self.claim_spans, strict=True)
-            for span in spans
+            for claim, spans, sims in zip(self.claims, self.claim_spans, self.claim_sims, strict=True)
+            for span, sim in zip(spans, sims, strict=True)
+            if sim >= relevant_at
         ]
         if self.model_answer:
             out.append((self.answer, self.model_answer))
         return out
+
+    def correction_pairs(
+        self, probs: dict[tuple[str, str], np.ndarray], relevant_at: float
+    ) -> list[tuple[str, str]]:
+        """(span, correction) for each relevant span that the first pass read as entailing a claim."""
+        return [
+            (span, correction)
+            for claim, correction, spans, sims in zip(
+                self.claims, self.corrections, self.claim_spans, self.claim_sims, strict=True
+            )
+            for span, sim in zip(spans, sims, strict=True)
+            if sim >= relevant_at and float(probs[(span, claim)][ENTAIL]) >= CORRECTION_CHECK_AT
+        ]
 
 
 def _top(scores: np.ndarray, k: int) -> list[int]:
@@ -198,9 +220,21 @@ def _judge_work(
         weights=[k.weight for k in rubric.key_points],
         point_spans=point_spans,
         claims=[m.claim for m in rubric.misconceptions],
+        corrections=[m.correction for m in rubric.misconceptions],
         claim_spans=claim_spans,
         claim_sims=claim_sims,
     )
+
+
+def _asserts(probs: dict[tuple[str, str], np.ndarray], span: str, claim: str, correction: str) -> float:
+    """How surely a span asserts a claim: the judge's entailment, discounted when the span also
+    reads as entailing the correction (then it does not take the claim's side): unchanged while
+    P(correction) <= 0.5, nothing when it is certain."""
+    entail = float(probs[(span, claim)][ENTAIL])
+    corrected = probs.get((span, correction))
+    if corrected is None:
+        return entail
+    return entail * min(1.0, 2.0 * (1.0 - float(corrected[ENTAIL])))
 
 
 def _apply_judgement(
@@ -237,15 +271,14 @@ def _apply_judgement(
         contradicting.append(spans[worst])
     asserted: list[float] = []
     asserting: list[str] = []
-    for n, (claim, spans, sims) in enumerate(
-        zip(work.claims, work.claim_spans, work.claim_sims, strict=True)
+    for n, (claim, correction, spans, sims) in enumerate(
+        zip(work.claims, work.corrections, work.claim_spans, work.claim_sims, strict=True)
     ):
-        rows = [probs[(span, claim)] for span in spans]
         reads = [
-            float(r[ENTAIL]) if sim >= cal.claim_relevant_at else 0.0
-            for r, sim in zip(rows, sims, strict=True)
+            _asserts(probs, span, claim, correction) if sim >= cal.claim_relevant_at else 0.0
+            for span, sim in zip(spans, sims, strict=True)
         ]
-        best = max(range(len(rows)), key=lambda i: reads[i])
+        best = max(range(len(spans)), key=lambda i: reads[i])
         near_copy = n < len(similar_claims) and similar_claims[n] >= cal.misconception_at
         asserted.append(1.0 if near_copy else round(reads[best], 4))
         asserting.append(signals.misconception_units[n] if near_copy else spans[best])
@@ -407,8 +440,16 @@ class Grader:
         works = [w for _, w in measured if w is not None]
         if self.judge is not None and works:
             # One judge pass over every pair of every answer in the batch (sorted by length inside).
-            pairs = list(dict.fromkeys(pair for w in works for pair in w.pairs()))
+            relevant_at = self.calibration.claim_relevant_at
+            pairs = list(dict.fromkeys(pair for w in works for pair in w.pairs(relevant_at)))
             probs = dict(zip(pairs, self.judge.predict(pairs), strict=True))
+            # A second, small pass: the corrections of the claims some span seemed to assert.
+            second = list(
+                dict.fromkeys(pair for w in works for pair in w.correction_pairs(probs, relevant_at))
+            )
+            second = [pair for pair in second if pair not in probs]
+            if second:
+                probs.update(zip(second, self.judge.predict(second), strict=True))
             for signals, work in measured:
                 if signals is not None and work is not None:
                     _apply_judgement(signals, work, probs, self.calibration)

