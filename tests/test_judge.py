@@ -194,3 +194,13 @@ def test_the_judge_in_numpy_reads_as_the_judge_in_torch(monkeypatch):
     assert type(numpy_judge._model).__name__ == "NumpyBert"
     assert type(torch_judge._model).__name__ == "BertForSequenceClassification"
     assert np.abs(got - expected).max() < 1e-5
+
+
+def test_the_pair_cache_keeps_the_recently_used_pairs():
+    judge = CrossEncoderJudge(cache_size=2)
+    a, b, c = ("It rains.", "It is wet."), ("It is sunny.", "It is wet."), ("It snows.", "It is cold.")
+    judge.predict([a])
+    judge.predict([b])
+    judge.predict([a])  # a hit: a is now the most recently used
+    judge.predict([c])  # evicts b, the least recently used
+    assert list(judge._cache) == [a, c]

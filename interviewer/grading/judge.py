@@ -202,6 +202,8 @@ class CrossEncoderJudge:
         unique = list(dict.fromkeys(pairs))
         with self._lock:
             found = {p: self._cache[p] for p in unique if p in self._cache}
+            for pair in found:  # least recently used goes first, as the docstring says (was FIFO)
+                self._cache.move_to_end(pair)
         missing = [p for p in unique if p not in found]
         if missing:
             self.load()
