@@ -58,6 +58,11 @@ def resolve_device(name: str | None = None) -> str:
     return chosen
 
 
+def is_gpu(device: str | None) -> bool:
+    """Whether a device name (resolved, or as asked) names a CUDA GPU."""
+    return (device or "").startswith("cuda")
+
+
 BACKENDS = ("numpy", "torch")
 
 
@@ -345,8 +350,7 @@ class Embedder:
         if missing:
             self.load()
             # A GPU wants large batches; the CPU's batch size only bounds padding there.
-            on_gpu = str(self.device).startswith("cuda")  # resolved by load()
-            batch_size = max(self.batch_size, 512) if on_gpu else self.batch_size
+            batch_size = max(self.batch_size, 512) if is_gpu(self.device) else self.batch_size
             with self._lock:
                 vectors = self._model.encode(missing, batch_size=batch_size)
             fresh = {t: v.astype(np.float32) for t, v in zip(missing, vectors, strict=True)}

@@ -163,12 +163,7 @@ class JudgeWork:
             for point, spans in zip(self.points, self.point_spans, strict=True)
             for span in spans
         ]
-        out += [
-            (span, claim)
-            for claim, spans, sims in zip(self.claims, self.claim_spans, self.claim_sims, strict=True)
-            for span, sim in zip(spans, sims, strict=True)
-            if sim >= relevant_at
-        ]
+        out += [(span, claim) for claim, _, span in self.relevant_claim_spans(relevant_at)]
         if self.model_answer:
             out.append((self.answer, self.model_answer))
         return out
@@ -179,11 +174,19 @@ class JudgeWork:
         """(span, correction) for each relevant span that the first pass read as entailing a claim."""
         return [
             (span, correction)
+            for claim, correction, span in self.relevant_claim_spans(relevant_at)
+            if float(probs[(span, claim)][ENTAIL]) >= CORRECTION_CHECK_AT
+        ]
+
+    def relevant_claim_spans(self, relevant_at: float) -> list[tuple[str, str, str]]:
+        """(claim, correction, span) for each span similar enough to a claim to count as asserting it."""
+        return [
+            (claim, correction, span)
             for claim, correction, spans, sims in zip(
                 self.claims, self.corrections, self.claim_spans, self.claim_sims, strict=True
             )
             for span, sim in zip(spans, sims, strict=True)
-            if sim >= relevant_at and float(probs[(span, claim)][ENTAIL]) >= CORRECTION_CHECK_AT
+            if sim >= relevant_at
         ]
 
 

@@ -216,12 +216,13 @@ class CrossEncoderJudge:
         return np.vstack([found[p] for p in pairs]).astype(np.float32)
 
     def _forward(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], np.ndarray]:
+        from interviewer.grading.embedding import is_gpu
+
         out: dict[tuple[str, str], np.ndarray] = {}
         with self._lock:
             assert self._tokens is not None  # set by load()
             # A GPU wants few large batches (a forward pass is ~100 kernel launches); the CPU small ones.
-            on_gpu = str(self.device).startswith("cuda")
-            max_rows, max_tokens = (1024, 65536) if on_gpu else (self.batch_size, 4096)
+            max_rows, max_tokens = (1024, 65536) if is_gpu(self.device) else (self.batch_size, 4096)
             for rows, tokens in self._tokens.batches(pairs, max_tokens=max_tokens, max_rows=max_rows):
                 for i, row in zip(rows, self._probabilities(tokens), strict=True):
                     out[pairs[i]] = row

@@ -10,6 +10,7 @@ hashes, seed, settings, counts, metrics) are written next to each other; only th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -294,8 +295,6 @@ def judge_version_digest(
 ) -> str:
     """What the version names: the files read, the settings and the pairs made of them (so a change
     in how pairs are derived, with the same files, is a new version too)."""
-    import hashlib
-
     pairs = hashlib.sha256()
     for e in [*train, *held]:
         pairs.update(f"{e.premise}\x1f{e.hypothesis}\x1f{e.label}\x1e".encode())
@@ -309,6 +308,5 @@ def judge_version_digest(
 
 
 def file_digest_of(digests: dict[str, str]) -> str:
-    import hashlib
 
     return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()

@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from interviewer.grading.embedding import is_gpu
 from interviewer.sources.tables import InputError, format_of
 from interviewer.surfaces.batch import (
     CHUNK,
@@ -233,7 +234,7 @@ def run_ray(
         batch_format="pyarrow",
         compute=ray.data.ActorPoolStrategy(size=pool),
         num_cpus=ACTOR_CPUS,
-        num_gpus=1 if (ws.device or "").startswith("cuda") else 0,
+        num_gpus=1 if is_gpu(ws.device) else 0,
     )
     seen: set[str] = set()
     finished = False
