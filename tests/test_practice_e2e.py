@@ -470,3 +470,24 @@ def test_collect_answer_on_a_closed_stream() -> None:
 
 def test_command_words_inside_sentences_are_answers() -> None:
     assert parse_command("skip connections let gradients flow") is None
+
+
+def test_keys_typed_between_two_reads_are_kept() -> None:
+    """Keys that arrive while no line is being read (Enter pressed twice quickly, typing while an
+    answer is graded) must reach the next read: switching to key-by-key mode used to flush them."""
+    import pty
+
+    from interviewer.surfaces.keyboard import Keyboard
+
+    master, slave = pty.openpty()
+    try:
+        with open(slave, closefd=False) as tty_in, open(os.devnull, "w") as screen:
+            keyboard = Keyboard(tty_in, screen)
+            os.write(master, b"first\r")
+            assert keyboard.read_line("> ", time.monotonic() + 5) == Line("first")
+            os.write(master, b"second\r")  # nobody is reading now
+            time.sleep(0.05)
+            assert keyboard.read_line("> ", time.monotonic() + 5) == Line("second")
+    finally:
+        os.close(master)
+        os.close(slave)

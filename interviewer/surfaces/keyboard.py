@@ -99,7 +99,9 @@ class Keyboard:
         import tty
 
         saved = termios.tcgetattr(self.fd)
-        tty.setcbreak(self.fd)  # ISIG stays on: Ctrl-C still raises KeyboardInterrupt
+        # TCSANOW, not setcbreak's default TCSAFLUSH: that drops keys typed since the last line was read
+        # (Enter pressed twice quickly, or typing while the last answer was graded). ISIG stays on.
+        tty.setcbreak(self.fd, termios.TCSANOW)
         # Enter arrives as \r, a pasted or piped line end as \n or \r\n: see them as sent (no ICRNL),
         # so \r\n is one line end and \n\n an empty line, never the other way round.
         attrs = termios.tcgetattr(self.fd)
