@@ -109,7 +109,15 @@ def measure(
 
 def fresh_env(tmp: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     cache = tempfile.mkdtemp(dir=tmp, prefix="cache-")
-    return {**os.environ, "INTERVIEWER_CACHE_DIR": cache, "PYTHONPATH": str(ROOT), **(extra or {})}
+    # ROOT first, the caller's PYTHONPATH kept (packages installed beside the interpreter, say).
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "INTERVIEWER_CACHE_DIR": cache, "PYTHONPATH": path, **(extra or {})}
+
+
+def count_rows(out: Path) -> int:
+    if not out.exists():  # grade exits 1 on skipped rows, and so does a crash: only a crash writes nothing
+        raise SystemExit(f"`interviewer grade` wrote no {out.name}: run it by hand to see why")
+    return sum(1 for _ in out.open(encoding="utf-8"))
 
 
 def grade_command(rows: Path, out: Path, extra: list[str]) -> list[str]:
@@ -151,7 +159,7 @@ def main() -> None:
         write_rows(rows, args.rows)
         naive_s, naive_rss, _ = measure([sys.executable, __file__, "--naive", str(rows)], fresh_env(tmp))
         grade_s, grade_rss, _ = measure(grade_command(rows, tmp / "out.jsonl", extra), fresh_env(tmp))
-        graded = sum(1 for _ in (tmp / "out.jsonl").open(encoding="utf-8"))
+        graded = count_rows(tmp / "out.jsonl")
         naive_rate, grade_rate = args.rows / naive_s, graded / grade_s
         load = os.getloadavg()[0]
         print(f"rows: {args.rows} ({graded} graded), {os.cpu_count()} CPUs, load {load:.1f}, {device()}")
@@ -166,7 +174,7 @@ def main() -> None:
             write_rows(path, size)
             out = tmp / f"out-{size}.jsonl"
             seconds, rss, _ = measure(grade_command(path, out, extra), fresh_env(tmp), args.max_seconds)
-            done = sum(1 for _ in out.open(encoding="utf-8"))
+            done = count_rows(out)
             stopped = f" (stopped after {done:,} rows)" if done < size else ""
             print(f"| {size:,}{stopped} | {seconds:.0f} | {done / seconds:.1f} | {rss:.0f} |", flush=True)
             path.unlink()
