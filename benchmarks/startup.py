@@ -21,7 +21,8 @@ GOAL_S = 0.3
 
 
 def median_seconds(command: list[str], runs: int) -> float:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
     times = []
     for _ in range(runs):
         started = time.perf_counter()

@@ -6,14 +6,14 @@ follow-ups. Text taken from a bank is marked `bank`; text we wrote is marked `au
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from interviewer.domain.errors import InterviewerError
@@ -74,10 +74,6 @@ def is_bare_title(question: str) -> bool:
     text = question.strip()
     first = text.split(maxsplit=1)[0].lower().strip("*_`") if text else ""
     return bool(text) and "?" not in text and first not in _IMPERATIVES
-
-
-# The C loader parses the 150 rubrics ~5x faster: it is on the path to the first practice question.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class RubricError(InterviewerError, ValueError):
@@ -266,16 +262,21 @@ def rubric_path(folder: Path, bank: str) -> Path:
     return folder / f"{bank}.yaml"
 
 
-class _LiteralDumper(yaml.SafeDumper):
-    pass
+@functools.cache
+def _literal_dumper() -> Any:
+    """A SafeDumper writing multi-line strings as | blocks (built on first use: yaml is imported only
+    when a file is written or parsed, not when its parse is cached)."""
+    import yaml
 
+    class LiteralDumper(yaml.SafeDumper):
+        pass
 
-def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
-    style = "|" if "\n" in data else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+    def str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+        style = "|" if "\n" in data else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
-
-_LiteralDumper.add_representer(str, _str_presenter)
+    LiteralDumper.add_representer(str, str_presenter)
+    return LiteralDumper
 
 
 def dump_rubric_file(rubric_file: RubricFile) -> str:
@@ -285,7 +286,9 @@ def dump_rubric_file(rubric_file: RubricFile) -> str:
         for optional in ("asked", "reference_addendum", "correction_note"):  # most rubrics have none
             if rubric.get(optional) is None:
                 rubric.pop(optional, None)
-    return yaml.dump(data, Dumper=_LiteralDumper, sort_keys=False, allow_unicode=True, width=100)
+    import yaml
+
+    return yaml.dump(data, Dumper=_literal_dumper(), sort_keys=False, allow_unicode=True, width=100)
 
 
 def save_rubrics(folder: Path, rubrics: list[Rubric]) -> list[Path]:
@@ -319,6 +322,26 @@ def _parse_cache_dir() -> Path | None:
     return user_cache_dir() / "parsed-yaml"
 
 
+class _NotYaml(ValueError):
+    """Text that is not valid YAML, with the 1-based line the parser stopped at."""
+
+    def __init__(self, line: int, kind: str) -> None:
+        super().__init__(f"line {line}: {kind}")
+        self.line, self.kind = line, kind
+
+
+def _yaml_load(text: str) -> object:
+    import yaml
+
+    # The C loader parses the 150 rubrics ~5x faster: it is on the path to the first practice question.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise _NotYaml(mark.line + 1 if mark else 1, exc.__class__.__name__) from None
+
+
 def _parse_yaml(text: str) -> object:
     """yaml.load, through a cache of parsed files keyed by their content's hash: parsing the five
     rubric files takes 0.2 s even with libyaml, reading their JSON 0.01 s, and `questions` and every
@@ -330,7 +353,7 @@ def _parse_yaml(text: str) -> object:
             return json.loads(cached.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             pass
-    data = yaml.load(text, Loader=_YAML_LOADER)
+    data = _yaml_load(text)
     if cached is not None:
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)
@@ -346,11 +369,8 @@ def load_rubric_file(path: Path) -> RubricFile:
     text = _read(path, "rubric")
     try:
         data = _parse_yaml(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        name = exc.__class__.__name__
-        raise RubricError(f"rubric file {path} line {line}: not valid YAML ({name})") from None
+    except _NotYaml as exc:
+        raise RubricError(f"rubric file {path} line {exc.line}: not valid YAML ({exc.kind})") from None
     if not isinstance(data, dict):
         raise RubricError(f"rubric file {path} line 1: expected a mapping with `bank` and `rubrics`")
     try:
@@ -387,12 +407,10 @@ def load_concepts(folder: Path) -> ConceptsFile:
         return ConceptsFile()
     text = _read(path, "concepts")
     try:
-        data = yaml.load(text, Loader=_YAML_LOADER) or {}
+        data = _parse_yaml(text) or {}
         return ConceptsFile.model_validate(data)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        raise RubricError(f"concepts file {path} line {line}: not valid YAML") from None
+    except _NotYaml as exc:
+        raise RubricError(f"concepts file {path} line {exc.line}: not valid YAML") from None
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"])
