@@ -9,6 +9,7 @@ import pytest
 
 from interviewer.grading.judge import CONTRADICT, ENTAIL, NEUTRAL, CrossEncoderJudge, JudgeError, judge_meta
 from interviewer.grading.judge_data import (
+    NOT_CONTRADICT,
     PAIRS_DIR,
     PairsError,
     aligned_examples,
@@ -50,6 +51,7 @@ PAIRS_YAML = """
     - Dropout zeroes the same activations at every step.
     - Dropout zeroes random activations only at inference.
     neutral: ["Dropout was introduced around 2014."]
+    restates: ["Dropout zeroes random activations while the network is training."]
   - key_point: Dropout is turned off at inference
     entails: ["At test time every unit is kept.", "When you deploy it, nothing gets dropped anymore."]
     contradicts: ["Dropout stays on at inference.", "At test time half the units are still dropped."]
@@ -70,6 +72,12 @@ def test_pairs_load_and_expand_into_labelled_examples(tmp_path):
     assert ("authored", ENTAIL) in labels and ("authored", CONTRADICT) in labels
     assert ("misconception", ENTAIL) in labels  # asserting the claim entails it
     assert ("authored-in-context", CONTRADICT) in labels  # a false statement among true ones
+    assert ("restated-own-words", ENTAIL) in labels  # the authored restatement in the point's words
+    # Verbatim, a point and a claim entail themselves (without these the judge read a claim as
+    # contradicting itself: "an opener means entailment").
+    identity = {(e.premise, e.hypothesis) for e in examples if e.source == "identity" and e.label == ENTAIL}
+    assert ("Dropout is turned off at inference.", "Dropout is turned off at inference") in identity
+    assert ("Dropout deletes neurons for good.", "Dropout deletes neurons for good") in identity
     assert examples == authored_examples([_rubric()], pairs, seed=1)  # seeded: reproducible
 
 
@@ -90,6 +98,43 @@ def test_true_sentences_beside_a_claim_are_taught_as_not_entailing_it(grader):
     premises = {e.premise for e in beside}
     assert any("new random subset" in p for p in premises)  # the sentence that refutes it
     assert {k.text for k in rubric.key_points} <= premises
+
+
+def test_true_sentences_beside_a_key_point_are_taught_as_not_contradicting_it(grader):
+    """The model answer is true: its sentences closest to a key point (other than the one stating
+    it) are labelled "not a contradiction", whether they entail the point or not."""
+    rubric = _rubric().model_copy(
+        update={
+            "reference": "Dropout zeroes random activations during training. Each step draws a new mask "
+            "over the hidden units. At inference dropout is off and every unit is used."
+        }
+    )
+    beside = [
+        e for e in aligned_examples([rubric], grader.embedder.encode) if e.source == "true-beside-point"
+    ]
+    assert beside and all(e.label == NOT_CONTRADICT for e in beside)
+    # The sentence that states the point is taught as entailing it, not only as "not contradicting".
+    stated = (
+        "Dropout zeroes random activations during training.",
+        "Dropout zeroes random activations during training",
+    )
+    assert stated not in {(e.premise, e.hypothesis) for e in beside}
+
+
+def test_not_a_contradiction_costs_the_log_of_entailment_plus_neutral():
+    torch = pytest.importorskip("torch")
+    from interviewer.grading.judge_train import _loss
+
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0], [1.0, 1.0, 1.0]])
+    full = torch.tensor([ENTAIL, CONTRADICT, NEUTRAL])
+    # Without partial labels: plain cross-entropy, as before.
+    expected = torch.nn.functional.cross_entropy(logits, full, label_smoothing=0.05)
+    assert torch.allclose(_loss(logits, full), expected)
+    partial = torch.tensor([ENTAIL, NOT_CONTRADICT, NEUTRAL])
+    p = torch.softmax(logits[1], dim=-1)
+    by_row = torch.nn.functional.cross_entropy(logits, full, label_smoothing=0.05, reduction="none")
+    by_row[1] = -torch.log(p[ENTAIL] + p[NEUTRAL])
+    assert torch.allclose(_loss(logits, partial), by_row.mean())
 
 
 def test_a_reworded_key_point_orphans_its_pairs_and_the_check_says_which(tmp_path):
@@ -166,6 +211,16 @@ def test_the_judge_tells_prevents_from_causes(judge):
     )
     assert probs[0, ENTAIL] > 0.5 > probs[1, ENTAIL]
     assert probs[1, CONTRADICT] > probs[0, CONTRADICT]
+
+
+@pytest.mark.slow
+def test_a_claim_word_for_word_entails_itself(judge, workspace):
+    """Every misconception claim of a bank, read against itself: entailment, never contradiction."""
+    rubrics = [r for r in workspace.rubrics() if r.question_id.startswith("000-")]
+    claims = [m.claim for r in rubrics for m in r.misconceptions]
+    probs = judge.predict([(c if c.endswith(".") else c + ".", c) for c in claims])
+    assert len(claims) > 50
+    assert float(np.mean(probs[:, ENTAIL] > 0.5)) >= 0.95 and probs[:, CONTRADICT].max() < 0.5
 
 
 @pytest.mark.slow

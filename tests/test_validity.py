@@ -21,12 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 # Measured on main with the shipped judge and calibration; raise them as the grader improves.
-# The judge taught that true sentences beside a misconception do not assert it (and the correction
-# read too) traded 2 references and 5 negated probes for 10 paraphrases: 120/104/64 before.
-REFERENCES_AT_LEAST_4_5 = 118  # of 150 (target: 150; before the judge: 71)
-REFERENCES_FLAGGED_AT_MOST = 4  # (target: 0; before the judge: 14)
-PARAPHRASES_AT_LEAST_4 = 114  # of 150 (target: 150)
-NEGATED_BELOW_THEIR_REFERENCE = 59  # of 150 (target: 150, each at most 2.5 and naming the point)
+# The judge taught that a point or claim, word for word, entails itself, that the model answer's
+# sentences do not contradict its own points, and the authored restatements (then recalibrated):
+# 118/4/114/59 before, so 3 more references and 4 more negations for 8 paraphrases, and no flag.
+REFERENCES_AT_LEAST_4_5 = 121  # of 150 (target: 150; before the judge: 71)
+REFERENCES_FLAGGED_AT_MOST = 0  # (target: 0; before the judge: 14)
+PARAPHRASES_AT_LEAST_4 = 106  # of 150 (target: 150)
+NEGATED_BELOW_THEIR_REFERENCE = 63  # of 150 (target: 150, each at most 2.5 and naming the point)
 
 
 @pytest.fixture(scope="module")

@@ -138,6 +138,11 @@ JUDGE_MISCONCEPTION_CANDIDATES = 2
 # rate "per iteration" against "the same fixed set of neurons") can read as entailing both, and
 # then it asserts nothing. Read only where the claim's reading reaches this, so it costs few pairs.
 CORRECTION_CHECK_AT = 0.3
+# A sentence nearly worded as a misconception counts as asserting it only if the judge, reading it,
+# finds it at least as likely to assert the claim as not: "backprop computes the gradients; an
+# optimizer then updates the weights" is worded like "backprop is the optimizer that updates the
+# weights" and says the opposite.
+NEAR_COPY_CONFIRM_AT = 0.5
 
 
 @dataclass
@@ -154,6 +159,8 @@ class JudgeWork:
     corrections: list[str]
     claim_spans: list[list[str]]
     claim_sims: list[list[float]]
+    # Per claim, the sentence that similarity alone took as asserting it (set aside uncredited), or None.
+    near_copies: list[str | None]
 
     def pairs(self, relevant_at: float) -> list[tuple[str, str]]:
         """Every (span, hypothesis) the judge reads. A span less similar to a claim than relevant_at
@@ -164,6 +171,7 @@ class JudgeWork:
             for span in spans
         ]
         out += [(span, claim) for claim, _, span in self.relevant_claim_spans(relevant_at)]
+        out += [(unit, claim) for claim, _, unit in self.near_copy_units()]
         if self.model_answer:
             out.append((self.answer, self.model_answer))
         return out
@@ -174,8 +182,16 @@ class JudgeWork:
         """(span, correction) for each relevant span that the first pass read as entailing a claim."""
         return [
             (span, correction)
-            for claim, correction, span in self.relevant_claim_spans(relevant_at)
+            for claim, correction, span in [*self.relevant_claim_spans(relevant_at), *self.near_copy_units()]
             if float(probs[(span, claim)][ENTAIL]) >= CORRECTION_CHECK_AT
+        ]
+
+    def near_copy_units(self) -> list[tuple[str, str, str]]:
+        """(claim, correction, unit) for each claim that similarity alone found nearly worded."""
+        return [
+            (claim, correction, unit)
+            for claim, correction, unit in zip(self.claims, self.corrections, self.near_copies, strict=True)
+            if unit is not None
         ]
 
     def relevant_claim_spans(self, relevant_at: float) -> list[tuple[str, str, str]]:
@@ -201,6 +217,7 @@ def _judge_work(
     pair_texts: list[str],
     span_vecs: np.ndarray,
     answer: str,
+    near_copies: list[str | None],
 ) -> JudgeWork:
     spans = [*units, *pair_texts]
     point_spans = []
@@ -226,6 +243,7 @@ def _judge_work(
         corrections=[m.correction for m in rubric.misconceptions],
         claim_spans=claim_spans,
         claim_sims=claim_sims,
+        near_copies=near_copies,
     )
 
 
@@ -252,7 +270,6 @@ def _apply_judgement(
     made; a misconception is asserted when the sentence is close to the claim and the judge reads
     it as entailing the claim (or, as before, when it is nearly the claim itself)."""
     similar_points = list(signals.point_scores)
-    similar_claims = list(signals.misconception_scores)
     covered: list[float] = []
     entailed: list[float] = []
     contradicted: list[float] = []
@@ -274,17 +291,19 @@ def _apply_judgement(
         contradicting.append(spans[worst])
     asserted: list[float] = []
     asserting: list[str] = []
-    for n, (claim, correction, spans, sims) in enumerate(
-        zip(work.claims, work.corrections, work.claim_spans, work.claim_sims, strict=True)
+    for claim, correction, spans, sims, near in zip(
+        work.claims, work.corrections, work.claim_spans, work.claim_sims, work.near_copies, strict=True
     ):
         reads = [
             _asserts(probs, span, claim, correction) if sim >= cal.claim_relevant_at else 0.0
             for span, sim in zip(spans, sims, strict=True)
         ]
+        if near is not None:
+            spans, reads = [*spans, near], [*reads, _asserts(probs, near, claim, correction)]
         best = max(range(len(spans)), key=lambda i: reads[i])
-        near_copy = n < len(similar_claims) and similar_claims[n] >= cal.misconception_at
+        near_copy = near is not None and reads[-1] >= NEAR_COPY_CONFIRM_AT
         asserted.append(1.0 if near_copy else round(reads[best], 4))
-        asserting.append(signals.misconception_units[n] if near_copy else spans[best])
+        asserting.append(near if near_copy and near is not None else spans[best])
     weights = np.array(work.weights, dtype=float)
     essential = weights * np.array(work.essential, dtype=float)
     values = signals.values
@@ -547,7 +566,12 @@ class Grader:
         work = None
         if self.judge is not None:
             pair_texts = [f"{units[i]} {units[i + 1]}" for i in pair_rows]
-            work = _judge_work(rubric, own, units, pair_texts, np.vstack([single_vecs, pairs]), content)
+            near_copies = [
+                unit if score >= cal.misconception_at else None
+                for score, unit in zip(misconceptions.scores, misconceptions.units, strict=True)
+            ]
+            span_vecs = np.vstack([single_vecs, pairs])
+            work = _judge_work(rubric, own, units, pair_texts, span_vecs, content, near_copies)
         return signals, work
 
     def _off_topic(

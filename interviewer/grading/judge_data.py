@@ -27,6 +27,9 @@ from interviewer.sources.files import read_text
 from interviewer.sources.rubric import Rubric
 
 PAIRS_DIR = "judge/pairs"
+# A training-only label: "entailment or neutral, not contradiction" (its loss is -log(P(E) + P(N))),
+# for pairs we know are not contradictions without knowing which of the other two they are.
+NOT_CONTRADICT = 3
 MODEL_ANSWER_WORDS = 120
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -40,6 +43,8 @@ class PointPairs(BaseModel):
     entails: list[str] = Field(min_length=2)
     contradicts: list[str] = Field(min_length=2)
     neutral: list[str] = Field(min_length=1)
+    # The point restated in its own words (a candidate repeating it, as a spoken answer would): entails it.
+    restates: list[str] = Field(default_factory=list)
 
 
 class MisconceptionPairs(BaseModel):
@@ -137,6 +142,10 @@ def is_held_out(group: str, every: int) -> bool:
 _OPENERS = ("So, ", "I think ", "Basically, ", "Well, ", "In short, ", "As far as I know, ", "Right, so ")
 
 
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def _restated(text: str, rng: random.Random) -> str:
     return rng.choice(_OPENERS) + text[0].lower() + text[1:]
 
@@ -148,8 +157,10 @@ def authored_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
 
     Affirmations are written in other words and contradictions in the point's own words, so a model
     could learn "shared words mean contradiction"; the point restated in its own words (alone and
-    among other sentences) entails itself, which removes that shortcut. Another question's
-    affirmations are neutral to a point, so a topic alone is never entailment."""
+    among other sentences, after an opener, verbatim, and in the authored `restates`) entails itself,
+    which removes that shortcut. Without the verbatim pairs a judge read a misconception claim, word
+    for word, as contradicting itself (P(contradiction) 0.87): "an opener means entailment". Another
+    question's affirmations are neutral to a point, so a topic alone is never entailment."""
     rng = random.Random(seed)
     out: list[Example] = []
     foreign = [
@@ -172,6 +183,9 @@ def authored_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
                 for s in statements:
                     out.append(Example(s, p.key_point, label, "authored", group))
             out.append(Example(_restated(p.key_point, rng), p.key_point, ENTAIL, "restated", group))
+            out.append(Example(_sentence(p.key_point), p.key_point, ENTAIL, "identity", group))
+            for s in p.restates:
+                out.append(Example(s, p.key_point, ENTAIL, "restated-own-words", group))
             out.append(
                 Example(p.key_point, rng.choice(p.contradicts), CONTRADICT, "authored-reversed", group)
             )
@@ -198,6 +212,7 @@ def authored_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
             if m.claim not in claims:
                 continue
             out.append(Example(_restated(m.claim, rng), m.claim, ENTAIL, "misconception", group))
+            out.append(Example(_sentence(m.claim), m.claim, ENTAIL, "identity", group))
             for s in rng.sample(related, min(2, len(related))):
                 out.append(Example(s, m.claim, NEUTRAL, "misconception", group))
             for s in m.asserts:
@@ -211,6 +226,7 @@ def authored_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
 ALIGNED_AT = 0.75  # a model-answer sentence this close to a key point states it
 UNRELATED_BELOW = 0.45  # and one this far from a misconception claim says nothing about it
 TRUE_BESIDE_CLAIM = 3  # the true sentences (model answer, key points) closest to a claim: none entails it
+TRUE_BESIDE_POINT = 3  # the model-answer sentences closest to a key point: none contradicts it
 
 
 def aligned_examples(rubrics: list[Rubric], encode) -> list[Example]:
@@ -222,7 +238,10 @@ def aligned_examples(rubrics: list[Rubric], encode) -> list[Example]:
     And the true sentences closest to each claim (the model answer's and the key points) do not
     entail it: they share its words and often say its opposite ("deactivated per iteration" beside
     "the same fixed set for the whole run"), which a judge trained only on asserting and denying
-    paraphrases read as entailment, so model answers lost points for misconceptions they refute."""
+    paraphrases read as entailment, so model answers lost points for misconceptions they refute.
+
+    And the model-answer sentences closest to a key point (other than the one aligned to it) do not
+    contradict it: labelled NOT_CONTRADICT, since they may entail it or be neutral."""
     from interviewer.grading.text import units
 
     out: list[Example] = []
@@ -252,6 +271,14 @@ def aligned_examples(rubrics: list[Rubric], encode) -> list[Example]:
                     out.append(Example(sentences[i], claim, NEUTRAL, "true-beside-claim", group))
             for i in [int(i) for i in (-(p_vecs @ vec)).argsort()[:2]]:
                 out.append(Example(points[i], claim, NEUTRAL, "true-beside-claim", group))
+        # The model answer is true, so none of its sentences contradicts one of its own key points: the
+        # closest ones share the point's words, which a judge can read as a contradiction.
+        for point, vec in zip(points, p_vecs, strict=True):
+            sims = s_vecs @ vec
+            closest = [int(i) for i in (-sims).argsort()[: TRUE_BESIDE_POINT + 1]]
+            aligned = closest[0] if sims[closest[0]] >= ALIGNED_AT else None
+            for i in [i for i in closest if i != aligned][:TRUE_BESIDE_POINT]:
+                out.append(Example(sentences[i], point, NOT_CONTRADICT, "true-beside-point", group))
     return out
 
 

@@ -34,6 +34,7 @@ from interviewer.grading.judge import (
     is_frozen,
 )
 from interviewer.grading.judge_data import (
+    NOT_CONTRADICT,
     Example,
     aligned_examples,
     authored_examples,
@@ -113,8 +114,15 @@ def training_threads() -> int:
     return int(os.environ.get("INTERVIEWER_TRAIN_THREADS") or os.cpu_count() or 1)
 
 
-def train_judge(train: list[Example], settings: TrainSettings, progress: Callable[[str], None] = print):
-    """Fine-tune the encoder layers, pooler and head; returns the model and its tokenizer."""
+def train_judge(
+    train: list[Example],
+    settings: TrainSettings,
+    progress: Callable[[str], None] = print,
+    device: str = "cpu",
+):
+    """Fine-tune the encoder layers, pooler and head; returns the model (on `device`) and its
+    tokenizer. A GPU runs the same steps in the same order, for sweeps; the shipped weights are
+    trained on the CPU, where they reproduce."""
     import torch
 
     random.seed(settings.seed)
@@ -122,6 +130,7 @@ def train_judge(train: list[Example], settings: TrainSettings, progress: Callabl
     torch.manual_seed(settings.seed)
     torch.set_num_threads(training_threads())
     model, tokenizer = base_model()
+    model.to(device)
     for name, parameter in model.named_parameters():
         parameter.requires_grad = not is_frozen(name)
     rng = random.Random(settings.seed)
@@ -149,8 +158,9 @@ def train_judge(train: list[Example], settings: TrainSettings, progress: Callabl
                 max_length=settings.max_length,
                 return_tensors="pt",
             )
-            labels = torch.tensor([e.label for e in batch])
-            loss = torch.nn.functional.cross_entropy(model(**inputs).logits, labels, label_smoothing=0.05)
+            labels = torch.tensor([e.label for e in batch], device=device)
+            logits = model(**inputs.to(device)).logits
+            loss = _loss(logits, labels)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -163,6 +173,25 @@ def train_judge(train: list[Example], settings: TrainSettings, progress: Callabl
                 progress(f"step {step}/{steps_total}  loss {running:.3f}  {rate:.0f} pairs/s")
     model.eval()
     return model, tokenizer
+
+
+def _label_name(label: int) -> str:
+    return "not-contradiction" if label == NOT_CONTRADICT else LABELS[label]
+
+
+def _loss(logits, labels):
+    """Cross-entropy (label smoothing 0.05); a NOT_CONTRADICT example costs -log(P(E) + P(N))."""
+    import torch
+
+    partial = labels == NOT_CONTRADICT
+    if not bool(partial.any()):
+        return torch.nn.functional.cross_entropy(logits, labels, label_smoothing=0.05)
+    full = torch.nn.functional.cross_entropy(
+        logits, labels.clamp(max=CONTRADICT), label_smoothing=0.05, reduction="none"
+    )
+    log_probs = torch.log_softmax(logits, dim=-1)
+    not_contradicted = -torch.logsumexp(log_probs[:, [ENTAIL, NEUTRAL]], dim=-1)
+    return torch.where(partial, not_contradicted, full).mean()
 
 
 def predict_with(model, tokenizer, pairs: list[tuple[str, str]], max_length: int = 256) -> np.ndarray:
@@ -181,7 +210,8 @@ def predict_with(model, tokenizer, pairs: list[tuple[str, str]], max_length: int
                 max_length=max_length,
                 return_tensors="pt",
             )
-            out[idx] = torch.softmax(model(**batch).logits.float(), dim=-1).numpy()
+            logits = model(**batch.to(model.device)).logits.float()
+            out[idx] = torch.softmax(logits, dim=-1).cpu().numpy()
     return out
 
 
@@ -191,7 +221,9 @@ def classification_report(examples: list[Example], probs: np.ndarray) -> dict[st
 
     truth = np.array([e.label for e in examples])
     predicted = probs.argmax(axis=1)
-    report = {"n": float(len(examples)), "accuracy": round(float(np.mean(predicted == truth)), 4)}
+    # A NOT_CONTRADICT example is read right when it is not read as a contradiction.
+    right = np.where(truth == NOT_CONTRADICT, predicted != CONTRADICT, predicted == truth)
+    report = {"n": float(len(examples)), "accuracy": round(float(np.mean(right)), 4)}
     for label, name in ((ENTAIL, "entailment"), (NEUTRAL, "neutral"), (CONTRADICT, "contradiction")):
         mask = truth == label
         if mask.any():
@@ -240,7 +272,7 @@ def save_judge(model, out_dir: Path, meta: dict) -> None:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     tuned = {
-        name: tensor.detach().to(dtype=torch_half()).contiguous()
+        name: tensor.detach().to(device="cpu", dtype=torch_half()).contiguous()
         for name, tensor in model.state_dict().items()
         if not is_frozen(name) and tensor.is_floating_point()
     }
@@ -261,12 +293,13 @@ def run_training(
     out_dir: Path,
     settings: TrainSettings,
     progress: Callable[[str], None] = print,
+    device: str = "cpu",
 ) -> dict:
     train, held, digests = training_examples(rubrics, pairs_dir, benchmarks, settings)
-    counts = Counter(f"{e.source}:{LABELS[e.label]}" for e in train)
+    counts = Counter(f"{e.source}:{_label_name(e.label)}" for e in train)
     progress(f"{len(train)} training pairs, {len(held)} held out; {dict(sorted(counts.items()))}")
     started = time.time()
-    model, tokenizer = train_judge(train, settings, progress)
+    model, tokenizer = train_judge(train, settings, progress, device)
     seconds = round(time.time() - started, 1)
     digest = judge_version_digest(train, held, digests, settings)
     meta = {
@@ -280,6 +313,7 @@ def run_training(
         "held_out_pairs": len(held),
         "train_seconds": seconds,
         "threads": training_threads(),
+        "device": device,
         "metrics": {},
     }
     # Saved before measuring (which reads ~20k pairs), so an interrupted measurement loses no training.
