@@ -12,6 +12,7 @@ import io
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -64,6 +65,9 @@ class Practice:
             codec_errors="replace",
             dimensions=(60, 220),
             timeout=30,
+            # A runner that started the tests in the background (`cmd &` without job control) passes
+            # SIGINT on as ignored, and Ctrl-C would then do nothing in the child.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         self.log = io.StringIO()
         self.child.logfile_read = self.log
@@ -489,5 +493,38 @@ def test_keys_typed_between_two_reads_are_kept() -> None:
             time.sleep(0.05)
             assert keyboard.read_line("> ", time.monotonic() + 5) == Line("second")
     finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_ctrl_c_delivered_to_another_thread_still_interrupts_a_read() -> None:
+    """SIGINT from the terminal may land on any thread (the models' workers included); the main
+    thread, waiting for a key with no clock, must still raise KeyboardInterrupt promptly."""
+    import pty
+    import threading
+
+    from interviewer.surfaces.keyboard import Keyboard
+
+    master, slave = pty.openpty()
+    # Python's own Ctrl-C handler, whatever the runner left (a background start passes SIGINT ignored).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def interrupt_from_here() -> None:
+        time.sleep(0.3)
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)  # handled in this thread, not the main one
+        time.sleep(3)
+        os.write(master, b"late\r")  # unblocks a reader that missed it, so a failure cannot hang
+
+    helper = threading.Thread(target=interrupt_from_here, daemon=True)
+    started = time.monotonic()
+    try:
+        with open(slave, closefd=False) as tty_in, open(os.devnull, "w") as screen:
+            helper.start()
+            with pytest.raises(KeyboardInterrupt):
+                Keyboard(tty_in, screen).read_line("> ")
+            assert time.monotonic() - started < 1.5
+    finally:
+        helper.join()
+        signal.signal(signal.SIGINT, previous)
         os.close(master)
         os.close(slave)

@@ -20,6 +20,10 @@ PROMPT = "> "
 # blank line between paragraphs never sends half an answer.
 SEND_PROMPT = "(Enter again to send) > "
 SEND_AFTER_EMPTY_LINES = 2
+# The longest a read waits in one select() call. Ctrl-C's SIGINT can be delivered to any thread (the
+# models' worker threads too), and then it does not interrupt the main thread's select(): the main
+# thread must come back to Python now and then to run the handler (KeyboardInterrupt).
+SIGNAL_CHECK_S = 0.2
 PASTE_START, PASTE_END = "[200~", "[201~"  # bracketed paste, after ESC
 
 
@@ -78,10 +82,11 @@ class Keyboard:
         while b"\n" not in self._pending:
             if self.closed:
                 break
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0 or not select.select([self.fd], [], [], left)[0]:
-                    return Line("", timed_out=True)
+            left = math.inf if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                return Line("", timed_out=True)
+            if not select.select([self.fd], [], [], min(left, SIGNAL_CHECK_S))[0]:
+                continue
             chunk = os.read(self.fd, 4096)
             if not chunk:
                 self.closed = True
@@ -129,8 +134,8 @@ class Keyboard:
                 keys, self._typeahead = self._typeahead, ""
                 if not keys:
                     # Wake when the second on the clock changes, or when a key arrives.
-                    wait = None if seconds is None else max(0.02, left - (seconds - 1))
-                    if not select.select([self.fd], [], [], wait)[0]:
+                    wait = SIGNAL_CHECK_S if seconds is None else max(0.02, left - (seconds - 1))
+                    if not select.select([self.fd], [], [], min(wait, SIGNAL_CHECK_S))[0]:
                         continue
                     data = os.read(self.fd, 1024)
                     if not data:
