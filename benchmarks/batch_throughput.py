@@ -127,10 +127,10 @@ def grade_command(rows: Path, out: Path, extra: list[str]) -> list[str]:
 def device() -> str:
     """What `grade` runs on here (auto: a CUDA GPU when torch sees one)."""
     sys.path.insert(0, str(ROOT))
-    from interviewer.grading.embedding import resolve_device
+    from interviewer.grading.embedding import is_gpu, resolve_device
 
     chosen = resolve_device(os.environ.get("INTERVIEWER_DEVICE"))
-    if chosen.startswith("cuda"):
+    if is_gpu(chosen):
         import torch
 
         return f"device {chosen} ({torch.cuda.get_device_name()})"

@@ -299,11 +299,15 @@ def _apply_judgement(
             for span, sim in zip(spans, sims, strict=True)
         ]
         if near is not None:
-            spans, reads = [*spans, near], [*reads, _asserts(probs, near, claim, correction)]
+            near_read = _asserts(probs, near, claim, correction)
+            if near_read >= NEAR_COPY_CONFIRM_AT:  # worded like the claim, and the judge agrees
+                asserted.append(1.0)
+                asserting.append(near)
+                continue
+            spans, reads = [*spans, near], [*reads, near_read]
         best = max(range(len(spans)), key=lambda i: reads[i])
-        near_copy = near is not None and reads[-1] >= NEAR_COPY_CONFIRM_AT
-        asserted.append(1.0 if near_copy else round(reads[best], 4))
-        asserting.append(near if near_copy and near is not None else spans[best])
+        asserted.append(round(reads[best], 4))
+        asserting.append(spans[best])
     weights = np.array(work.weights, dtype=float)
     essential = weights * np.array(work.essential, dtype=float)
     values = signals.values

@@ -134,7 +134,7 @@ class Keyboard:
                 keys, self._typeahead = self._typeahead, ""
                 if not keys:
                     # Wake when the second on the clock changes, or when a key arrives.
-                    wait = SIGNAL_CHECK_S if seconds is None else max(0.02, left - (seconds - 1))
+                    wait = math.inf if seconds is None else max(0.02, left - (seconds - 1))
                     if not select.select([self.fd], [], [], min(wait, SIGNAL_CHECK_S))[0]:
                         continue
                     data = os.read(self.fd, 1024)
