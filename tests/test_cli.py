@@ -410,6 +410,23 @@ def test_help_imports_neither_the_models_nor_rich():
     assert done.stdout.splitlines()[-1] == "loaded:"
 
 
+def test_questions_does_not_scan_installed_packages_for_pydantic_plugins():
+    # The scan (importlib.metadata over every installed distribution) cost ~10 ms of start-up.
+    probe = (
+        "import os, sys\n"
+        "os.environ.pop('PYDANTIC_DISABLE_PLUGINS', None)\n"
+        "sys.argv = ['interviewer', 'questions', '--json']\n"
+        "from interviewer.surfaces.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "from pydantic.plugin import _loader\n"
+        "print('scanned:', _loader._plugins is not None)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "scanned: False"
+
+
 def test_grade_device_is_checked_before_any_row_is_read(env, tmp_path):
     source = tmp_path / "answers.jsonl"
     source.write_text(json.dumps({"id": "s", "question_id": "000-12", "answer": STRONG}) + "\n")
