@@ -67,24 +67,32 @@ def judge_meta(weights_dir: Path | None = None) -> dict:
         return {}
 
 
-def base_model(weights_dir: Path | None = None):
-    """The untrained base: the bundled MiniLM as a 3-way sequence classifier, and its tokenizer."""
+def base_classifier():
+    """The untrained base: the bundled MiniLM as a 3-way sequence classifier."""
     from interviewer.grading.embedding import DEFAULT_MODEL, bundled_model_path, offline_and_quiet
 
     offline_and_quiet()
     try:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoModelForSequenceClassification
     except ImportError:
         raise JudgeError("transformers is not installed: run `make setup`") from None
-    path = bundled_model_path(DEFAULT_MODEL)
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
-    model = AutoModelForSequenceClassification.from_pretrained(
-        str(path),
+    return AutoModelForSequenceClassification.from_pretrained(
+        str(bundled_model_path(DEFAULT_MODEL)),
         num_labels=len(LABELS),
         id2label=dict(enumerate(LABELS)),
         label2id={label: i for i, label in enumerate(LABELS)},
     )
-    return model, tokenizer
+
+
+def base_model():
+    """The untrained base classifier and its transformers tokenizer (training needs both; grading
+    tokenizes with `tokenizers` alone, so it loads the classifier only)."""
+    from transformers import AutoTokenizer
+
+    from interviewer.grading.embedding import DEFAULT_MODEL, bundled_model_path
+
+    model = base_classifier()
+    return model, AutoTokenizer.from_pretrained(str(bundled_model_path(DEFAULT_MODEL)))
 
 
 class CrossEncoderJudge:
@@ -175,7 +183,7 @@ class CrossEncoderJudge:
         import torch
         from safetensors.torch import load_file
 
-        model, _ = base_model()
+        model = base_classifier()
         path = self._tuned_path()
         try:
             tuned = {k: v.float() for k, v in load_file(str(path)).items()}
