@@ -251,6 +251,19 @@ def test_the_judge_in_numpy_reads_as_the_judge_in_torch(monkeypatch):
     assert np.abs(got - expected).max() < 1e-5
 
 
+def test_the_classifier_reads_the_first_token_alone_with_the_same_numbers():
+    """The judge's last layer runs for [CLS] only (every token's keys and values, one query)."""
+    judge = CrossEncoderJudge(device="cpu")
+    judge.load()
+    bert = judge._model
+    # One padded batch of very different lengths, so the padding mask is exercised.
+    tokens = bert.tokenizer([("Dropout is off at inference.", "Dropout"), ("word " * 80, "A long one")])
+    assert tokens[2][0].sum() < tokens[2].shape[1]
+    first = bert.hidden(tokens, first_only=True)
+    assert first.shape == (2, 1, bert.shape.hidden)
+    assert np.abs(first[:, 0] - bert.hidden(tokens)[:, 0]).max() < 1e-5
+
+
 def test_the_pair_cache_keeps_the_recently_used_pairs():
     judge = CrossEncoderJudge(cache_size=2)
     a, b, c = ("It rains.", "It is wet."), ("It is sunny.", "It is wet."), ("It snows.", "It is cold.")

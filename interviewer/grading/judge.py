@@ -240,7 +240,7 @@ class CrossEncoderJudge:
         from interviewer.grading.bert import NumpyBert, classify, softmax
 
         if isinstance(self._model, NumpyBert):
-            return softmax(classify(self._model.weights, self._model.hidden(tokens)))
+            return softmax(classify(self._model.weights, self._model.hidden(tokens, first_only=True)))
         import torch
 
         ids, types, mask = (torch.from_numpy(t).to(self.device) for t in tokens)
