@@ -395,36 +395,35 @@ def test_eval_json_prints_the_figures_on_stdout_and_documented_exit_codes(env, t
     assert "No such option" in usage.stderr
 
 
-def test_help_imports_neither_the_models_nor_rich():
+def _after_cli(args: list[str], setup: str, report: str) -> str:
+    """Runs the CLI's main() with args in a fresh interpreter (after `setup`), then `report`; returns
+    the last line it printed."""
     probe = (
-        "import sys\n"
-        "sys.argv = ['interviewer', '--help']\n"
+        f"import os, sys\n{setup}"
+        f"sys.argv = ['interviewer', *{args!r}]\n"
         "from interviewer.surfaces.cli import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"{report}"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout.splitlines()[-1]
+
+
+def test_help_imports_neither_the_models_nor_rich():
+    report = (
         "heavy = ['numpy', 'torch', 'sentence_transformers', 'rich', 'pydantic', 'interviewer.grading']\n"
         "print('loaded:' + ','.join(m for m in heavy if m in sys.modules))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
-    )
-    assert done.stdout.splitlines()[-1] == "loaded:"
+    assert _after_cli(["--help"], "", report) == "loaded:"
 
 
 def test_questions_does_not_scan_installed_packages_for_pydantic_plugins():
-    # The scan (importlib.metadata over every installed distribution) cost ~10 ms of start-up.
-    probe = (
-        "import os, sys\n"
-        "os.environ.pop('PYDANTIC_DISABLE_PLUGINS', None)\n"
-        "sys.argv = ['interviewer', 'questions', '--json']\n"
-        "from interviewer.surfaces.cli import main\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "from pydantic.plugin import _loader\n"
-        "print('scanned:', _loader._plugins is not None)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
-    )
-    assert done.stdout.splitlines()[-1] == "scanned: False"
+    # The scan (the metadata of every installed distribution) cost ~10 ms of start-up.
+    setup = "os.environ.pop('PYDANTIC_DISABLE_PLUGINS', None)\n"
+    report = "from pydantic.plugin import _loader\nprint('scanned:', _loader._plugins is not None)\n"
+    assert _after_cli(["questions", "--json"], setup, report) == "scanned: False"
 
 
 def test_grade_device_is_checked_before_any_row_is_read(env, tmp_path):
