@@ -247,7 +247,7 @@ def test_the_judge_in_numpy_reads_as_the_judge_in_torch(monkeypatch):
     torch_judge = CrossEncoderJudge(device="cpu")
     expected = torch_judge.predict(pairs)
     assert type(numpy_judge._model).__name__ == "NumpyBert"
-    assert type(torch_judge._model).__name__ == "BertForSequenceClassification"
+    assert type(torch_judge._model).__name__ == "FirstTokenClassifier"
     assert np.abs(got - expected).max() < 1e-5
 
 
@@ -262,6 +262,29 @@ def test_the_classifier_reads_the_first_token_alone_with_the_same_numbers():
     first = bert.hidden(tokens, first_only=True)
     assert first.shape == (2, 1, bert.shape.hidden)
     assert np.abs(first[:, 0] - bert.hidden(tokens)[:, 0]).max() < 1e-5
+
+
+def test_the_torch_classifier_reads_the_first_token_alone_with_the_same_logits():
+    """In torch too the last layer runs for [CLS] only; the logits are the whole model's."""
+    import torch
+
+    from interviewer.grading.bert import Tokenizer
+    from interviewer.grading.embedding import DEFAULT_MODEL, bundled_model_path
+    from interviewer.grading.judge import FirstTokenClassifier, base_classifier
+
+    torch.manual_seed(0)  # the untrained head is random; both readings share it
+    model = base_classifier().eval()
+    tokenizer = Tokenizer(bundled_model_path(DEFAULT_MODEL), 256)
+    ids, types, mask = (
+        torch.from_numpy(t)
+        for t in tokenizer([("Dropout is off at inference.", "Dropout"), ("word " * 80, "A long one")])
+    )
+    assert mask[0].sum() < mask.shape[1]  # the padding mask is exercised
+    with torch.inference_mode():
+        whole = model(input_ids=ids, token_type_ids=types, attention_mask=mask).logits
+        first = FirstTokenClassifier(model)(ids, types, mask)
+    assert first.shape == whole.shape == (2, 3)
+    assert (first - whole).abs().max() < 1e-5
 
 
 def test_the_pair_cache_keeps_the_recently_used_pairs():

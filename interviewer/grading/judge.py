@@ -199,7 +199,7 @@ class CrossEncoderJudge:
         model.to(self.device)
         model.eval()
         torch.set_grad_enabled(False)
-        return model
+        return FirstTokenClassifier(model)
 
     def warm_up(self) -> None:
         self.predict([("warm up", "warm up")])
@@ -245,5 +245,43 @@ class CrossEncoderJudge:
 
         ids, types, mask = (torch.from_numpy(t).to(self.device) for t in tokens)
         with torch.inference_mode():
-            logits = self._model(input_ids=ids, token_type_ids=types, attention_mask=mask).logits
+            logits = self._model(ids, types, mask)
             return torch.softmax(logits.float(), dim=-1).cpu().numpy()
+
+
+class FirstTokenClassifier:
+    """A transformers BERT sequence classifier whose last layer runs for [CLS] alone: the pooler
+    reads nothing else, so that layer needs every token's keys and values but one query and one
+    feed-forward row (about a sixth of the encoder's work; the numpy path does the same)."""
+
+    def __init__(self, model: Any) -> None:
+        bert = model.bert
+        self.last = bert.encoder.layer[-1]
+        self.pooler = bert.pooler
+        self.classifier = model.classifier
+        # The trunk runs every layer but the last, and no pooler.
+        bert.encoder.layer = bert.encoder.layer[:-1]
+        bert.pooler = None
+        self.trunk = bert
+
+    def __call__(self, ids: Any, types: Any, mask: Any) -> Any:
+        import torch.nn.functional as F
+
+        hidden = self.trunk(input_ids=ids, token_type_ids=types, attention_mask=mask).last_hidden_state
+        attention = self.last.attention
+        heads = attention.self.num_attention_heads
+        batch, length, width = hidden.shape
+        first = hidden[:, :1]
+
+        def split(states: Any) -> Any:  # batch × heads × tokens × head width
+            return states.view(batch, -1, heads, width // heads).transpose(1, 2)
+
+        context = F.scaled_dot_product_attention(
+            split(attention.self.query(first)),
+            split(attention.self.key(hidden)),
+            split(attention.self.value(hidden)),
+            attn_mask=mask[:, None, None, :].bool(),
+        )
+        attended = attention.output(context.transpose(1, 2).reshape(batch, 1, width), first)
+        state = self.last.output(self.last.intermediate(attended), attended)
+        return self.classifier(self.pooler(state))
