@@ -303,6 +303,56 @@ def _probs(entail: float) -> np.ndarray:
     return row
 
 
+def test_a_point_surely_entailed_by_its_closest_span_is_not_read_against_the_others():
+    """The judge reads each key point's most similar span first; only points it does not find surely
+    entailed are read against their other candidates, and which spans count depends on the
+    answer's own reads alone (not on what other answers in the batch had read)."""
+    from interviewer.grading.calibration import DEFAULT_CALIBRATION
+    from interviewer.grading.grader import SURELY_ENTAILED, JudgeWork, Signals, _apply_judgement
+
+    made, missed = "Dropout is off at inference", "Dropout rescales the kept activations"
+    work = JudgeWork(
+        answer="a",
+        model_answer="the model answer",
+        points=[made, missed],
+        essential=[True, True],
+        weights=[1.0, 1.0],
+        point_spans=[["We turn dropout off at test time.", "x", "y"], ["Kept units are scaled.", "x", "z"]],
+        claims=[],
+        corrections=[],
+        claim_spans=[],
+        claim_sims=[],
+        near_copies=[],
+    )
+    first = work.pairs(relevant_at=0.7)
+    assert first == [
+        ("We turn dropout off at test time.", made),
+        ("Kept units are scaled.", missed),
+        ("a", "the model answer"),
+    ]
+    probs = {
+        first[0]: _probs(SURELY_ENTAILED + 0.01),
+        first[1]: _probs(SURELY_ENTAILED - 0.01),
+        first[2]: _probs(0.5),
+        # Read for another answer of the batch: still not this answer's to count.
+        ("x", made): _probs(0.2),
+    }
+    assert work.second_pairs(probs, relevant_at=0.7) == [("x", missed), ("z", missed)]
+    assert work.read_spans(probs) == [
+        ["We turn dropout off at test time."],
+        ["Kept units are scaled.", "x", "z"],
+    ]
+    # Graded from those reads: ("y", made) was never read, and the other answer's read of ("x", made)
+    # does not count for this answer.
+    probs[("x", missed)], probs[("z", missed)] = _probs(0.95), _probs(0.1)
+    signals = Signals(values={}, point_scores=[0.0, 0.0])
+    _apply_judgement(signals, work, probs, DEFAULT_CALIBRATION)
+    assert signals.point_scores == [
+        pytest.approx(SURELY_ENTAILED + 0.01, abs=1e-4),
+        pytest.approx(0.95, abs=1e-4),
+    ]
+
+
 def test_a_sentence_that_also_entails_the_correction_does_not_assert_the_claim():
     """The judge can read an on-topic sentence stating a claim's opposite as entailing the claim;
     read against the correction as well, it asserts nothing. A span the first pass did not read as

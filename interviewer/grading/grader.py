@@ -138,6 +138,13 @@ JUDGE_MISCONCEPTION_CANDIDATES = 2
 # rate "per iteration" against "the same fixed set of neurons") can read as entailing both, and
 # then it asserts nothing. Read only where the claim's reading reaches this, so it costs few pairs.
 CORRECTION_CHECK_AT = 0.3
+# A key point whose most similar span the judge reads as entailing it this surely is not read
+# against its other candidates: they could only raise its entailment, and (above 0.5) its
+# contradiction no longer counts. Measured on 7,410 key points of dev, validity, SemEval and SAF
+# answers: reading them would have raised coverage by 0.002 on average, 0.052 at most, while a
+# fifth of the point reads are saved (a third on strong answers). The judge's entailment reads
+# stay below about 0.97, so this is near its top.
+SURELY_ENTAILED = 0.9
 # A sentence nearly worded as a misconception counts as asserting it only if the judge, reading it,
 # finds it at least as likely to assert the claim as not: "backprop computes the gradients; an
 # optimizer then updates the weights" is worded like "backprop is the optimizer that updates the
@@ -163,18 +170,36 @@ class JudgeWork:
     near_copies: list[str | None]
 
     def pairs(self, relevant_at: float) -> list[tuple[str, str]]:
-        """Every (span, hypothesis) the judge reads. A span less similar to a claim than relevant_at
+        """The (span, hypothesis) pairs the judge reads first: each key point against its most
+        similar span, the claims, the whole answer. A span less similar to a claim than relevant_at
         is never counted as asserting it, so it is not read at all (most answers' claim spans)."""
-        out = [
-            (span, point)
-            for point, spans in zip(self.points, self.point_spans, strict=True)
-            for span in spans
-        ]
+        out = [(spans[0], point) for point, spans in zip(self.points, self.point_spans, strict=True) if spans]
         out += [(span, claim) for claim, _, span in self.relevant_claim_spans(relevant_at)]
         out += [(unit, claim) for claim, _, unit in self.near_copy_units()]
         if self.model_answer:
             out.append((self.answer, self.model_answer))
         return out
+
+    def second_pairs(
+        self, probs: dict[tuple[str, str], np.ndarray], relevant_at: float
+    ) -> list[tuple[str, str]]:
+        """What the first pass leaves to read: the other candidate spans of each key point it did not
+        find surely entailed, and the corrections of the claims some span seemed to assert."""
+        out = [
+            (span, point)
+            for point, spans in zip(self.points, self.read_spans(probs), strict=True)
+            for span in spans[1:]
+        ]
+        return out + self.correction_pairs(probs, relevant_at)
+
+    def read_spans(self, probs: dict[tuple[str, str], np.ndarray]) -> list[list[str]]:
+        """Per key point, the spans the judge reads: the most similar alone when it surely entails the
+        point, else every candidate. Decided by the answer's own first reads, never by which other
+        answers shared the batch."""
+        return [
+            spans[:1] if spans and float(probs[(spans[0], point)][ENTAIL]) >= SURELY_ENTAILED else spans
+            for point, spans in zip(self.points, self.point_spans, strict=True)
+        ]
 
     def correction_pairs(
         self, probs: dict[tuple[str, str], np.ndarray], relevant_at: float
@@ -274,7 +299,7 @@ def _apply_judgement(
     entailed: list[float] = []
     contradicted: list[float] = []
     contradicting: list[str] = []
-    for n, (point, spans) in enumerate(zip(work.points, work.point_spans, strict=True)):
+    for n, (point, spans) in enumerate(zip(work.points, work.read_spans(probs), strict=True)):
         rows = [probs[(span, point)] for span in spans]
         best_entail = max(float(r[ENTAIL]) for r in rows)
         worst = max(range(len(rows)), key=lambda i: float(rows[i][CONTRADICT]))
@@ -465,14 +490,13 @@ class Grader:
         measured = [self._measure(p, vectors) if p.graded else (None, None) for p in prepared]
         works = [w for _, w in measured if w is not None]
         if self.judge is not None and works:
-            # One judge pass over every pair of every answer in the batch (sorted by length inside).
+            # One judge pass over the first pairs of every answer in the batch (sorted by length inside).
             relevant_at = self.calibration.claim_relevant_at
             pairs = list(dict.fromkeys(pair for w in works for pair in w.pairs(relevant_at)))
             probs = dict(zip(pairs, self.judge.predict(pairs), strict=True))
-            # A second, small pass: the corrections of the claims some span seemed to assert.
-            second = list(
-                dict.fromkeys(pair for w in works for pair in w.correction_pairs(probs, relevant_at))
-            )
+            # A second pass: the other candidates of the points not surely entailed, and the
+            # corrections of the claims some span seemed to assert.
+            second = list(dict.fromkeys(pair for w in works for pair in w.second_pairs(probs, relevant_at)))
             second = [pair for pair in second if pair not in probs]
             if second:
                 probs.update(zip(second, self.judge.predict(second), strict=True))
