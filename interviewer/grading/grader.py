@@ -129,8 +129,9 @@ def _soft(value: float, low: float, high: float) -> float:
     return float(min(1.0, max(0.0, (value - low) / (high - low))))
 
 
-# How many of the answer's sentences (or adjacent pairs) the judge reads per key point, chosen by
-# embedding similarity: the judge is the expensive model, the embeddings a cheap prefilter.
+# How many of the answer's sentences (or adjacent pairs) the judge reads per key point at most,
+# chosen by embedding similarity: the judge is the expensive model, the embeddings a cheap
+# prefilter. Only the first is read when it surely entails the point (SURELY_ENTAILED).
 JUDGE_CANDIDATES = 3
 JUDGE_MISCONCEPTION_CANDIDATES = 2
 # A sentence the judge reads as entailing a misconception's claim is also read against the

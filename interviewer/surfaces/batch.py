@@ -62,7 +62,7 @@ __all__ = [
     "OUTPUT_FIELDS",
 ]
 
-CHUNK = 256  # rows graded together: one embedding batch and one judge pass
+CHUNK = 256  # rows graded together: one embedding batch and two judge passes
 ADHOC_CACHE = 4096  # distinct (question, reference) rubrics kept built during a run
 MAX_CRITIC_FAILURES = 5  # consecutive critic transport failures before a run stops (unless --keep-going)
 OUTPUT_FIELDS = [
