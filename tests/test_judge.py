@@ -251,13 +251,16 @@ def test_the_judge_in_numpy_reads_as_the_judge_in_torch(monkeypatch):
     assert np.abs(got - expected).max() < 1e-5
 
 
+# One padded batch of very different lengths, so the padding mask is exercised.
+PADDED_PAIRS = [("Dropout is off at inference.", "Dropout"), ("word " * 80, "A long one")]
+
+
 def test_the_classifier_reads_the_first_token_alone_with_the_same_numbers():
     """The judge's last layer runs for [CLS] only (every token's keys and values, one query)."""
     judge = CrossEncoderJudge(device="cpu")
     judge.load()
     bert = judge._model
-    # One padded batch of very different lengths, so the padding mask is exercised.
-    tokens = bert.tokenizer([("Dropout is off at inference.", "Dropout"), ("word " * 80, "A long one")])
+    tokens = bert.tokenizer(PADDED_PAIRS)
     assert tokens[2][0].sum() < tokens[2].shape[1]
     first = bert.hidden(tokens, first_only=True)
     assert first.shape == (2, 1, bert.shape.hidden)
@@ -275,10 +278,7 @@ def test_the_torch_classifier_reads_the_first_token_alone_with_the_same_logits()
     torch.manual_seed(0)  # the untrained head is random; both readings share it
     model = base_classifier().eval()
     tokenizer = Tokenizer(bundled_model_path(DEFAULT_MODEL), 256)
-    ids, types, mask = (
-        torch.from_numpy(t)
-        for t in tokenizer([("Dropout is off at inference.", "Dropout"), ("word " * 80, "A long one")])
-    )
+    ids, types, mask = (torch.from_numpy(t) for t in tokenizer(PADDED_PAIRS))
     assert mask[0].sum() < mask.shape[1]  # the padding mask is exercised
     with torch.inference_mode():
         whole = model(input_ids=ids, token_type_ids=types, attention_mask=mask).logits

@@ -252,7 +252,8 @@ class CrossEncoderJudge:
 class FirstTokenClassifier:
     """A transformers BERT sequence classifier whose last layer runs for [CLS] alone: the pooler
     reads nothing else, so that layer needs every token's keys and values but one query and one
-    feed-forward row (about a sixth of the encoder's work; the numpy path does the same)."""
+    feed-forward row (about a seventh of the work saved, as in the numpy path). It takes the model
+    over: the model is left without its last layer and pooler."""
 
     def __init__(self, model: Any) -> None:
         bert = model.bert
