@@ -391,3 +391,63 @@ def test_a_sentence_that_also_entails_the_correction_does_not_assert_the_claim()
     assert _asserts(probs, unrelated, claim, correction) == pytest.approx(0.05, abs=1e-6)
     # Not relevant enough by embedding: never read against the correction.
     assert work.correction_pairs(probs, relevant_at=0.9) == []
+
+
+def _read(entail: float, contradict: float) -> np.ndarray:
+    from interviewer.grading.judge import CONTRADICT, ENTAIL, NEUTRAL
+
+    row = np.zeros(3, dtype=np.float32)
+    row[ENTAIL], row[CONTRADICT] = entail, contradict
+    row[NEUTRAL] = 1.0 - entail - contradict
+    return row
+
+
+def test_a_negation_in_the_points_own_words_is_named_when_the_judge_is_all_but_certain():
+    """Similarity takes a sentence that negates a key point in the point's own words as making it,
+    which would hide every fluent negation; a contradiction the judge is all but certain of
+    (CONTRADICTION_OVER_SIMILARITY) outweighs that similarity, and a less certain one does not."""
+    from interviewer.grading.calibration import DEFAULT_CALIBRATION
+    from interviewer.grading.grader import (
+        CONTRADICTION_OVER_SIMILARITY,
+        JudgeWork,
+        Signals,
+        _apply_judgement,
+        grade_from_signals,
+    )
+    from interviewer.sources.rubric import KeyPoint
+
+    cal = DEFAULT_CALIBRATION.model_copy(update={"covered_at": 0.5})
+    point = "Dropout is turned off at inference"
+    rubric = Rubric(
+        question_id="t",
+        bank="t",
+        question="What does dropout do at inference?",
+        reference="Dropout is turned off at inference.",
+        reference_source="authored",
+        key_points=[KeyPoint(text=point)],
+    )
+    said = "Dropout stays on at inference, so predictions stay random."
+    work = JudgeWork(
+        answer=said,
+        model_answer=None,
+        points=[point],
+        essential=[True],
+        weights=[1.0],
+        point_spans=[[said]],
+        claims=[],
+        corrections=[],
+        claim_spans=[],
+        claim_sims=[],
+        near_copies=[],
+    )
+    for contradict, counted in (
+        (CONTRADICTION_OVER_SIMILARITY + 0.005, True),
+        (CONTRADICTION_OVER_SIMILARITY - 0.02, False),
+    ):
+        # Similarity calls the point covered, and alone the answer would score full marks.
+        signals = Signals(values={"coverage": 1.0, "similarity": 1.0, "essential": 1.0}, point_scores=[0.8])
+        _apply_judgement(signals, work, {(said, point): _read(0.02, contradict)}, cal)
+        assert (signals.point_contradictions[0] > 0) is counted, contradict
+        graded = grade_from_signals(rubric, signals, cal)
+        named = [c.fact for c in graded.contradictions if c.said == said]
+        assert (named == [point]) is counted and (graded.score <= cal.contradiction_cap) is counted

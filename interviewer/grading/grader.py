@@ -151,6 +151,11 @@ SURELY_ENTAILED = 0.9
 # optimizer then updates the weights" is worded like "backprop is the optimizer that updates the
 # weights" and says the opposite.
 NEAR_COPY_CONFIRM_AT = 0.5
+# Similarity evidence that a key point was made ("covered") stops the judge's contradiction of it from
+# counting, unless the judge reads the contradiction at least this surely. A sentence that negates a
+# point in the point's own words is close to it by embedding and by words: all 150 negated validity
+# probes had their negated point "covered" by similarity, so without this none was ever named.
+CONTRADICTION_OVER_SIMILARITY = 0.95
 
 
 @dataclass
@@ -308,8 +313,10 @@ def _apply_judgement(
         similar = similar_points[n] if n < len(similar_points) else 0.0
         # A point the answer also states (by either reading) is not counted against it: the judge
         # still reads some restatements as contradictions (measured: trusting it over similarity
-        # flags 30 of the 150 model answers).
-        if best_entail >= 0.5 or similar >= cal.covered_at or contra <= best_entail:
+        # flags 30 of the 150 model answers). Similarity yields only to a judge that is all but
+        # certain (CONTRADICTION_OVER_SIMILARITY): a negation in the point's own words is "similar".
+        stated = similar >= cal.covered_at and contra < CONTRADICTION_OVER_SIMILARITY
+        if best_entail >= 0.5 or stated or contra <= best_entail:
             contra = 0.0
         entailed.append(round(best_entail, 4))
         covered.append(round(max(best_entail, similar), 4))

@@ -53,7 +53,7 @@ from interviewer.sources.rubric import Rubric
 @dataclass
 class TrainSettings:
     seed: int = 13
-    epochs: float = 1.5
+    epochs: float = 1.0
     batch_size: int = 16
     learning_rate: float = 5e-5
     max_length: int = 192
