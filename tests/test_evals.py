@@ -412,3 +412,76 @@ def test_semeval_smoke_on_a_small_fixed_sample(grader):
         assert np.isnan(figures["roc_auc_2way"]) or 0 <= figures["roc_auc_2way"] <= 1
         assert 0 <= figures["threshold"] <= 5
     assert evaluate_semeval(grader, SEMEVAL, ("test-unseen-answers",), limit=20) == results  # a fixed sample
+
+
+def test_saf_answers_not_in_english_are_counted_apart_not_scored_as_zero(grader, tmp_path):
+    """SAF's English file holds some German answers; the grader declines them by design, so they
+    are left out of the agreement figures and counted as `not_english`."""
+    from interviewer.surfaces.evals import SAF_FILE, evaluate_saf
+
+    question = "Why does TCP use a three-way handshake?"
+    reference = "Both sides agree on initial sequence numbers and confirm the connection before data flows."
+    answers = [
+        ("Both ends exchange and acknowledge starting sequence numbers before sending data.", 1.0, "Correct"),
+        ("It synchronises sequence numbers on both sides and confirms the link is up.", 1.0, "Correct"),
+        ("It makes the connection faster.", 0.25, "Incorrect"),
+        ("It is used for routing packets between networks.", 0.0, "Incorrect"),
+        (
+            "Beide Seiten tauschen ihre Sequenznummern aus und bestätigen sie, bevor Daten fließen.",
+            1.0,
+            "Correct",
+        ),
+    ]
+    with (tmp_path / SAF_FILE).open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "question_id",
+                "question",
+                "reference_answer",
+                "provided_answer",
+                "score",
+                "verification_feedback",
+                "split",
+            ]
+        )
+        for answer, score, label in answers:
+            writer.writerow(["q1", question, reference, answer, score, label, "test_unseen_questions"])
+    figures = evaluate_saf(grader, tmp_path, splits=("test_unseen_questions",))["saf/test_unseen_questions"]
+    assert figures["n"] == 4 and figures["not_english"] == 1
+    # The declined answer would have pulled the Correct answers' mean toward 0.
+    assert figures["mean_correct"] > figures["mean_incorrect"]
+
+
+def test_the_reports_saf_table_has_one_cell_per_column_and_dashes_for_missing_figures():
+    from interviewer.surfaces.report import saf_table
+
+    lines = saf_table(
+        {
+            "saf/a": {
+                "n": 293.0,
+                "pearson": 0.2675,
+                "spearman": 0.132,
+                "roc_auc_correct": 0.52,
+                "mean_correct": 3.355,
+                "mean_partially": 3.5,
+                "mean_incorrect": 2.0,
+                "not_english": 7.0,
+            },
+            "saf/b": {"n": 0.0, "not_english": 3.0},  # every answer declined: nothing to agree with
+        }
+    )
+    cells = [line.strip("|").split("|") for line in lines]
+    assert len({len(c) for c in cells}) == 1
+    assert [c.strip() for c in cells[2]] == [
+        "saf/a",
+        "293",
+        "0.268",
+        "0.132",
+        "0.520",
+        "3.35",
+        "3.50",
+        "2.00",
+        "7",
+    ]
+    assert [c.strip() for c in cells[3]] == ["saf/b", "0", "–", "–", "–", "–", "–", "–", "3"]

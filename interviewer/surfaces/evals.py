@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 from pydantic import BaseModel
 
-from interviewer.domain.grade import Grade
+from interviewer.domain.grade import FLAG_NOT_ENGLISH, Grade
 from interviewer.grading.calibration import DEFAULT_CALIBRATION
 from interviewer.grading.fit import GradedPool, cross_validated_grades, fit_calibration
 from interviewer.grading.grader import (
@@ -227,7 +227,8 @@ def saf_pool(grader: Grader, folder: Path, size: int = SAF_TRAIN_SAMPLE) -> Grad
 def evaluate_saf(
     grader: Grader, folder: Path, splits: tuple[str, ...] = SAF_SPLITS, limit: int | None = None
 ) -> dict[str, dict[str, float]]:
-    """Agreement with the tutors' points, and the mean score per tutor label, per test split."""
+    """Agreement with the tutors' points, and the mean score per tutor label, per test split, over the
+    answers in English (`not_english` counts the others)."""
     from sklearn.metrics import roc_auc_score
 
     rows = saf_rows(folder)
@@ -237,8 +238,17 @@ def evaluate_saf(
         if not test:
             continue
         grades = [grader.grade_assessment(a) for a in assess_adhoc(grader, test, "provided_answer")]
-        scores = [g.score or 0.0 for g in grades]
+        # SAF's English file holds some German answers. The grader declines those by design (flagged,
+        # scored 0), so counting them would measure that policy, not the grading: they are counted apart.
+        graded = [(g, r) for g, r in zip(grades, test, strict=True) if FLAG_NOT_ENGLISH not in g.flags]
+        declined = len(test) - len(graded)
+        if len(graded) < 2:
+            results[f"saf/{split}"] = {"n": float(len(graded)), "not_english": float(declined)}
+            continue
+        test = [r for _, r in graded]
+        scores = [g.score or 0.0 for g, _ in graded]
         figures = agreement(scores, [r["grade"] for r in test])
+        figures["not_english"] = float(declined)
         correct = np.array([r["verification_feedback"] == "Correct" for r in test])
         for label in ("Correct", "Partially correct", "Incorrect"):
             chosen = [s for s, r in zip(scores, test, strict=True) if r["verification_feedback"] == label]
@@ -412,6 +422,7 @@ SAF_COLUMNS = (
     ("mean Correct", "mean_correct", 2),
     ("mean Partial", "mean_partially", 2),
     ("mean Incorrect", "mean_incorrect", 2),
+    ("not English", "not_english", 0),
 )
 
 

@@ -10,6 +10,33 @@ import numpy as np
 WORST = 15
 
 
+# (figure, decimals) per SAF column after n, in the table's order.
+SAF_REPORT_COLUMNS = (
+    ("pearson", 3),
+    ("spearman", 3),
+    ("roc_auc_correct", 3),
+    ("mean_correct", 2),
+    ("mean_partially", 2),
+    ("mean_incorrect", 2),
+    ("not_english", 0),
+)
+
+
+def saf_table(saf: dict[str, dict[str, float]]) -> list[str]:
+    """The SAF figures as Markdown table lines; a figure a split lacks is a dash."""
+    head = "| split | n | Pearson | Spearman | AUC Correct | mean Correct | mean Partial | mean Incorrect "
+    return [
+        head + "| not English |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *(
+            f"| {k} | {int(v['n'])} | "
+            + " | ".join(f"{v[c]:.{decimals}f}" if c in v else "–" for c, decimals in SAF_REPORT_COLUMNS)
+            + " |"
+            for k, v in saf.items()
+        ),
+    ]
+
+
 def _scatter(path: Path, human: list[float], grader: list[float]) -> None:
     import matplotlib
 
@@ -104,18 +131,7 @@ def write_report(folder: Path, result, semeval: dict | None, saf: dict | None = 
         lines += [
             "## SAF, communication networks (ad-hoc rubric per row; never trained on these splits)",
             "",
-            "| split | n | Pearson | Spearman | AUC Correct | mean Correct | mean Partial | mean Incorrect |",
-            "|---|---|---|---|---|---|---|---|",
-            *(
-                f"| {k} | {int(v['n'])} | {v['pearson']:.3f} | {v['spearman']:.3f} "
-                f"| {v.get('roc_auc_correct', float('nan')):.3f} "
-                + " | ".join(
-                    f"{v[c]:.2f}" if c in v else "–"
-                    for c in ("mean_correct", "mean_partially", "mean_incorrect")
-                )
-                + " |"
-                for k, v in saf.items()
-            ),
+            *saf_table(saf),
             "",
         ]
     worst = sorted(pairs, key=lambda p: -abs(p[1].score - p[0].grade))[:WORST]
