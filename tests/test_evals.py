@@ -416,41 +416,46 @@ def test_semeval_smoke_on_a_small_fixed_sample(grader):
 
 def test_saf_answers_not_in_english_are_counted_apart_not_scored_as_zero(grader, tmp_path):
     """SAF's English file holds some German answers; the grader declines them by design, so they
-    are left out of the agreement figures and counted as `not_english`."""
+    are left out of the agreement figures (which come out as without them) and counted as `not_english`."""
     from interviewer.surfaces.evals import SAF_FILE, evaluate_saf
 
     question = "Why does TCP use a three-way handshake?"
     reference = "Both sides agree on initial sequence numbers and confirm the connection before data flows."
-    answers = [
+    english = [
         ("Both ends exchange and acknowledge starting sequence numbers before sending data.", 1.0, "Correct"),
         ("It synchronises sequence numbers on both sides and confirms the link is up.", 1.0, "Correct"),
         ("It makes the connection faster.", 0.25, "Incorrect"),
         ("It is used for routing packets between networks.", 0.0, "Incorrect"),
-        (
-            "Beide Seiten tauschen ihre Sequenznummern aus und bestätigen sie, bevor Daten fließen.",
-            1.0,
-            "Correct",
-        ),
     ]
-    with (tmp_path / SAF_FILE).open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "question_id",
-                "question",
-                "reference_answer",
-                "provided_answer",
-                "score",
-                "verification_feedback",
-                "split",
-            ]
-        )
-        for answer, score, label in answers:
-            writer.writerow(["q1", question, reference, answer, score, label, "test_unseen_questions"])
-    figures = evaluate_saf(grader, tmp_path, splits=("test_unseen_questions",))["saf/test_unseen_questions"]
-    assert figures["n"] == 4 and figures["not_english"] == 1
-    # The declined answer would have pulled the Correct answers' mean toward 0.
-    assert figures["mean_correct"] > figures["mean_incorrect"]
+    german = (
+        "Beide Seiten tauschen ihre Sequenznummern aus und bestätigen sie, bevor Daten fließen.",
+        1.0,
+        "Correct",
+    )
+
+    def figures(rows: list[tuple[str, float, str]], folder: Path) -> dict[str, float]:
+        folder.mkdir()
+        with (folder / SAF_FILE).open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(
+                [
+                    "question_id",
+                    "question",
+                    "reference_answer",
+                    "provided_answer",
+                    "score",
+                    "verification_feedback",
+                    "split",
+                ]
+            )
+            for answer, score, label in rows:
+                writer.writerow(["q1", question, reference, answer, score, label, "test_unseen_questions"])
+        return evaluate_saf(grader, folder, splits=("test_unseen_questions",))["saf/test_unseen_questions"]
+
+    with_german = figures([*english, german], tmp_path / "with")
+    without = figures(english, tmp_path / "without")
+    assert with_german.pop("not_english") == 1 and without.pop("not_english") == 0
+    assert with_german == without and with_german["n"] == 4
 
 
 def test_the_reports_saf_table_has_one_cell_per_column_and_dashes_for_missing_figures():

@@ -298,8 +298,9 @@ def _apply_judgement(
     point in its own words (its contradiction examples share the point's words, its affirmations
     avoid them). So: a point counts as covered by either kind of evidence; a contradiction is
     counted only when the judge is sure and the similarity evidence does not say the point was
-    made; a misconception is asserted when the sentence is close to the claim and the judge reads
-    it as entailing the claim (or, as before, when it is nearly the claim itself)."""
+    made, unless the judge is all but certain (CONTRADICTION_OVER_SIMILARITY); a misconception is
+    asserted when the sentence is close to the claim and the judge reads it as entailing the claim
+    (or, as before, when it is nearly the claim itself)."""
     similar_points = list(signals.point_scores)
     covered: list[float] = []
     entailed: list[float] = []
@@ -313,8 +314,8 @@ def _apply_judgement(
         similar = similar_points[n] if n < len(similar_points) else 0.0
         # A point the answer also states (by either reading) is not counted against it: the judge
         # still reads some restatements as contradictions (measured: trusting it over similarity
-        # flags 30 of the 150 model answers). Similarity yields only to a judge that is all but
-        # certain (CONTRADICTION_OVER_SIMILARITY): a negation in the point's own words is "similar".
+        # from 0.9 flags 7 of the 150 model answers and 16 paraphrases, from 0.95 none). Similarity
+        # yields only to a judge that is all but certain: a negation in the point's words is "similar".
         stated = similar >= cal.covered_at and contra < CONTRADICTION_OVER_SIMILARITY
         if best_entail >= 0.5 or stated or contra <= best_entail:
             contra = 0.0

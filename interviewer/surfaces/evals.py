@@ -242,16 +242,16 @@ def evaluate_saf(
         # scored 0), so counting them would measure that policy, not the grading: they are counted apart.
         graded = [(g, r) for g, r in zip(grades, test, strict=True) if FLAG_NOT_ENGLISH not in g.flags]
         declined = len(test) - len(graded)
-        if len(graded) < 2:
+        if len(graded) < 2:  # a correlation needs two answers
             results[f"saf/{split}"] = {"n": float(len(graded)), "not_english": float(declined)}
             continue
-        test = [r for _, r in graded]
+        english = [r for _, r in graded]
         scores = [g.score or 0.0 for g, _ in graded]
-        figures = agreement(scores, [r["grade"] for r in test])
+        figures = agreement(scores, [r["grade"] for r in english])
         figures["not_english"] = float(declined)
-        correct = np.array([r["verification_feedback"] == "Correct" for r in test])
+        correct = np.array([r["verification_feedback"] == "Correct" for r in english])
         for label in ("Correct", "Partially correct", "Incorrect"):
-            chosen = [s for s, r in zip(scores, test, strict=True) if r["verification_feedback"] == label]
+            chosen = [s for s, r in zip(scores, english, strict=True) if r["verification_feedback"] == label]
             if chosen:
                 figures[f"mean_{label.split()[0].lower()}"] = round(float(np.mean(chosen)), 3)
         if len(set(correct)) == 2:
@@ -418,7 +418,7 @@ SEMEVAL_COLUMNS = (
 SAF_COLUMNS = (
     ("Pearson", "pearson", 3),
     ("Spearman", "spearman", 3),
-    ("AUC correct", "roc_auc_correct", 3),
+    ("AUC Correct", "roc_auc_correct", 3),
     ("mean Correct", "mean_correct", 2),
     ("mean Partial", "mean_partially", 2),
     ("mean Incorrect", "mean_incorrect", 2),

@@ -10,27 +10,17 @@ import numpy as np
 WORST = 15
 
 
-# (figure, decimals) per SAF column after n, in the table's order.
-SAF_REPORT_COLUMNS = (
-    ("pearson", 3),
-    ("spearman", 3),
-    ("roc_auc_correct", 3),
-    ("mean_correct", 2),
-    ("mean_partially", 2),
-    ("mean_incorrect", 2),
-    ("not_english", 0),
-)
-
-
 def saf_table(saf: dict[str, dict[str, float]]) -> list[str]:
-    """The SAF figures as Markdown table lines; a figure a split lacks is a dash."""
-    head = "| split | n | Pearson | Spearman | AUC Correct | mean Correct | mean Partial | mean Incorrect "
+    """The SAF figures as Markdown table lines (the columns `interviewer eval` prints); a figure a
+    split lacks is a dash."""
+    from interviewer.surfaces.evals import SAF_COLUMNS
+
     return [
-        head + "| not English |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| split | n | " + " | ".join(header for header, _, _ in SAF_COLUMNS) + " |",
+        "|---|---|" + "---|" * len(SAF_COLUMNS),
         *(
             f"| {k} | {int(v['n'])} | "
-            + " | ".join(f"{v[c]:.{decimals}f}" if c in v else "–" for c, decimals in SAF_REPORT_COLUMNS)
+            + " | ".join(f"{v[key]:.{decimals}f}" if key in v else "–" for _, key, decimals in SAF_COLUMNS)
             + " |"
             for k, v in saf.items()
         ),
