@@ -295,12 +295,19 @@ def test_a_contradicted_key_point_is_named_with_the_fact_and_caps_the_score():
     assert "Recall is TP/(TP+FN)" in grade.missed and "in fact" in grade.explanation
 
 
-def _probs(entail: float) -> np.ndarray:
+def _read(entail: float, contradict: float) -> np.ndarray:
+    """A judge's reading of one pair: P(entailment), P(contradiction), and neutral the rest."""
     from interviewer.grading.judge import CONTRADICT, ENTAIL, NEUTRAL
 
     row = np.zeros(3, dtype=np.float32)
-    row[ENTAIL], row[NEUTRAL], row[CONTRADICT] = entail, (1 - entail) / 2, (1 - entail) / 2
+    row[ENTAIL], row[CONTRADICT] = entail, contradict
+    row[NEUTRAL] = 1.0 - entail - contradict
     return row
+
+
+def _probs(entail: float) -> np.ndarray:
+    """A reading whose doubt is split evenly between neutral and contradiction."""
+    return _read(entail, (1 - entail) / 2)
 
 
 def test_a_point_surely_entailed_by_its_closest_span_is_not_read_against_the_others():
@@ -391,15 +398,6 @@ def test_a_sentence_that_also_entails_the_correction_does_not_assert_the_claim()
     assert _asserts(probs, unrelated, claim, correction) == pytest.approx(0.05, abs=1e-6)
     # Not relevant enough by embedding: never read against the correction.
     assert work.correction_pairs(probs, relevant_at=0.9) == []
-
-
-def _read(entail: float, contradict: float) -> np.ndarray:
-    from interviewer.grading.judge import CONTRADICT, ENTAIL, NEUTRAL
-
-    row = np.zeros(3, dtype=np.float32)
-    row[ENTAIL], row[CONTRADICT] = entail, contradict
-    row[NEUTRAL] = 1.0 - entail - contradict
-    return row
 
 
 def test_a_negation_in_the_points_own_words_is_named_when_the_judge_is_all_but_certain():
