@@ -22,11 +22,16 @@ STRONG_AT = 3.75
 
 ROOT = Path(__file__).resolve().parent.parent
 EXE = Path(sys.executable).with_name("interviewer")
+# Names each mitigation and says how it helps, as 000-12's key points ask (4.9 with the shipped grader;
+# naming them alone, as this answer did before, scores 3.7: test_grading tracks that answer).
 STRONG = (
     "Vanishing gradients happen when the gradient shrinks exponentially as it is backpropagated through "
     "many layers, because the chain rule multiplies many small derivatives, for example from saturating "
-    "sigmoid or tanh units. The early layers then barely learn. Mitigations are ReLU-family activations, "
-    "He or Xavier initialization, batch normalization, residual connections, and gated units like LSTMs."
+    "sigmoid or tanh units. The early layers then barely learn. Mitigations: ReLU-family activations do not "
+    "saturate for positive inputs; He or Xavier initialization keeps the gradient variance stable from layer "
+    "to layer; batch normalization keeps activations in a well-scaled range; residual connections add an "
+    "identity path so gradients reach early layers directly; and gated units like LSTMs help in recurrent "
+    "networks."
 )
 
 

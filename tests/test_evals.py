@@ -199,6 +199,30 @@ def test_a_rows_cv_score_does_not_depend_on_its_own_human_grade(grader, assessed
         assert flipped[i].score == before[i].score, rows[i].id
 
 
+def test_the_calibrations_map_is_monotone_deterministic_and_has_no_cliff():
+    """Human grades come in whole steps, so one isotonic fit is a staircase with steps where a few
+    rows happen to fall; the bagged map stays monotone and within 0-5, is the same on every fit,
+    and rises with no step like a single fit's."""
+    from sklearn.isotonic import IsotonicRegression
+
+    from interviewer.grading.fit import _bagged_isotonic
+
+    rng = np.random.default_rng(3)
+    raw = rng.uniform(0, 5, 300)
+    human = np.clip(np.rint(raw + rng.normal(0, 0.8, 300)), 0, 5)
+    weights = np.ones(300)
+    xs, ys = _bagged_isotonic(raw, human, weights)
+    assert (xs, ys) == _bagged_isotonic(raw, human, weights)
+    assert min(np.diff(ys)) >= 0.0 and ys[0] >= 0.0 and ys[-1] <= 5.0
+    # Steepest slope on a fine grid: a single fit rises 50-130 grade points per unit of the blend
+    # somewhere (a step), the bagged map about 4 (a grade over a quarter of the blend's unit).
+    fine = np.linspace(xs[0], xs[-1], 2001)
+    single = IsotonicRegression(y_min=0, y_max=5, out_of_bounds="clip").fit(raw, human).predict(fine)
+    bagged = np.interp(fine, xs, ys)
+    assert max(np.diff(bagged)) < 0.1 * max(np.diff(single))
+    assert max(np.diff(bagged)) / (fine[1] - fine[0]) < 6.0
+
+
 def test_cv_folds_are_grouped_by_question(grader, assessed):
     """Flip every human grade of one question: its own answers keep their scores, others move."""
     rows, assessments = assessed

@@ -24,10 +24,13 @@ pytestmark = pytest.mark.slow
 # The judge taught that a point or claim, word for word, entails itself, that the model answer's
 # sentences do not contradict its own points, and the authored restatements (then recalibrated):
 # 118/4/114/59 before, so 3 more references and 4 more negations for 8 paraphrases, and no flag.
-REFERENCES_AT_LEAST_4_5 = 121  # of 150 (target: 150; before the judge: 71)
+# Errors counted only above what the judge reads in the model answer itself (JudgeFloor), then
+# recalibrated with a bagged monotone map: 121/106/65 before, so 18 more references, 1 more
+# paraphrase and 11 more negations below their reference.
+REFERENCES_AT_LEAST_4_5 = 139  # of 150 (target: 150; before the judge: 71)
 REFERENCES_FLAGGED_AT_MOST = 0  # (target: 0; before the judge: 14)
-PARAPHRASES_AT_LEAST_4 = 106  # of 150 (target: 150)
-NEGATED_BELOW_THEIR_REFERENCE = 65  # of 150 (target: 150, each at most 2.5 and naming the point)
+PARAPHRASES_AT_LEAST_4 = 107  # of 150 (target: 150)
+NEGATED_BELOW_THEIR_REFERENCE = 76  # of 150 (target: 150, each at most 2.5 and naming the point)
 # Named only where the judge is all but certain (CONTRADICTION_OVER_SIMILARITY): 0 before that rule.
 NEGATED_NAMING_THEIR_POINT = 4  # of 150, each then at most the contradiction cap (2.5)
 

@@ -15,6 +15,9 @@ from interviewer.grading.grader import SIGNALS, Assessment, Grader, Signals
 from interviewer.sources.labelled import LabelledRow
 
 FOLDS = 5
+BAGS = 100  # bootstrap isotonic fits averaged into the calibration's map
+MAP_KNOTS = 41
+MAP_SEED = 0
 
 
 def _features(assessments: list[Assessment]) -> np.ndarray:
@@ -50,13 +53,12 @@ def fit_calibration(
     base: Calibration,
     extra: list[GradedPool] | None = None,
 ) -> Calibration:
-    """Non-negative least squares on the signals, then isotonic regression onto 0–5.
+    """Non-negative least squares on the signals, then a monotone map onto 0–5 (bagged isotonic).
 
     `extra` pools (public sets' training splits) join the fit with the same total weight as the
     main rows, so the score means the same on our banks, on a user's own questions and on short
     answers from other courses."""
     from scipy.optimize import nnls
-    from sklearn.isotonic import IsotonicRegression
 
     pools = [GradedPool("main", assessments, grades), *(extra or [])]
     total = float(len(grades))
@@ -76,11 +78,8 @@ def fit_calibration(
     raw = x @ weights
     intercept = float(np.average(y - raw, weights=w)) if weights.any() else float(np.average(y, weights=w))
     raw = raw + intercept
-    iso = IsotonicRegression(y_min=0.0, y_max=5.0, out_of_bounds="clip", increasing=True).fit(
-        raw, y, sample_weight=w
-    )
+    knots_x, knots_y = _bagged_isotonic(raw, y, w)
     fitted = len(y)
-    knots_x, knots_y = _block_centres(iso.X_thresholds_, iso.y_thresholds_)
     if intercept < knots_x[0]:
         # An answer with no evidence at all (every signal 0) scores 0, rising to the lowest plateau.
         knots_x, knots_y = [intercept, *knots_x], [0.0, *knots_y]
@@ -97,23 +96,23 @@ def fit_calibration(
     )
 
 
-def _block_centres(xs: np.ndarray, ys: np.ndarray) -> tuple[list[float], list[float]]:
-    """Isotonic regression is a step function; joining the centres of its steps keeps it monotone
-    but makes it continuous, so a small change in the signals never jumps a whole grade."""
-    knots_x: list[float] = []
-    knots_y: list[float] = []
-    start = 0
-    for i in range(1, len(ys) + 1):
-        if i == len(ys) or ys[i] != ys[start]:
-            knots_x.append(float(np.mean(xs[start:i])))
-            knots_y.append(float(ys[start]))
-            start = i
-    if len(knots_x) == 1:
-        knots_x, knots_y = [knots_x[0] - 1e-6, knots_x[0]], [knots_y[0], knots_y[0]]
-    # The ends keep the extreme plateaus so the best and worst answers still reach them.
-    knots_x = [float(xs[0]), *knots_x, float(xs[-1])]
-    knots_y = [knots_y[0], *knots_y, knots_y[-1]]
-    return knots_x, knots_y
+def _bagged_isotonic(raw: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[list[float], list[float]]:
+    """The monotone map from the blend to 0–5: isotonic regression averaged over BAGS bootstrap
+    resamples (fixed seed), read at MAP_KNOTS evenly spaced points. One isotonic fit is a staircase
+    whose steps sit where a few rows happen to fall: refitted after a change that moved 38 of 482 dev
+    rows, it took a strong answer whose signals had not changed from 3.8 to 3.6, and six paraphrases
+    on one step from 4.0 to 3.9 together. The average stays monotone and is smooth (dev, cross-
+    validated: Spearman 0.881 against 0.880; 107 paraphrases at 4 or more against 104)."""
+    from sklearn.isotonic import IsotonicRegression
+
+    rng = np.random.default_rng(MAP_SEED)
+    grid = np.linspace(float(raw.min()), float(raw.max()), MAP_KNOTS)
+    total = np.zeros(MAP_KNOTS)
+    for _ in range(BAGS):
+        rows = rng.integers(0, len(raw), len(raw))
+        iso = IsotonicRegression(y_min=0.0, y_max=5.0, out_of_bounds="clip", increasing=True)
+        total += iso.fit(raw[rows], y[rows], sample_weight=w[rows]).predict(grid)
+    return [round(float(x), 6) for x in grid], [round(float(v), 6) for v in total / BAGS]
 
 
 def _digest(*arrays) -> str:

@@ -156,6 +156,30 @@ NEAR_COPY_CONFIRM_AT = 0.5
 # point in the point's own words is close to it by embedding and by words: all 150 negated validity
 # probes had their negated point "covered" by similarity, so without this none was ever named.
 CONTRADICTION_OVER_SIMILARITY = 0.95
+FLOORS_KEPT = 4096  # rubrics whose model-answer readings (JudgeFloor) a grader keeps
+
+
+@dataclass(frozen=True)
+class JudgeFloor:
+    """What the judge reads in a rubric's own model answer: per key point, the contradiction it
+    counts; per misconception, the assertion. The model answer states every point and asserts no
+    misconception, so whatever it reads there is the judge's noise on that rubric (it reads some
+    corrections as asserting their claim: "L2 shrinks weights without setting them exactly to zero"
+    as "L2 drives weights exactly to zero" at 0.94). An answer's reading counts by how far it
+    rises above this floor, so the model answer itself always reads as consistent."""
+
+    contradictions: tuple[float, ...]
+    assertions: tuple[float, ...]
+
+    def above(self, values: list[float], floors: tuple[float, ...]) -> list[float]:
+        return [_above_floor(v, f) for v, f in zip(values, floors, strict=True)]
+
+
+def _above_floor(value: float, floor: float) -> float:
+    """`value` rescaled so that `floor` reads as 0 and certainty stays 1."""
+    if value <= floor or floor >= 1.0:
+        return 0.0
+    return round((value - floor) / (1.0 - floor), 4)
 
 
 @dataclass
@@ -237,6 +261,24 @@ class JudgeWork:
         ]
 
 
+def _floor_of(rubric: Rubric, read: Signals | None) -> JudgeFloor:
+    """A JudgeFloor from the model answer's own assessment; nothing where the judge did not read it
+    (a guard decided: the model answer restates the question, say)."""
+    if read is None or len(read.point_contradictions) != len(rubric.key_points):
+        return JudgeFloor((0.0,) * len(rubric.key_points), (0.0,) * len(rubric.misconceptions))
+    return JudgeFloor(tuple(read.point_contradictions), tuple(read.misconception_scores))
+
+
+def _floor_key(rubric: Rubric) -> tuple[str, ...]:
+    """What a rubric's JudgeFloor depends on: its model answer, key points and claims."""
+    return (
+        rubric.model_answer or "",
+        *(k.text for k in rubric.key_points),
+        "",
+        *(m.claim + "\n" + m.correction for m in rubric.misconceptions),
+    )
+
+
 def _top(scores: np.ndarray, k: int) -> list[int]:
     return [int(i) for i in np.argsort(-scores, kind="stable")[:k]]
 
@@ -290,7 +332,11 @@ def _asserts(probs: dict[tuple[str, str], np.ndarray], span: str, claim: str, co
 
 
 def _apply_judgement(
-    signals: Signals, work: JudgeWork, probs: dict[tuple[str, str], np.ndarray], cal: Calibration
+    signals: Signals,
+    work: JudgeWork,
+    probs: dict[tuple[str, str], np.ndarray],
+    cal: Calibration,
+    floor: JudgeFloor | None = None,
 ) -> None:
     """The judge's reading joined with the similarity evidence already measured.
 
@@ -300,7 +346,8 @@ def _apply_judgement(
     counted only when the judge is sure and the similarity evidence does not say the point was
     made, unless the judge is all but certain (CONTRADICTION_OVER_SIMILARITY); a misconception is
     asserted when the sentence is close to the claim and the judge reads it as entailing the claim
-    (or, as before, when it is nearly the claim itself)."""
+    (or, as before, when it is nearly the claim itself). Both readings count only above what the
+    judge reads in the rubric's own model answer (`floor`)."""
     similar_points = list(signals.point_scores)
     covered: list[float] = []
     entailed: list[float] = []
@@ -342,6 +389,9 @@ def _apply_judgement(
         best = max(range(len(spans)), key=lambda i: reads[i])
         asserted.append(round(reads[best], 4))
         asserting.append(spans[best])
+    if floor is not None:
+        contradicted = floor.above(contradicted, floor.contradictions)
+        asserted = floor.above(asserted, floor.assertions)
     weights = np.array(work.weights, dtype=float)
     essential = weights * np.array(work.essential, dtype=float)
     values = signals.values
@@ -385,6 +435,7 @@ class Grader:
         # Rubrics not in the index (ad hoc), by their texts: built and embedded once, reused by every
         # answer to them (a batch run grades thousands of answers against a few hundred of these).
         self._adhoc_vectors: OrderedDict[tuple[str, ...], RubricVectors] = OrderedDict()
+        self._floors: OrderedDict[tuple[str, ...], JudgeFloor] = OrderedDict()
         self._groups: dict[str, list[str]] = {}
         for rubric in index.rubrics.values():
             if rubric.group:
@@ -481,6 +532,9 @@ class Grader:
 
     def assess_many(self, items: Sequence[tuple[Rubric | str, str]]) -> list[Assessment]:
         """Signals for several answers (the uncalibrated half of grading); one embedding batch."""
+        return self._assess(items, floored=True)
+
+    def _assess(self, items: Sequence[tuple[Rubric | str, str]], floored: bool) -> list[Assessment]:
         prepared = [self._prepare(self.rubric(r) if isinstance(r, str) else r, a) for r, a in items]
         # One embedding batch for every answer's sentences and every new ad-hoc rubric's texts
         # (sentence-transformers sorts a batch by length, so mixing them costs no padding).
@@ -509,10 +563,38 @@ class Grader:
             second = [pair for pair in second if pair not in probs]
             if second:
                 probs.update(zip(second, self.judge.predict(second), strict=True))
-            for signals, work in measured:
+            floors = (
+                self._judge_floors([p.rubric for p, (_, w) in zip(prepared, measured, strict=True) if w])
+                if floored
+                else {}
+            )
+            for p, (signals, work) in zip(prepared, measured, strict=True):
                 if signals is not None and work is not None:
-                    _apply_judgement(signals, work, probs, self.calibration)
+                    floor = floors.get(_floor_key(p.rubric))
+                    _apply_judgement(signals, work, probs, self.calibration, floor)
         return [Assessment(p.rubric, s, p.flags) for p, (s, _) in zip(prepared, measured, strict=True)]
+
+    def prepare(self, rubrics: Sequence[Rubric]) -> None:
+        """Do now what the first answer to these rubrics would otherwise wait for: read their model
+        answers with the judge (JudgeFloor). A practice session calls it while a question is read."""
+        if self.judge is not None:
+            self._judge_floors(list(rubrics))
+
+    def _judge_floors(self, rubrics: list[Rubric]) -> dict[tuple[str, ...], JudgeFloor]:
+        """The JudgeFloor of each rubric: its model answer assessed as an answer, without floors,
+        once per grader (one more assessment per rubric, batched with the others missing)."""
+        wanted = {_floor_key(r): r for r in rubrics if r.model_answer}
+        missing = {k: r for k, r in wanted.items() if k not in self._floors}
+        if missing:
+            own = self._assess([(r, r.model_answer or "") for r in missing.values()], floored=False)
+            for key, rubric, assessment in zip(missing, missing.values(), own, strict=True):
+                self._floors[key] = _floor_of(rubric, assessment.signals)
+        for key in wanted:
+            self._floors.move_to_end(key)
+        found = {key: self._floors[key] for key in wanted}
+        while len(self._floors) > FLOORS_KEPT:
+            self._floors.popitem(last=False)
+        return found
 
     def grade_assessment(self, assessment: Assessment, calibration: Calibration | None = None) -> Grade:
         if assessment.signals is None:

@@ -137,6 +137,22 @@ class Scorer:
         self.console = console
         self.critic = critic
         self.last = _Timing()
+        # The grader's caches are not thread-safe: a prefetch and a grade take turns.
+        self._lock = threading.Lock()
+
+    def prefetch(self, rubric: Rubric) -> None:
+        """While the candidate reads and answers, prepare the grader for this question (the judge's
+        reading of its model answer, about 0.3 s on two cores), so the feedback does not wait for it."""
+
+        def work() -> None:
+            try:
+                grader = self.loader.get()
+                with self._lock:
+                    grader.prepare([rubric])
+            except Exception:  # noqa: BLE001 - the grade itself will meet and report the same error
+                pass
+
+        threading.Thread(target=work, name="grader-prefetch", daemon=True).start()
 
     def __call__(self, rubric: Rubric, answer: str) -> Grade:
         started = time.monotonic()
@@ -146,7 +162,7 @@ class Scorer:
         else:
             grader = self.loader.get()
         waited = time.monotonic() - started
-        with self.console.status("grading…"):
+        with self.console.status("grading…"), self._lock:
             grade = grader.grade(rubric, answer)
             if self.critic is not None:
                 grade = self._critique(self.critic, rubric, answer, grade)
@@ -348,6 +364,8 @@ class Practice:
             self.console.rule(f"[bold]{escape(head)}[/bold]", align="left")
             self.console.print(escape(ask.intro))
         self.console.print(f"[bold]{escape(ask.text)}[/bold]")
+        if not ask.follow_up and not ask.repeated:
+            self.scorer.prefetch(ask.card.rubric)
         if not ask.repeated:
             self.transcript.write(
                 "question",
