@@ -106,7 +106,7 @@ def test_strong_beats_weak_beats_nothing(grader):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="judge issue: the judge reads only the asked duplicate; 002-02 gives this answer 2.8, 000-12 4.0",
+    reason="judge issue: the judge reads only the asked duplicate; 002-02 gives this answer 3.1, 000-12 3.7",
 )
 def test_duplicate_questions_share_their_references(grader):
     """An answer graded against any member of a concept group gets the same credit."""
@@ -459,9 +459,13 @@ def test_the_model_answer_the_judge_misread_scores_as_the_model_answer(grader, m
 
 def test_a_prepared_rubric_is_graded_without_reading_its_model_answer_again(grader, monkeypatch):
     """The judge reads a rubric's model answer once per grader: `prepare` does it ahead (a practice
-    session, while the question is read), and grading then reads only the answer."""
-    rubric = grader.rubric("001-34")
-    grader.prepare([rubric])
+    session, while the question is read), and grading then reads only the answer. An ad-hoc rubric
+    (a question and a reference) has no floor to read."""
+    from interviewer.grading.grader import adhoc_rubric
+
+    base = grader.rubric("001-34")
+    prepared = base.model_copy(update={"reference": base.reference + " Both ignore true negatives."})
+    unprepared = base.model_copy(update={"reference": base.reference + " Neither uses true negatives."})
     own_reads = []
     assess = grader._assess
 
@@ -471,11 +475,16 @@ def test_a_prepared_rubric_is_graded_without_reading_its_model_answer_again(grad
         return assess(items, floored)
 
     monkeypatch.setattr(grader, "_assess", spy)
-    grader.grade(rubric, "Precision is TP/(TP+FP); recall is TP/(TP+FN).")
-    assert own_reads == []
-    fresh = rubric.model_copy(update={"reference": rubric.reference + " Both ignore true negatives."})
-    grader.grade(fresh, "Precision is TP/(TP+FP); recall is TP/(TP+FN).")
-    assert own_reads == [1]  # another model answer: read once, then kept
+    answer = "Precision is TP/(TP+FP); recall is TP/(TP+FN)."
+    grader.prepare([prepared])
+    assert own_reads == [1]
+    grader.grade(prepared, answer)
+    assert own_reads == [1]  # read ahead, not again
+    grader.grade(unprepared, answer)
+    grader.grade(unprepared, answer)
+    assert own_reads == [1, 1]  # read with its first answer, then kept
+    grader.grade(adhoc_rubric(base.question, base.reference or ""), answer)
+    assert own_reads == [1, 1]
 
 
 def test_a_negation_in_the_points_own_words_is_named_when_the_judge_is_all_but_certain():

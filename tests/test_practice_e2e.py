@@ -528,3 +528,46 @@ def test_ctrl_c_delivered_to_another_thread_still_interrupts_a_read() -> None:
         signal.signal(signal.SIGINT, previous)
         os.close(master)
         os.close(slave)
+
+
+def test_the_scorer_prepares_the_question_while_it_is_read_and_grades_after():
+    """A question on screen starts the grader's preparation for it (the judge's reading of its model
+    answer) in the background; an answer sent meanwhile waits for it instead of racing it on the
+    grader's caches, and a preparation that fails costs nothing but the head start."""
+    from rich.console import Console
+
+    from interviewer.surfaces.terminal import Scorer
+
+    events: list[str] = []
+
+    class Grader:
+        fail = False
+
+        def prepare(self, rubrics):
+            events.append(f"prepare {rubrics[0]}")
+            time.sleep(0.3)
+            if self.fail:
+                raise RuntimeError("no floor")
+            events.append("prepared")
+
+        def grade(self, rubric, answer):
+            events.append(f"grade {rubric}")
+            return answer.upper()
+
+    class Loader:
+        ready = True
+        grader = Grader()
+
+        def get(self):
+            return self.grader
+
+    scorer = Scorer(Loader(), Console(file=io.StringIO()))  # type: ignore[arg-type]
+    scorer.prefetch("q1")  # type: ignore[arg-type]
+    time.sleep(0.05)
+    assert scorer("q1", "an answer") == "AN ANSWER"  # type: ignore[arg-type]
+    assert events == ["prepare q1", "prepared", "grade q1"]
+    Loader.grader.fail = True
+    scorer.prefetch("q2")  # type: ignore[arg-type]
+    time.sleep(0.05)
+    assert scorer("q2", "another") == "ANOTHER"  # type: ignore[arg-type]
+    assert events[3:] == ["prepare q2", "grade q2"]

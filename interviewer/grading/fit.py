@@ -101,12 +101,16 @@ def _bagged_isotonic(raw: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[lis
     resamples (fixed seed), read at MAP_KNOTS evenly spaced points. One isotonic fit is a staircase
     whose steps sit where a few rows happen to fall: refitted after a change that moved 38 of 482 dev
     rows, it took a strong answer whose signals had not changed from 3.8 to 3.6, and six paraphrases
-    on one step from 4.0 to 3.9 together. The average stays monotone and is smooth (dev, cross-
-    validated: Spearman 0.881 against 0.880; 107 paraphrases at 4 or more against 104)."""
+    on one step from 4.0 to 3.9 together. The average stays monotone and is smooth. Measured on the
+    same signals against a single fit: dev cross-validated Spearman 0.881 against 0.880, paraphrases
+    at 4 or more 107 against 104."""
     from sklearn.isotonic import IsotonicRegression
 
+    low, high = float(raw.min()), float(raw.max())
+    if high - low < 1e-9:  # every row blends alike: a flat map at their mean
+        return [low - 1e-6, low], [float(np.average(y, weights=w))] * 2
     rng = np.random.default_rng(MAP_SEED)
-    grid = np.linspace(float(raw.min()), float(raw.max()), MAP_KNOTS)
+    grid = np.linspace(low, high, MAP_KNOTS)
     total = np.zeros(MAP_KNOTS)
     for _ in range(BAGS):
         rows = rng.integers(0, len(raw), len(raw))

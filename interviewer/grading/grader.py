@@ -264,18 +264,27 @@ class JudgeWork:
 def _floor_of(rubric: Rubric, read: Signals | None) -> JudgeFloor:
     """A JudgeFloor from the model answer's own assessment; nothing where the judge did not read it
     (a guard decided: the model answer restates the question, say)."""
-    if read is None or len(read.point_contradictions) != len(rubric.key_points):
+    judged = read is not None and (
+        len(read.point_contradictions) == len(rubric.key_points)
+        and len(read.misconception_scores) == len(rubric.misconceptions)
+    )
+    if read is None or not judged:
         return JudgeFloor((0.0,) * len(rubric.key_points), (0.0,) * len(rubric.misconceptions))
     return JudgeFloor(tuple(read.point_contradictions), tuple(read.misconception_scores))
 
 
 def _floor_key(rubric: Rubric) -> tuple[str, ...]:
-    """What a rubric's JudgeFloor depends on: its model answer, key points and claims."""
+    """What a rubric's JudgeFloor depends on: its question (echoes are set aside), concept group
+    (similar coverage), model answer, key points, and claims with their corrections."""
     return (
+        rubric.question_id,
+        rubric.question,
+        rubric.group or "",
         rubric.model_answer or "",
+        "\0points",
         *(k.text for k in rubric.key_points),
-        "",
-        *(m.claim + "\n" + m.correction for m in rubric.misconceptions),
+        "\0claims",
+        *(text for m in rubric.misconceptions for text in (m.claim, m.correction)),
     )
 
 
@@ -430,16 +439,26 @@ class Grader:
         self.index = index
         self.embedder = embedder
         self.judge = judge
+        self._floors: OrderedDict[tuple[str, ...], JudgeFloor] = OrderedDict()
         self.calibration = calibration or load_calibration()
         self._indexed_vectors: dict[str, RubricVectors] = {}
         # Rubrics not in the index (ad hoc), by their texts: built and embedded once, reused by every
         # answer to them (a batch run grades thousands of answers against a few hundred of these).
         self._adhoc_vectors: OrderedDict[tuple[str, ...], RubricVectors] = OrderedDict()
-        self._floors: OrderedDict[tuple[str, ...], JudgeFloor] = OrderedDict()
         self._groups: dict[str, list[str]] = {}
         for rubric in index.rubrics.values():
             if rubric.group:
                 self._groups.setdefault(rubric.group, []).append(rubric.question_id)
+
+    @property
+    def calibration(self) -> Calibration:
+        return self._calibration
+
+    @calibration.setter
+    def calibration(self, calibration: Calibration) -> None:
+        # Its thresholds decide what the judge's reading of a model answer counts (JudgeFloor).
+        self._calibration = calibration
+        self._floors.clear()
 
     # -- rubrics -----------------------------------------------------------------------------------
 
@@ -552,6 +571,9 @@ class Grader:
             self._adhoc_from(rubric, vectors)
         measured = [self._measure(p, vectors) if p.graded else (None, None) for p in prepared]
         works = [w for _, w in measured if w is not None]
+        if not floored:  # a floor is read from points and claims: the whole-answer pair is not needed
+            for own_reading in works:
+                own_reading.model_answer = None
         if self.judge is not None and works:
             # One judge pass over the first pairs of every answer in the batch (sorted by length inside).
             relevant_at = self.calibration.claim_relevant_at
@@ -574,16 +596,21 @@ class Grader:
                     _apply_judgement(signals, work, probs, self.calibration, floor)
         return [Assessment(p.rubric, s, p.flags) for p, (s, _) in zip(prepared, measured, strict=True)]
 
-    def prepare(self, rubrics: Sequence[Rubric]) -> None:
+    def prepare(self, rubrics: Sequence[Rubric | str]) -> None:
         """Do now what the first answer to these rubrics would otherwise wait for: read their model
         answers with the judge (JudgeFloor). A practice session calls it while a question is read."""
         if self.judge is not None:
-            self._judge_floors(list(rubrics))
+            self._judge_floors([self.rubric(r) if isinstance(r, str) else r for r in rubrics])
 
     def _judge_floors(self, rubrics: list[Rubric]) -> dict[tuple[str, ...], JudgeFloor]:
-        """The JudgeFloor of each rubric: its model answer assessed as an answer, without floors,
-        once per grader (one more assessment per rubric, batched with the others missing)."""
-        wanted = {_floor_key(r): r for r in rubrics if r.model_answer}
+        """The JudgeFloor of each rubric that can have one: its model answer assessed as an answer,
+        without floors, once per grader (batched with the others missing)."""
+        # An ad-hoc rubric (adhoc_rubric: a row's question and reference) has its reference's own
+        # sentences as key points and no misconceptions: its floor is nothing (measured: 0 of 202
+        # SemEval and SAF rubrics), so its model answer is not read.
+        wanted = {
+            _floor_key(r): r for r in rubrics if r.model_answer and (r.misconceptions or r.bank != "adhoc")
+        }
         missing = {k: r for k, r in wanted.items() if k not in self._floors}
         if missing:
             own = self._assess([(r, r.model_answer or "") for r in missing.values()], floored=False)

@@ -149,7 +149,7 @@ class Scorer:
                 grader = self.loader.get()
                 with self._lock:
                     grader.prepare([rubric])
-            except Exception:  # noqa: BLE001 - the grade itself will meet and report the same error
+            except Exception:  # noqa: BLE001 - a head start only: the grade reads the same and reports
                 pass
 
         threading.Thread(target=work, name="grader-prefetch", daemon=True).start()
@@ -162,8 +162,9 @@ class Scorer:
         else:
             grader = self.loader.get()
         waited = time.monotonic() - started
-        with self.console.status("grading…"), self._lock:
-            grade = grader.grade(rubric, answer)
+        with self.console.status("grading…"):
+            with self._lock:
+                grade = grader.grade(rubric, answer)
             if self.critic is not None:
                 grade = self._critique(self.critic, rubric, answer, grade)
         self.last = _Timing(round(waited, 3), round(time.monotonic() - started, 3))
