@@ -32,10 +32,12 @@ test: index
 	$(BIN)/interviewer eval --semeval-splits ua --public-limit 300
 
 # Reproduce the shipped judge (interviewer/judge_model/) from judge/pairs/ and ../shared/benchmarks:
-# about 18 minutes on 2 free CPU cores; then refit the calibration on it (with CI's public samples).
+# about 18 minutes on 2 free CPU cores; then refit the calibration on it (with CI's public samples),
+# and read the bank rubrics' model answers with both (the judge's floors, shipped beside them).
 judge: setup
 	$(BIN)/interviewer judge train
 	$(BIN)/interviewer eval --calibrate --calibration-out interviewer/calibration.json --update-baseline --semeval-splits ua --public-limit 300
+	$(BIN)/interviewer judge floors
 
 lint: setup
 	$(BIN)/ruff check interviewer tests

@@ -84,6 +84,7 @@ class Workspace:
         """The grader over the persisted index (rebuilt when stale). Loads the model: seconds."""
         if self._grader is None:
             from interviewer.grading.embedding import Embedder, default_cache_path
+            from interviewer.grading.floors import load_shipped_floors
             from interviewer.grading.grader import Grader
             from interviewer.grading.index import open_index
 
@@ -93,7 +94,7 @@ class Workspace:
                 backend=self.backend,
             )
             index = open_index(self.index_dir, self.rubrics(), embedder, notice=self.notice)
-            self._grader = Grader(index, embedder, judge=self.judge())
+            self._grader = Grader(index, embedder, judge=self.judge(), shipped_floors=load_shipped_floors())
         return self._grader
 
     def judge(self) -> CrossEncoderJudge | None:

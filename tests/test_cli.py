@@ -366,6 +366,24 @@ def test_judge_info_prints_what_the_shipped_judge_was_trained_on_and_measured(en
     assert "seed 13" in text and "authored-held-out" in text and "anli-dev" in text
 
 
+def test_judge_floors_reads_every_bank_model_answer_and_matches_what_ships(env, tmp_path):
+    """`interviewer judge floors` reads each bank rubric's model answer with the judge now; what it
+    writes must equal the floors shipped beside the calibration, or the package's are stale (a
+    judge, calibration or grader change without `interviewer judge floors`)."""
+    from interviewer.grading.floors import load_shipped_floors
+
+    done = interviewer("judge", "floors", "--out", str(tmp_path / "floors.json"), env=env)
+    assert "150 floors" in flat(done.stdout)
+    fresh, shipped = load_shipped_floors(tmp_path / "floors.json"), load_shipped_floors()
+    assert fresh is not None and shipped is not None
+    assert (fresh.judge, fresh.calibration) == (shipped.judge, shipped.calibration)
+    assert fresh.floors.keys() == shipped.floors.keys(), "stale: run `interviewer judge floors`"
+    for digest, floor in fresh.floors.items():
+        kept = shipped.floors[digest]
+        assert floor.contradictions == pytest.approx(kept.contradictions, abs=2e-3), digest
+        assert floor.assertions == pytest.approx(kept.assertions, abs=2e-3), digest
+
+
 def test_judge_train_without_pairs_is_one_clear_line(env, tmp_path):
     shutil.copytree(ROOT / "corpus", tmp_path / "home" / "corpus")
     shutil.copytree(ROOT / "rubrics", tmp_path / "home" / "rubrics")

@@ -487,6 +487,41 @@ def test_a_prepared_rubric_is_graded_without_reading_its_model_answer_again(grad
     assert own_reads == [1, 1]
 
 
+def test_shipped_floors_spare_a_cold_grader_the_model_answers_for_its_judge_and_calibration(
+    grader, monkeypatch, tmp_path
+):
+    """The bank rubrics' floors ship beside the calibration: a grader uses them instead of reading
+    the model answers, but only for the judge and calibration they were read with."""
+    from collections import OrderedDict
+
+    from interviewer.grading.floors import floors_to_json, load_shipped_floors
+
+    shipped = load_shipped_floors()
+    assert shipped is not None and len(shipped.floors) == 150
+    path = tmp_path / "floors.json"
+    path.write_text(floors_to_json(shipped), encoding="utf-8")
+    assert load_shipped_floors(path) == shipped
+    path.write_text("{not json", encoding="utf-8")
+    assert load_shipped_floors(path) is None  # unreadable: read live, never a traceback
+
+    own_reads = []
+    assess = grader._assess
+
+    def spy(items, floored):
+        if not floored:
+            own_reads.append(len(items))
+        return assess(items, floored)
+
+    monkeypatch.setattr(grader, "_assess", spy)
+    monkeypatch.setattr(grader, "_floors", OrderedDict())
+    grader.grade("000-24", "L1 zeroes weights; L2 shrinks them.")
+    assert own_reads == []
+    other = grader.calibration.model_copy(update={"version": "another"})
+    monkeypatch.setattr(grader, "calibration", other)
+    grader.grade("000-24", "L1 zeroes weights; L2 shrinks them.")
+    assert own_reads == [1]
+
+
 def test_a_negation_in_the_points_own_words_is_named_when_the_judge_is_all_but_certain():
     """Similarity takes a sentence that negates a key point in the point's own words as making it,
     which would hide every fluent negation; a contradiction the judge is all but certain of

@@ -175,6 +175,15 @@ class JudgeFloor:
         return [_above_floor(v, f) for v, f in zip(values, floors, strict=True)]
 
 
+@dataclass(frozen=True)
+class ShippedFloors:
+    """Floors read ahead (`interviewer judge floors`), valid for one judge and one calibration."""
+
+    judge: str
+    calibration: str
+    floors: dict[str, JudgeFloor]
+
+
 def _above_floor(value: float, floor: float) -> float:
     """`value` rescaled so that `floor` reads as 0 and certainty stays 1."""
     if value <= floor or floor >= 1.0:
@@ -271,6 +280,11 @@ def _floor_of(rubric: Rubric, read: Signals | None) -> JudgeFloor:
     if read is None or not judged:
         return JudgeFloor((0.0,) * len(rubric.key_points), (0.0,) * len(rubric.misconceptions))
     return JudgeFloor(tuple(read.point_contradictions), tuple(read.misconception_scores))
+
+
+def floor_digest(rubric: Rubric) -> str:
+    """A short, stable name for what a rubric's JudgeFloor depends on (shipped floors are keyed by it)."""
+    return hashlib.sha256("\x1f".join(_floor_key(rubric)).encode()).hexdigest()[:20]
 
 
 def _floor_key(rubric: Rubric) -> tuple[str, ...]:
@@ -435,11 +449,13 @@ class Grader:
         embedder: Embed,
         calibration: Calibration | None = None,
         judge: Judge | None = None,
+        shipped_floors: ShippedFloors | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.judge = judge
         self._floors: OrderedDict[tuple[str, ...], JudgeFloor] = OrderedDict()
+        self._shipped = shipped_floors
         self.calibration = calibration or load_calibration()
         self._indexed_vectors: dict[str, RubricVectors] = {}
         # Rubrics not in the index (ad hoc), by their texts: built and embedded once, reused by every
@@ -459,6 +475,15 @@ class Grader:
         # Its thresholds decide what the judge's reading of a model answer counts (JudgeFloor).
         self._calibration = calibration
         self._floors.clear()
+
+    def _shipped_floor(self, rubric: Rubric) -> JudgeFloor | None:
+        """The floor read ahead for this rubric with this judge and calibration, if one was shipped."""
+        shipped = self._shipped
+        if shipped is None or self.judge is None:
+            return None
+        if (shipped.judge, shipped.calibration) != (self.judge.name, self.calibration.version):
+            return None
+        return shipped.floors.get(floor_digest(rubric))
 
     # -- rubrics -----------------------------------------------------------------------------------
 
@@ -611,6 +636,9 @@ class Grader:
         wanted = {
             _floor_key(r): r for r in rubrics if r.model_answer and (r.misconceptions or r.bank != "adhoc")
         }
+        for key, rubric in wanted.items():
+            if key not in self._floors and (shipped := self._shipped_floor(rubric)) is not None:
+                self._floors[key] = shipped
         missing = {k: r for k, r in wanted.items() if k not in self._floors}
         if missing:
             own = self._assess([(r, r.model_answer or "") for r in missing.values()], floored=False)
@@ -622,6 +650,18 @@ class Grader:
         while len(self._floors) > FLOORS_KEPT:
             self._floors.popitem(last=False)
         return found
+
+    def read_floors(self, rubrics: Sequence[Rubric]) -> ShippedFloors:
+        """The JudgeFloor of each rubric read now, whatever was shipped: what `interviewer judge
+        floors` ships for the bank rubrics, so a cold run does not read their model answers."""
+        floors: dict[str, JudgeFloor] = {}
+        for start in range(0, len(rubrics), 32):
+            chunk = list(rubrics[start : start + 32])
+            own = self._assess([(r, r.model_answer or "") for r in chunk if r.model_answer], floored=False)
+            for rubric, assessment in zip([r for r in chunk if r.model_answer], own, strict=True):
+                floors[floor_digest(rubric)] = _floor_of(rubric, assessment.signals)
+        judge = self.judge.name if self.judge is not None else ""
+        return ShippedFloors(judge=judge, calibration=self.calibration.version, floors=floors)
 
     def grade_assessment(self, assessment: Assessment, calibration: Calibration | None = None) -> Grade:
         if assessment.signals is None:

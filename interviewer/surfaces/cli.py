@@ -435,6 +435,37 @@ def judge_train(
     out.print(escape(f"Judge {meta['version']} → {target}"), soft_wrap=True)
 
 
+@judge_app.command("floors")
+def judge_floors(
+    out_path: Path | None = typer.Option(
+        None, "--out", help="Where to write them (default: the package's judge_floors.json)"
+    ),
+) -> None:
+    """Read every bank rubric's model answer with the judge and ship what it finds there (the
+    floors its readings of answers count from), for this judge and calibration (about a minute)."""
+    from importlib import resources
+
+    from rich.markup import escape
+
+    from interviewer.grading.floors import FLOORS_FILE, floors_to_json
+
+    ws = _workspace()
+    grader = ws.grader()
+    if grader.judge is None:
+        raise UserError("no trained judge: run `interviewer judge train` first")
+    shipped = grader.read_floors(ws.rubrics())
+    target = out_path or Path(str(resources.files("interviewer").joinpath(FLOORS_FILE)))
+    try:
+        target.write_text(floors_to_json(shipped), encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{target}: cannot write ({exc.strerror or exc})") from None
+    nonzero = sum(1 for f in shipped.floors.values() if any(f.contradictions) or any(f.assertions))
+    out.print(
+        escape(f"{len(shipped.floors)} floors ({nonzero} not zero) for {shipped.judge} → {target}"),
+        soft_wrap=True,
+    )
+
+
 @judge_app.command("info")
 def judge_info() -> None:
     """What the shipped judge was trained on, and how it measured."""

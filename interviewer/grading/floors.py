@@ -1,0 +1,41 @@
+"""The judge's floors for the bank rubrics, read ahead and shipped beside the calibration
+(`interviewer judge floors`), so a cold run does not read 150 model answers first."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+from interviewer.grading.grader import JudgeFloor, ShippedFloors
+
+FLOORS_FILE = "judge_floors.json"
+
+
+def load_shipped_floors(path: Path | None = None) -> ShippedFloors | None:
+    """The floors shipped with the package (or at `path`); None when there are none or unreadable
+    (the grader then reads each rubric's model answer when it first meets it)."""
+    try:
+        if path is not None:
+            raw = path.read_text(encoding="utf-8")
+        else:
+            raw = resources.files("interviewer").joinpath(FLOORS_FILE).read_text(encoding="utf-8")
+        data = json.loads(raw)
+        floors = {
+            digest: JudgeFloor(tuple(map(float, pair[0])), tuple(map(float, pair[1])))
+            for digest, pair in data["floors"].items()
+        }
+        return ShippedFloors(judge=str(data["judge"]), calibration=str(data["calibration"]), floors=floors)
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
+def floors_to_json(shipped: ShippedFloors) -> str:
+    """One rubric per line (its digest, then [contradictions per key point, assertions per claim]),
+    so a change shows as a readable diff."""
+    head = json.dumps({"judge": shipped.judge, "calibration": shipped.calibration})[:-1]
+    rows = [
+        f"  {json.dumps(digest)}: {json.dumps([list(f.contradictions), list(f.assertions)])}"
+        for digest, f in sorted(shipped.floors.items())
+    ]
+    return head + ', "floors": {\n' + ",\n".join(rows) + "\n}}\n"
