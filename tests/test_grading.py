@@ -438,6 +438,15 @@ def test_the_judge_counts_an_error_only_above_what_it_reads_in_the_model_answer(
     )
     assert signals.misconception_scores == [pytest.approx(0.94, abs=1e-4)]  # no floor: read as it is
     assert _above_floor(1.0, 1.0) == 0.0 and _above_floor(1.0, 0.0) == 1.0
+    # Far above a low floor, a sure reading is named as read: rescaled, 0.955 over 0.16 would be
+    # 0.946, under the naming threshold (0.95). The consistency signal still counts it from the floor.
+    low = JudgeFloor(contradictions=(0.0,), assertions=(0.16,))
+    signals = Signals(values={"coverage": 1.0}, point_scores=[0.8])
+    probs = {(said, point): _probs(0.96), (said, claim): _probs(0.955)}
+    _apply_judgement(signals, work, probs, DEFAULT_CALIBRATION, low)
+    assert signals.misconception_scores == [pytest.approx(0.955, abs=1e-4)]
+    assert DEFAULT_CALIBRATION.judge_asserts_at == 0.95
+    assert signals.values["judge_consistent"] == pytest.approx(1.0 - (0.955 - 0.16) / 0.84, abs=1e-3)
 
 
 def test_the_model_answer_the_judge_misread_scores_as_the_model_answer(grader, monkeypatch):

@@ -156,7 +156,10 @@ NEAR_COPY_CONFIRM_AT = 0.5
 # point in the point's own words is close to it by embedding and by words: all 150 negated validity
 # probes had their negated point "covered" by similarity, so without this none was ever named.
 CONTRADICTION_OVER_SIMILARITY = 0.95
-FLOORS_KEPT = 4096  # rubrics whose model-answer readings (JudgeFloor) a grader keeps
+FLOORS_KEPT = 4096
+# A reading this far above its floor is named as read: 0.95 over a floor of 0.65 is the judge being
+# sure, not its noise; over 0.94 (000-24's claim), nothing can be.
+FLOOR_MARGIN = 0.3  # rubrics whose model-answer readings (JudgeFloor) a grader keeps
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,14 @@ class JudgeFloor:
 
     def above(self, values: list[float], floors: tuple[float, ...]) -> list[float]:
         return [_above_floor(v, f) for v, f in zip(values, floors, strict=True)]
+
+    def named(self, values: list[float], floors: tuple[float, ...]) -> list[float]:
+        """Readings for naming: as read where they clear the floor by FLOOR_MARGIN, rescaled near it.
+        Rescaled alone, 0.955 over a floor of 0.16 reads 0.946 and misses the naming threshold of
+        0.95, and the judge's reads top out near 0.97: every claim with a floor went all but unnamed."""
+        return [
+            v if v - f >= FLOOR_MARGIN else _above_floor(v, f) for v, f in zip(values, floors, strict=True)
+        ]
 
 
 @dataclass(frozen=True)
@@ -412,7 +423,12 @@ def _apply_judgement(
         best = max(range(len(spans)), key=lambda i: reads[i])
         asserted.append(round(reads[best], 4))
         asserting.append(spans[best])
+    # What the feedback names (read against the naming thresholds), and what the consistency signal
+    # discounts: both measured from the floor, the first only where the reading is near it.
+    named_contradictions, named_assertions = contradicted, asserted
     if floor is not None:
+        named_contradictions = floor.named(contradicted, floor.contradictions)
+        named_assertions = floor.named(asserted, floor.assertions)
         contradicted = floor.above(contradicted, floor.contradictions)
         asserted = floor.above(asserted, floor.assertions)
     weights = np.array(work.weights, dtype=float)
@@ -434,9 +450,9 @@ def _apply_judgement(
     # Coverage the judge found, discounted by the worst error it found: saying nothing is not "consistent".
     values["judge_consistent"] = round(values["judge_coverage"] * (1.0 - worst_error), 4)
     signals.point_scores = covered
-    signals.point_contradictions = contradicted
+    signals.point_contradictions = named_contradictions
     signals.contradiction_units = contradicting
-    signals.misconception_scores = asserted
+    signals.misconception_scores = named_assertions
     signals.misconception_units = asserting
 
 
