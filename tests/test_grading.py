@@ -466,6 +466,20 @@ def test_the_model_answer_the_judge_misread_scores_as_the_model_answer(grader, m
     assert unfloored.signals is not None and max(unfloored.signals.misconception_scores) > 0.5
 
 
+def _count_model_answer_reads(grader, monkeypatch) -> list[int]:
+    """How many model answers each of the grader's floor readings reads, appended as they happen."""
+    reads: list[int] = []
+    assess = grader._assess
+
+    def spy(items, floored):
+        if not floored:
+            reads.append(len(items))
+        return assess(items, floored)
+
+    monkeypatch.setattr(grader, "_assess", spy)
+    return reads
+
+
 def test_a_prepared_rubric_is_graded_without_reading_its_model_answer_again(grader, monkeypatch):
     """The judge reads a rubric's model answer once per grader: `prepare` does it ahead (a practice
     session, while the question is read), and grading then reads only the answer. An ad-hoc rubric
@@ -475,15 +489,7 @@ def test_a_prepared_rubric_is_graded_without_reading_its_model_answer_again(grad
     base = grader.rubric("001-34")
     prepared = base.model_copy(update={"reference": base.reference + " Both ignore true negatives."})
     unprepared = base.model_copy(update={"reference": base.reference + " Neither uses true negatives."})
-    own_reads = []
-    assess = grader._assess
-
-    def spy(items, floored):
-        if not floored:
-            own_reads.append(len(items))
-        return assess(items, floored)
-
-    monkeypatch.setattr(grader, "_assess", spy)
+    own_reads = _count_model_answer_reads(grader, monkeypatch)
     answer = "Precision is TP/(TP+FP); recall is TP/(TP+FN)."
     grader.prepare([prepared])
     assert own_reads == [1]
@@ -513,15 +519,7 @@ def test_shipped_floors_spare_a_cold_grader_the_model_answers_for_its_judge_and_
     path.write_text("{not json", encoding="utf-8")
     assert load_shipped_floors(path) is None  # unreadable: read live, never a traceback
 
-    own_reads = []
-    assess = grader._assess
-
-    def spy(items, floored):
-        if not floored:
-            own_reads.append(len(items))
-        return assess(items, floored)
-
-    monkeypatch.setattr(grader, "_assess", spy)
+    own_reads = _count_model_answer_reads(grader, monkeypatch)
     monkeypatch.setattr(grader, "_floors", OrderedDict())
     grader.grade("000-24", "L1 zeroes weights; L2 shrinks them.")
     assert own_reads == []

@@ -67,13 +67,17 @@ DEFAULT_CALIBRATION = Calibration(
 CALIBRATION_FILE = "calibration.json"
 
 
+def read_shipped_text(name: str, path: Path | None = None) -> str:
+    """The package data file `name` (or the file at `path` instead). Raises OSError."""
+    if path is not None:
+        return path.read_text(encoding="utf-8")
+    return resources.files("interviewer").joinpath(name).read_text(encoding="utf-8")
+
+
 def load_calibration(path: Path | None = None) -> Calibration:
     """The fitted calibration shipped with the package, or the prior when none was fitted yet."""
     try:
-        if path is not None:
-            raw = path.read_text(encoding="utf-8")
-        else:
-            raw = resources.files("interviewer").joinpath(CALIBRATION_FILE).read_text(encoding="utf-8")
+        raw = read_shipped_text(CALIBRATION_FILE, path)
     except (FileNotFoundError, OSError):
         return DEFAULT_CALIBRATION
     return Calibration.model_validate_json(raw)

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
+from interviewer.grading.calibration import read_shipped_text
 from interviewer.grading.grader import JudgeFloor, ShippedFloors
 
 FLOORS_FILE = "judge_floors.json"
@@ -16,11 +16,7 @@ def load_shipped_floors(path: Path | None = None) -> ShippedFloors | None:
     """The floors shipped with the package (or at `path`); None when there are none or unreadable
     (the grader then reads each rubric's model answer when it first meets it)."""
     try:
-        if path is not None:
-            raw = path.read_text(encoding="utf-8")
-        else:
-            raw = resources.files("interviewer").joinpath(FLOORS_FILE).read_text(encoding="utf-8")
-        data = json.loads(raw)
+        data = json.loads(read_shipped_text(FLOORS_FILE, path))
         floors = {
             digest: JudgeFloor(tuple(map(float, pair[0])), tuple(map(float, pair[1])))
             for digest, pair in data["floors"].items()

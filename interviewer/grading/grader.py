@@ -156,10 +156,10 @@ NEAR_COPY_CONFIRM_AT = 0.5
 # point in the point's own words is close to it by embedding and by words: all 150 negated validity
 # probes had their negated point "covered" by similarity, so without this none was ever named.
 CONTRADICTION_OVER_SIMILARITY = 0.95
-FLOORS_KEPT = 4096
+FLOORS_KEPT = 4096  # rubrics whose model-answer readings (JudgeFloor) a grader keeps
 # A reading this far above its floor is named as read: 0.95 over a floor of 0.65 is the judge being
 # sure, not its noise; over 0.94 (000-24's claim), nothing can be.
-FLOOR_MARGIN = 0.3  # rubrics whose model-answer readings (JudgeFloor) a grader keeps
+FLOOR_MARGIN = 0.3
 
 
 @dataclass(frozen=True)
@@ -173,17 +173,6 @@ class JudgeFloor:
 
     contradictions: tuple[float, ...]
     assertions: tuple[float, ...]
-
-    def above(self, values: list[float], floors: tuple[float, ...]) -> list[float]:
-        return [_above_floor(v, f) for v, f in zip(values, floors, strict=True)]
-
-    def named(self, values: list[float], floors: tuple[float, ...]) -> list[float]:
-        """Readings for naming: as read where they clear the floor by FLOOR_MARGIN, rescaled near it.
-        Rescaled alone, 0.955 over a floor of 0.16 reads 0.946 and misses the naming threshold of
-        0.95, and the judge's reads top out near 0.97: every claim with a floor went all but unnamed."""
-        return [
-            v if v - f >= FLOOR_MARGIN else _above_floor(v, f) for v, f in zip(values, floors, strict=True)
-        ]
 
 
 @dataclass(frozen=True)
@@ -200,6 +189,13 @@ def _above_floor(value: float, floor: float) -> float:
     if value <= floor or floor >= 1.0:
         return 0.0
     return round((value - floor) / (1.0 - floor), 4)
+
+
+def _named_reading(value: float, floor: float) -> float:
+    """A reading for naming: as read where it clears the floor by FLOOR_MARGIN, rescaled near it.
+    Rescaled alone, 0.955 over a floor of 0.16 reads 0.946 and misses the naming threshold of 0.95,
+    and the judge's reads top out near 0.97: every claim with a floor went all but unnamed."""
+    return value if value - floor >= FLOOR_MARGIN else _above_floor(value, floor)
 
 
 @dataclass
@@ -284,11 +280,11 @@ class JudgeWork:
 def _floor_of(rubric: Rubric, read: Signals | None) -> JudgeFloor:
     """A JudgeFloor from the model answer's own assessment; nothing where the judge did not read it
     (a guard decided: the model answer restates the question, say)."""
-    judged = read is not None and (
-        len(read.point_contradictions) == len(rubric.key_points)
-        and len(read.misconception_scores) == len(rubric.misconceptions)
-    )
-    if read is None or not judged:
+    if (
+        read is None
+        or len(read.point_contradictions) != len(rubric.key_points)
+        or len(read.misconception_scores) != len(rubric.misconceptions)
+    ):
         return JudgeFloor((0.0,) * len(rubric.key_points), (0.0,) * len(rubric.misconceptions))
     return JudgeFloor(tuple(read.point_contradictions), tuple(read.misconception_scores))
 
@@ -427,10 +423,12 @@ def _apply_judgement(
     # discounts: both measured from the floor, the first only where the reading is near it.
     named_contradictions, named_assertions = contradicted, asserted
     if floor is not None:
-        named_contradictions = floor.named(contradicted, floor.contradictions)
-        named_assertions = floor.named(asserted, floor.assertions)
-        contradicted = floor.above(contradicted, floor.contradictions)
-        asserted = floor.above(asserted, floor.assertions)
+        on_points = list(zip(contradicted, floor.contradictions, strict=True))
+        on_claims = list(zip(asserted, floor.assertions, strict=True))
+        named_contradictions = [_named_reading(v, f) for v, f in on_points]
+        named_assertions = [_named_reading(v, f) for v, f in on_claims]
+        contradicted = [_above_floor(v, f) for v, f in on_points]
+        asserted = [_above_floor(v, f) for v, f in on_claims]
     weights = np.array(work.weights, dtype=float)
     essential = weights * np.array(work.essential, dtype=float)
     values = signals.values
@@ -470,7 +468,7 @@ class Grader:
         self.index = index
         self.embedder = embedder
         self.judge = judge
-        self._floors: OrderedDict[tuple[str, ...], JudgeFloor] = OrderedDict()
+        self._floors: OrderedDict[str, JudgeFloor] = OrderedDict()  # by floor_digest
         self._shipped = shipped_floors
         self.calibration = calibration or load_calibration()
         self._indexed_vectors: dict[str, RubricVectors] = {}
@@ -492,14 +490,14 @@ class Grader:
         self._calibration = calibration
         self._floors.clear()
 
-    def _shipped_floor(self, rubric: Rubric) -> JudgeFloor | None:
+    def _shipped_floor(self, digest: str) -> JudgeFloor | None:
         """The floor read ahead for this rubric with this judge and calibration, if one was shipped."""
         shipped = self._shipped
         if shipped is None or self.judge is None:
             return None
         if (shipped.judge, shipped.calibration) != (self.judge.name, self.calibration.version):
             return None
-        return shipped.floors.get(floor_digest(rubric))
+        return shipped.floors.get(digest)
 
     # -- rubrics -----------------------------------------------------------------------------------
 
@@ -633,7 +631,7 @@ class Grader:
             )
             for p, (signals, work) in zip(prepared, measured, strict=True):
                 if signals is not None and work is not None:
-                    floor = floors.get(_floor_key(p.rubric))
+                    floor = floors.get(floor_digest(p.rubric))
                     _apply_judgement(signals, work, probs, self.calibration, floor)
         return [Assessment(p.rubric, s, p.flags) for p, (s, _) in zip(prepared, measured, strict=True)]
 
@@ -643,23 +641,20 @@ class Grader:
         if self.judge is not None:
             self._judge_floors([self.rubric(r) if isinstance(r, str) else r for r in rubrics])
 
-    def _judge_floors(self, rubrics: list[Rubric]) -> dict[tuple[str, ...], JudgeFloor]:
+    def _judge_floors(self, rubrics: list[Rubric]) -> dict[str, JudgeFloor]:
         """The JudgeFloor of each rubric that can have one: its model answer assessed as an answer,
         without floors, once per grader (batched with the others missing)."""
         # An ad-hoc rubric (adhoc_rubric: a row's question and reference) has its reference's own
         # sentences as key points and no misconceptions: its floor is nothing (measured: 0 of 202
         # SemEval and SAF rubrics), so its model answer is not read.
         wanted = {
-            _floor_key(r): r for r in rubrics if r.model_answer and (r.misconceptions or r.bank != "adhoc")
+            floor_digest(r): r for r in rubrics if r.model_answer and (r.misconceptions or r.bank != "adhoc")
         }
-        for key, rubric in wanted.items():
-            if key not in self._floors and (shipped := self._shipped_floor(rubric)) is not None:
+        for key in wanted:
+            if key not in self._floors and (shipped := self._shipped_floor(key)) is not None:
                 self._floors[key] = shipped
         missing = {k: r for k, r in wanted.items() if k not in self._floors}
-        if missing:
-            own = self._assess([(r, r.model_answer or "") for r in missing.values()], floored=False)
-            for key, rubric, assessment in zip(missing, missing.values(), own, strict=True):
-                self._floors[key] = _floor_of(rubric, assessment.signals)
+        self._floors.update(zip(missing, self._read_floors(list(missing.values())), strict=True))
         for key in wanted:
             self._floors.move_to_end(key)
         found = {key: self._floors[key] for key in wanted}
@@ -667,15 +662,21 @@ class Grader:
             self._floors.popitem(last=False)
         return found
 
+    def _read_floors(self, rubrics: list[Rubric]) -> list[JudgeFloor]:
+        """Each rubric's model answer assessed as an answer, without floors: its JudgeFloor."""
+        if not rubrics:
+            return []
+        own = self._assess([(r, r.model_answer or "") for r in rubrics], floored=False)
+        return [_floor_of(r, a.signals) for r, a in zip(rubrics, own, strict=True)]
+
     def read_floors(self, rubrics: Sequence[Rubric]) -> ShippedFloors:
         """The JudgeFloor of each rubric read now, whatever was shipped: what `interviewer judge
         floors` ships for the bank rubrics, so a cold run does not read their model answers."""
+        readable = [r for r in rubrics if r.model_answer]
         floors: dict[str, JudgeFloor] = {}
-        for start in range(0, len(rubrics), 32):
-            chunk = list(rubrics[start : start + 32])
-            own = self._assess([(r, r.model_answer or "") for r in chunk if r.model_answer], floored=False)
-            for rubric, assessment in zip([r for r in chunk if r.model_answer], own, strict=True):
-                floors[floor_digest(rubric)] = _floor_of(rubric, assessment.signals)
+        for start in range(0, len(readable), 32):
+            chunk = readable[start : start + 32]
+            floors.update(zip(map(floor_digest, chunk), self._read_floors(chunk), strict=True))
         judge = self.judge.name if self.judge is not None else ""
         return ShippedFloors(judge=judge, calibration=self.calibration.version, floors=floors)
 
