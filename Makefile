@@ -28,7 +28,7 @@ test: index
 	$(BIN)/ruff check interviewer tests
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q
-	$(BIN)/interviewer rubrics check
+	$(BIN)/interviewer rubrics check --model-answers
 	$(BIN)/interviewer eval --semeval-splits ua --public-limit 300
 
 # Reproduce the shipped judge (interviewer/judge_model/) from judge/pairs/ and ../shared/benchmarks:

