@@ -242,7 +242,8 @@ def test_a_sentence_the_judge_clears_of_a_misconception_is_credited(grader):
     """000-20's model answer opens with a sentence worded like "dropout permanently removes neurons"
     (similarity set it aside, uncredited, before the judge read it): the judge reads it as saying
     nothing about the claim, so it is measured again and credited, and the model answer scores as
-    one (3.6 before). A sentence asserting the claim stays set aside and is named."""
+    one (3.6 on the last release, 3.5 with its added sentence alone). A sentence asserting the claim
+    stays set aside and is named."""
     rubric = grader.rubric("000-20")
     bank_answer = rubric.reference  # two sentences, the first worded like the claim
     assert bank_answer.startswith("Dropout randomly deactivates neurons during training")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -212,8 +212,11 @@ class JudgeWork:
     corrections: list[str]
     claim_spans: list[list[str]]
     claim_sims: list[list[float]]
-    # Per claim, the sentence that similarity alone took as asserting it (set aside uncredited), or None.
+    # Per claim, the sentence that similarity alone took as asserting it, or None: set aside uncredited
+    # unless the judge cleared it (vetoed_near_copies) and the answer was measured again.
     near_copies: list[str | None]
+    # The answer's sentences that earn credit (those not set aside).
+    credited: frozenset[str] = frozenset()
 
     def pairs(self, relevant_at: float) -> list[tuple[str, str]]:
         """The (span, hypothesis) pairs the judge reads first: each key point against its most
@@ -258,19 +261,16 @@ class JudgeWork:
         ]
 
     def vetoed_near_copies(self, probs: dict[tuple[str, str], np.ndarray]) -> frozenset[str]:
-        """The sentences worded like a claim that the judge reads as saying nothing about it: not
-        asserting it, and neutral to it rather than denying it (a sentence it reads as denying the
-        claim in the claim's own words is more often a misreading than a denial)."""
+        """The sentences set aside as worded like a claim that the judge reads as saying nothing about
+        it: neutral is its top reading (so it does not assert the claim either), for every claim the
+        sentence is worded like. One it reads as denying a claim in the claim's own words stays set
+        aside: that reading is more often a misreading than a denial."""
         reads = [
-            (
-                unit,
-                _asserts(probs, unit, claim, correction) < NEAR_COPY_CONFIRM_AT
-                and int(np.argmax(probs[(unit, claim)])) == NEUTRAL,
-            )
-            for claim, correction, unit in self.near_copy_units()
+            (unit, int(np.argmax(probs[(unit, claim)])) == NEUTRAL)
+            for claim, _, unit in self.near_copy_units()
         ]
         held = {unit for unit, neutral in reads if not neutral}
-        return frozenset(unit for unit, _ in reads if unit not in held)
+        return frozenset(unit for unit, _ in reads if unit not in held and unit not in self.credited)
 
     def near_copy_units(self) -> list[tuple[str, str, str]]:
         """(claim, correction, unit) for each claim that similarity alone found nearly worded."""
@@ -362,6 +362,7 @@ def _judge_work(
         claim_spans=claim_spans,
         claim_sims=claim_sims,
         near_copies=near_copies,
+        credited=frozenset(units),
     )
 
 
@@ -631,7 +632,7 @@ class Grader:
             for own_reading in works:
                 own_reading.model_answer = None
         if self.judge is not None and works:
-            probs = self._read(works)
+            probs = self._read(works, {})
             # A sentence worded like a misconception was set aside before the judge read it; where the
             # judge finds it says nothing about the claim, the answer is measured again with it credited.
             again: list[JudgeWork] = []
@@ -646,7 +647,7 @@ class Grader:
                 if not floored:
                     for own_reading in again:
                         own_reading.model_answer = None
-                probs.update(self._read(again))
+                self._read(again, probs)
             floors = (
                 self._judge_floors([p.rubric for p, (_, w) in zip(prepared, measured, strict=True) if w])
                 if floored
@@ -658,18 +659,25 @@ class Grader:
                     _apply_judgement(signals, work, probs, self.calibration, floor)
         return [Assessment(p.rubric, s, p.flags) for p, (s, _) in zip(prepared, measured, strict=True)]
 
-    def _read(self, works: list[JudgeWork]) -> dict[tuple[str, str], np.ndarray]:
-        """The judge's readings for these answers: one pass over the first pairs of all of them
-        (sorted by length inside), then one over what those leave open: the other candidates of the
-        points not surely entailed, and the corrections of the claims some span seemed to assert."""
-        assert self.judge is not None
+    def _read(
+        self, works: list[JudgeWork], probs: dict[tuple[str, str], np.ndarray]
+    ) -> dict[tuple[str, str], np.ndarray]:
+        """Adds to `probs` (and returns it) the judge's readings for these answers: one pass over the
+        first pairs of all of them (sorted by length inside), then one over what those leave open: the
+        other candidates of the points not surely entailed, and the corrections of the claims some
+        span seemed to assert. A pair already in `probs` is not read again: a reading other answers
+        have used (to choose what else to read) never changes under them."""
+        judge = self.judge
+        assert judge is not None
         relevant_at = self.calibration.claim_relevant_at
-        pairs = list(dict.fromkeys(pair for w in works for pair in w.pairs(relevant_at)))
-        probs = dict(zip(pairs, self.judge.predict(pairs), strict=True))
-        second = list(dict.fromkeys(pair for w in works for pair in w.second_pairs(probs, relevant_at)))
-        second = [pair for pair in second if pair not in probs]
-        if second:
-            probs.update(zip(second, self.judge.predict(second), strict=True))
+
+        def read(pairs: Iterable[tuple[str, str]]) -> None:
+            unread = [pair for pair in dict.fromkeys(pairs) if pair not in probs]
+            if unread:
+                probs.update(zip(unread, judge.predict(unread), strict=True))
+
+        read(pair for w in works for pair in w.pairs(relevant_at))
+        read(pair for w in works for pair in w.second_pairs(probs, relevant_at))
         return probs
 
     def prepare(self, rubrics: Sequence[Rubric | str]) -> None:
