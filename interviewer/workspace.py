@@ -49,6 +49,9 @@ class Workspace:
     notice: Callable[[str], None] | None = None
     device: str | None = None  # auto | cpu | cuda for the embedder and the judge ($INTERVIEWER_DEVICE)
     backend: str | None = None  # numpy | torch on the CPU ($INTERVIEWER_BACKEND); None: numpy
+    precision: str = (
+        "fp32"  # fp32 | bf16: the judge's reads (bf16: torch on a CPU, see judge.resolve_precision)
+    )
     _rubrics: list[Rubric] | None = field(default=None, repr=False)
     _grader: Grader | None = field(default=None, repr=False)
 
@@ -102,7 +105,7 @@ class Workspace:
         (the grader then falls back to similarity alone, and says so once)."""
         from interviewer.grading.judge import CrossEncoderJudge
 
-        judge = CrossEncoderJudge(device=self.device, backend=self.backend)
+        judge = CrossEncoderJudge(device=self.device, backend=self.backend, precision=self.precision)
         if judge.available:
             return judge
         if self.notice:

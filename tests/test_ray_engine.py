@@ -94,6 +94,33 @@ def test_ray_results_equal_the_single_process_path_row_by_row_and_resume(local_r
     assert read(tmp_path / "ray.jsonl") == got
 
 
+def test_ray_in_bf16_equals_the_single_process_path_in_bf16(local_ray, tmp_path):
+    """Where the CPU has native bf16, `grade` reads the judge in bf16 by default; a row must grade the
+    same whichever actor and chunk it lands in."""
+    from interviewer.grading.judge import native_bf16
+
+    if not native_bf16():
+        pytest.skip("this CPU has no native bf16 (AMX or AVX512-BF16)")
+    source = tmp_path / "answers.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows()), encoding="utf-8")
+    quiet = Console(file=io.StringIO(), width=200)
+    ws = Workspace(ROOT, device="cpu", backend="torch", precision="bf16")
+    run_batch(ws, source, tmp_path / "single.jsonl", console=quiet)
+    assert ws.grader().judge is not None and ws.grader().judge.precision == "bf16"
+    run_ray(
+        Workspace(ROOT, device="cpu", precision="bf16"),
+        source,
+        tmp_path / "ray.jsonl",
+        console=quiet,
+        options=BatchOptions(chunk=2),
+        actors=2,
+    )
+    expected, got = read(tmp_path / "single.jsonl"), read(tmp_path / "ray.jsonl")
+    assert set(got) == set(expected) and len(got) == 7
+    for key, record in expected.items():
+        assert got[key] == record, key
+
+
 def test_the_single_process_path_never_imports_ray(tmp_path):
     import subprocess
 

@@ -32,6 +32,42 @@ META_FILE = "judge.json"
 WEIGHTS_FILE = "judge.safetensors"
 
 
+PRECISIONS = ("auto", "fp32", "bf16")
+# bf16 reads vary with the batch's shape (oneDNN picks its kernel by the matrices' sizes), so a pair
+# would read differently beside other pairs. Padded to at least 16 rows and to a multiple of 32 tokens,
+# a pair read the same to the last bit in every batch measured (1,713 pairs of 120 graded answers: the
+# whole set at once against random subsets of 1-200 pairs; 1 or 2 threads), and 2.2x faster than fp32.
+BF16_MIN_ROWS = 16
+BF16_LENGTH_STEP = 32
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AMX or AVX512-BF16); elsewhere bf16 is emulated, slower."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+
+
+def resolve_precision(name: str | None, device: str, backend: str | None) -> str:
+    """fp32 | bf16 for the judge's reads: auto takes bf16 where torch runs it on a CPU with native
+    bf16 (2.2x faster, probabilities within 0.03 of fp32 as measured), else fp32 (numpy, GPUs, other
+    CPUs, where bf16 would be emulated or not apply)."""
+    from interviewer.grading.embedding import use_numpy
+
+    chosen = (name or "auto").strip().lower()
+    if chosen not in PRECISIONS:
+        raise JudgeError(f"unknown precision {name!r}: use auto, fp32 or bf16")
+    torch_cpu = device == "cpu" and not use_numpy(device, backend)
+    if chosen == "auto":
+        return "bf16" if torch_cpu and native_bf16() else "fp32"
+    if chosen == "bf16" and not torch_cpu:
+        raise JudgeError("bf16 reads need torch on the CPU (INTERVIEWER_BACKEND=torch, --device cpu)")
+    return chosen
+
+
 # The classification head on top of the encoder: tanh pooler over [CLS], then the 3-way classifier.
 HEAD = ("pooler.dense.weight", "pooler.dense.bias", "classifier.weight", "classifier.bias")
 
@@ -106,9 +142,11 @@ class CrossEncoderJudge:
         cache_size: int = 8192,
         device: str | None = None,
         backend: str | None = None,
+        precision: str = "fp32",
     ) -> None:
         self.device = device  # auto | cpu | cuda, resolved when the model loads
         self.backend = backend  # numpy | torch on the CPU (see embedding.use_numpy); None: numpy
+        self.precision = precision  # fp32 | bf16 (torch on a CPU only: see resolve_precision)
         self.weights_dir = weights_dir or Path(
             os.environ.get("INTERVIEWER_JUDGE_DIR") or shipped_weights_dir()
         )
@@ -143,6 +181,8 @@ class CrossEncoderJudge:
             )
 
             self.device = resolve_device(self.device)
+            if self.device != "cpu" or use_numpy(self.device, self.backend):
+                self.precision = "fp32"  # bf16 reads are torch-on-a-CPU only (resolve_precision)
             if use_numpy(self.device, self.backend):
                 self._model = self._load_numpy()
                 self._tokens = self._model.tokenizer
@@ -243,10 +283,28 @@ class CrossEncoderJudge:
             return softmax(classify(self._model.weights, self._model.hidden(tokens, first_only=True)))
         import torch
 
+        rows = len(tokens[0])
+        if self.precision == "bf16":
+            tokens = _bf16_shaped(tokens)
         ids, types, mask = (torch.from_numpy(t).to(self.device) for t in tokens)
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=self.precision == "bf16"):
             logits = self._model(ids, types, mask)
-            return torch.softmax(logits.float(), dim=-1).cpu().numpy()
+            return torch.softmax(logits.float(), dim=-1)[:rows].cpu().numpy()
+
+
+def _bf16_shaped(tokens: Tokens) -> Tokens:
+    """The batch padded to BF16_MIN_ROWS rows (copies of its first row) and to a multiple of
+    BF16_LENGTH_STEP tokens (masked), the shapes whose bf16 reads do not depend on the other rows."""
+    ids, types, mask = tokens
+    rows, length = ids.shape
+    extra_rows = max(0, BF16_MIN_ROWS - rows)
+    extra_length = -length % BF16_LENGTH_STEP
+
+    def shaped(a: np.ndarray) -> np.ndarray:
+        a = np.concatenate([a, np.repeat(a[:1], extra_rows, axis=0)]) if extra_rows else a
+        return np.pad(a, ((0, 0), (0, extra_length))) if extra_length else a
+
+    return shaped(ids), shaped(types), shaped(mask)
 
 
 class FirstTokenClassifier:

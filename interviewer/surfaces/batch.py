@@ -198,7 +198,8 @@ def run_settings(ws: Workspace, critic: Critic | None = None) -> str:
         "rubrics": content_hash(ws.rubrics()),
         "calibration": load_calibration().version,
         "embedder": Embedder().model_name,
-        "judge": judge.name if judge.available else "none",
+        # bf16 reads move some probabilities by up to 0.03: a run in the other precision re-grades.
+        "judge": (judge.name + ("+bf16" if ws.precision == "bf16" else "")) if judge.available else "none",
         "max_chars": MAX_ANSWER_CHARS,
         "critic": critic_identity(critic),
     }

@@ -285,6 +285,11 @@ def grade(
     actors: int | None = typer.Option(
         None, "--actors", min=1, help="With --engine ray: graders to run (default: one per CPU)"
     ),
+    precision: str = typer.Option(
+        "auto",
+        "--precision",
+        help="auto | fp32 | bf16 for the judge (auto: bf16 on a CPU with native bf16, 2.3x faster)",
+    ),
 ) -> None:
     """Grade a file of written answers (resumes where a previous run stopped).
 
@@ -292,12 +297,19 @@ def grade(
     or no row could be graded; 2 a usage or input error."""
     from interviewer.critic import make_critic
     from interviewer.grading.embedding import resolve_device, throughput_backend
+    from interviewer.grading.judge import JudgeError, resolve_precision
     from interviewer.surfaces.batch import BatchOptions, run_batch
 
     ws = _workspace()
     # An unusable device fails here, before any row is read; Ray actors resolve it where they run.
     ws.device = device if engine == "ray" else resolve_device(device)
     ws.backend = throughput_backend()  # a batch run pays torch's import once and grades faster
+    # Decided here, for the run's fingerprints; Ray actors read in what the driver decided (bf16 only
+    # where it was told the actors run on CPUs: their device is resolved where they run).
+    try:
+        ws.precision = resolve_precision(precision, ws.device or "auto", ws.backend)
+    except JudgeError as exc:
+        raise UserError(str(exc)) from None
     chosen = make_critic(critic, model=model, no_cache=no_cache)
     options = BatchOptions(
         fmt=input_format, retry_fallbacks=retry_fallbacks, keep_going=keep_going, mkdir=mkdir

@@ -60,7 +60,13 @@ class GradeActor:
     """One loaded grader (and critic) per actor; grades a batch of rows into output records."""
 
     def __init__(
-        self, root: str, settings: str, device: str | None, critic: str | None, model: str | None
+        self,
+        root: str,
+        settings: str,
+        device: str | None,
+        critic: str | None,
+        model: str | None,
+        precision: str = "fp32",
     ) -> None:
         import torch
 
@@ -70,7 +76,7 @@ class GradeActor:
         from interviewer.workspace import Workspace
 
         torch.set_num_threads(1)  # one CPU per actor: more threads would only contend
-        self.ws = Workspace(Path(root), device=device, backend=throughput_backend())
+        self.ws = Workspace(Path(root), device=device, backend=throughput_backend(), precision=precision)
         self.grader = self.ws.grader()
         self.resolver = RubricResolver(self.grader)
         self.critic = make_critic(critic, model=model)
@@ -227,6 +233,7 @@ def run_ray(
             "root": str(ws.root),
             "settings": settings,
             "device": ws.device,
+            "precision": ws.precision,
             "critic": critic_kind,
             "model": model,
         },
