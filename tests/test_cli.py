@@ -454,14 +454,15 @@ def test_grade_precision_is_checked_and_a_run_in_another_precision_grades_again(
 
     source = tmp_path / "answers.jsonl"
     source.write_text(json.dumps({"id": "s", "question_id": "000-12", "answer": STRONG}) + "\n")
-    done = interviewer("grade", str(source), "--precision", "fp16", env=env, code=2)
+    done = interviewer("grade", str(source), "--precision", "fp16", "--device", "cpu", env=env, code=2)
     assert flat(done.stderr) == "error: unknown precision 'fp16': use auto, fp32 or bf16"
     output = tmp_path / "graded.jsonl"
-    interviewer("grade", str(source), "-o", str(output), "--precision", "fp32", env=env)
-    again = interviewer("grade", str(source), "-o", str(output), "--precision", "fp32", env=env)
+    on_cpu = ("-o", str(output), "--device", "cpu")  # bf16 is read on a CPU only (a GPU host has both)
+    interviewer("grade", str(source), *on_cpu, "--precision", "fp32", env=env)
+    again = interviewer("grade", str(source), *on_cpu, "--precision", "fp32", env=env)
     assert "Resuming: 1 row already in" in flat(again.stderr)
     if native_bf16():  # bf16 reads may move a score by 0.1: its fingerprint differs, so it grades again
-        other = interviewer("grade", str(source), "-o", str(output), "--precision", "bf16", env=env)
+        other = interviewer("grade", str(source), *on_cpu, "--precision", "bf16", env=env)
         assert "already in" not in flat(other.stderr) and "Graded 1 answer" in flat(other.stderr)
 
 

@@ -295,8 +295,10 @@ def test_bf16_reads_stay_close_to_fp32(bf16_judge, workspace):
     assert gaps.max() < 0.05 and gaps.mean() < 0.005, (gaps.max(), gaps.mean())
 
 
-def test_precision_auto_is_fp32_wherever_bf16_is_not_torch_on_a_cpu():
+def test_precision_auto_is_fp32_wherever_bf16_is_not_torch_on_a_cpu(monkeypatch):
     from interviewer.grading.judge import native_bf16, resolve_precision
+
+    monkeypatch.delenv("INTERVIEWER_BACKEND", raising=False)  # it would override the backend asked for
 
     assert resolve_precision("auto", "cpu", "numpy") == "fp32"
     assert resolve_precision("auto", "cuda", "torch") == "fp32"

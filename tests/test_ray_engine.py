@@ -95,8 +95,8 @@ def test_ray_results_equal_the_single_process_path_row_by_row_and_resume(local_r
 
 
 def test_ray_in_bf16_equals_the_single_process_path_in_bf16(local_ray, tmp_path):
-    """Where the CPU has native bf16, `grade` reads the judge in bf16 by default; a row must grade the
-    same whichever actor and chunk it lands in."""
+    """Where the CPU has native bf16, a local `grade` reads the judge in bf16 by default (and a Ray run
+    with --device cpu); a row must grade the same whichever actor and chunk it lands in."""
     from interviewer.grading.judge import native_bf16
 
     if not native_bf16():

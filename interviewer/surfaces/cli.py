@@ -306,8 +306,9 @@ def grade(
     ws.backend = throughput_backend()  # a batch run pays torch's import once and grades faster
     # Decided here, for the run's fingerprints; Ray actors read in what the driver decided (bf16 only
     # where it was told the actors run on CPUs: their device is resolved where they run).
+    asked = (ws.device or os.environ.get("INTERVIEWER_DEVICE") or "auto").strip().lower()
     try:
-        ws.precision = resolve_precision(precision, ws.device or "auto", ws.backend)
+        ws.precision = resolve_precision(precision, asked, ws.backend)
     except JudgeError as exc:
         raise UserError(str(exc)) from None
     chosen = make_critic(critic, model=model, no_cache=no_cache)
