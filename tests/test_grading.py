@@ -421,28 +421,37 @@ def test_a_sentence_that_also_entails_the_correction_does_not_assert_the_claim()
     assert work.correction_pairs(probs, relevant_at=0.9) == []
 
 
-def test_the_judge_counts_an_error_only_above_what_it_reads_in_the_model_answer():
-    """A misconception the judge "finds" in the rubric's own model answer is its noise on that
-    rubric: an answer reading the same counts as asserting nothing, one reading more surely counts
-    by how far it rises above that floor, and a floor of certainty lets nothing through."""
-    from interviewer.grading.calibration import DEFAULT_CALIBRATION
-    from interviewer.grading.grader import JudgeFloor, JudgeWork, Signals, _above_floor, _apply_judgement
+def _one_sentence_work(said: str, point: str, claim: tuple[str, str] | None = None):
+    """What the judge reads for a one-sentence answer to one essential point (and one claim, with
+    its correction, that the sentence is close to)."""
+    from interviewer.grading.grader import JudgeWork
 
-    claim, point = "L2 drives weights exactly to zero", "L2 shrinks weights without zeroing them"
-    said = "L2 shrinks the weights, though never to exactly zero."
-    work = JudgeWork(
+    claims = [claim] if claim else []
+    return JudgeWork(
         answer=said,
         model_answer=None,
         points=[point],
         essential=[True],
         weights=[1.0],
         point_spans=[[said]],
-        claims=[claim],
-        corrections=["L2 rarely makes a weight exactly zero"],
-        claim_spans=[[said]],
-        claim_sims=[[0.9]],
-        near_copies=[None],
+        claims=[c for c, _ in claims],
+        corrections=[c for _, c in claims],
+        claim_spans=[[said] for _ in claims],
+        claim_sims=[[0.9] for _ in claims],
+        near_copies=[None for _ in claims],
     )
+
+
+def test_the_judge_counts_an_error_only_above_what_it_reads_in_the_model_answer():
+    """A misconception the judge "finds" in the rubric's own model answer is its noise on that
+    rubric: an answer reading the same counts as asserting nothing, one reading more surely counts
+    by how far it rises above that floor, and a floor of certainty lets nothing through."""
+    from interviewer.grading.calibration import DEFAULT_CALIBRATION
+    from interviewer.grading.grader import JudgeFloor, Signals, _above_floor, _apply_judgement
+
+    claim, point = "L2 drives weights exactly to zero", "L2 shrinks weights without zeroing them"
+    said = "L2 shrinks the weights, though never to exactly zero."
+    work = _one_sentence_work(said, point, (claim, "L2 rarely makes a weight exactly zero"))
     floor = JudgeFloor(contradictions=(0.0,), assertions=(0.94,))
     for read, expected in ((0.94, 0.0), (0.5, 0.0), (0.97, 0.5)):
         probs = {(said, point): _probs(0.96), (said, claim): _probs(read)}
@@ -554,7 +563,6 @@ def test_a_negation_in_the_points_own_words_is_named_when_the_judge_is_all_but_c
     from interviewer.grading.calibration import DEFAULT_CALIBRATION
     from interviewer.grading.grader import (
         CONTRADICTION_OVER_SIMILARITY,
-        JudgeWork,
         Signals,
         _apply_judgement,
         grade_from_signals,
@@ -572,19 +580,7 @@ def test_a_negation_in_the_points_own_words_is_named_when_the_judge_is_all_but_c
         key_points=[KeyPoint(text=point)],
     )
     said = "Dropout stays on at inference, so predictions stay random."
-    work = JudgeWork(
-        answer=said,
-        model_answer=None,
-        points=[point],
-        essential=[True],
-        weights=[1.0],
-        point_spans=[[said]],
-        claims=[],
-        corrections=[],
-        claim_spans=[],
-        claim_sims=[],
-        near_copies=[],
-    )
+    work = _one_sentence_work(said, point)
     for contradict, counted in (
         (CONTRADICTION_OVER_SIMILARITY + 0.005, True),
         (CONTRADICTION_OVER_SIMILARITY - 0.02, False),

@@ -63,9 +63,23 @@ def read(path: Path) -> dict[str, dict]:
     return {r["id"]: r for r in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
 
 
-def test_ray_results_equal_the_single_process_path_row_by_row_and_resume(local_ray, grader, tmp_path):
+def write_rows(tmp_path: Path) -> Path:
     source = tmp_path / "answers.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in rows()), encoding="utf-8")
+    return source
+
+
+def same_records(tmp_path: Path) -> dict[str, dict]:
+    """The Ray output, once every record in it is the single-process run's, row by row."""
+    expected, got = read(tmp_path / "single.jsonl"), read(tmp_path / "ray.jsonl")
+    assert set(got) == set(expected)
+    for key, record in expected.items():
+        assert got[key] == record, key
+    return got
+
+
+def test_ray_results_equal_the_single_process_path_row_by_row_and_resume(local_ray, grader, tmp_path):
+    source = write_rows(tmp_path)
     ws = Workspace(ROOT)
     ws._grader = grader
     quiet = Console(file=io.StringIO(), width=200)
@@ -80,11 +94,8 @@ def test_ray_results_equal_the_single_process_path_row_by_row_and_resume(local_r
         options=BatchOptions(chunk=3),
         actors=2,
     )
-    expected, got = read(tmp_path / "single.jsonl"), read(tmp_path / "ray.jsonl")
     assert summary.graded == single.graded == 7 and len(summary.errors) == 1
-    assert set(got) == set(expected)
-    for key, record in expected.items():
-        assert got[key] == record, key
+    got = same_records(tmp_path)
     assert "ghost" in console.file.getvalue()
 
     again = run_ray(
@@ -101,8 +112,7 @@ def test_ray_in_bf16_equals_the_single_process_path_in_bf16(local_ray, tmp_path)
 
     if not native_bf16():
         pytest.skip("this CPU has no native bf16 (AMX or AVX512-BF16)")
-    source = tmp_path / "answers.jsonl"
-    source.write_text("".join(json.dumps(r) + "\n" for r in rows()), encoding="utf-8")
+    source = write_rows(tmp_path)
     quiet = Console(file=io.StringIO(), width=200)
     ws = Workspace(ROOT, device="cpu", backend="torch", precision="bf16")
     run_batch(ws, source, tmp_path / "single.jsonl", console=quiet)
@@ -115,10 +125,7 @@ def test_ray_in_bf16_equals_the_single_process_path_in_bf16(local_ray, tmp_path)
         options=BatchOptions(chunk=2),
         actors=2,
     )
-    expected, got = read(tmp_path / "single.jsonl"), read(tmp_path / "ray.jsonl")
-    assert set(got) == set(expected) and len(got) == 7
-    for key, record in expected.items():
-        assert got[key] == record, key
+    assert len(same_records(tmp_path)) == 7
 
 
 def test_the_single_process_path_never_imports_ray(tmp_path):

@@ -35,11 +35,16 @@ def _no_nvidia_gpu() -> bool:
     return not (Path("/proc/driver/nvidia").exists() or any(Path("/dev").glob("nvidia[0-9]*")))
 
 
+def requested_device(name: str | None = None) -> str:
+    """The device asked for, unresolved: the option, else $INTERVIEWER_DEVICE, else auto; lowercase."""
+    return (name or os.environ.get("INTERVIEWER_DEVICE") or "auto").strip().lower()
+
+
 def resolve_device(name: str | None = None) -> str:
     """The device for `auto | cpu | cuda | cuda:N` (else $INTERVIEWER_DEVICE, else auto): auto takes
     a CUDA GPU when torch sees one. Asking for cuda without one is an error, not a silent fall back
     to the CPU."""
-    chosen = (name or os.environ.get("INTERVIEWER_DEVICE") or "auto").strip().lower()
+    chosen = requested_device(name)
     if chosen not in DEVICES and not (chosen.startswith("cuda:") and chosen[5:].isdigit()):
         raise EmbeddingError(f"unknown device {name!r}: use auto, cpu or cuda")
     if chosen == "cpu" or (chosen == "auto" and _no_nvidia_gpu()):
@@ -76,6 +81,11 @@ def use_numpy(device: str, prefer: str | None = None) -> bool:
     if chosen not in BACKENDS:
         raise EmbeddingError(f"unknown backend {chosen!r} in INTERVIEWER_BACKEND: use numpy or torch")
     return device == "cpu" and chosen == "numpy"
+
+
+def torch_on_cpu(device: str, prefer: str | None = None) -> bool:
+    """Whether the models run in torch on the CPU (the only place the judge may read in bf16)."""
+    return device == "cpu" and not use_numpy(device, prefer)
 
 
 def throughput_backend() -> str:

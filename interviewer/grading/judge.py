@@ -55,12 +55,12 @@ def resolve_precision(name: str | None, device: str, backend: str | None) -> str
     """fp32 | bf16 for the judge's reads: auto takes bf16 where torch runs it on a CPU with native
     bf16 (2.2x faster, probabilities within 0.03 of fp32 as measured), else fp32 (numpy, GPUs, other
     CPUs, where bf16 would be emulated or not apply)."""
-    from interviewer.grading.embedding import use_numpy
+    from interviewer.grading.embedding import torch_on_cpu
 
     chosen = (name or "auto").strip().lower()
     if chosen not in PRECISIONS:
         raise JudgeError(f"unknown precision {name!r}: use auto, fp32 or bf16")
-    torch_cpu = device == "cpu" and not use_numpy(device, backend)
+    torch_cpu = torch_on_cpu(device, backend)
     if chosen == "auto":
         return "bf16" if torch_cpu and native_bf16() else "fp32"
     if chosen == "bf16" and not torch_cpu:
@@ -177,11 +177,12 @@ class CrossEncoderJudge:
                 DEFAULT_MODEL,
                 bundled_model_path,
                 resolve_device,
+                torch_on_cpu,
                 use_numpy,
             )
 
             self.device = resolve_device(self.device)
-            if self.device != "cpu" or use_numpy(self.device, self.backend):
+            if not torch_on_cpu(self.device, self.backend):
                 self.precision = "fp32"  # bf16 reads are torch-on-a-CPU only (resolve_precision)
             if use_numpy(self.device, self.backend):
                 self._model = self._load_numpy()

@@ -296,7 +296,7 @@ def grade(
     Exit status: 0 all graded; 1 some rows fell back to the embedding grade, the run stopped early,
     or no row could be graded; 2 a usage or input error."""
     from interviewer.critic import make_critic
-    from interviewer.grading.embedding import resolve_device, throughput_backend
+    from interviewer.grading.embedding import requested_device, resolve_device, throughput_backend
     from interviewer.grading.judge import JudgeError, resolve_precision
     from interviewer.surfaces.batch import BatchOptions, run_batch
 
@@ -306,9 +306,8 @@ def grade(
     ws.backend = throughput_backend()  # a batch run pays torch's import once and grades faster
     # Decided here, for the run's fingerprints; Ray actors read in what the driver decided (bf16 only
     # where it was told the actors run on CPUs: their device is resolved where they run).
-    asked = (ws.device or os.environ.get("INTERVIEWER_DEVICE") or "auto").strip().lower()
     try:
-        ws.precision = resolve_precision(precision, asked, ws.backend)
+        ws.precision = resolve_precision(precision, requested_device(ws.device), ws.backend)
     except JudgeError as exc:
         raise UserError(str(exc)) from None
     chosen = make_critic(critic, model=model, no_cache=no_cache)
