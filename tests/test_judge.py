@@ -78,6 +78,14 @@ def test_pairs_load_and_expand_into_labelled_examples(tmp_path):
     identity = {(e.premise, e.hypothesis) for e in examples if e.source == "identity" and e.label == ENTAIL}
     assert ("Dropout is turned off at inference.", "Dropout is turned off at inference") in identity
     assert ("Dropout deletes neurons for good.", "Dropout deletes neurons for good") in identity
+    # With `across`, a denial of a point contradicts an affirmation of it in other words, either way.
+    assert not [e for e in examples if e.source == "authored-across"]  # off by default (shipped judge)
+    point = pairs["t-1"].key_points[0]
+    widened = authored_examples([_rubric()], pairs, seed=1, across=True)
+    across = {(e.premise, e.hypothesis) for e in widened if e.source == "authored-across"}
+    assert across and all(e.label == CONTRADICT for e in widened if e.source == "authored-across")
+    assert any(p in point.contradicts and h in point.entails for p, h in across)
+    assert any(p in point.entails and h in point.contradicts for p, h in across)
     assert examples == authored_examples([_rubric()], pairs, seed=1)  # seeded: reproducible
 
 
@@ -354,3 +362,23 @@ def test_the_pair_cache_keeps_the_recently_used_pairs():
     judge.predict([a])  # a hit: a is now the most recently used
     judge.predict([c])  # evicts b, the least recently used
     assert list(judge._cache) == [a, c]
+
+
+def test_training_under_bf16_autocast_updates_fp32_weights(tmp_path):
+    """`judge train --bf16` (1.5x faster steps on a CPU with AMX): the forward pass runs in bf16,
+    the weights it updates stay fp32, and the tuned layers move while the frozen embeddings do not."""
+    import torch
+
+    from interviewer.grading.judge import base_model, is_frozen
+    from interviewer.grading.judge_train import TrainSettings, train_judge
+
+    (tmp_path / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    examples = authored_examples([_rubric()], load_pairs(tmp_path), seed=1)[:8]
+    before = {n: p.detach().clone() for n, p in base_model()[0].named_parameters()}
+    settings = TrainSettings(epochs=1.0, batch_size=4, learning_rate=1e-3, bf16=True, warmup=0.5)
+    model, _ = train_judge(examples, settings, progress=lambda _: None)
+    after = dict(model.named_parameters())
+    assert all(p.dtype == torch.float32 for p in after.values())
+    moved = [n for n in before if not torch.equal(before[n], after[n].detach())]
+    assert moved and all(not is_frozen(n) for n in moved)
+    assert any("encoder.layer.0." in n for n in moved)

@@ -150,7 +150,9 @@ def _restated(text: str, rng: random.Random) -> str:
     return rng.choice(_OPENERS) + text[0].lower() + text[1:]
 
 
-def authored_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], seed: int) -> list[Example]:
+def authored_examples(
+    rubrics: list[Rubric], pairs: dict[str, QuestionPairs], seed: int, across: bool = False
+) -> list[Example]:
     """Key-point pairs, plus what they imply: multi-sentence premises (the statement among others
     on the same question keeps its label), the model answer entailing each of its points, other
     points' affirmations as same-topic neutrals, and misconception claims against their corrections.
@@ -160,7 +162,9 @@ def authored_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
     among other sentences, after an opener, verbatim, and in the authored `restates`) entails itself,
     which removes that shortcut. Without the verbatim pairs a judge read a misconception claim, word
     for word, as contradicting itself (P(contradiction) 0.87): "an opener means entailment". Another
-    question's affirmations are neutral to a point, so a topic alone is never entailment."""
+    question's affirmations are neutral to a point, so a topic alone is never entailment.
+
+    With `across`, also a denial of each point against an affirmation of it, either way round."""
     rng = random.Random(seed)
     out: list[Example] = []
     foreign = [
@@ -189,6 +193,20 @@ def authored_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
             out.append(
                 Example(p.key_point, rng.choice(p.contradicts), CONTRADICT, "authored-reversed", group)
             )
+            # A statement denying the point contradicts one affirming it in other words (A entails P,
+            # B entails not-P), each way: contradictions whose words differ, so shared words are no
+            # cue for a contradiction (authored ones share 0.61 of the point's words, affirmations 0.31).
+            if across and p.entails and p.contradicts:
+                out.append(
+                    Example(
+                        rng.choice(p.contradicts), rng.choice(p.entails), CONTRADICT, "authored-across", group
+                    )
+                )
+                out.append(
+                    Example(
+                        rng.choice(p.entails), rng.choice(p.contradicts), CONTRADICT, "authored-across", group
+                    )
+                )
             qid, stranger = rng.choice(foreign)
             if qid != rubric.question_id:
                 out.append(Example(stranger, p.key_point, NEUTRAL, "other-question", group))

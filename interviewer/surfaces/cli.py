@@ -411,6 +411,18 @@ def judge_train(
     ),
     epochs: float = typer.Option(1.0, min=0.05, help="Passes over the training pairs"),
     seed: int = typer.Option(13, help="Random seed (the shipped weights use 13)"),
+    learning_rate: float = typer.Option(5e-5, "--lr", min=1e-7, max=1e-2, help="Peak learning rate"),
+    bf16: bool = typer.Option(
+        False,
+        "--bf16",
+        help="Train under bf16 autocast (a CPU with AMX, or a GPU): faster, weights stay fp32",
+    ),
+    semeval_per_dataset: int = typer.Option(
+        2500, min=0, help="SemEval-2013 train rows per dataset (SciEntsBank 4,969, Beetle 3,941)"
+    ),
+    across_pairs: bool = typer.Option(
+        False, "--across-pairs", help="Also each point's denials against its affirmations, as contradictions"
+    ),
     device: str | None = typer.Option(
         None, help="auto | cpu | cuda (default: cpu, where the shipped weights reproduce; a GPU for sweeps)"
     ),
@@ -437,7 +449,14 @@ def judge_train(
             pairs_dir,
             folder if folder.is_dir() else None,
             target,
-            TrainSettings(seed=seed, epochs=epochs),
+            TrainSettings(
+                seed=seed,
+                epochs=epochs,
+                learning_rate=learning_rate,
+                bf16=bf16,
+                semeval_per_dataset=semeval_per_dataset,
+                across_pairs=across_pairs,
+            ),
             progress=lambda line: err.print(escape(line)),
             device=resolve_device(device or "cpu"),
         )
