@@ -257,6 +257,9 @@ def test_the_judge_in_numpy_reads_as_the_judge_in_torch(monkeypatch):
     assert type(numpy_judge._model).__name__ == "NumpyBert"
     assert type(torch_judge._model).__name__ == "FirstTokenClassifier"
     assert np.abs(got - expected).max() < 1e-5
+    import torch
+
+    assert torch.is_grad_enabled()  # reading left autograd alone (training in the process needs it)
 
 
 def _bf16_pairs(workspace) -> list[tuple[str, str]]:

@@ -221,7 +221,6 @@ class CrossEncoderJudge:
             ) from None
 
     def _load_torch(self):
-        import torch
         from safetensors.torch import load_file
 
         model = base_classifier()
@@ -239,7 +238,9 @@ class CrossEncoderJudge:
             )
         model.to(self.device)
         model.eval()
-        torch.set_grad_enabled(False)
+        # Reads run under inference_mode; switching autograd off process-wide (as this did) broke
+        # training a judge in a process that had read with one.
+        model.requires_grad_(False)
         return FirstTokenClassifier(model)
 
     def warm_up(self) -> None:
