@@ -49,9 +49,8 @@ class Workspace:
     notice: Callable[[str], None] | None = None
     device: str | None = None  # auto | cpu | cuda for the embedder and the judge ($INTERVIEWER_DEVICE)
     backend: str | None = None  # numpy | torch on the CPU ($INTERVIEWER_BACKEND); None: numpy
-    precision: str = (
-        "fp32"  # fp32 | bf16: the judge's reads (bf16: torch on a CPU, see judge.resolve_precision)
-    )
+    # fp32 | bf16 for the judge's reads (bf16: torch on a CPU only, see judge.resolve_precision)
+    precision: str = "fp32"
     _rubrics: list[Rubric] | None = field(default=None, repr=False)
     _grader: Grader | None = field(default=None, repr=False)
 

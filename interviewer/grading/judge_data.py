@@ -197,16 +197,9 @@ def authored_examples(
             # B entails not-P), each way: contradictions whose words differ, so shared words are no
             # cue for a contradiction (authored ones share 0.61 of the point's words, affirmations 0.31).
             if across and p.entails and p.contradicts:
-                out.append(
-                    Example(
-                        rng.choice(p.contradicts), rng.choice(p.entails), CONTRADICT, "authored-across", group
-                    )
-                )
-                out.append(
-                    Example(
-                        rng.choice(p.entails), rng.choice(p.contradicts), CONTRADICT, "authored-across", group
-                    )
-                )
+                for premises, hypotheses in ((p.contradicts, p.entails), (p.entails, p.contradicts)):
+                    premise, hypothesis = rng.choice(premises), rng.choice(hypotheses)
+                    out.append(Example(premise, hypothesis, CONTRADICT, "authored-across", group))
             qid, stranger = rng.choice(foreign)
             if qid != rubric.question_id:
                 out.append(Example(stranger, p.key_point, NEUTRAL, "other-question", group))

@@ -149,36 +149,34 @@ def train_judge(
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps_total - s) / (steps_total - warmup)))
     )
-    # Reading with a judge in this process (the grader's, or a test's) turns autograd off globally.
-    with torch.enable_grad():
-        model.train()
-        step, started, running = 0, time.time(), 0.0
-        for batches in plan:
-            for batch in batches:
-                if step >= steps_total:
-                    break
-                inputs = tokenizer(
-                    [e.premise for e in batch],
-                    [e.hypothesis for e in batch],
-                    padding=True,
-                    truncation="longest_first",
-                    max_length=settings.max_length,
-                    return_tensors="pt",
-                )
-                labels = torch.tensor([e.label for e in batch], device=device)
-                with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=settings.bf16):
-                    logits = model(**inputs.to(device)).logits
-                loss = _loss(logits.float(), labels)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad()
-                step += 1
-                running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
-                if step % 100 == 0 or step == steps_total:
-                    rate = step * settings.batch_size / (time.time() - started)
-                    progress(f"step {step}/{steps_total}  loss {running:.3f}  {rate:.0f} pairs/s")
+    model.train()
+    step, started, running = 0, time.time(), 0.0
+    for batches in plan:
+        for batch in batches:
+            if step >= steps_total:
+                break
+            inputs = tokenizer(
+                [e.premise for e in batch],
+                [e.hypothesis for e in batch],
+                padding=True,
+                truncation="longest_first",
+                max_length=settings.max_length,
+                return_tensors="pt",
+            )
+            labels = torch.tensor([e.label for e in batch], device=device)
+            with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=settings.bf16):
+                logits = model(**inputs.to(device)).logits
+            loss = _loss(logits.float(), labels)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            step += 1
+            running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
+            if step % 100 == 0 or step == steps_total:
+                rate = step * settings.batch_size / (time.time() - started)
+                progress(f"step {step}/{steps_total}  loss {running:.3f}  {rate:.0f} pairs/s")
     model.eval()
     return model, tokenizer
 

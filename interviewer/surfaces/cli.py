@@ -288,7 +288,7 @@ def grade(
     precision: str = typer.Option(
         "auto",
         "--precision",
-        help="auto | fp32 | bf16 for the judge (auto: bf16 on a CPU with native bf16, 2.3x faster)",
+        help="auto | fp32 | bf16 for the judge (auto: bf16 on a CPU with native bf16, 2.2x faster)",
     ),
 ) -> None:
     """Grade a file of written answers (resumes where a previous run stopped).
