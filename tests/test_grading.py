@@ -476,6 +476,31 @@ def test_the_judge_counts_an_error_only_above_what_it_reads_in_the_model_answer(
     assert signals.values["judge_consistent"] == pytest.approx(1.0 - (0.955 - 0.16) / 0.84, abs=1e-3)
 
 
+def test_a_point_said_as_surely_as_the_model_answer_says_it_is_covered_fully():
+    """The judge's entailment of a point counts as a share of what it reads in the rubric's own model
+    answer: reading 0.8 where the model answer reads 0.8 is full coverage, half of that is half, and a
+    model answer the judge barely reads as stating the point lifts nothing past 1 / CEILING_LOWEST."""
+    from interviewer.grading.calibration import DEFAULT_CALIBRATION
+    from interviewer.grading.grader import CEILING_LOWEST, JudgeFloor, Signals, _apply_judgement
+
+    point = "Pooling downsamples feature maps by summarizing small windows"
+    said = "You chop the grid into tiles and keep one number per tile."
+    work = _one_sentence_work(said, point)
+
+    def coverage(read: float, ceiling: tuple[float, ...]) -> float:
+        signals = Signals(values={"coverage": 0.1}, point_scores=[0.1])
+        floor = JudgeFloor(contradictions=(0.0,), assertions=(), entailments=ceiling)
+        _apply_judgement(signals, work, {(said, point): _probs(read)}, DEFAULT_CALIBRATION, floor)
+        assert signals.point_entailments == [pytest.approx(read, abs=1e-4)]  # the reading itself
+        return signals.point_scores[0]
+
+    assert coverage(0.8, (0.8,)) == pytest.approx(1.0)
+    assert coverage(0.4, (0.8,)) == pytest.approx(0.5)
+    assert coverage(0.4, ()) == pytest.approx(0.4)  # no ceiling read: as read
+    assert coverage(0.2, (0.1,)) == pytest.approx(0.2 / CEILING_LOWEST)
+    assert coverage(0.96, (0.5,)) == 1.0
+
+
 def test_the_model_answer_the_judge_misread_scores_as_the_model_answer(grader, monkeypatch):
     """000-24's model answer states that L2 does not zero weights; the judge reads that sentence as
     asserting the misconception "L2 drives weights exactly to zero" (0.94), which cost it two points

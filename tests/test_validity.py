@@ -30,10 +30,12 @@ pytestmark = pytest.mark.slow
 # The last 11 model answers now state in sentences the points they gave only in tables, symbols or
 # not at all, and a sentence the judge clears of a misconception is credited: 139/107/76 before. One
 # paraphrase (000-38) fell from 4.0 to 3.8 as its longer model answer reads less like it as a whole.
+# An entailment counts as a share of the model answer's own (its ceiling, CEILING_LOWEST), then
+# recalibrated: 106/80 before, so 1 more paraphrase and 8 more negations below their reference.
 REFERENCES_AT_LEAST_4_5 = 150  # of 150 (the target; before the judge: 71)
 REFERENCES_FLAGGED_AT_MOST = 0  # (target: 0; before the judge: 14)
-PARAPHRASES_AT_LEAST_4 = 106  # of 150 (target: 150)
-NEGATED_BELOW_THEIR_REFERENCE = 80  # of 150 (target: 150, each at most 2.5 and naming the point)
+PARAPHRASES_AT_LEAST_4 = 107  # of 150 (target: 150)
+NEGATED_BELOW_THEIR_REFERENCE = 88  # of 150 (target: 150, each at most 2.5 and naming the point)
 # Named only where the judge is all but certain (CONTRADICTION_OVER_SIMILARITY): 0 before that rule.
 NEGATED_NAMING_THEIR_POINT = 4  # of 150, each then at most the contradiction cap (2.5)
 

@@ -18,7 +18,7 @@ def load_shipped_floors(path: Path | None = None) -> ShippedFloors | None:
     try:
         data = json.loads(read_shipped_text(FLOORS_FILE, path))
         floors = {
-            digest: JudgeFloor(tuple(map(float, pair[0])), tuple(map(float, pair[1])))
+            digest: JudgeFloor(*(tuple(map(float, readings)) for readings in pair[:3]))
             for digest, pair in data["floors"].items()
         }
         return ShippedFloors(judge=str(data["judge"]), calibration=str(data["calibration"]), floors=floors)
@@ -26,12 +26,15 @@ def load_shipped_floors(path: Path | None = None) -> ShippedFloors | None:
         return None
 
 
+def _readings(floor: JudgeFloor) -> list[list[float]]:
+    return [list(floor.contradictions), list(floor.assertions), list(floor.entailments)]
+
+
 def floors_to_json(shipped: ShippedFloors) -> str:
-    """One rubric per line (its digest, then [contradictions per key point, assertions per claim]),
-    so a change shows as a readable diff."""
+    """One rubric per line (its digest, then [contradictions per key point, assertions per claim,
+    entailments per key point]), so a change shows as a readable diff."""
     head = json.dumps({"judge": shipped.judge, "calibration": shipped.calibration})[:-1]
     rows = [
-        f"  {json.dumps(digest)}: {json.dumps([list(f.contradictions), list(f.assertions)])}"
-        for digest, f in sorted(shipped.floors.items())
+        f"  {json.dumps(digest)}: {json.dumps(_readings(f))}" for digest, f in sorted(shipped.floors.items())
     ]
     return head + ', "floors": {\n' + ",\n".join(rows) + "\n}}\n"

@@ -85,6 +85,8 @@ class Signals(BaseModel):
     # With a judge: per key point, how strongly a sentence of the answer contradicts it, and which.
     point_contradictions: list[float] = Field(default_factory=list)
     contradiction_units: list[str] = Field(default_factory=list)
+    # With a judge: per key point, the judge's surest entailment of it by a sentence of the answer.
+    point_entailments: list[float] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list)
     off_topic_match: str | None = None
     removed_units: int = 0
@@ -160,6 +162,9 @@ FLOORS_KEPT = 4096  # rubrics whose model-answer readings (JudgeFloor) a grader 
 # A reading this far above its floor is named as read: 0.95 over a floor of 0.65 is the judge being
 # sure, not its noise; over 0.94 (000-24's claim), nothing can be.
 FLOOR_MARGIN = 0.3
+# A model answer read as entailing its own point less surely than this lifts an answer's reading of
+# that point by at most 1 / CEILING_LOWEST: below it the judge is not reading the point there at all.
+CEILING_LOWEST = 0.5
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,9 @@ class JudgeFloor:
 
     contradictions: tuple[float, ...]
     assertions: tuple[float, ...]
+    # Per key point, how surely the judge reads the model answer as entailing it (its ceiling on
+    # that rubric); empty where not read. See _below_ceiling.
+    entailments: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -189,6 +197,15 @@ def _above_floor(value: float, floor: float) -> float:
     if value <= floor or floor >= 1.0:
         return 0.0
     return round((value - floor) / (1.0 - floor), 4)
+
+
+def _below_ceiling(value: float, ceiling: float) -> float:
+    """An entailment read as a share of what the judge reads in the model answer for the same point,
+    (`ceiling`, at least CEILING_LOWEST): saying a point as surely as the model answer says it is
+    saying it fully. The judge's entailments of a correct statement vary with its wording (the same
+    point, stated by two model answers, reads 0.97 and 0.85), and the dev-fitted scale took that
+    spread as missing content."""
+    return min(1.0, round(value / max(ceiling, CEILING_LOWEST), 4))
 
 
 def _named_reading(value: float, floor: float) -> float:
@@ -301,7 +318,9 @@ def _floor_of(rubric: Rubric, read: Signals | None) -> JudgeFloor:
         or len(read.misconception_scores) != len(rubric.misconceptions)
     ):
         return JudgeFloor((0.0,) * len(rubric.key_points), (0.0,) * len(rubric.misconceptions))
-    return JudgeFloor(tuple(read.point_contradictions), tuple(read.misconception_scores))
+    return JudgeFloor(
+        tuple(read.point_contradictions), tuple(read.misconception_scores), tuple(read.point_entailments)
+    )
 
 
 def floor_digest(rubric: Rubric) -> str:
@@ -435,6 +454,9 @@ def _apply_judgement(
         best = max(range(len(spans)), key=lambda i: reads[i])
         asserted.append(round(reads[best], 4))
         asserting.append(spans[best])
+    if floor is not None and len(floor.entailments) == len(covered):
+        ceilings = zip(covered, entailed, floor.entailments, strict=True)
+        covered = [max(c, _below_ceiling(e, top)) for c, e, top in ceilings]
     # What the feedback names (read against the naming thresholds), and what the consistency signal
     # discounts: both measured from the floor, the first only where the reading is near it.
     named_contradictions, named_assertions = contradicted, asserted
@@ -464,6 +486,7 @@ def _apply_judgement(
     # Coverage the judge found, discounted by the worst error it found: saying nothing is not "consistent".
     values["judge_consistent"] = round(values["judge_coverage"] * (1.0 - worst_error), 4)
     signals.point_scores = covered
+    signals.point_entailments = entailed
     signals.point_contradictions = named_contradictions
     signals.contradiction_units = contradicting
     signals.misconception_scores = named_assertions
