@@ -93,6 +93,23 @@ def test_agreement_reports_pearson_spearman_qwk_mae_rmse():
     assert agreement([2, 2, 2], [0, 3, 5])["spearman"] == 0.0
 
 
+def test_spearman_within_ranks_each_questions_answers_apart_from_the_questions_levels():
+    """Two questions each ranked perfectly, one scored 3 points higher than its grades: within each
+    question the ranking is exact, while the pooled correlation is not."""
+    from interviewer.grading.metrics import spearman_within
+
+    human = [1, 2, 3, 4, 1, 2, 3, 4]
+    predicted = [0.0, 0.5, 1.0, 1.5, 3.5, 4.0, 4.5, 5.0]
+    groups = ["a"] * 4 + ["b"] * 4
+    assert spearman_within(predicted, human, groups) == 1.0
+    assert agreement(predicted, human)["spearman"] < 0.8
+    # Reversed inside "b" (4 answers) and exact in "a" (4): weighted by size, they cancel.
+    assert spearman_within([*predicted[:4], *predicted[4:][::-1]], human, groups) == 0.0
+    # Groups too small or constant on either side say nothing: left out, None when nothing is left.
+    assert spearman_within([1.0, 2.0, 3.0, 4.0, 5.0], [1, 2, 3, 4, 4], ["a", "a", "a", "b", "b"]) == 1.0
+    assert spearman_within([1.0, 1.0, 1.0], [0, 3, 5], ["a"] * 3) is None
+
+
 # ---- reading labelled data ------------------------------------------------------------------------
 
 
@@ -491,6 +508,7 @@ def test_the_reports_saf_table_has_one_cell_per_column_and_dashes_for_missing_fi
                 "n": 293.0,
                 "pearson": 0.2675,
                 "spearman": 0.132,
+                "spearman_within_question": 0.1504,
                 "roc_auc_correct": 0.52,
                 "mean_correct": 3.355,
                 "mean_partially": 3.5,
@@ -507,10 +525,11 @@ def test_the_reports_saf_table_has_one_cell_per_column_and_dashes_for_missing_fi
         "293",
         "0.268",
         "0.132",
+        "0.150",
         "0.520",
         "3.35",
         "3.50",
         "2.00",
         "7",
     ]
-    assert [c.strip() for c in cells[3]] == ["saf/b", "0", "–", "–", "–", "–", "–", "–", "3"]
+    assert [c.strip() for c in cells[3]] == ["saf/b", "0", "–", "–", "–", "–", "–", "–", "–", "3"]

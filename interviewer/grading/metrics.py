@@ -26,3 +26,23 @@ def agreement(predicted: list[float], human: list[float]) -> dict[str, float]:
         "mae": round(float(np.mean(np.abs(p - h))), 4),
         "rmse": round(float(np.sqrt(np.mean((p - h) ** 2))), 4),
     }
+
+
+def spearman_within(predicted: list[float], human: list[float], groups: list[str]) -> float | None:
+    """Spearman correlation inside each group (a question's answers), averaged weighted by the group's
+    size: how well answers to the same question are ranked, apart from how the questions' score levels
+    differ. Groups of fewer than 3 answers, or where either side is constant, are left out; None when
+    none is left."""
+    from scipy.stats import spearmanr
+
+    by_group: dict[str, list[tuple[float, float]]] = {}
+    for p, h, g in zip(predicted, human, groups, strict=True):
+        by_group.setdefault(g, []).append((p, h))
+    total, weight = 0.0, 0
+    for pairs in by_group.values():
+        p, h = np.array(pairs, dtype=float).T
+        if len(pairs) < 3 or np.ptp(p) == 0 or np.ptp(h) == 0:
+            continue
+        total += float(spearmanr(p, h)[0]) * len(pairs)
+        weight += len(pairs)
+    return round(total / weight, 4) if weight else None

@@ -27,7 +27,7 @@ from interviewer.grading.grader import (
     Grader,
     adhoc_rubric,
 )
-from interviewer.grading.metrics import agreement
+from interviewer.grading.metrics import agreement, spearman_within
 from interviewer.sources.labelled import (
     EvalInputError,
     LabelledRow,
@@ -249,6 +249,11 @@ def evaluate_saf(
         scores = [g.score or 0.0 for g, _ in graded]
         figures = agreement(scores, [r["grade"] for r in english])
         figures["not_english"] = float(declined)
+        # Unseen questions are 5 questions: Pearson over all rows mixes how answers to one question are
+        # ranked with where each question's scores sit. Within a question is what a grader must get right.
+        within = spearman_within(scores, [r["grade"] for r in english], [r["question_id"] for r in english])
+        if within is not None:
+            figures["spearman_within_question"] = within
         correct = np.array([r["verification_feedback"] == "Correct" for r in english])
         for label in ("Correct", "Partially correct", "Incorrect"):
             chosen = [s for s, r in zip(scores, english, strict=True) if r["verification_feedback"] == label]
@@ -418,6 +423,7 @@ SEMEVAL_COLUMNS = (
 SAF_COLUMNS = (
     ("Pearson", "pearson", 3),
     ("Spearman", "spearman", 3),
+    ("Spearman within question", "spearman_within_question", 3),
     ("AUC Correct", "roc_auc_correct", 3),
     ("mean Correct", "mean_correct", 2),
     ("mean Partial", "mean_partially", 2),
