@@ -89,6 +89,19 @@ def test_pairs_load_and_expand_into_labelled_examples(tmp_path):
     assert examples == authored_examples([_rubric()], pairs, seed=1)  # seeded: reproducible
 
 
+def test_a_training_run_records_the_rubrics_it_made_pairs_from():
+    """judge.json names the rubrics as well as the files: a changed model answer changes the pairs,
+    so the same seed no longer reproduces the weights, and the record must say it changed."""
+    from interviewer.grading.judge_train import rubrics_digest
+
+    rubric = _rubric()
+    other = rubric.model_copy(update={"reference_addendum": "Dropout is a regularizer."})
+    assert rubrics_digest([rubric]) == rubrics_digest([rubric.model_copy()])
+    assert rubrics_digest([rubric]) != rubrics_digest([other])
+    second = rubric.model_copy(update={"question_id": "t-2"})
+    assert rubrics_digest([rubric, second]) == rubrics_digest([second, rubric])  # by id, not by order
+
+
 def test_true_sentences_beside_a_claim_are_taught_as_not_entailing_it(grader):
     """The model answer's sentences closest to a misconception (true, same words, often its
     opposite) and the key points are neutral to the claim: without them the judge read a model

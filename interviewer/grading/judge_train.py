@@ -72,9 +72,10 @@ class TrainSettings:
 def training_examples(
     rubrics: list[Rubric], pairs_dir: Path, benchmarks: Path | None, settings: TrainSettings
 ) -> tuple[list[Example], list[Example], dict[str, str]]:
-    """(train, held-out authored examples, sha256 of every file read)."""
+    """(train, held-out authored examples, sha256 of every file read and of the rubrics used)."""
     pairs = load_pairs(pairs_dir)
     digests = {str(p.relative_to(pairs_dir.parent.parent)): file_digest(p) for p in pair_files(pairs_dir)}
+    digests["rubrics"] = rubrics_digest(rubrics)
     from interviewer.grading.embedding import Embedder
 
     authored = authored_examples(rubrics, pairs, settings.seed, across=settings.across_pairs)
@@ -98,6 +99,16 @@ def training_examples(
                 train.extend(reader(path.parent))
                 digests[f"benchmarks/{name}"] = file_digest(path)
     return train, held, digests
+
+
+def rubrics_digest(rubrics: list[Rubric]) -> str:
+    """sha256 of the rubrics as parsed (model answers, key points, misconceptions): pairs are made
+    from them, so a judge is reproduced only from the same ones, whatever files they came from."""
+    h = hashlib.sha256()
+    for rubric in sorted(rubrics, key=lambda r: r.question_id):
+        h.update(rubric.model_dump_json().encode())
+        h.update(b"\x1e")
+    return h.hexdigest()
 
 
 def _batches(examples: list[Example], size: int, rng: random.Random) -> list[list[Example]]:
