@@ -247,11 +247,12 @@ def evaluate_saf(
             continue
         english = [r for _, r in graded]
         scores = [g.score or 0.0 for g, _ in graded]
-        figures = agreement(scores, [r["grade"] for r in english])
+        human = [r["grade"] for r in english]
+        figures = agreement(scores, human)
         figures["not_english"] = float(declined)
         # Unseen questions are 5 questions: Pearson over all rows mixes how answers to one question are
         # ranked with where each question's scores sit. Within a question is what a grader must get right.
-        within = spearman_within(scores, [r["grade"] for r in english], [r["question_id"] for r in english])
+        within = spearman_within(scores, human, [r["question_id"] for r in english])
         if within is not None:
             figures["spearman_within_question"] = within
         correct = np.array([r["verification_feedback"] == "Correct" for r in english])
