@@ -382,6 +382,8 @@ def test_judge_floors_reads_every_bank_model_answer_and_matches_what_ships(env, 
         kept = shipped.floors[digest]
         assert floor.contradictions == pytest.approx(kept.contradictions, abs=2e-3), digest
         assert floor.assertions == pytest.approx(kept.assertions, abs=2e-3), digest
+        assert floor.entailments == pytest.approx(kept.entailments, abs=2e-3), digest
+        assert floor.whole == pytest.approx(kept.whole, abs=2e-3), digest
 
 
 def test_judge_train_without_pairs_is_one_clear_line(env, tmp_path):

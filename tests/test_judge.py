@@ -206,8 +206,15 @@ def test_missing_weights_are_one_actionable_error(tmp_path):
 
 
 def test_the_shipped_judge_records_how_it_was_made():
+    """By the shipped recipe (`judge train` with no sweep option), from files it names."""
+    from dataclasses import asdict
+
+    from interviewer.grading.judge_train import SHIPPED_RECIPE
+
     meta = judge_meta()
-    assert meta["settings"]["seed"] == 13
+    made = meta.get("recipe") or [{"settings": meta["settings"]}]
+    assert [m["settings"] for m in made] == [asdict(s) for s in SHIPPED_RECIPE]
+    assert meta["data"]["rubrics"]  # the rubrics it made pairs from, as parsed
     assert any(name.startswith("judge/pairs/") for name in meta["data"])
     assert "authored-held-out" in meta["metrics"]
 
@@ -398,3 +405,40 @@ def test_training_under_bf16_autocast_updates_fp32_weights(tmp_path):
     moved = [n for n in before if not torch.equal(before[n], after[n].detach())]
     assert moved and all(not is_frozen(n) for n in moved)
     assert any("encoder.layer.0." in n for n in moved)
+
+
+def test_the_shipped_recipe_averages_the_weights_of_the_judges_it_trains(tmp_path, monkeypatch):
+    """`judge train` makes the shipped judge as a soup: each judge of the recipe trained from the same
+    base, their tuned tensors averaged element-wise; the record keeps each judge's settings."""
+    import torch
+    from safetensors.torch import load_file
+
+    from interviewer.grading import judge_train
+    from interviewer.grading.judge_train import SHIPPED_RECIPE, TrainSettings, run_training
+
+    assert len(SHIPPED_RECIPE) == 2 and all(s.seed == 13 for s in SHIPPED_RECIPE)
+    pairs = tmp_path / "judge" / "pairs"
+    pairs.mkdir(parents=True)
+    (pairs / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    trained: list[dict] = []
+    train = judge_train.train_judge
+
+    def spy(examples, settings, progress, device):
+        model, tokenizer = train(examples[:8], settings, progress, device)
+        trained.append(judge_train._tuned_state(model))
+        return model, tokenizer
+
+    monkeypatch.setattr(judge_train, "train_judge", spy)
+    recipe = [
+        TrainSettings(batch_size=4, learning_rate=1e-3, warmup=0.5),
+        TrainSettings(batch_size=4, learning_rate=1e-3, warmup=0.5, across_pairs=True, seed=5),
+    ]
+    meta = run_training([_rubric()], pairs, None, tmp_path / "w", recipe, progress=lambda _: None)
+    assert [m["settings"]["seed"] for m in meta["recipe"]] == [13, 5]
+    assert "settings" not in meta and meta["train_pairs"] == sum(m["train_pairs"] for m in meta["recipe"])
+    saved = load_file(str(tmp_path / "w" / "judge.safetensors"))
+    name = next(n for n in saved if "encoder.layer.0." in n and n.endswith("weight"))
+    first, second = trained[0][name], trained[1][name]
+    assert not torch.equal(first, second)
+    mean = ((first + second) / 2).to(torch.float16)
+    assert torch.equal(saved[name], mean)

@@ -32,10 +32,13 @@ pytestmark = pytest.mark.slow
 # paraphrase (000-38) fell from 4.0 to 3.8 as its longer model answer reads less like it as a whole.
 # An entailment counts as a share of the model answer's own (its ceiling, CEILING_LOWEST), then
 # recalibrated: 106/80 before, so 1 more paraphrase and 8 more negations below their reference.
+# The judge became a soup of two (SHIPPED_RECIPE), reproducible by `make judge`, and the whole-answer
+# reading got the model answer's reading of itself as its ceiling, then recalibrated: 107/88 before,
+# so 10 more paraphrases for 3 fewer negations below their reference (SemEval's AUC rose too).
 REFERENCES_AT_LEAST_4_5 = 150  # of 150 (the target; before the judge: 71)
 REFERENCES_FLAGGED_AT_MOST = 0  # (target: 0; before the judge: 14)
-PARAPHRASES_AT_LEAST_4 = 107  # of 150 (target: 150)
-NEGATED_BELOW_THEIR_REFERENCE = 88  # of 150 (target: 150, each at most 2.5 and naming the point)
+PARAPHRASES_AT_LEAST_4 = 117  # of 150 (target: 150)
+NEGATED_BELOW_THEIR_REFERENCE = 85  # of 150 (target: 150, each at most 2.5 and naming the point)
 # Named only where the judge is all but certain (CONTRADICTION_OVER_SIMILARITY): 0 before that rule.
 NEGATED_NAMING_THEIR_POINT = 4  # of 150, each then at most the contradiction cap (2.5)
 

@@ -181,6 +181,10 @@ class JudgeFloor:
     # Per key point, how surely the judge reads the model answer as entailing it (its ceiling on
     # that rubric); empty where not read. See _below_ceiling.
     entailments: tuple[float, ...] = ()
+    # How surely it reads the model answer, as a whole, as entailing itself: the ceiling of an
+    # answer's whole-answer reading (long texts read against themselves fall well short of 1:
+    # 002-02's model answer at 0.50, 7 of 150 under 0.9). None where not read.
+    whole: float | None = None
 
 
 @dataclass(frozen=True)
@@ -318,8 +322,12 @@ def _floor_of(rubric: Rubric, read: Signals | None) -> JudgeFloor:
         or len(read.misconception_scores) != len(rubric.misconceptions)
     ):
         return JudgeFloor((0.0,) * len(rubric.key_points), (0.0,) * len(rubric.misconceptions))
+    whole = read.values.get("judge_whole")
     return JudgeFloor(
-        tuple(read.point_contradictions), tuple(read.misconception_scores), tuple(read.point_entailments)
+        tuple(read.point_contradictions),
+        tuple(read.misconception_scores),
+        tuple(read.point_entailments),
+        whole,
     )
 
 
@@ -480,8 +488,10 @@ def _apply_judgement(
     values["judge_essential"] = round(max(own_essential, values.get("essential", 0.0)), 4)
     values["judge_entailed"] = round(_weighted_mean(np.array(entailed), weights), 4)
     if work.model_answer:
-        whole = probs[(work.answer, work.model_answer)]
-        values["judge_whole"] = round(float(whole[ENTAIL]), 4)
+        whole = float(probs[(work.answer, work.model_answer)][ENTAIL])
+        if floor is not None and floor.whole is not None:
+            whole = _below_ceiling(whole, floor.whole)
+        values["judge_whole"] = round(whole, 4)
     worst_error = max([*(c for c, e in zip(contradicted, work.essential, strict=True) if e), *asserted, 0.0])
     # Coverage the judge found, discounted by the worst error it found: saying nothing is not "consistent".
     values["judge_consistent"] = round(values["judge_coverage"] * (1.0 - worst_error), 4)
@@ -651,9 +661,6 @@ class Grader:
             self._measure(p, vectors) if p.graded else (None, None) for p in prepared
         ]
         works = [w for _, w in measured if w is not None]
-        if not floored:  # a floor is read from points and claims: the whole-answer pair is not needed
-            for own_reading in works:
-                own_reading.model_answer = None
         if self.judge is not None and works:
             probs = self._read(works, {})
             # A sentence worded like a misconception was set aside before the judge read it; where the
@@ -667,9 +674,6 @@ class Grader:
                     if remeasured is not None:
                         again.append(remeasured)
             if again:
-                if not floored:
-                    for own_reading in again:
-                        own_reading.model_answer = None
                 self._read(again, probs)
             floors = (
                 self._judge_floors([p.rubric for p, (_, w) in zip(prepared, measured, strict=True) if w])

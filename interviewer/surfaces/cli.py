@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -409,31 +409,40 @@ def judge_train(
     benchmarks: Path | None = typer.Option(
         None, help="Public sets folder (default: ../shared/benchmarks when present)"
     ),
-    epochs: float = typer.Option(1.0, min=0.05, help="Passes over the training pairs"),
+    epochs: float | None = typer.Option(None, min=0.05, help="Passes over the training pairs (one judge)"),
     seed: int = typer.Option(13, help="Random seed (the shipped weights use 13)"),
-    learning_rate: float = typer.Option(5e-5, "--lr", min=1e-7, max=1e-2, help="Peak learning rate"),
+    learning_rate: float | None = typer.Option(
+        None, "--lr", min=1e-7, max=1e-2, help="Peak learning rate (one judge; default 5e-5)"
+    ),
     bf16: bool = typer.Option(
         False,
         "--bf16",
-        help="Train under bf16 autocast (a CPU with AMX, or a GPU): faster, weights stay fp32",
+        help="Train under bf16 autocast (a CPU with AMX, or a GPU): faster, weights stay fp32 (one judge)",
     ),
-    semeval_per_dataset: int = typer.Option(
-        2500, min=0, help="SemEval-2013 train rows per dataset (SciEntsBank 4,969, Beetle 3,941)"
+    semeval_per_dataset: int | None = typer.Option(
+        None,
+        min=0,
+        help="SemEval-2013 train rows per dataset (one judge; 2,500 by default, of 4,969 and 3,941)",
     ),
     across_pairs: bool = typer.Option(
-        False, "--across-pairs", help="Also each point's denials against its affirmations, as contradictions"
+        False,
+        "--across-pairs",
+        help="Also each point's denials against its affirmations, as contradictions (one judge)",
     ),
     device: str | None = typer.Option(
         None, help="auto | cpu | cuda (default: cpu, where the shipped weights reproduce; a GPU for sweeps)"
     ),
 ) -> None:
-    """Train the judge from judge/pairs/ and the public sets (CPU: about 20 minutes on 2 cores)."""
+    """Train the shipped judge (two judges, their weights averaged: about 35 minutes on 2 CPU cores)
+    from judge/pairs/ and the public sets; any of the sweep options trains one judge instead."""
+    from dataclasses import replace
+
     from rich.markup import escape
 
     from interviewer.grading.embedding import resolve_device
     from interviewer.grading.judge import shipped_weights_dir
     from interviewer.grading.judge_data import PAIRS_DIR, PairsError
-    from interviewer.grading.judge_train import TrainSettings, run_training
+    from interviewer.grading.judge_train import SHIPPED_RECIPE, TrainSettings, run_training
 
     ws = _workspace()
     folder = benchmarks or ws.root.parent / "shared" / "benchmarks"
@@ -443,20 +452,26 @@ def judge_train(
     if not pairs_dir.is_dir():
         raise UserError(f"{pairs_dir}: no authored pairs; the judge is trained mostly on them")
     target = out_dir or shipped_weights_dir()
+    sweep = {
+        "epochs": epochs,
+        "learning_rate": learning_rate,
+        "bf16": bf16 or None,
+        "semeval_per_dataset": semeval_per_dataset,
+        "across_pairs": across_pairs or None,
+    }
+    chosen: dict[str, Any] = {k: v for k, v in sweep.items() if v is not None}
+    recipe = (
+        [replace(TrainSettings(seed=seed), **chosen)]
+        if chosen
+        else [replace(s, seed=seed) for s in SHIPPED_RECIPE]
+    )
     try:
         meta = run_training(
             ws.rubrics(),
             pairs_dir,
             folder if folder.is_dir() else None,
             target,
-            TrainSettings(
-                seed=seed,
-                epochs=epochs,
-                learning_rate=learning_rate,
-                bf16=bf16,
-                semeval_per_dataset=semeval_per_dataset,
-                across_pairs=across_pairs,
-            ),
+            recipe,
             progress=lambda line: err.print(escape(line)),
             device=resolve_device(device or "cpu"),
         )
@@ -505,9 +520,12 @@ def judge_info() -> None:
     meta = judge_meta()
     if not meta:
         raise UserError(f"no trained judge in {shipped_weights_dir()}: run `interviewer judge train`")
+    made = meta.get("recipe") or [{"settings": meta.get("settings", {})}]
+    seeds = sorted({str(m["settings"].get("seed")) for m in made})
+    soup = f"{len(made)} judges averaged, " if len(made) > 1 else ""
     out.print(
-        f"judge {meta.get('version')}: {meta.get('train_pairs')} training pairs, seed "
-        f"{meta.get('settings', {}).get('seed')}, {meta.get('train_seconds')} s"
+        f"judge {meta.get('version')}: {soup}{meta.get('train_pairs')} training pairs, seed "
+        f"{', '.join(seeds)}, {meta.get('train_seconds')} s"
     )
     _print_judge_metrics(meta.get("metrics", {}))
 
