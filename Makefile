@@ -32,7 +32,7 @@ test: index
 	$(BIN)/interviewer eval --semeval-splits ua --public-limit 300
 
 # Reproduce the shipped judge (interviewer/judge_model/: two judges trained from judge/pairs/ and
-# ../shared/benchmarks, their weights averaged): about 35 minutes on 2 free CPU cores with AMX (the
+# ../shared/benchmarks, their weights averaged): about 45 minutes on 2 free CPU cores with AMX (the
 # second trains under bf16); then refit the calibration on it (with CI's public samples), and read
 # the bank rubrics' model answers with both (the judge's floors, shipped beside them).
 judge: setup

@@ -292,12 +292,10 @@ def test_gradients_vanishing_in_the_last_layers_scores_weak(grader):
     assert grader.grade(VANISHING, wrong).score <= 2.5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="judge issue: the judge trained on restatements in the points' own words reads this at "
-    "P(entail) 0.36 (0.64 before); other-words paraphrases >= 4.0 fell from 114 to 106 of 150",
-)
 def test_a_correct_point_in_other_words_is_credited(grader):
+    """The judge issue's example: "edges, then textures, then parts, then objects" covers
+    "successive layers build hierarchical representations". The single judge read it at P(entail)
+    0.36 (an xfail then); the soup reads 0.67, 0.74 under the point's ceiling."""
     edges = (
         "The first conv layers end up as little edge and colour-blob detectors, the next ones combine those "
         "into textures and motifs, then into parts like eyes or wheels, and the last ones respond to whole "

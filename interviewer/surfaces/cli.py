@@ -433,7 +433,7 @@ def judge_train(
         None, help="auto | cpu | cuda (default: cpu, where the shipped weights reproduce; a GPU for sweeps)"
     ),
 ) -> None:
-    """Train the shipped judge (two judges, their weights averaged: about 35 minutes on 2 CPU cores)
+    """Train the shipped judge (two judges, their weights averaged: about 45 minutes on 2 CPU cores)
     from judge/pairs/ and the public sets; any of the sweep options trains one judge instead."""
     from dataclasses import replace
 
