@@ -433,7 +433,9 @@ def test_the_shipped_recipe_averages_the_weights_of_the_judges_it_trains(tmp_pat
         TrainSettings(batch_size=4, learning_rate=1e-3, warmup=0.5),
         TrainSettings(batch_size=4, learning_rate=1e-3, warmup=0.5, across_pairs=True, seed=5),
     ]
-    meta = run_training([_rubric()], pairs, None, tmp_path / "w", recipe, progress=lambda _: None)
+    said: list[str] = []
+    meta = run_training([_rubric()], pairs, None, tmp_path / "w", recipe, progress=said.append)
+    assert not any("bf16" in line for line in said)  # no judge of this recipe trains under bf16
     assert [m["settings"]["seed"] for m in meta["recipe"]] == [13, 5]
     assert "settings" not in meta and meta["train_pairs"] == sum(m["train_pairs"] for m in meta["recipe"])
     saved = load_file(str(tmp_path / "w" / "judge.safetensors"))
@@ -442,3 +444,19 @@ def test_the_shipped_recipe_averages_the_weights_of_the_judges_it_trains(tmp_pat
     assert not torch.equal(first, second)
     mean = ((first + second) / 2).to(torch.float16)
     assert torch.equal(saved[name], mean)
+
+
+def test_training_under_bf16_on_a_cpu_without_it_says_the_weights_will_differ(tmp_path, monkeypatch):
+    from interviewer.grading import judge_train
+    from interviewer.grading.judge_train import TrainSettings, run_training
+
+    pairs = tmp_path / "judge" / "pairs"
+    pairs.mkdir(parents=True)
+    (pairs / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    monkeypatch.setattr(judge_train, "native_bf16", lambda: False)
+    train = judge_train.train_judge
+    monkeypatch.setattr(judge_train, "train_judge", lambda e, s, p, d: train(e[:8], s, p, d))
+    said: list[str] = []
+    recipe = [TrainSettings(batch_size=4, warmup=0.5, bf16=True)]
+    run_training([_rubric()], pairs, None, tmp_path / "w", recipe, progress=said.append)
+    assert any("no native bf16" in line and "will not match" in line for line in said), said

@@ -33,6 +33,7 @@ from interviewer.grading.judge import (
     WEIGHTS_FILE,
     base_model,
     is_frozen,
+    native_bf16,
 )
 from interviewer.grading.judge_data import (
     NOT_CONTRADICT,
@@ -335,6 +336,11 @@ def run_training(
     held: list[Example] = []
     states: list[dict] = []
     started = time.time()
+    if device == "cpu" and any(s.bf16 for s in recipe) and not native_bf16():
+        progress(
+            "warning: this CPU has no native bf16, so the bf16 training is emulated: several times "
+            "slower, and its weights will not match the shipped ones (trained with AMX)"
+        )
     for n, settings in enumerate(recipe, 1):
         train, held_here, read = training_examples(rubrics, pairs_dir, benchmarks, settings)
         held = held or held_here  # the first judge's held-out pairs (no across pairs) are measured
