@@ -302,11 +302,7 @@ def save_judge(model, out_dir: Path, meta: dict) -> None:
     from safetensors.torch import save_file
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    tuned = {
-        name: tensor.detach().to(device="cpu", dtype=torch_half()).contiguous()
-        for name, tensor in model.state_dict().items()
-        if not is_frozen(name) and tensor.is_floating_point()
-    }
+    tuned = {name: tensor.to(dtype=torch_half()).contiguous() for name, tensor in _tuned_state(model).items()}
     save_file(tuned, str(out_dir / WEIGHTS_FILE), metadata={"version": str(meta.get("version", ""))})
     (out_dir / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
@@ -388,7 +384,7 @@ def run_training(
 
 
 def _tuned_state(model) -> dict:
-    """The trained tensors, copied to the CPU as fp32."""
+    """The trained tensors (what ships: not the frozen embeddings), copied to the CPU as fp32."""
     import torch
 
     return {
