@@ -38,6 +38,7 @@ from interviewer.grading.judge import (
 from interviewer.grading.judge_data import (
     NOT_CONTRADICT,
     Example,
+    QuestionPairs,
     aligned_examples,
     authored_examples,
     file_digest,
@@ -83,17 +84,37 @@ SHIPPED_RECIPE = (
 )
 
 
-def training_examples(
-    rubrics: list[Rubric], pairs_dir: Path, benchmarks: Path | None, settings: TrainSettings
-) -> tuple[list[Example], list[Example], dict[str, str]]:
-    """(train, held-out authored examples, sha256 of every file read and of the rubrics used)."""
-    pairs = load_pairs(pairs_dir)
-    digests = {str(p.relative_to(pairs_dir.parent.parent)): file_digest(p) for p in pair_files(pairs_dir)}
-    digests["rubrics"] = rubrics_digest(rubrics)
+@dataclass(frozen=True)
+class AuthoredSources:
+    """What every judge of a recipe reads alike: the authored pairs, the model answers' sentences
+    aligned to their points (an embedding pass), and the digests of the files and rubrics read."""
+
+    pairs: dict[str, QuestionPairs]
+    aligned: list[Example]
+    digests: dict[str, str]
+
+
+def read_authored_sources(rubrics: list[Rubric], pairs_dir: Path) -> AuthoredSources:
     from interviewer.grading.embedding import Embedder
 
-    authored = authored_examples(rubrics, pairs, settings.seed, across=settings.across_pairs)
-    authored += aligned_examples(rubrics, Embedder().encode)
+    digests = {str(p.relative_to(pairs_dir.parent.parent)): file_digest(p) for p in pair_files(pairs_dir)}
+    digests["rubrics"] = rubrics_digest(rubrics)
+    return AuthoredSources(load_pairs(pairs_dir), aligned_examples(rubrics, Embedder().encode), digests)
+
+
+def training_examples(
+    rubrics: list[Rubric],
+    pairs_dir: Path,
+    benchmarks: Path | None,
+    settings: TrainSettings,
+    sources: AuthoredSources | None = None,
+) -> tuple[list[Example], list[Example], dict[str, str]]:
+    """(train, held-out authored examples, sha256 of every file read and of the rubrics used).
+    `sources`, when given, was read from the same rubrics and pairs_dir (a recipe reads them once)."""
+    sources = sources or read_authored_sources(rubrics, pairs_dir)
+    digests = dict(sources.digests)
+    authored = authored_examples(rubrics, sources.pairs, settings.seed, across=settings.across_pairs)
+    authored += sources.aligned
     train = [e for e in authored if not is_held_out(e.group, settings.hold_out_every)]
     held = [e for e in authored if is_held_out(e.group, settings.hold_out_every)]
     if benchmarks is not None:
@@ -337,8 +358,9 @@ def run_training(
             "warning: this CPU has no native bf16, so the bf16 training is emulated: several times "
             "slower, and its weights will not match the shipped ones (trained with AMX)"
         )
+    sources = read_authored_sources(rubrics, pairs_dir)
     for n, settings in enumerate(recipe, 1):
-        train, held_here, read = training_examples(rubrics, pairs_dir, benchmarks, settings)
+        train, held_here, read = training_examples(rubrics, pairs_dir, benchmarks, settings, sources)
         held = held or held_here  # the first judge's held-out pairs (no across pairs) are measured
         digests.update(read)
         counts = Counter(f"{e.source}:{_label_name(e.label)}" for e in train)
