@@ -409,7 +409,8 @@ def test_training_under_bf16_autocast_updates_fp32_weights(tmp_path):
 
 def test_the_shipped_recipe_averages_the_weights_of_the_judges_it_trains(tmp_path, monkeypatch):
     """`judge train` makes the shipped judge as a soup: each judge of the recipe trained from the same
-    base, their tuned tensors averaged element-wise; the record keeps each judge's settings."""
+    base, their tuned tensors averaged element-wise by each judge's share; the record keeps each
+    judge's settings, its share among them."""
     import torch
     from safetensors.torch import load_file
 
@@ -417,6 +418,7 @@ def test_the_shipped_recipe_averages_the_weights_of_the_judges_it_trains(tmp_pat
     from interviewer.grading.judge_train import SHIPPED_RECIPE, TrainSettings, run_training
 
     assert len(SHIPPED_RECIPE) == 2 and all(s.seed == 13 for s in SHIPPED_RECIPE)
+    assert sum(s.share for s in SHIPPED_RECIPE) == pytest.approx(1.0)
     pairs = tmp_path / "judge" / "pairs"
     pairs.mkdir(parents=True)
     (pairs / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
@@ -430,20 +432,40 @@ def test_the_shipped_recipe_averages_the_weights_of_the_judges_it_trains(tmp_pat
 
     monkeypatch.setattr(judge_train, "train_judge", spy)
     recipe = [
-        TrainSettings(batch_size=4, learning_rate=1e-3, warmup=0.5),
-        TrainSettings(batch_size=4, learning_rate=1e-3, warmup=0.5, across_pairs=True, seed=5),
+        TrainSettings(batch_size=4, learning_rate=1e-3, warmup=0.5, share=1.0),
+        TrainSettings(batch_size=4, learning_rate=1e-3, warmup=0.5, across_pairs=True, seed=5, share=3.0),
     ]
     said: list[str] = []
-    meta = run_training([_rubric()], pairs, None, tmp_path / "w", recipe, progress=said.append)
+    parts = tmp_path / "parts"
+    meta = run_training(
+        [_rubric()], pairs, None, tmp_path / "w", recipe, progress=said.append, parts_dir=parts
+    )
     assert not any("bf16" in line for line in said)  # no judge of this recipe trains under bf16
-    assert [m["settings"]["seed"] for m in meta["recipe"]] == [13, 5]
+    assert [(m["settings"]["seed"], m["settings"]["share"]) for m in meta["recipe"]] == [(13, 1.0), (5, 3.0)]
     assert "settings" not in meta and meta["train_pairs"] == sum(m["train_pairs"] for m in meta["recipe"])
     saved = load_file(str(tmp_path / "w" / "judge.safetensors"))
     name = next(n for n in saved if "encoder.layer.0." in n and n.endswith("weight"))
     first, second = trained[0][name], trained[1][name]
     assert not torch.equal(first, second)
-    mean = ((first + second) / 2).to(torch.float16)
+    mean = ((1.0 * first + 3.0 * second) / 4.0).to(torch.float16)  # a quarter and three quarters
     assert torch.equal(saved[name], mean)
+    assert not torch.equal(saved[name], ((first + second) / 2).to(torch.float16))
+    # Each judge kept as trained: any other soup of them is made without retraining.
+    kept = [judge_train.read_part(parts / f"judge-{n}.safetensors") for n in (1, 2)]
+    assert torch.equal(kept[0][name], first) and torch.equal(kept[1][name], second)
+    assert torch.equal(judge_train._averaged(kept, [1.0, 3.0])[name].to(torch.float16), saved[name])
+
+
+def test_a_soup_needs_one_share_per_judge_and_none_negative():
+    import torch
+
+    from interviewer.grading.judge_train import _averaged
+
+    states = [{"w": torch.ones(2)}, {"w": torch.zeros(2)}]
+    assert torch.equal(_averaged(states, [3.0, 1.0])["w"], torch.full((2,), 0.75))
+    for shares in ([1.0], [1.0, -1.0], [0.0, 0.0]):
+        with pytest.raises(ValueError, match="share"):
+            _averaged(states, shares)
 
 
 def test_training_under_bf16_on_a_cpu_without_it_says_the_weights_will_differ(tmp_path, monkeypatch):

@@ -432,6 +432,11 @@ def judge_train(
     device: str | None = typer.Option(
         None, help="auto | cpu | cuda (default: cpu, where the shipped weights reproduce; a GPU for sweeps)"
     ),
+    keep_parts: Path | None = typer.Option(
+        None,
+        "--keep-parts",
+        help="Also save each judge of a soup, before averaging, in this folder (to measure other shares)",
+    ),
 ) -> None:
     """Train the shipped judge (two judges, their weights averaged: about 45 minutes on 2 CPU cores)
     from judge/pairs/ and the public sets; any of the sweep options trains one judge instead."""
@@ -474,6 +479,7 @@ def judge_train(
             recipe,
             progress=lambda line: err.print(escape(line)),
             device=resolve_device(device or "cpu"),
+            parts_dir=keep_parts,
         )
     except PairsError as exc:
         raise UserError(str(exc)) from None
@@ -522,7 +528,8 @@ def judge_info() -> None:
         raise UserError(f"no trained judge in {shipped_weights_dir()}: run `interviewer judge train`")
     made = meta.get("recipe") or [{"settings": meta.get("settings", {})}]
     seeds = sorted({str(m["settings"].get("seed")) for m in made})
-    soup = f"{len(made)} judges averaged, " if len(made) > 1 else ""
+    shares = " / ".join(f"{m['settings'].get('share', 1.0):g}" for m in made)
+    soup = f"{len(made)} judges averaged (shares {shares}), " if len(made) > 1 else ""
     out.print(
         f"judge {meta.get('version')}: {soup}{meta.get('train_pairs')} training pairs, seed "
         f"{', '.join(seeds)}, {meta.get('train_seconds')} s"
