@@ -99,7 +99,12 @@ def test_strong_beats_weak_beats_nothing(grader):
     # mitigation without saying how it helps, which three of 000-12's key points ask.
     # 3.8 since the judge learned verbatim identity and the authored restatements (then recalibrated);
     # 3.9 before, 4.0 before the true sentences beside a misconception were taught.
-    assert strong.score >= 3.7
+    # 3.4 since the judge learned the direction denials (0.6 / 0.4 soup) and unnamed misconception
+    # readings count only as far as the whole answer is not vouched for, then recalibrated: it covers 7
+    # of 7 points, but the judge reads "the early layers then barely learn" as entailing "the early
+    # layers learn extremely slowly" at 0.37, and the refitted blend reads these signals lower (the
+    # same band, adequate, as at 3.7).
+    assert strong.score >= 3.4
     assert 0 < weak.score < strong.score - 1.5
     assert len(strong.covered) > len(weak.covered) and weak.missed
 
@@ -489,6 +494,28 @@ def test_the_judge_counts_an_error_only_above_what_it_reads_in_the_model_answer(
     assert signals.misconception_scores == [pytest.approx(0.955, abs=1e-4)]
     assert DEFAULT_CALIBRATION.judge_asserts_at == 0.95
     assert signals.values["judge_consistent"] == pytest.approx(1.0 - (0.955 - 0.16) / 0.84, abs=1e-3)
+
+
+def test_an_unnamed_misconception_reading_counts_as_far_as_the_whole_answer_is_not_vouched_for():
+    """The judge reads misconceptions into faithful paraphrases about as often as into wrong answers.
+    Unnamed, such a reading discounts consistency only as far as the judge does not read the answer,
+    as a whole, as saying what the model answer says."""
+    from dataclasses import replace
+
+    from interviewer.grading.calibration import DEFAULT_CALIBRATION
+    from interviewer.grading.grader import Signals, _apply_judgement
+
+    claim, point = "L2 drives weights exactly to zero", "L2 shrinks weights without zeroing them"
+    said = "L2 shrinks the weights, though never to exactly zero."
+    model = "L2 shrinks weights toward zero but rarely to exactly zero."
+    work = replace(_one_sentence_work(said, point, (claim, "L2 rarely zeroes a weight")), model_answer=model)
+    for whole, consistent in ((1.0, 1.0), (0.5, 0.6), (0.0, 0.2)):
+        probs = {(said, point): _probs(0.96), (said, claim): _probs(0.8), (said, model): _probs(whole)}
+        signals = Signals(values={"coverage": 1.0}, point_scores=[0.8])
+        _apply_judgement(signals, work, probs, DEFAULT_CALIBRATION)
+        assert signals.values["judge_whole"] == pytest.approx(whole)
+        assert signals.values["judge_consistent"] == pytest.approx(consistent, abs=1e-3), whole
+    assert signals.misconception_scores == [pytest.approx(0.8, abs=1e-3)]  # read as it is, vouched or not
 
 
 def test_a_point_said_as_surely_as_the_model_answer_says_it_is_covered_fully():

@@ -492,8 +492,14 @@ def _apply_judgement(
         if floor is not None and floor.whole is not None:
             whole = _below_ceiling(whole, floor.whole)
         values["judge_whole"] = round(whole, 4)
-    worst_error = max([*(c for c, e in zip(contradicted, work.essential, strict=True) if e), *asserted, 0.0])
-    # Coverage the judge found, discounted by the worst error it found: saying nothing is not "consistent".
+    # Coverage the judge found, discounted by the worst error it found: saying nothing is not
+    # "consistent". An unnamed misconception reading counts only as far as the judge does not read the
+    # answer, as a whole, as saying what the model answer says: it reads misconceptions into faithful
+    # paraphrases as often as into wrong answers (16 and 15 of the 150 validity probes over 0.3),
+    # where contradictions tell them apart (3 and 15); a fluent wrong answer reads far from the whole.
+    vouched = values.get("judge_whole", 0.0)
+    essential_contradictions = (c for c, e in zip(contradicted, work.essential, strict=True) if e)
+    worst_error = max([*essential_contradictions, *(a * (1.0 - vouched) for a in asserted), 0.0])
     values["judge_consistent"] = round(values["judge_coverage"] * (1.0 - worst_error), 4)
     signals.point_scores = covered
     signals.point_entailments = entailed
