@@ -364,7 +364,7 @@ def test_judge_info_prints_what_the_shipped_judge_was_trained_on_and_measured(en
     done = interviewer("judge", "info", env=env)
     text = flat(done.stdout)
     assert "seed 13" in text and "authored-held-out" in text and "anli-dev" in text
-    assert "2 judges averaged (shares 0.4 / 0.6)" in text  # SHIPPED_RECIPE
+    assert "2 judges averaged (shares 0.6 / 0.4)" in text  # SHIPPED_RECIPE
 
 
 def test_judge_floors_reads_every_bank_model_answer_and_matches_what_ships(env, tmp_path):

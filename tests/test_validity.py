@@ -35,12 +35,16 @@ pytestmark = pytest.mark.slow
 # The judge became a soup of two (SHIPPED_RECIPE), reproducible by `make judge`, and the whole-answer
 # reading got the model answer's reading of itself as its ceiling, then recalibrated: 107/88 before,
 # so 10 more paraphrases for 3 fewer negations below their reference (SemEval's AUC rose too).
+# The judge was retrained with 205 authored denials that flip a point's direction in another verb
+# shape (soup shares 0.6 / 0.4), and an unnamed misconception reading discounts consistency only as
+# far as the whole answer is not vouched for: 117/85/4 before, so 9 more paraphrases, 15 more
+# negations below their reference and 4 more named.
 REFERENCES_AT_LEAST_4_5 = 150  # of 150 (the target; before the judge: 71)
 REFERENCES_FLAGGED_AT_MOST = 0  # (target: 0; before the judge: 14)
-PARAPHRASES_AT_LEAST_4 = 117  # of 150 (target: 150)
-NEGATED_BELOW_THEIR_REFERENCE = 85  # of 150 (target: 150, each at most 2.5 and naming the point)
+PARAPHRASES_AT_LEAST_4 = 126  # of 150 (target: 150)
+NEGATED_BELOW_THEIR_REFERENCE = 100  # of 150 (target: 150, each at most 2.5 and naming the point)
 # Named only where the judge is all but certain (CONTRADICTION_OVER_SIMILARITY): 0 before that rule.
-NEGATED_NAMING_THEIR_POINT = 4  # of 150, each then at most the contradiction cap (2.5)
+NEGATED_NAMING_THEIR_POINT = 8  # of 150, each then at most the contradiction cap (2.5)
 
 
 @pytest.fixture(scope="module")
