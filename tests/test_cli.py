@@ -401,6 +401,15 @@ def test_judge_train_without_pairs_is_one_clear_line(env, tmp_path):
     assert "no authored pairs" in done.stderr and not (tmp_path / "w").exists()
 
 
+def test_judge_train_keep_parts_on_a_file_is_one_clear_line_before_training(env, tmp_path):
+    taken = tmp_path / "parts.txt"
+    taken.write_text("not a folder", encoding="utf-8")
+    out = tmp_path / "w"
+    done = interviewer("judge", "train", "--out", str(out), "--keep-parts", str(taken), env=env, code=2)
+    assert "--keep-parts" in done.stderr and "not a folder" in done.stderr
+    assert "Traceback" not in done.stderr and not out.exists()
+
+
 def test_eval_json_prints_the_figures_on_stdout_and_documented_exit_codes(env, tmp_path):
     dataset = tmp_path / "labels.csv"
     dataset.write_text(

@@ -453,6 +453,9 @@ def judge_train(
     folder = benchmarks or ws.root.parent / "shared" / "benchmarks"
     if benchmarks is not None and not folder.is_dir():
         raise UserError(f"--benchmarks {folder}: no such folder")
+    if keep_parts is not None and keep_parts.exists() and not keep_parts.is_dir():
+        # Said now, not after the first judge has trained (a quarter of an hour) and cannot be saved.
+        raise UserError(f"--keep-parts {keep_parts}: not a folder; name a folder to save each judge in")
     pairs_dir = ws.root / PAIRS_DIR
     if not pairs_dir.is_dir():
         raise UserError(f"{pairs_dir}: no authored pairs; the judge is trained mostly on them")
