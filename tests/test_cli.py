@@ -410,6 +410,67 @@ def test_judge_train_keep_parts_on_a_file_is_one_clear_line_before_training(env,
     assert "Traceback" not in done.stderr and not out.exists()
 
 
+def test_judge_soup_says_what_is_wrong_with_its_parts_or_shares_in_one_line(env, tmp_path):
+    out = tmp_path / "w"
+    missing = interviewer(
+        "judge",
+        "soup",
+        "--parts",
+        str(tmp_path / "none"),
+        "--shares",
+        "0.6,0.4",
+        "--out",
+        str(out),
+        env=env,
+        code=2,
+    )
+    assert "--parts" in missing.stderr and "judge train --keep-parts" in missing.stderr
+    (tmp_path / "parts").mkdir()
+    empty = interviewer(
+        "judge",
+        "soup",
+        "--parts",
+        str(tmp_path / "parts"),
+        "--shares",
+        "1",
+        "--out",
+        str(out),
+        env=env,
+        code=2,
+    )
+    assert "no judge-N.safetensors" in empty.stderr
+    (tmp_path / "parts" / "judge-1.safetensors").write_bytes(b"not a tensor file")
+    wrong = interviewer(
+        "judge",
+        "soup",
+        "--parts",
+        str(tmp_path / "parts"),
+        "--shares",
+        "0.6;0.4",
+        "--out",
+        str(out),
+        env=env,
+        code=2,
+    )
+    assert "--shares 0.6;0.4" in wrong.stderr and "separated by commas" in wrong.stderr
+    broken = interviewer(
+        "judge",
+        "soup",
+        "--parts",
+        str(tmp_path / "parts"),
+        "--shares",
+        "1",
+        "--out",
+        str(out),
+        env=env,
+        code=2,
+    )
+    assert "judge-1.safetensors: not a judge kept by" in broken.stderr
+    for done in (missing, empty, wrong, broken):
+        assert "Traceback" not in done.stderr
+    assert not out.exists()
+
+
 def test_eval_json_prints_the_figures_on_stdout_and_documented_exit_codes(env, tmp_path):
     dataset = tmp_path / "labels.csv"
     dataset.write_text(

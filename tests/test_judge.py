@@ -455,6 +455,25 @@ def test_the_shipped_recipe_averages_the_weights_of_the_judges_it_trains(tmp_pat
     assert torch.equal(kept[0][name], first) and torch.equal(kept[1][name], second)
     assert torch.equal(judge_train._averaged(kept, [1.0, 3.0])[name].to(torch.float16), saved[name])
 
+    # `judge soup`: the kept judges at the run's own shares are the trained soup, version included;
+    # at other shares, what a recipe with those shares would make.
+    same = judge_train.mix_parts([_rubric()], pairs, None, parts, [1.0, 3.0], tmp_path / "same", said.append)
+    assert same["version"] == meta["version"] and same["recipe"] == meta["recipe"]
+    assert torch.equal(load_file(str(tmp_path / "same" / "judge.safetensors"))[name], saved[name])
+    other = judge_train.mix_parts(
+        [_rubric()], pairs, None, parts, [3.0, 1.0], tmp_path / "other", said.append
+    )
+    assert other["version"] != meta["version"]
+    assert [m["settings"]["share"] for m in other["recipe"]] == [3.0, 1.0]
+    reversed_mean = ((3.0 * first + 1.0 * second) / 4.0).to(torch.float16)
+    assert torch.equal(load_file(str(tmp_path / "other" / "judge.safetensors"))[name], reversed_mean)
+    # Pairs changed since the judges were trained: their soup would not be what the repository makes.
+    (pairs / "a.yaml").write_text(PAIRS_YAML.replace("each step", "every step", 1), encoding="utf-8")
+    with pytest.raises(judge_train.PartsError, match="judge-1.safetensors: trained on other pairs"):
+        judge_train.mix_parts([_rubric()], pairs, None, parts, [1.0, 3.0], tmp_path / "x", said.append)
+    with pytest.raises(judge_train.PartsError, match="1 shares for the 2 judges"):
+        judge_train.mix_parts([_rubric()], pairs, None, parts, [1.0], tmp_path / "x", said.append)
+
 
 def test_a_soup_needs_one_share_per_judge_and_none_negative():
     import torch

