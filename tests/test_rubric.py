@@ -17,6 +17,7 @@ from interviewer.sources.rubric import (
     KeyPoint,
     Misconception,
     RubricError,
+    derive_key_points,
     is_bare_title,
     load_rubric_file,
     load_rubrics,
@@ -310,3 +311,38 @@ def test_parsed_rubric_files_are_cached_by_content_and_never_stale(tmp_path, mon
         == "What is a neural network, and how does it learn from data?"
     )
     assert load_rubric_file(path).rubrics[1:] == fresh.rubrics[1:]
+
+
+def test_key_points_from_a_pasted_grading_scheme_are_claims_an_answer_could_make():
+    """A reference pasted from a PDF or a marking scheme: sentences wrapped mid-line are joined back,
+    list markers are dropped ("●", "1.Text", "4.i)text"), and lines addressed to the graders (how to
+    mark, not what is true) are not key points: every answer would miss them."""
+    scheme = (
+        "The correct order is BCA, where B is the least probable. One of the following justifications "
+        "should be given:\n"
+        "\t● Event B is a special case of C, and C is a special case of A\n"
+        "\t○ Control servers manage the network graph, define routes, and update the\n"
+        "flow tables of connected switches.\n"
+        "1.Adaptation: the network has to handle nodes that move around.\n"
+        "4.i)less duplication of packets than with flooding\n"
+        "Simple and cheap is also acceptable as one of the reasons.\n"
+        "Note: naming the benefit can be omitted and the response can still be granted 0.25 for each.\n"
+        "0.5 P for a sensible choice out of: Token Ring or TDMA.\n"
+        "The sender port is optional in UDP; a 1.5 times larger header is no problem."
+    )
+    assert [k.text for k in derive_key_points(scheme)] == [
+        "The correct order is BCA, where B is the least probable.",
+        "Event B is a special case of C, and C is a special case of A",
+        "Control servers manage the network graph, define routes, and update the flow tables of "
+        "connected switches.",
+        "Adaptation: the network has to handle nodes that move around.",
+        "less duplication of packets than with flooding",
+        "The sender port is optional in UDP; a 1.5 times larger header is no problem.",
+    ]
+    # A bank answer's own points are as before: sentences, markdown bullets, content with "correct".
+    bank = "- Dropout zeroes random units.\n- Is 0.5 a correct rate? It is a common default."
+    assert [k.text for k in derive_key_points(bank)] == [
+        "Dropout zeroes random units.",
+        "Is 0.5 a correct rate?",
+        "It is a common default.",
+    ]

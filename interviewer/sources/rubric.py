@@ -159,8 +159,52 @@ _FILLER = re.compile(
 )
 
 
+# A list marker: "1.", "2)", "iv)", or a bullet glyph (also "1.Text", as pasted from a PDF).
+_MARKER = re.compile(r"^(\d+[.)](?=\s|[A-Za-z])|[ivx]+\)|[-*•●○◦▪▫·‣])\s*", re.I)
+_LINE_CONTINUES = re.compile(r"^[a-z(]")
+# Lines of a grading scheme addressed to its graders ("One of the following should be given",
+# "0.5 P for a sensible choice", "… is also acceptable"): they say how to mark, not what is true, so no
+# answer could state them, and as key points they would be missed by every answer.
+_TO_GRADERS = re.compile(
+    r"\b(should be (given|mentioned|named|stated)|considered (fully |as )?correct"
+    r"|(is|are) also (acceptable|accepted|correct)"
+    r"|acceptable as (an? |one of the )?(reasons?|answers?|justifications?)"
+    r"|can (still )?be (omitted|granted)|be granted|see the following|\d+(\.\d+)? ?(P|pts?|points?) for)\b",
+    re.I,
+)
+
+
 def _plain(text: str) -> str:
     return _MD_NOISE.sub("", text).strip(" -*•\t")
+
+
+def _unmarked(line: str) -> str:
+    """The line without its list markers ("4.i) text" → "text")."""
+    while (stripped := _MARKER.sub("", line, count=1)) != line:
+        line = stripped
+    return line
+
+
+def _unwrapped(lines: list[str]) -> list[str]:
+    """Hard-wrapped text (pasted from a PDF or an e-mail) joined back into its lines: a line that
+    ends mid-sentence and a next one that starts in lower case are one line."""
+    out: list[str] = []
+    for raw in lines:
+        line = raw.strip()
+        previous = out[-1].strip() if out else ""
+        wrapped = (
+            previous
+            and line
+            and not previous.startswith(("|", "#", "```"))
+            and not previous.endswith((".", "!", "?", ":", ";"))
+            and _LINE_CONTINUES.match(line)
+            and _MARKER.match(line) is None
+        )
+        if wrapped:
+            out[-1] = f"{previous} {line}"
+        else:
+            out.append(raw)
+    return out
 
 
 def derive_key_points(reference: str, limit: int = 7) -> list[KeyPoint]:
@@ -172,7 +216,7 @@ def derive_key_points(reference: str, limit: int = 7) -> list[KeyPoint]:
     candidates: list[str] = []
     in_code = False
     header: list[str] | None = None
-    for raw in reference.splitlines():
+    for raw in _unwrapped(reference.splitlines()):
         line = raw.strip()
         if line.startswith("```"):
             in_code = not in_code
@@ -192,10 +236,9 @@ def derive_key_points(reference: str, limit: int = 7) -> list[KeyPoint]:
                 candidates.append(f"{label} — " + "; ".join(pairs))
             continue
         header = None
-        line = re.sub(r"^(\d+[.)]|[-*•])\s+", "", line)
-        for sentence in _SENTENCE_END.split(_plain(line)):
+        for sentence in _SENTENCE_END.split(_plain(_unmarked(line))):
             sentence = _FILLER.sub("", sentence).strip().rstrip(":").strip()
-            if len(sentence.split()) >= 3:
+            if len(sentence.split()) >= 3 and not _TO_GRADERS.search(sentence):
                 candidates.append(sentence)
     points: list[KeyPoint] = []
     seen: set[str] = set()
