@@ -411,64 +411,25 @@ def test_judge_train_keep_parts_on_a_file_is_one_clear_line_before_training(env,
 
 
 def test_judge_soup_says_what_is_wrong_with_its_parts_or_shares_in_one_line(env, tmp_path):
-    out = tmp_path / "w"
-    missing = interviewer(
-        "judge",
-        "soup",
-        "--parts",
-        str(tmp_path / "none"),
-        "--shares",
-        "0.6,0.4",
-        "--out",
-        str(out),
-        env=env,
-        code=2,
-    )
-    assert "--parts" in missing.stderr and "judge train --keep-parts" in missing.stderr
-    (tmp_path / "parts").mkdir()
-    empty = interviewer(
-        "judge",
-        "soup",
-        "--parts",
-        str(tmp_path / "parts"),
-        "--shares",
-        "1",
-        "--out",
-        str(out),
-        env=env,
-        code=2,
-    )
-    assert "no judge-N.safetensors" in empty.stderr
-    (tmp_path / "parts" / "judge-1.safetensors").write_bytes(b"not a tensor file")
-    wrong = interviewer(
-        "judge",
-        "soup",
-        "--parts",
-        str(tmp_path / "parts"),
-        "--shares",
-        "0.6;0.4",
-        "--out",
-        str(out),
-        env=env,
-        code=2,
-    )
-    assert "--shares 0.6;0.4" in wrong.stderr and "separated by commas" in wrong.stderr
-    broken = interviewer(
-        "judge",
-        "soup",
-        "--parts",
-        str(tmp_path / "parts"),
-        "--shares",
-        "1",
-        "--out",
-        str(out),
-        env=env,
-        code=2,
-    )
-    assert "judge-1.safetensors: not a judge kept by" in broken.stderr
-    for done in (missing, empty, wrong, broken):
-        assert "Traceback" not in done.stderr
-    assert not out.exists()
+    out, parts = tmp_path / "w", tmp_path / "parts"
+
+    def soup(shares: str, folder: Path = parts):
+        args = ("judge", "soup", "--parts", str(folder), "--shares", shares, "--out", str(out))
+        done = interviewer(*args, env=env, code=2)
+        assert "Traceback" not in done.stderr and not out.exists()
+        return done.stderr
+
+    missing = soup("0.6,0.4", tmp_path / "none")
+    assert "--parts" in missing and "judge train --keep-parts" in missing
+    parts.mkdir()
+    assert "no judge-N.safetensors" in soup("1")
+    (parts / "judge-1.safetensors").write_bytes(b"not a tensor file")
+    wrong = soup("0.6;0.4")
+    assert "--shares 0.6;0.4" in wrong and "separated by commas" in wrong
+    assert "shares nan for the 1 judges" in soup("nan")
+    assert "judge-1.safetensors: not a judge kept by" in soup("1")
+    (parts / "judge-3.safetensors").write_bytes(b"a later judge")
+    assert "judge-2.safetensors is missing" in soup("1,1")
 
 
 def test_eval_json_prints_the_figures_on_stdout_and_documented_exit_codes(env, tmp_path):

@@ -475,6 +475,18 @@ def test_the_shipped_recipe_averages_the_weights_of_the_judges_it_trains(tmp_pat
         judge_train.mix_parts([_rubric()], pairs, None, parts, [1.0], tmp_path / "x", said.append)
 
 
+def test_keeping_parts_in_a_folder_that_holds_another_runs_judges_is_refused_before_training(tmp_path):
+    """Judges of two runs in one folder would be averaged as one soup by `judge soup`."""
+    from interviewer.grading import judge_train
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    (parts / "judge-2.safetensors").write_bytes(b"from an earlier run")
+    with pytest.raises(judge_train.PartsError, match="already holds judges kept by another run"):
+        judge_train.run_training([_rubric()], tmp_path / "pairs", None, tmp_path / "w", parts_dir=parts)
+    assert not (tmp_path / "w").exists()
+
+
 def test_a_soup_needs_one_share_per_judge_and_none_negative():
     import torch
 
@@ -482,7 +494,7 @@ def test_a_soup_needs_one_share_per_judge_and_none_negative():
 
     states = [{"w": torch.ones(2)}, {"w": torch.zeros(2)}]
     assert torch.equal(_averaged(states, [3.0, 1.0])["w"], torch.full((2,), 0.75))
-    for shares in ([1.0], [1.0, -1.0], [0.0, 0.0]):
+    for shares in ([1.0], [1.0, -1.0], [0.0, 0.0], [float("nan"), 1.0], [float("inf"), 1.0]):
         with pytest.raises(ValueError, match="share"):
             _averaged(states, shares)
 

@@ -339,6 +339,26 @@ def test_key_points_from_a_pasted_grading_scheme_are_claims_an_answer_could_make
         "less duplication of packets than with flooding",
         "The sender port is optional in UDP; a 1.5 times larger header is no problem.",
     ]
+    # Content that merely sounds like marking stays: each pattern names the marking itself.
+    content = (
+        "A detection is considered correct if its IoU with a ground-truth box exceeds 0.5.\n"
+        "The bias can be omitted in a convolution followed by batch normalization.\n"
+        "More weight should be given to the minority classes in the loss.\n"
+        "Sample 1000 points for the Monte Carlo estimate of the integral.\n"
+        "ReLU is also correct as an activation for the hidden layers.\n"
+        "Two regularizers\n"
+        "a) dropout randomly zeroes units\n"
+        "(b) weight decay shrinks the weights"
+    )
+    assert [k.text for k in derive_key_points(content)] == [
+        "A detection is considered correct if its IoU with a ground-truth box exceeds 0.5.",
+        "The bias can be omitted in a convolution followed by batch normalization.",
+        "More weight should be given to the minority classes in the loss.",
+        "Sample 1000 points for the Monte Carlo estimate of the integral.",
+        "ReLU is also correct as an activation for the hidden layers.",
+        "dropout randomly zeroes units",
+        "weight decay shrinks the weights",
+    ]
     # A bank answer's own points are as before: sentences, markdown bullets, content with "correct".
     bank = "- Dropout zeroes random units.\n- Is 0.5 a correct rate? It is a common default."
     assert [k.text for k in derive_key_points(bank)] == [

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import random
 import time
@@ -375,15 +376,26 @@ def read_kept_part(path: Path) -> Part:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
         settings = TrainSettings(**json.loads(metadata["settings"]))
+        trained = json.loads(metadata.get("trained", "{}"))
     except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
         raise PartsError(f"{path}: not a judge kept by `judge train --keep-parts` ({exc})") from None
-    return Part(read_part(path), settings, metadata.get("digest"), json.loads(metadata.get("trained", "{}")))
+    return Part(read_part(path), settings, metadata.get("digest"), trained)
 
 
 def kept_part_files(parts_dir: Path) -> list[Path]:
-    """judge-1.safetensors, judge-2.safetensors, ... in recipe order."""
-    numbered = [p for p in parts_dir.glob("judge-*.safetensors") if p.stem.removeprefix("judge-").isdigit()]
-    return sorted(numbered, key=lambda p: int(p.stem.removeprefix("judge-")))
+    """judge-1.safetensors, judge-2.safetensors, ... in recipe order (none missing)."""
+    numbered = {
+        int(p.stem.removeprefix("judge-")): p
+        for p in parts_dir.glob("judge-*.safetensors")
+        if p.stem.removeprefix("judge-").isdigit()
+    }
+    missing = sorted(set(range(1, max(numbered, default=0) + 1)) - set(numbered))
+    if missing:
+        raise PartsError(
+            f"{parts_dir}: judge-{missing[0]}.safetensors is missing; a soup's judges are judge-1 to "
+            f"judge-{max(numbered)}, kept by one `judge train --keep-parts` run"
+        )
+    return [numbered[n] for n in sorted(numbered)]
 
 
 def torch_half():
@@ -407,6 +419,11 @@ def run_training(
     also keeps each judge's tuned tensors (fp32, judge-N.safetensors) to measure other shares later."""
     if not recipe:
         raise ValueError("a recipe needs at least one judge")
+    if parts_dir is not None and parts_dir.is_dir() and any(parts_dir.glob("judge-*.safetensors")):
+        # Said before training: judges of two runs in one folder would be averaged as one soup.
+        raise PartsError(
+            f"{parts_dir} already holds judges kept by another run; empty it or name another folder"
+        )
     made: list[dict] = []
     states: list[dict] = []
     if device == "cpu" and any(s.bf16 for s in recipe) and not native_bf16():
@@ -453,10 +470,10 @@ def mix_parts(
     files = kept_part_files(parts_dir)
     if not files:
         raise PartsError(f"{parts_dir}: no judge-N.safetensors; keep them with `judge train --keep-parts`")
-    if len(shares) != len(files) or min(shares) < 0 or sum(shares) <= 0:
+    if not valid_shares(shares, len(files)):
         raise PartsError(
-            f"{len(shares)} shares for the {len(files)} judges in {parts_dir}: give one share per judge, "
-            "none negative, not all zero"
+            f"shares {', '.join(f'{x:g}' for x in shares)} for the {len(files)} judges in {parts_dir}: "
+            "give one number per judge, none negative, not all zero"
         )
     parts = [read_kept_part(f) for f in files]
     recipe = [replace(part.settings, share=float(share)) for part, share in zip(parts, shares, strict=True)]
@@ -476,7 +493,8 @@ def mix_parts(
         train, _, _ = data.judge(settings)
         counts = Counter(f"{e.source}:{_label_name(e.label)}" for e in train)
         made.append(_judge_record(settings, counts, len(train), part.trained.get("seconds")))
-    progress(f"averaging {len(parts)} judges at shares {' / '.join(f'{s:g}' for s in shares)}")
+    if len(parts) > 1:
+        progress(f"averaging {len(parts)} judges at shares {' / '.join(f'{s:g}' for s in shares)}")
     model, tokenizer = base_model()
     if len(parts) == 1:  # a soup of several is averaged into the model when saved
         model.load_state_dict(parts[0].state, strict=False)
@@ -576,13 +594,20 @@ def _tuned_state(model) -> dict:
 def _averaged(states: list[dict], shares: Sequence[float]) -> dict:
     """The element-wise mean of several judges' tensors weighted by their shares (a weight soup: same
     base, same shapes)."""
-    total = float(sum(shares))
-    if len(shares) != len(states) or min(shares) < 0 or total <= 0:
+    if not valid_shares(shares, len(states)):
         raise ValueError(f"soup shares {list(shares)} for {len(states)} judges: one share per judge, >= 0")
+    total = float(sum(shares))
     return {
         name: sum(share * state[name] for share, state in zip(shares, states, strict=True)) / total
         for name in states[0]
     }
+
+
+def valid_shares(shares: Sequence[float], judges: int) -> bool:
+    """One finite share per judge, none negative, not all zero."""
+    return (
+        len(shares) == judges and all(math.isfinite(x) and x >= 0 for x in shares) and float(sum(shares)) > 0
+    )
 
 
 def judge_version_digest(

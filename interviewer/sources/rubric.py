@@ -159,17 +159,27 @@ _FILLER = re.compile(
 )
 
 
-# A list marker: "1.", "2)", "iv)", or a bullet glyph (also "1.Text", as pasted from a PDF).
-_MARKER = re.compile(r"^(\d+[.)](?=\s|[A-Za-z])|[ivx]+\)|[-*•●○◦▪▫·‣])\s*", re.I)
+# A list marker: "1.", "2)", "iv)", "b)", "(c)", or a bullet glyph (also "1.Text", as pasted from a PDF).
+_MARKER = re.compile(
+    r"^(\d+[.)](?=\s|[A-Za-z])|(i|ii|iii|iv|v|vi|vii|viii|ix|x|[a-h])\)|\([a-z0-9]{1,4}\)|[-*•●○◦▪▫·‣])\s*",
+    re.I,
+)
+# A hard-wrapped line: long (a wrap, not a title such as "Key idea") and cut mid-sentence; the next line
+# goes on in lower case.
+_WRAP_MIN_CHARS = 40
 _LINE_CONTINUES = re.compile(r"^[a-z(]")
-# Lines of a grading scheme addressed to its graders ("One of the following should be given",
-# "0.5 P for a sensible choice", "… is also acceptable"): they say how to mark, not what is true, so no
-# answer could state them, and as key points they would be missed by every answer.
+# Sentences of a marking scheme addressed to its graders ("One of the following should be given",
+# "0.5 P for a sensible choice", "… is also acceptable as a reason"): they say how to mark, not what is
+# true, so no answer could state them, and as key points they would be missed by every answer. Each
+# pattern names the marking, so that "more weight should be given to rare classes" stays a point.
 _TO_GRADERS = re.compile(
-    r"\b(should be (given|mentioned|named|stated)|considered (fully |as )?correct"
-    r"|(is|are) also (acceptable|accepted|correct)"
-    r"|acceptable as (an? |one of the )?(reasons?|answers?|justifications?)"
-    r"|can (still )?be (omitted|granted)|be granted|see the following|\d+(\.\d+)? ?(P|pts?|points?) for)\b",
+    r"\b(one|any|two|three|four|\d+) of the following\b[^.]*\b(should|must|can|is|are)\b[^.]*"
+    r"\b(given|mentioned|named|stated|considered|accepted|acceptable)\b"
+    r"|\b(credit|marks?|points?|responses?|answers?) (should|can|will|may) (still )?be "
+    r"(given|granted|awarded)\b"
+    r"|\b(is|are) also (acceptable|accepted)\b"
+    r"|\bsee the following\b[^.]*\b(correct|acceptable)\b"
+    r"|(?-i:\b\d+(\.\d+)? ?P\b) for\b",
     re.I,
 )
 
@@ -193,7 +203,7 @@ def _unwrapped(lines: list[str]) -> list[str]:
         line = raw.strip()
         previous = out[-1].strip() if out else ""
         wrapped = (
-            previous
+            len(previous) >= _WRAP_MIN_CHARS
             and line
             and not previous.startswith(("|", "#", "```"))
             and not previous.endswith((".", "!", "?", ":", ";"))

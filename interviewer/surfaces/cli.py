@@ -447,7 +447,7 @@ def judge_train(
     from interviewer.grading.embedding import resolve_device
     from interviewer.grading.judge import shipped_weights_dir
     from interviewer.grading.judge_data import PAIRS_DIR, PairsError
-    from interviewer.grading.judge_train import SHIPPED_RECIPE, TrainSettings, run_training
+    from interviewer.grading.judge_train import SHIPPED_RECIPE, PartsError, TrainSettings, run_training
 
     ws = _workspace()
     folder = benchmarks or ws.root.parent / "shared" / "benchmarks"
@@ -484,7 +484,7 @@ def judge_train(
             device=resolve_device(device or "cpu"),
             parts_dir=keep_parts,
         )
-    except PairsError as exc:
+    except (PairsError, PartsError) as exc:
         raise UserError(str(exc)) from None
     _print_judge_metrics(meta.get("metrics", {}))
     out.print(escape(f"Judge {meta['version']} → {target}"), soft_wrap=True)
@@ -521,11 +521,16 @@ def judge_soup(
         weights = [float(share) for share in shares.split(",")]
     except ValueError:
         raise UserError(f"--shares {shares}: give numbers separated by commas, e.g. 0.6,0.4") from None
+    pairs_dir = ws.root / PAIRS_DIR
+    if not pairs_dir.is_dir():
+        raise UserError(
+            f"{pairs_dir}: no authored pairs, so what the judges were trained on cannot be checked"
+        )
     target = out_dir or shipped_weights_dir()
     try:
         meta = mix_parts(
             ws.rubrics(),
-            ws.root / PAIRS_DIR,
+            pairs_dir,
             folder if folder.is_dir() else None,
             parts,
             weights,
