@@ -471,7 +471,7 @@ def test_the_shipped_recipe_averages_the_weights_of_the_judges_it_trains(tmp_pat
     (pairs / "a.yaml").write_text(PAIRS_YAML.replace("each step", "every step", 1), encoding="utf-8")
     with pytest.raises(judge_train.PartsError, match="judge-1.safetensors: trained on other pairs"):
         judge_train.mix_parts([_rubric()], pairs, None, parts, [1.0, 3.0], tmp_path / "x", said.append)
-    with pytest.raises(judge_train.PartsError, match="1 shares for the 2 judges"):
+    with pytest.raises(judge_train.PartsError, match="shares 1 for the 2 judges"):
         judge_train.mix_parts([_rubric()], pairs, None, parts, [1.0], tmp_path / "x", said.append)
 
 
