@@ -85,6 +85,21 @@ def test_echoing_the_question_scores_at_most_half_a_point(grader):
         assert FLAG_RESTATED in grade.flags
 
 
+def test_a_short_answer_in_the_questions_words_that_states_the_point_is_not_an_echo(grader):
+    """Short answers reuse the question's words; one that says what the reference adds ("flat") answers
+    it. SemEval-2013's "the positive terminal is connected to terminal 5" was scored 0 as an echo."""
+    question = "Explain why a ReLU unit passes no gradient back for a negative input."
+    rubric = adhoc_rubric(question, "ReLU is flat for negative inputs.")
+    answer = grader.grade(rubric, "For a negative input the ReLU unit is flat, so no gradient passes back.")
+    assert FLAG_RESTATED not in answer.flags and answer.covered and answer.score >= 2.0
+    for echo in [
+        "A ReLU unit passes no gradient back for a negative input.",
+        "So you're asking why a ReLU unit passes no gradient back for negative inputs.",
+    ]:
+        grade = grader.grade(rubric, echo)
+        assert FLAG_RESTATED in grade.flags and grade.score <= 0.5, echo
+
+
 def test_an_answer_to_a_different_question_is_flagged_off_topic(grader):
     grade = grader.grade(VANISHING, STRONG_DROPOUT)
     assert FLAG_OFF_TOPIC in grade.flags and grade.band == "off-topic" and grade.score <= 0.5

@@ -99,3 +99,13 @@ def test_answers_in_other_languages_are_recognised(language):
 @pytest.mark.parametrize("answer", ENGLISH)
 def test_english_with_code_maths_or_keywords_is_english(answer):
     assert tx.answer_language(answer) is None
+
+
+def test_answer_share_counts_what_the_point_adds_to_the_question():
+    question = "Explain why you got a voltage reading of 0 for terminal 5 and the positive terminal."
+    point = "Terminal 5 and the positive terminal are connected."
+    assert tx.answer_share("the positive terminal is connected to terminal 5", question, point) == 1.0
+    assert tx.answer_share("terminal 5 and the positive terminal", question, point) == 0.0
+    # a point that adds only the answer's frame ("choose") says nothing beyond the question
+    relu = "Between ReLU and Sigmoid, which activation would you prefer for a hidden layer?"
+    assert tx.answer_share("I'd choose sigmoid for the hidden layer.", relu, "I would choose ReLU") == 0.0

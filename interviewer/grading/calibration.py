@@ -45,6 +45,8 @@ class Calibration(BaseModel):
     echo_meta_sim: float = 0.55
     restated_question_sim: float = 0.78
     restated_novelty: float = 0.40
+    # A sentence that says this share of what a key point adds to the question answers it: not an echo.
+    echo_point_share: float = 0.5
     off_topic_margin: float = 0.12
     off_topic_own_max: float = 0.55
 

@@ -835,7 +835,11 @@ class Grader:
         values["question_sim"] = round(whole_question_sim, 4)
         values["novelty"] = round(novelty, 4)
         values["uncredited_units"] = float(len(p.units) - len(keep))
-        if question_sim >= cal.restated_question_sim and novelty <= cal.restated_novelty:
+        if (
+            question_sim >= cal.restated_question_sim
+            and novelty <= cal.restated_novelty
+            and not _answers_a_point(rubric, content, cal)
+        ):
             flags.append(FLAG_RESTATED)
         off_topic_match = self._off_topic(rubric, answer_vec, values, flags)
         signals = Signals(
@@ -887,11 +891,22 @@ def _not_echoing(p: _Prepared, to_question: np.ndarray, cal: Calibration) -> lis
     """The units that do more than echo the question ("so you're asking what X is"): the others earn
     nothing, so restating or paraphrasing the question can never add to a score."""
     echo = [
-        (q >= cal.echo_question_sim and tx.novelty(u, p.rubric.question) <= cal.restated_novelty)
+        (
+            q >= cal.echo_question_sim
+            and tx.novelty(u, p.rubric.question) <= cal.restated_novelty
+            and not _answers_a_point(p.rubric, u, cal)
+        )
         or (tx.is_meta(u) and q >= cal.echo_meta_sim)
         for u, q in zip(p.units, to_question, strict=True)
     ]
     return [i for i, e in enumerate(echo) if not e]
+
+
+def _answers_a_point(rubric: Rubric, text: str, cal: Calibration) -> bool:
+    """Whether the text says what one of the key points adds to the question. Short answers reuse the
+    question's words: that alone must not make them echoes."""
+    shares = (tx.answer_share(text, rubric.question, k.text) for k in rubric.key_points)
+    return any(share >= cal.echo_point_share for share in shares)
 
 
 @dataclass

@@ -562,6 +562,21 @@ def stems(text: str) -> set[str]:
     return {w[:5] for w in content_words(text)}
 
 
+# Words that frame an answer rather than carry it ("I would choose ReLU": the choice is "ReLU").
+_FRAME_STEMS = (
+    {w[:5] for w in META_WORDS} | {"choos", "chose", "prefe", "pick", "selec", "opt", "would"} | {"think"}
+)
+
+
+def answer_share(unit: str, question: str, point: str) -> float:
+    """Share of what a key point adds to its question (its content stems the question lacks) that the
+    unit says: "terminal 5 is connected to the positive terminal" adds "connected", all that the point
+    "Terminal 5 and the positive terminal are connected" adds to "why 0 V between terminal 5 and the
+    positive terminal?", so it answers the question however many of the question's words it reuses."""
+    added = stems(point) - stems(question) - _FRAME_STEMS
+    return len(added & stems(unit)) / len(added) if added else 0.0
+
+
 def lexical_recall(point: str, answer_stems: set[str]) -> float:
     """Share of a key point's content stems that the answer uses."""
     wanted = stems(point)
