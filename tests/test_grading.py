@@ -240,6 +240,36 @@ def test_adhoc_rubric_grades_your_own_question(grader):
     assert len(good.covered) == 2 and not good.contradictions
 
 
+def test_a_marking_scheme_with_options_credits_the_option_an_answer_chose(grader):
+    """ "Name one drawback of each" over a scheme listing three per kind: one named drawback per kind
+    covers both sets, and the options it did not choose are neither missed nor read as contradicted."""
+    rubric = adhoc_rubric(
+        "Name the two regularizers below and one drawback of each.",
+        "Weight decay\n"
+        "● Its strength has to be tuned on validation data\n"
+        "● Too much of it makes the model underfit\n"
+        "● It interacts badly with adaptive optimizers such as Adam\n"
+        "Dropout\n"
+        "● Training takes longer to converge\n"
+        "● It disturbs the statistics that batch normalization collects",
+    )
+    chose_text = (
+        "Weight decay can make the model underfit when it is too strong. "
+        "Dropout makes training take longer to converge."
+    )
+    chose = grader.grade(rubric, chose_text)
+    assert chose.explanation.startswith("Covered 2 of 2 key points.") and not chose.missed
+    assert not chose.contradictions
+    # read as five points all needed, the same answer covers two of five
+    flat = rubric.model_copy(
+        update={"key_points": [k.model_copy(update={"choice": None}) for k in rubric.key_points]}
+    )
+    as_points = grader.grade(flat, chose_text)
+    assert as_points.explanation.startswith("Covered 2 of 5") and chose.score >= as_points.score + 0.5
+    neither = grader.grade(rubric, "Both are ways to fight overfitting.")
+    assert neither.missed and neither.missed[0].startswith("one of: ")
+
+
 @pytest.mark.xfail(strict=True, reason="the judge misreads 'ramps up from a small value' (judge issue)")
 def test_a_terse_paraphrase_in_other_words_is_not_named_as_a_contradiction(grader):
     """Every judge trained so far reads "ramps the learning rate up from a small value" as

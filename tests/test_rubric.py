@@ -17,6 +17,7 @@ from interviewer.sources.rubric import (
     KeyPoint,
     Misconception,
     RubricError,
+    asked_count,
     derive_key_points,
     is_bare_title,
     load_rubric_file,
@@ -366,3 +367,48 @@ def test_key_points_from_a_pasted_grading_scheme_are_claims_an_answer_could_make
         "Is 0.5 a correct rate?",
         "It is a common default.",
     ]
+
+
+def test_a_marking_scheme_that_lists_more_options_than_asked_becomes_sets_of_alternatives():
+    question = "Name the two kinds of regularization below and one drawback of each."
+    scheme = (
+        "The two kinds and their drawbacks are:\n"
+        "Weight decay\n"
+        "● It needs its strength tuned on validation data\n"
+        "● Too much of it underfits the training data\n"
+        "● It interacts with adaptive optimizers such as Adam\n"
+        "Dropout\n"
+        "● Training takes longer to converge\n"
+        "● It clashes with batch normalization statistics\n"
+        "One of the following reasons should be given:\n"
+        "- both reduce overfitting\n"
+        "- both trade a little bias for less variance\n"
+        "The last step is always a held-out test."
+    )
+    points = derive_key_points(scheme, question=question)
+    # the list's introduction states nothing and is left out; each list is one set needing one option
+    assert [(k.choice, k.needed) for k in points] == [(0, 1)] * 3 + [(1, 1)] * 2 + [(2, 1)] * 2 + [(None, 1)]
+    assert points[0].text == "It needs its strength tuned on validation data"
+    assert [k.essential for k in points] == [True] * 7 + [False]
+    # Without the question (a bank answer) nothing changes: bullets are points, all needed.
+    assert all(k.choice is None for k in derive_key_points(scheme))
+    # A list no longer than what is asked is a list of points, read as before; the scheme's own "one of
+    # the following" still makes a set.
+    three = derive_key_points(scheme, question="Name three drawbacks.")
+    assert [k.choice for k in three] == [None] * 5 + [0, 0, None]
+    # The sets are never written to a rubric file.
+    assert "choice" not in points[0].model_dump()
+
+
+@pytest.mark.parametrize(
+    ("question", "count"),
+    [
+        ("Name the two modes and name one downside for each of them.", 1),
+        ("Describe two benefits and two drawbacks in 1-2 sentences each.", 2),
+        ("State at least 4 of the differences between the headers.", 4),
+        ("Summarize their functions in one sentence each.", None),
+        ("You flip a coin 6 times; arrange the events by likelihood.", None),
+    ],
+)
+def test_asked_count_reads_how_many_items_a_question_asks_for(question, count):
+    assert asked_count(question) == count

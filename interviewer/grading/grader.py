@@ -40,7 +40,7 @@ from interviewer.grading.calibration import Calibration, load_calibration
 from interviewer.grading.embedding import Embed
 from interviewer.grading.index import RubricIndex, reference_passages
 from interviewer.grading.judge import CONTRADICT, ENTAIL, NEUTRAL, Judge
-from interviewer.sources.rubric import Rubric, derive_key_points
+from interviewer.sources.rubric import KeyPoint, Rubric, derive_key_points
 
 SIGNALS = (
     "coverage",
@@ -103,7 +103,7 @@ class RubricVectors:
 def adhoc_rubric(question: str, reference: str, question_id: str | None = None) -> Rubric:
     """A rubric for a question not in the banks: its reference answer cut into key points."""
     qid = question_id or "adhoc-" + hashlib.sha256(f"{question}\n{reference}".encode()).hexdigest()[:10]
-    points = derive_key_points(reference)
+    points = derive_key_points(reference, question=question)
     if not points:
         from interviewer.sources.rubric import KeyPoint
 
@@ -125,6 +125,52 @@ def _normalize(vector: np.ndarray) -> np.ndarray:
 def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
     total = float(weights.sum())
     return float((weights * values).sum() / total) if total else 0.0
+
+
+# A rubric's points as an answer is asked for them: each key point alone, or a set of alternatives
+# (KeyPoint.choice, derived from a marking scheme) of which `needed` count.
+PointSet = tuple[list[int], int]
+
+
+def point_sets(points: Sequence[KeyPoint]) -> list[PointSet]:
+    """The key points' indices grouped into the sets an answer is graded on, in rubric order."""
+    sets: list[PointSet] = []
+    where: dict[int, int] = {}
+    for i, k in enumerate(points):
+        if k.choice is None:
+            sets.append(([i], 1))
+            continue
+        if k.choice not in where:
+            where[k.choice] = len(sets)
+            sets.append(([], k.needed))
+        sets[where[k.choice]][0].append(i)
+    return sets
+
+
+def _fold(values: Sequence[float] | np.ndarray, sets: list[PointSet]) -> np.ndarray:
+    """Per set, the mean of its best `needed` values: one option of four covers "name one of them"."""
+    array = np.asarray(values, dtype=float)
+    return np.array([np.sort(array[idx])[::-1][:needed].mean() for idx, needed in sets])
+
+
+def _fold_marks(weights: Sequence[float], essential: Sequence[bool], sets: list[PointSet]):
+    """Each set's weight and essential mark: its first option's."""
+    return (
+        np.array([weights[idx[0]] for idx, _ in sets], dtype=float),
+        np.array([essential[idx[0]] for idx, _ in sets], dtype=bool),
+    )
+
+
+def _least_of_options(values: list[float], sets: list[PointSet]) -> list[float]:
+    """Per point, with each set of options read at its least value, kept on its surest option only."""
+    out = list(values)
+    for idx, _ in sets:
+        if len(idx) > 1:
+            least = min(values[i] for i in idx)
+            top = max(idx, key=lambda i: values[i])
+            for i in idx:
+                out[i] = least if i == top else 0.0
+    return out
 
 
 def _soft(value: float, low: float, high: float) -> float:
@@ -238,6 +284,8 @@ class JudgeWork:
     near_copies: list[str | None]
     # The answer's sentences that earn credit (those not set aside).
     credited: frozenset[str] = frozenset()
+    # The points' sets of alternatives (point_sets); None: every point alone.
+    sets: list[PointSet] | None = None
 
     def pairs(self, relevant_at: float) -> list[tuple[str, str]]:
         """The (span, hypothesis) pairs the judge reads first: each key point against its most
@@ -390,6 +438,7 @@ def _judge_work(
         claim_sims=claim_sims,
         near_copies=near_copies,
         credited=frozenset(units),
+        sets=point_sets(rubric.key_points),
     )
 
 
@@ -475,18 +524,23 @@ def _apply_judgement(
         named_assertions = [_named_reading(v, f) for v, f in on_claims]
         contradicted = [_above_floor(v, f) for v, f in on_points]
         asserted = [_above_floor(v, f) for v, f in on_claims]
-    weights = np.array(work.weights, dtype=float)
-    essential = weights * np.array(work.essential, dtype=float)
+    sets = work.sets or [([i], 1) for i in range(len(work.points))]
+    # Options are alternatives: an answer contradicts a set only as far as it contradicts each option
+    # (naming one option "wrong" because the answer chose another would punish the choice).
+    contradicted = _least_of_options(contradicted, sets)
+    named_contradictions = _least_of_options(named_contradictions, sets)
+    set_weights, set_essential = _fold_marks(work.weights, work.essential, sets)
+    weights, essential = set_weights, set_weights * set_essential
     values = signals.values
     # Either reading covers a point: the judge credits other words, similarity the point's own words
     # (which the judge still misreads at times).
     # The judge reads the asked rubric only; similarity coverage already took the best of its concept
     # group (duplicates in other banks), so an answer never loses by which duplicate was asked.
-    own = _weighted_mean(np.array(covered), weights)
-    own_essential = _weighted_mean(np.array(covered), essential) if essential.any() else own
+    own = _weighted_mean(_fold(covered, sets), weights)
+    own_essential = _weighted_mean(_fold(covered, sets), essential) if essential.any() else own
     values["judge_coverage"] = round(max(own, values.get("coverage", 0.0)), 4)
     values["judge_essential"] = round(max(own_essential, values.get("essential", 0.0)), 4)
-    values["judge_entailed"] = round(_weighted_mean(np.array(entailed), weights), 4)
+    values["judge_entailed"] = round(_weighted_mean(_fold(entailed, sets), weights), 4)
     if work.model_answer:
         whole = float(probs[(work.answer, work.model_answer)][ENTAIL])
         if floor is not None and floor.whole is not None:
@@ -1001,8 +1055,10 @@ def _cover_key_points(
     for member, vecs in members:
         if not len(member.key_points):
             continue
-        weights = np.array([k.weight for k in member.key_points])
-        essential = np.array([k.essential for k in member.key_points])
+        sets = point_sets(member.key_points)
+        weights, essential = _fold_marks(
+            [k.weight for k in member.key_points], [k.essential for k in member.key_points], sets
+        )
         # Each key point is covered by meaning (best sentence/clause/pair match) and by words
         # (its terms used); the mean of the two is robust to paraphrase and to topical fluff.
         semantic = np.array(
@@ -1011,11 +1067,12 @@ def _cover_key_points(
         lexical = np.array([tx.lexical_recall(k.text, answer_stems) for k in member.key_points])
         per_point = (semantic + lexical) / 2
 
-        best["coverage"] = max(best["coverage"], _weighted_mean(per_point, weights))
-        best["semantic"] = max(best["semantic"], _weighted_mean(semantic, weights))
-        best["lexical"] = max(best["lexical"], _weighted_mean(lexical, weights))
+        per_set = _fold(per_point, sets)
+        best["coverage"] = max(best["coverage"], _weighted_mean(per_set, weights))
+        best["semantic"] = max(best["semantic"], _weighted_mean(_fold(semantic, sets), weights))
+        best["lexical"] = max(best["lexical"], _weighted_mean(_fold(lexical, sets), weights))
         if essential.any():
-            best["essential"] = max(best["essential"], _weighted_mean(per_point, weights * essential))
+            best["essential"] = max(best["essential"], _weighted_mean(per_set, weights * essential))
         if member is rubric:
             own_point_scores = [round(float(v), 4) for v in per_point]
     return own_point_scores
@@ -1075,9 +1132,32 @@ def _ungraded(rubric: Rubric, flags: list[str]) -> Grade:
         band="no answer",
         flags=flags,
         # Not read at all when it is not English: nothing was judged missing.
-        missed=[] if FLAG_NOT_ENGLISH in flags else [k.text for k in rubric.key_points],
+        missed=[]
+        if FLAG_NOT_ENGLISH in flags
+        else _missed(rubric.key_points, point_sets(rubric.key_points), set())[0],
         explanation=reason,
     )
+
+
+_COUNT_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
+
+
+def _missed(points: list[KeyPoint], sets: list[PointSet], covered: set[str]) -> tuple[list[str], int]:
+    """The points (or sets of options) the answer did not cover, and how many of them are essential.
+    A set short of its `needed` options is named once: "one of: A; B; C"."""
+    missed: list[str] = []
+    essential = 0
+    for idx, needed in sets:
+        options = [points[i] for i in idx]
+        if sum(k.text in covered for k in options) >= needed:
+            continue
+        essential += options[0].essential
+        if len(options) == 1:
+            missed.append(options[0].text)
+        else:
+            rest = "; ".join(k.text for k in options if k.text not in covered)
+            missed.append(f"{_COUNT_WORDS.get(needed, str(needed))} of: {rest}")
+    return missed, essential
 
 
 def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool = False) -> Grade:
@@ -1088,7 +1168,6 @@ def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool
     notes: list[str] = []
 
     covered = [k.text for k, v in zip(rubric.key_points, s.point_scores, strict=False) if v >= cal.covered_at]
-    missed = [k.text for k, v in zip(rubric.key_points, s.point_scores, strict=False) if v < cal.covered_at]
 
     judged = bool(s.point_contradictions)
     asserted_at = cal.judge_asserts_at if judged else cal.misconception_at
@@ -1116,7 +1195,6 @@ def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool
         if any(c.essential for c in contradictions):
             score = min(score, cal.contradiction_cap)
         covered = [k for k in covered if k not in {c.fact for c in contradictions}]
-        missed = [k.text for k in rubric.key_points if k.text not in covered]
         notes.extend(f"you said “{c.said}”; in fact: {c.fact}" for c in contradictions)
 
     band: Band | None = None
@@ -1138,12 +1216,11 @@ def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool
         notes.append(TRUNCATED_NOTE)
 
     score = min(5.0, max(0.0, score)) if exact else round(min(5.0, max(0.0, score)), 1)
-    total = len(rubric.key_points)
-    summary = f"Covered {len(covered)} of {total} key points."
-    essentials = [k for k in rubric.key_points if k.essential]
-    missed_essential = [k.text for k in essentials if k.text in missed]
+    sets = point_sets(rubric.key_points)
+    missed, missed_essential = _missed(rubric.key_points, sets, set(covered))
+    summary = f"Covered {len(sets) - len(missed)} of {len(sets)} key points."
     if missed_essential:
-        summary += f" Missed {len(missed_essential)} essential."
+        summary += f" Missed {missed_essential} essential."
     explanation = " ".join([summary, *(n[0].upper() + n[1:] + "." for n in notes)])
     return Grade(
         question_id=rubric.question_id,

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -85,6 +86,11 @@ class KeyPoint(BaseModel):
     weight: float = Field(default=1.0, gt=0, le=5)
     essential: bool = True
     source: Source = "authored"
+    # Alternatives, derived from a marking scheme for an ad-hoc rubric only (never written to a rubric
+    # file): points sharing `choice` are options of which an answer needs `needed` ("name one downside"
+    # over four listed downsides). None: a point every answer needs.
+    choice: int | None = Field(default=None, exclude=True)
+    needed: int = Field(default=1, ge=1, exclude=True)
 
     @field_validator("text")
     @classmethod
@@ -217,16 +223,132 @@ def _unwrapped(lines: list[str]) -> list[str]:
     return out
 
 
-def derive_key_points(reference: str, limit: int = 7) -> list[KeyPoint]:
+# "One of the following justifications should be given:" before a list: the list holds options.
+_OPTIONS_CUE = re.compile(r"\b(one|any|two|three|\d+) of the following\b", re.I)
+_COUNTS = {"one": 1, "any": 1, "two": 2, "three": 3, "four": 4, "five": 5, "a single": 1}
+# What a question asks for, counted: "name one downside", "two benefits", "3 examples"; not "in 1-2
+# sentences" or "one sentence each", which say how long, not how many.
+_ASKING = re.compile(
+    r"\b(name|list|state|give|describe|mention|explain|provide|identify|what (is|are))\b", re.I
+)
+_ASKED_COUNT = re.compile(
+    r"\b(one|two|three|four|five|a single|[1-5])\b(?![-–]\d)(?!\s+(sentences?|words?|lines?|paragraphs?|"
+    r"minutes?|each)\b)",
+    re.I,
+)
+# A sentence cut off where a list begins: "The two modes and their drawbacks are".
+_INTRODUCES = re.compile(r"\b(are|is|include|includes|as follows|the following|following)\s*:?\s*$", re.I)
+# Numbered items ("1.", "2)") are parts of one answer; bullets and lettered items may be options.
+_NUMBERED = re.compile(r"^\d+[.)]")
+_MAX_OPTIONS = 8  # options kept per list
+
+
+def asked_count(question: str) -> int | None:
+    """The fewest items the question asks for by number ("name one downside for each" → 1), if any."""
+    counts = []
+    for sentence in re.split(r"[.?!]\s", question):  # counts after an asking verb, in its sentence
+        asking = _ASKING.search(sentence)
+        if asking:
+            tail = sentence[asking.start() :]
+            found = (m.group(1).lower() for m in _ASKED_COUNT.finditer(tail))
+            counts += [_COUNTS.get(word) or int(word) for word in found]
+    return min(counts) if counts else None
+
+
+@dataclass
+class _Candidate:
+    text: str
+    listed: int | None = None  # the list (under one heading) this bullet belongs to
+    needed: int | None = None  # how many of that list the scheme itself asks for ("one of the following")
+    sentences: tuple[str, ...] = ()  # a bullet's points when its list turns out not to hold options
+
+
+def _option_sets(candidates: list[_Candidate], asked: int | None) -> list[_Candidate]:
+    """Lists that hold more options than an answer needs stay sets (`needed` from the scheme's own cue,
+    else from the question's count); any other list is a list of points, all needed, read sentence by
+    sentence as before."""
+    sizes: dict[int, int] = {}
+    for c in candidates:
+        if c.listed is not None:
+            sizes[c.listed] = sizes.get(c.listed, 0) + 1
+    out: list[_Candidate] = []
+    for c in candidates:
+        if c.listed is None:
+            out.append(c)
+            continue
+        needed = c.needed or asked
+        if needed is None or sizes[c.listed] <= needed:
+            out.extend(_Candidate(t) for t in c.sentences)
+        else:
+            out.append(_Candidate(c.text, c.listed, needed))
+    return out
+
+
+def derive_key_points(reference: str, limit: int = 7, question: str | None = None) -> list[KeyPoint]:
     """Key points from a bank answer (or a pasted reference or marking scheme): its bullets, table
     rows and sentences, in order, with hard wraps joined and sentences addressed to graders left out.
 
     Code blocks are skipped (they illustrate, they are not claims); a trailing
     "… for tasks like X" flourish is dropped because no answer should be graded on it.
+
+    With the `question` (ad-hoc rubrics), a list of bullets that offers more options than an answer
+    needs becomes one set of alternatives (`choice`): the scheme says how many ("one of the following
+    … should be given"), or the question does ("name one downside for each" over four listed
+    downsides). A set counts as one of the `limit` points.
     """
-    candidates: list[str] = []
+    candidates = _candidates(reference, alternatives=question is not None)
+    if question is not None:
+        candidates = _option_sets(candidates, asked_count(question))
+    points: list[KeyPoint] = []
+    seen: set[str] = set()
+    sets: dict[int, int] = {}  # list → its choice number
+    for c in candidates:
+        norm = c.text.lower()
+        if norm in seen:
+            continue
+        seen.add(norm)
+        if c.listed is None:
+            if _point_count(points) >= limit:
+                break
+            points.append(KeyPoint(text=c.text, source="bank", essential=_point_count(points) < 3))
+            continue
+        if c.listed not in sets:
+            if _point_count(points) >= limit:
+                break
+            sets[c.listed] = len(sets)
+        choice = sets[c.listed]
+        if _set_sizes(points).get(choice, 0) >= _MAX_OPTIONS:
+            continue
+        first = next((k for k in points if k.choice == choice), None)
+        essential = first.essential if first else _point_count(points) < 3
+        points.append(
+            KeyPoint(text=c.text, source="bank", essential=essential, choice=choice, needed=c.needed or 1)
+        )
+    return points
+
+
+def _set_sizes(points: list[KeyPoint]) -> dict[int, int]:
+    sizes: dict[int, int] = {}
+    for k in points:
+        if k.choice is not None:
+            sizes[k.choice] = sizes.get(k.choice, 0) + 1
+    return sizes
+
+
+def _point_count(points: list[KeyPoint]) -> int:
+    """Points as an answer is asked for them: a set of alternatives is one."""
+    return sum(1 for k in points if k.choice is None) + len(_set_sizes(points))
+
+
+def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
+    """The reference's bullets, table rows and sentences, in order; with `alternatives`, each bullet
+    is one candidate marked with the list it belongs to."""
+    candidates: list[_Candidate] = []
     in_code = False
     header: list[str] | None = None
+    listed: int | None = None  # the list the current bullets belong to
+    lists = 0
+    needed: int | None = None  # the count an "N of the following" cue set for the next list
     for raw in _unwrapped(reference.splitlines()):
         line = raw.strip()
         if line.startswith("```"):
@@ -244,24 +366,41 @@ def derive_key_points(reference: str, limit: int = 7) -> list[KeyPoint]:
             label, rest = cells[0], [c for c in cells[1:] if c]
             if label and rest:
                 pairs = [f"{h}: {c}" for h, c in zip(header[1:], rest, strict=False) if h] or rest
-                candidates.append(f"{label} — " + "; ".join(pairs))
+                candidates.append(_Candidate(f"{label} — " + "; ".join(pairs)))
             continue
         header = None
-        for sentence in _SENTENCE_END.split(_plain(_unmarked(line))):
-            sentence = _FILLER.sub("", sentence).strip().rstrip(":").strip()
-            if len(sentence.split()) >= 3 and not _TO_GRADERS.search(sentence):
-                candidates.append(sentence)
-    points: list[KeyPoint] = []
-    seen: set[str] = set()
-    for text in candidates:
-        norm = text.lower()
-        if norm in seen:
+        bullet = _MARKER.match(line) is not None and _NUMBERED.match(line) is None
+        if alternatives and bullet:
+            if listed is None:
+                lists += 1
+                listed = lists
+            text = _FILLER.sub("", _plain(_unmarked(line))).strip().rstrip(":").strip()
+            if len(text.split()) >= 2 and not _TO_GRADERS.search(text):
+                candidates.append(_Candidate(text, listed, needed, tuple(_sentences(line))))
             continue
-        seen.add(norm)
-        points.append(KeyPoint(text=text, source="bank", essential=len(points) < 3))
-        if len(points) >= limit:
-            break
-    return points
+        if alternatives:  # a line that is not a bullet ends the list; a cue sets the next one's count
+            listed = None
+            cue = _OPTIONS_CUE.search(line)
+            needed = (_COUNTS.get(cue.group(1).lower()) or _digits(cue.group(1))) if cue else None
+        sentences = _sentences(line)
+        if alternatives:  # "… and their drawbacks are:" introduces what follows; it states nothing
+            sentences = [t for t in sentences if not _INTRODUCES.search(t)]
+        candidates.extend(_Candidate(sentence) for sentence in sentences)
+    return candidates
+
+
+def _sentences(line: str) -> list[str]:
+    """A line's sentences that can be points: three words or more, not addressed to graders."""
+    out = []
+    for sentence in _SENTENCE_END.split(_plain(_unmarked(line))):
+        sentence = _FILLER.sub("", sentence).strip().rstrip(":").strip()
+        if len(sentence.split()) >= 3 and not _TO_GRADERS.search(sentence):
+            out.append(sentence)
+    return out
+
+
+def _digits(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
 
 
 def rubric_from_question(question: Question) -> Rubric:
