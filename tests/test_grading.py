@@ -244,14 +244,15 @@ def test_a_marking_scheme_with_options_credits_the_option_an_answer_chose(grader
     """ "Name one drawback of each" over a scheme listing three per kind: one named drawback per kind
     covers both sets, and the options it did not choose are neither missed nor read as contradicted."""
     rubric = adhoc_rubric(
-        "Name the two regularizers below and one drawback of each.",
+        "Name the two regularizers below and give one drawback of each.",
         "Weight decay\n"
         "● Its strength has to be tuned on validation data\n"
         "● Too much of it makes the model underfit\n"
         "● It interacts badly with adaptive optimizers such as Adam\n"
         "Dropout\n"
         "● Training takes longer to converge\n"
-        "● It disturbs the statistics that batch normalization collects",
+        "● It disturbs the statistics that batch normalization collects\n"
+        "● Its drop rate is one more setting to tune",
     )
     chose_text = (
         "Weight decay can make the model underfit when it is too strong. "
@@ -265,9 +266,35 @@ def test_a_marking_scheme_with_options_credits_the_option_an_answer_chose(grader
         update={"key_points": [k.model_copy(update={"choice": None}) for k in rubric.key_points]}
     )
     as_points = grader.grade(flat, chose_text)
-    assert as_points.explanation.startswith("Covered 2 of 5") and chose.score >= as_points.score + 0.5
+    assert as_points.explanation.startswith("Covered 2 of 6") and chose.score >= as_points.score + 0.5
     neither = grader.grade(rubric, "Both are ways to fight overfitting.")
     assert neither.missed and neither.missed[0].startswith("one of: ")
+
+
+def test_sets_of_options_fold_into_one_point_each():
+    from interviewer.grading.grader import _fold, _least_of_options, _missed, point_sets
+    from interviewer.sources.rubric import KeyPoint
+
+    points = [
+        KeyPoint(text="plain point"),
+        KeyPoint(text="option a", choice=0, needed=2),
+        KeyPoint(text="another plain point", essential=False),
+        KeyPoint(text="option b", choice=0, needed=2),
+        KeyPoint(text="option c", choice=0, needed=2),
+        KeyPoint(text="lone option", choice=1, needed=3),  # needs more than it has: clamped
+    ]
+    sets = point_sets(points)
+    assert sets == [([0], 1), ([1, 3, 4], 2), ([2], 1), ([5], 1)]
+    assert _fold([0.2, 0.9, 0.5, 0.1, 0.7, 0.4], sets).tolist() == pytest.approx([0.2, 0.8, 0.5, 0.4])
+    # contradicted as far as the second least contradicted option (two are needed), on the surest one
+    assert _least_of_options([0.0, 0.95, 0.0, 0.9, 0.1, 0.0], sets) == [0.0, 0.9, 0.0, 0.0, 0.0, 0.0]
+    missed, essential = _missed(points, sets, {"plain point", "option b"})
+    assert missed == ["one more of: option a; option c", "another plain point", "lone option"]
+    assert essential == 2
+    assert _missed(points, sets, {"plain point", "option a", "option c", "another plain point"}) == (
+        ["lone option"],
+        1,
+    )
 
 
 @pytest.mark.xfail(strict=True, reason="the judge misreads 'ramps up from a small value' (judge issue)")

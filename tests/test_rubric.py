@@ -370,7 +370,7 @@ def test_key_points_from_a_pasted_grading_scheme_are_claims_an_answer_could_make
 
 
 def test_a_marking_scheme_that_lists_more_options_than_asked_becomes_sets_of_alternatives():
-    question = "Name the two kinds of regularization below and one drawback of each."
+    question = "Name the two kinds of regularization below and give one drawback of each."
     scheme = (
         "The two kinds and their drawbacks are:\n"
         "Weight decay\n"
@@ -380,6 +380,7 @@ def test_a_marking_scheme_that_lists_more_options_than_asked_becomes_sets_of_alt
         "Dropout\n"
         "● Training takes longer to converge\n"
         "● It clashes with batch normalization statistics\n"
+        "● Its rate is one more setting to tune\n"
         "One of the following reasons should be given:\n"
         "- both reduce overfitting\n"
         "- both trade a little bias for less variance\n"
@@ -387,15 +388,24 @@ def test_a_marking_scheme_that_lists_more_options_than_asked_becomes_sets_of_alt
     )
     points = derive_key_points(scheme, question=question)
     # the list's introduction states nothing and is left out; each list is one set needing one option
-    assert [(k.choice, k.needed) for k in points] == [(0, 1)] * 3 + [(1, 1)] * 2 + [(2, 1)] * 2 + [(None, 1)]
+    assert [(k.choice, k.needed) for k in points] == [(0, 1)] * 3 + [(1, 1)] * 3 + [(2, 1)] * 2 + [(None, 1)]
     assert points[0].text == "It needs its strength tuned on validation data"
-    assert [k.essential for k in points] == [True] * 7 + [False]
+    assert [k.essential for k in points] == [True] * 8 + [False]
     # Without the question (a bank answer) nothing changes: bullets are points, all needed.
     assert all(k.choice is None for k in derive_key_points(scheme))
     # A list no longer than what is asked is a list of points, read as before; the scheme's own "one of
     # the following" still makes a set.
     three = derive_key_points(scheme, question="Name three drawbacks.")
-    assert [k.choice for k in three] == [None] * 5 + [0, 0, None]
+    assert [k.choice for k in three] == [None] * 6 + [0, 0]  # seven points in all
+    # Bold and markdown headings end a list, so each kind's drawbacks stay their own set.
+    bold = (
+        "**Weight decay**\n- Needs tuning\n- Can underfit\n- Slows Adam\n"
+        "### Dropout\n- Slower training\n- Clashes with BN\n- One more rate"
+    )
+    assert [k.choice for k in derive_key_points(bold, question=question)] == [0, 0, 0, 1, 1, 1]
+    # A list only as long as what is asked ("the two kinds") is two points, not one of two.
+    kinds = "The two kinds are:\n- weight decay shrinks the weights\n- dropout zeroes random units"
+    assert [k.choice for k in derive_key_points(kinds, question=question)] == [None, None]
     # The sets are never written to a rubric file.
     assert "choice" not in points[0].model_dump()
 
@@ -408,6 +418,10 @@ def test_a_marking_scheme_that_lists_more_options_than_asked_becomes_sets_of_alt
         ("State at least 4 of the differences between the headers.", 4),
         ("Summarize their functions in one sentence each.", None),
         ("You flip a coin 6 times; arrange the events by likelihood.", None),
+        ("Explain one-hot encoding and list its drawbacks.", None),
+        ("What is one epoch?", None),
+        ("Explain in one or two sentences why a single-layer perceptron fails on XOR.", None),
+        ("Name 2-3 regularizers.", None),
     ],
 )
 def test_asked_count_reads_how_many_items_a_question_asks_for(question, count):

@@ -100,7 +100,18 @@ def request_for(rubric: Rubric, answer: str) -> CritiqueRequest:
     return CritiqueRequest(
         question=rubric.question,
         reference=rubric.model_answer,
-        key_points=[kp.text for kp in rubric.key_points],
+        key_points=_point_texts(rubric),
         misconceptions=[f"{m.claim} — in fact: {m.correction}" for m in rubric.misconceptions],
         answer=answer,
     )
+
+
+def _point_texts(rubric: Rubric) -> list[str]:
+    """Key points as an answer is asked for them: a set of alternatives as "one of: A; B; C"."""
+    from interviewer.grading.grader import point_sets
+
+    texts = []
+    for idx, needed in point_sets(rubric.key_points):
+        options = [rubric.key_points[i].text for i in idx]
+        texts.append(options[0] if len(options) == 1 else f"{needed} of: " + "; ".join(options))
+    return texts

@@ -144,7 +144,7 @@ def point_sets(points: Sequence[KeyPoint]) -> list[PointSet]:
             where[k.choice] = len(sets)
             sets.append(([], k.needed))
         sets[where[k.choice]][0].append(i)
-    return sets
+    return [(idx, max(1, min(needed, len(idx)))) for idx, needed in sets]
 
 
 def _fold(values: Sequence[float] | np.ndarray, sets: list[PointSet]) -> np.ndarray:
@@ -162,11 +162,13 @@ def _fold_marks(weights: Sequence[float], essential: Sequence[bool], sets: list[
 
 
 def _least_of_options(values: list[float], sets: list[PointSet]) -> list[float]:
-    """Per point, with each set of options read at its least value, kept on its surest option only."""
+    """Per point, with each set of options read as contradicted only as far as its `needed`-th least
+    contradicted option is (the answer can still make the options it needs), kept on its surest
+    option only."""
     out = list(values)
-    for idx, _ in sets:
+    for idx, needed in sets:
         if len(idx) > 1:
-            least = min(values[i] for i in idx)
+            least = sorted(values[i] for i in idx)[needed - 1]
             top = max(idx, key=lambda i: values[i])
             for i in idx:
                 out[i] = least if i == top else 0.0
@@ -1149,14 +1151,16 @@ def _missed(points: list[KeyPoint], sets: list[PointSet], covered: set[str]) -> 
     essential = 0
     for idx, needed in sets:
         options = [points[i] for i in idx]
-        if sum(k.text in covered for k in options) >= needed:
+        have = sum(k.text in covered for k in options)
+        if have >= needed:
             continue
         essential += options[0].essential
         if len(options) == 1:
             missed.append(options[0].text)
         else:
             rest = "; ".join(k.text for k in options if k.text not in covered)
-            missed.append(f"{_COUNT_WORDS.get(needed, str(needed))} of: {rest}")
+            more = needed - have
+            missed.append(f"{_COUNT_WORDS.get(more, str(more))} {'more ' if have else ''}of: {rest}")
     return missed, essential
 
 
@@ -1217,7 +1221,8 @@ def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool
 
     score = min(5.0, max(0.0, score)) if exact else round(min(5.0, max(0.0, score)), 1)
     sets = point_sets(rubric.key_points)
-    missed, missed_essential = _missed(rubric.key_points, sets, set(covered))
+    # An answer measured against nothing (every sentence echoed the question) was not read for points.
+    missed, missed_essential = _missed(rubric.key_points, sets, set(covered)) if s.point_scores else ([], 0)
     summary = f"Covered {len(sets) - len(missed)} of {len(sets)} key points."
     if missed_essential:
         summary += f" Missed {missed_essential} essential."

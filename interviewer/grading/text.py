@@ -563,9 +563,7 @@ def stems(text: str) -> set[str]:
 
 
 # Words that frame an answer rather than carry it ("I would choose ReLU": the choice is "ReLU").
-_FRAME_STEMS = (
-    {w[:5] for w in META_WORDS} | {"choos", "chose", "prefe", "pick", "selec", "opt", "would"} | {"think"}
-)
+_FRAME_WORDS = META_WORDS | {"choose", "chose", "chosen", "prefer", "pick", "select", "opt", "would", "think"}
 
 
 def answer_share(unit: str, question: str, point: str) -> float:
@@ -573,7 +571,7 @@ def answer_share(unit: str, question: str, point: str) -> float:
     unit says: "terminal 5 is connected to the positive terminal" adds "connected", all that the point
     "Terminal 5 and the positive terminal are connected" adds to "why 0 V between terminal 5 and the
     positive terminal?", so it answers the question however many of the question's words it reuses."""
-    added = stems(point) - stems(question) - _FRAME_STEMS
+    added = {w[:5] for w in content_words(point) if w not in _FRAME_WORDS} - stems(question)
     return len(added & stems(unit)) / len(added) if added else 0.0
 
 

@@ -86,9 +86,10 @@ class KeyPoint(BaseModel):
     weight: float = Field(default=1.0, gt=0, le=5)
     essential: bool = True
     source: Source = "authored"
-    # Alternatives, derived from a marking scheme for an ad-hoc rubric only (never written to a rubric
-    # file): points sharing `choice` are options of which an answer needs `needed` ("name one downside"
-    # over four listed downsides). None: a point every answer needs.
+    # Alternatives, derived from a marking scheme for an ad-hoc rubric only: points sharing `choice` are
+    # options of which an answer needs `needed` ("name one downside" over four listed downsides). None:
+    # a point every answer needs. Excluded from dumps, so rubric files and digests never change; a dump
+    # read back loses them (ad-hoc rubrics are rebuilt from their question and reference, never read).
     choice: int | None = Field(default=None, exclude=True)
     needed: int = Field(default=1, ge=1, exclude=True)
 
@@ -224,35 +225,38 @@ def _unwrapped(lines: list[str]) -> list[str]:
 
 
 # "One of the following justifications should be given:" before a list: the list holds options.
-_OPTIONS_CUE = re.compile(r"\b(one|any|two|three|\d+) of the following\b", re.I)
+_OPTIONS_CUE = re.compile(
+    r"\b(one|any|two|three|four|five|\d+) of the following\b[^.]*\b(should|must|can|may|is|are|will)\b[^.]*"
+    r"\b(given|mentioned|named|stated|accepted|acceptable|considered|correct|sufficient|enough)\b",
+    re.I,
+)
 _COUNTS = {"one": 1, "any": 1, "two": 2, "three": 3, "four": 4, "five": 5, "a single": 1}
 # What a question asks for, counted: "name one downside", "two benefits", "3 examples"; not "in 1-2
 # sentences" or "one sentence each", which say how long, not how many.
-_ASKING = re.compile(
-    r"\b(name|list|state|give|describe|mention|explain|provide|identify|what (is|are))\b", re.I
-)
 _ASKED_COUNT = re.compile(
-    r"\b(one|two|three|four|five|a single|[1-5])\b(?![-–]\d)(?!\s+(sentences?|words?|lines?|paragraphs?|"
-    r"minutes?|each)\b)",
+    r"\b(?:name|list|state|give|describe|mention|explain|provide|identify)\b(?:\s+(?:and|or|me|us|the|"
+    r"at|least|briefly|describe|explain|name|list)\b)*\s+(one|two|three|four|five|[1-5])\b(?![-–]\w)"
+    r"(?!\s+(?:or|and|to|sentences?|words?|lines?|paragraphs?|minutes?)\b)(?=\s+[a-z])",
     re.I,
 )
 # A sentence cut off where a list begins: "The two modes and their drawbacks are".
 _INTRODUCES = re.compile(r"\b(are|is|include|includes|as follows|the following|following)\s*:?\s*$", re.I)
 # Numbered items ("1.", "2)") are parts of one answer; bullets and lettered items may be options.
-_NUMBERED = re.compile(r"^\d+[.)]")
+_NUMBERED = re.compile(r"^\(?\d+[.)]")
 _MAX_OPTIONS = 8  # options kept per list
 
 
 def asked_count(question: str) -> int | None:
     """The fewest items the question asks for by number ("name one downside for each" → 1), if any."""
-    counts = []
-    for sentence in re.split(r"[.?!]\s", question):  # counts after an asking verb, in its sentence
-        asking = _ASKING.search(sentence)
-        if asking:
-            tail = sentence[asking.start() :]
-            found = (m.group(1).lower() for m in _ASKED_COUNT.finditer(tail))
-            counts += [_COUNTS.get(word) or int(word) for word in found]
+    counts = asked_counts(question)
     return min(counts) if counts else None
+
+
+def asked_counts(question: str) -> list[int]:
+    """Every count the question asks for right after an asking verb: "Name the two modes and name one
+    downside for each" → [2, 1]. Ranges ("2-3"), compounds ("one-hot") and lengths ("one sentence")
+    are not counts."""
+    return [_COUNTS.get(m.group(1).lower()) or int(m.group(1)) for m in _ASKED_COUNT.finditer(question)]
 
 
 @dataclass
@@ -263,10 +267,12 @@ class _Candidate:
     sentences: tuple[str, ...] = ()  # a bullet's points when its list turns out not to hold options
 
 
-def _option_sets(candidates: list[_Candidate], asked: int | None) -> list[_Candidate]:
-    """Lists that hold more options than an answer needs stay sets (`needed` from the scheme's own cue,
-    else from the question's count); any other list is a list of points, all needed, read sentence by
-    sentence as before."""
+def _option_sets(candidates: list[_Candidate], asked: list[int]) -> list[_Candidate]:
+    """Lists that hold more options than an answer needs stay sets: `needed` from the scheme's own cue,
+    else the fewest the question asks for, and only for a list longer than every count it asks for
+    ("name the two modes and one downside of each": a list of two modes is two points, a list of four
+    downsides is one set). Any other list is a list of points, all needed, read sentence by sentence
+    as before."""
     sizes: dict[int, int] = {}
     for c in candidates:
         if c.listed is not None:
@@ -276,7 +282,7 @@ def _option_sets(candidates: list[_Candidate], asked: int | None) -> list[_Candi
         if c.listed is None:
             out.append(c)
             continue
-        needed = c.needed or asked
+        needed = c.needed or (min(asked) if asked and sizes[c.listed] > max(asked) else None)
         if needed is None or sizes[c.listed] <= needed:
             out.extend(_Candidate(t) for t in c.sentences)
         else:
@@ -298,7 +304,7 @@ def derive_key_points(reference: str, limit: int = 7, question: str | None = Non
     """
     candidates = _candidates(reference, alternatives=question is not None)
     if question is not None:
-        candidates = _option_sets(candidates, asked_count(question))
+        candidates = _option_sets(candidates, asked_counts(question))
     points: list[KeyPoint] = []
     seen: set[str] = set()
     sets: dict[int, int] = {}  # list → its choice number
@@ -324,7 +330,14 @@ def derive_key_points(reference: str, limit: int = 7, question: str | None = Non
         points.append(
             KeyPoint(text=c.text, source="bank", essential=essential, choice=choice, needed=c.needed or 1)
         )
-    return points
+    # A set left no longer than what it needs (repeated options removed) is points, all needed.
+    sizes = _set_sizes(points)
+    return [
+        k
+        if k.choice is None or sizes[k.choice] > k.needed
+        else k.model_copy(update={"choice": None, "needed": 1})
+        for k in points
+    ]
 
 
 def _set_sizes(points: list[KeyPoint]) -> dict[int, int]:
@@ -353,10 +366,15 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
         line = raw.strip()
         if line.startswith("```"):
             in_code = not in_code
+            listed = None
             continue
-        if in_code or not line or line.startswith("#"):
+        if in_code or not line:
+            continue
+        if line.startswith("#"):  # a heading ends a list
+            listed, needed = None, None
             continue
         if line.startswith("|"):
+            listed = None
             cells = [_plain(c) for c in line.strip("|").split("|")]
             if _TABLE_SEPARATOR.match(line.replace(" ", "")):
                 continue
@@ -369,13 +387,14 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
                 candidates.append(_Candidate(f"{label} — " + "; ".join(pairs)))
             continue
         header = None
-        bullet = _MARKER.match(line) is not None and _NUMBERED.match(line) is None
-        if alternatives and bullet:
+        if alternatives and _is_option(line):
             if listed is None:
                 lists += 1
                 listed = lists
-            text = _FILLER.sub("", _plain(_unmarked(line))).strip().rstrip(":").strip()
-            if len(text.split()) >= 2 and not _TO_GRADERS.search(text):
+            # sentence by sentence: a bullet keeps what it states when it also says how to mark
+            kept = [t for t in _SENTENCE_END.split(_plain(_unmarked(line))) if not _TO_GRADERS.search(t)]
+            text = _FILLER.sub("", " ".join(kept)).strip().rstrip(":").strip()
+            if len(text.split()) >= 2:
                 candidates.append(_Candidate(text, listed, needed, tuple(_sentences(line))))
             continue
         if alternatives:  # a line that is not a bullet ends the list; a cue sets the next one's count
@@ -397,6 +416,15 @@ def _sentences(line: str) -> list[str]:
         if len(sentence.split()) >= 3 and not _TO_GRADERS.search(sentence):
             out.append(sentence)
     return out
+
+
+def _is_option(line: str) -> bool:
+    """A bulleted or lettered list item: numbered ones ("1.", "(2)") are parts of one answer, and a
+    bold line ("**Dropout**") is a heading, not a "*" bullet."""
+    if _NUMBERED.match(line) or (line.startswith("**") and line.rstrip(":").endswith("**")):
+        return False
+    marker = _MARKER.match(line)
+    return marker is not None and (line[0] not in "-*" or line[1:2].isspace())
 
 
 def _digits(text: str) -> int | None:
