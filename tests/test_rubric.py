@@ -422,7 +422,28 @@ def test_a_marking_scheme_that_lists_more_options_than_asked_becomes_sets_of_alt
         ("What is one epoch?", None),
         ("Explain in one or two sentences why a single-layer perceptron fails on XOR.", None),
         ("Name 2-3 regularizers.", None),
+        ("What are two benefits of batch normalization?", 2),
+        ("Name any two optimizers.", 2),
+        ("Give two (2) examples.", 2),
+        ("Name two advantages and one disadvantage of dropout.", 1),
+        ("Describe the two phases of backpropagation.", None),  # says how many there are: no choice
     ],
 )
 def test_asked_count_reads_how_many_items_a_question_asks_for(question, count):
     assert asked_count(question) == count
+
+
+@pytest.mark.parametrize(
+    ("cue", "choices"),
+    [
+        ("Accept any one of the following:", [0, 0, 0]),
+        ("Award 1 mark for any two of the following:", [0, 0, 0]),
+        ("One of the following justifications should be given:", [0, 0, 0]),
+        ("Deduct marks if any of the following is claimed:", [None, None, None, None]),
+        ("The following are all needed:", [None, None, None, None]),  # the line is a point too
+    ],
+)
+def test_a_schemes_own_cue_makes_its_list_a_set(cue, choices):
+    options = "- dropout zeroes random units\n- weight decay shrinks weights\n- early stopping halts training"
+    scheme = f"{cue}\n{options}"
+    assert [k.choice for k in derive_key_points(scheme, question="Why regularize?")] == choices

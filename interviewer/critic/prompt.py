@@ -107,11 +107,12 @@ def request_for(rubric: Rubric, answer: str) -> CritiqueRequest:
 
 
 def _point_texts(rubric: Rubric) -> list[str]:
-    """Key points as an answer is asked for them: a set of alternatives as "one of: A; B; C"."""
-    from interviewer.grading.grader import point_sets
+    """Key points as an answer is asked for them: a set of alternatives as "one of: A; B; C", as the
+    grade's `missed` names it."""
+    from interviewer.grading.grader import options_text, point_sets
 
     texts = []
     for idx, needed in point_sets(rubric.key_points):
         options = [rubric.key_points[i].text for i in idx]
-        texts.append(options[0] if len(options) == 1 else f"{needed} of: " + "; ".join(options))
+        texts.append(options[0] if len(options) == 1 else options_text(options, needed))
     return texts

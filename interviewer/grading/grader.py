@@ -527,8 +527,8 @@ def _apply_judgement(
         contradicted = [_above_floor(v, f) for v, f in on_points]
         asserted = [_above_floor(v, f) for v, f in on_claims]
     sets = work.sets or [([i], 1) for i in range(len(work.points))]
-    # Options are alternatives: an answer contradicts a set only as far as it contradicts each option
-    # (naming one option "wrong" because the answer chose another would punish the choice).
+    # Options are alternatives: an answer contradicts a set only as far as it contradicts the options it
+    # would still need (naming one option "wrong" because the answer chose another would punish the choice).
     contradicted = _least_of_options(contradicted, sets)
     named_contradictions = _least_of_options(named_contradictions, sets)
     set_weights, set_essential = _fold_marks(work.weights, work.essential, sets)
@@ -1144,6 +1144,11 @@ def _ungraded(rubric: Rubric, flags: list[str]) -> Grade:
 _COUNT_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
 
 
+def options_text(options: list[str], needed: int, more: bool = False) -> str:
+    """A set of alternatives as feedback and the critic read it: "one of: A; B; C"."""
+    return f"{_COUNT_WORDS.get(needed, str(needed))} {'more ' if more else ''}of: " + "; ".join(options)
+
+
 def _missed(points: list[KeyPoint], sets: list[PointSet], covered: set[str]) -> tuple[list[str], int]:
     """The points (or sets of options) the answer did not cover, and how many of them are essential.
     A set short of its `needed` options is named once: "one of: A; B; C"."""
@@ -1158,9 +1163,9 @@ def _missed(points: list[KeyPoint], sets: list[PointSet], covered: set[str]) -> 
         if len(options) == 1:
             missed.append(options[0].text)
         else:
-            rest = "; ".join(k.text for k in options if k.text not in covered)
             more = needed - have
-            missed.append(f"{_COUNT_WORDS.get(more, str(more))} {'more ' if have else ''}of: {rest}")
+            rest = [k.text for k in options if k.text not in covered]
+            missed.append(options_text(rest, more, more=bool(have)))
     return missed, essential
 
 
@@ -1223,7 +1228,8 @@ def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool
     sets = point_sets(rubric.key_points)
     # An answer measured against nothing (every sentence echoed the question) was not read for points.
     missed, missed_essential = _missed(rubric.key_points, sets, set(covered)) if s.point_scores else ([], 0)
-    summary = f"Covered {len(sets) - len(missed)} of {len(sets)} key points."
+    made = sum(sum(rubric.key_points[i].text in covered for i in idx) >= needed for idx, needed in sets)
+    summary = f"Covered {made} of {len(sets)} key points."
     if missed_essential:
         summary += f" Missed {missed_essential} essential."
     explanation = " ".join([summary, *(n[0].upper() + n[1:] + "." for n in notes)])

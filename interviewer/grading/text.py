@@ -563,7 +563,10 @@ def stems(text: str) -> set[str]:
 
 
 # Words that frame an answer rather than carry it ("I would choose ReLU": the choice is "ReLU").
-_FRAME_WORDS = META_WORDS | {"choose", "chose", "chosen", "prefer", "pick", "select", "opt", "would", "think"}
+_FRAME_WORDS = META_WORDS | {
+    *("choose", "chooses", "choosing", "chose", "chosen", "prefer", "prefers", "preferred", "pick", "picked"),
+    *("select", "selected", "selecting", "opt", "opted", "would", "think", "thinking"),
+}
 
 
 def answer_share(unit: str, question: str, point: str) -> float:

@@ -226,17 +226,26 @@ def _unwrapped(lines: list[str]) -> list[str]:
 
 # "One of the following justifications should be given:" before a list: the list holds options.
 _OPTIONS_CUE = re.compile(
-    r"\b(one|any|two|three|four|five|\d+) of the following\b[^.]*\b(should|must|can|may|is|are|will)\b[^.]*"
-    r"\b(given|mentioned|named|stated|accepted|acceptable|considered|correct|sufficient|enough)\b",
+    r"\b(one|any|two|three|four|five|\d+) of the following\b(?=[^.]*(\b(should|must|can|may|is|are|will)\b"
+    r"[^.]*\b(given|mentioned|named|stated|accepted|acceptable|considered|correct|sufficient|enough)\b|"
+    r"\b(accept|award|credit|marks?|points?)\b|:\s*$))",
     re.I,
 )
+# ... unless the list is what costs marks ("Deduct marks if any of the following is claimed:").
+_NOT_OPTIONS = re.compile(r"\b(deduct|penali[sz]e|subtract|wrong|incorrect)", re.I)
 _COUNTS = {"one": 1, "any": 1, "two": 2, "three": 3, "four": 4, "five": 5, "a single": 1}
 # What a question asks for, counted: "name one downside", "two benefits", "3 examples"; not "in 1-2
 # sentences" or "one sentence each", which say how long, not how many.
+_ASKING = re.compile(
+    r"\b(name|list|state|give|describe|mention|explain|provide|identify|(what|which) are)\b", re.I
+)
+# A count right after the asking verb (or after "and" further on in its sentence): "name at least two
+# causes", "give one advantage and one drawback". "the two modes" says how many there are, not a choice.
 _ASKED_COUNT = re.compile(
-    r"\b(?:name|list|state|give|describe|mention|explain|provide|identify)\b(?:\s+(?:and|or|me|us|the|"
-    r"at|least|briefly|describe|explain|name|list)\b)*\s+(one|two|three|four|five|[1-5])\b(?![-–]\w)"
-    r"(?!\s+(?:or|and|to|sentences?|words?|lines?|paragraphs?|minutes?)\b)(?=\s+[a-z])",
+    r"(?:\b(?:name|list|state|give|describe|mention|explain|provide|identify|are|and)\b)(?:\s+(?:and|or|me|"
+    r"us|at|least|briefly|describe|explain|name|list|any)\b)*\s+(the\s+)?(one|two|three|four|five|a single|"
+    r"[1-5])\b(?![-–]\w)(?!\s+(?:or|and|to|sentences?|words?|lines?|paragraphs?|minutes?)\b)"
+    r"(?=\s+[a-z(]|\s*[.?!;]|\s*$)",
     re.I,
 )
 # A sentence cut off where a list begins: "The two modes and their drawbacks are".
@@ -248,15 +257,22 @@ _MAX_OPTIONS = 8  # options kept per list
 
 def asked_count(question: str) -> int | None:
     """The fewest items the question asks for by number ("name one downside for each" → 1), if any."""
-    counts = asked_counts(question)
-    return min(counts) if counts else None
+    chosen = [n for n, choosing in asked_counts(question) if choosing]
+    return min(chosen) if chosen else None
 
 
-def asked_counts(question: str) -> list[int]:
-    """Every count the question asks for right after an asking verb: "Name the two modes and name one
-    downside for each" → [2, 1]. Ranges ("2-3"), compounds ("one-hot") and lengths ("one sentence")
-    are not counts."""
-    return [_COUNTS.get(m.group(1).lower()) or int(m.group(1)) for m in _ASKED_COUNT.finditer(question)]
+def asked_counts(question: str) -> list[tuple[int, bool]]:
+    """Every count the question asks for, and whether it asks to choose ("name one downside") rather
+    than says how many there are ("name the two modes"): → [(2, False), (1, True)]. Only in a sentence
+    with an asking verb; ranges ("2-3"), compounds ("one-hot") and lengths ("one sentence") are not
+    counts."""
+    counts: list[tuple[int, bool]] = []
+    for sentence in re.split(r"(?<=[.?!;])\s+", question):
+        if _ASKING.search(sentence):
+            for m in _ASKED_COUNT.finditer(sentence):
+                word = m.group(2).lower()
+                counts.append((_COUNTS.get(word) or int(word), m.group(1) is None))
+    return counts
 
 
 @dataclass
@@ -267,7 +283,7 @@ class _Candidate:
     sentences: tuple[str, ...] = ()  # a bullet's points when its list turns out not to hold options
 
 
-def _option_sets(candidates: list[_Candidate], asked: list[int]) -> list[_Candidate]:
+def _option_sets(candidates: list[_Candidate], asked: list[tuple[int, bool]]) -> list[_Candidate]:
     """Lists that hold more options than an answer needs stay sets: `needed` from the scheme's own cue,
     else the fewest the question asks for, and only for a list longer than every count it asks for
     ("name the two modes and one downside of each": a list of two modes is two points, a list of four
@@ -282,7 +298,9 @@ def _option_sets(candidates: list[_Candidate], asked: list[int]) -> list[_Candid
         if c.listed is None:
             out.append(c)
             continue
-        needed = c.needed or (min(asked) if asked and sizes[c.listed] > max(asked) else None)
+        chosen = [n for n, choosing in asked if choosing]
+        longer = bool(asked) and sizes[c.listed] > max(n for n, _ in asked)
+        needed = c.needed or (min(chosen) if chosen and longer else None)
         if needed is None or sizes[c.listed] <= needed:
             out.extend(_Candidate(t) for t in c.sentences)
         else:
@@ -332,12 +350,15 @@ def derive_key_points(reference: str, limit: int = 7, question: str | None = Non
         )
     # A set left no longer than what it needs (repeated options removed) is points, all needed.
     sizes = _set_sizes(points)
-    return [
+    points = [
         k
         if k.choice is None or sizes[k.choice] > k.needed
         else k.model_copy(update={"choice": None, "needed": 1})
         for k in points
     ]
+    while _point_count(points) > limit:
+        points.pop()
+    return points
 
 
 def _set_sizes(points: list[KeyPoint]) -> dict[int, int]:
@@ -399,7 +420,7 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
             continue
         if alternatives:  # a line that is not a bullet ends the list; a cue sets the next one's count
             listed = None
-            cue = _OPTIONS_CUE.search(line)
+            cue = None if _NOT_OPTIONS.search(line) else _OPTIONS_CUE.search(line)
             needed = (_COUNTS.get(cue.group(1).lower()) or _digits(cue.group(1))) if cue else None
         sentences = _sentences(line)
         if alternatives:  # "… and their drawbacks are:" introduces what follows; it states nothing
@@ -424,7 +445,10 @@ def _is_option(line: str) -> bool:
     if _NUMBERED.match(line) or (line.startswith("**") and line.rstrip(":").endswith("**")):
         return False
     marker = _MARKER.match(line)
-    return marker is not None and (line[0] not in "-*" or line[1:2].isspace())
+    # "* item", "- item" and "-item" (pasted from a PDF), not "*italic*" or "-1 is negative"
+    return marker is not None and (
+        line[0] not in "-*" or line[1:2].isspace() or (line[0] == "-" and line[1:2].isalpha())
+    )
 
 
 def _digits(text: str) -> int | None:
