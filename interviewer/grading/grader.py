@@ -40,7 +40,7 @@ from interviewer.grading.calibration import Calibration, load_calibration
 from interviewer.grading.embedding import Embed
 from interviewer.grading.index import RubricIndex, reference_passages
 from interviewer.grading.judge import CONTRADICT, ENTAIL, NEUTRAL, Judge
-from interviewer.sources.rubric import KeyPoint, Rubric, derive_key_points
+from interviewer.sources.rubric import KeyPoint, PointSet, Rubric, derive_key_points, point_sets
 
 SIGNALS = (
     "coverage",
@@ -105,8 +105,6 @@ def adhoc_rubric(question: str, reference: str, question_id: str | None = None) 
     qid = question_id or "adhoc-" + hashlib.sha256(f"{question}\n{reference}".encode()).hexdigest()[:10]
     points = derive_key_points(reference, question=question)
     if not points:
-        from interviewer.sources.rubric import KeyPoint
-
         points = [KeyPoint(text=reference.strip(), source="bank")]
     return Rubric(
         question_id=qid,
@@ -127,33 +125,15 @@ def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
     return float((weights * values).sum() / total) if total else 0.0
 
 
-# A rubric's points as an answer is asked for them: each key point alone, or a set of alternatives
-# (KeyPoint.choice, derived from a marking scheme) of which `needed` count.
-PointSet = tuple[list[int], int]
-
-
-def point_sets(points: Sequence[KeyPoint]) -> list[PointSet]:
-    """The key points' indices grouped into the sets an answer is graded on, in rubric order."""
-    sets: list[PointSet] = []
-    where: dict[int, int] = {}
-    for i, k in enumerate(points):
-        if k.choice is None:
-            sets.append(([i], 1))
-            continue
-        if k.choice not in where:
-            where[k.choice] = len(sets)
-            sets.append(([], k.needed))
-        sets[where[k.choice]][0].append(i)
-    return [(idx, max(1, min(needed, len(idx)))) for idx, needed in sets]
-
-
 def _fold(values: Sequence[float] | np.ndarray, sets: list[PointSet]) -> np.ndarray:
     """Per set, the mean of its best `needed` values: one option of four covers "name one of them"."""
     array = np.asarray(values, dtype=float)
     return np.array([np.sort(array[idx])[::-1][:needed].mean() for idx, needed in sets])
 
 
-def _fold_marks(weights: Sequence[float], essential: Sequence[bool], sets: list[PointSet]):
+def _fold_marks(
+    weights: Sequence[float], essential: Sequence[bool], sets: list[PointSet]
+) -> tuple[np.ndarray, np.ndarray]:
     """Each set's weight and essential mark: its first option's."""
     return (
         np.array([weights[idx[0]] for idx, _ in sets], dtype=float),

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -254,6 +255,30 @@ _INTRODUCES = re.compile(r"\b(are|is|include|includes|as follows|the following|f
 _NUMBERED = re.compile(r"^\(?\d+[.)]")
 _MAX_OPTIONS = 8  # options kept per list
 
+# A rubric's points as an answer is asked for them: each key point alone, or a set of alternatives
+# (KeyPoint.choice) of which `needed` count.
+PointSet = tuple[list[int], int]
+
+
+def point_sets(points: Sequence[KeyPoint]) -> list[PointSet]:
+    """The key points' indices grouped into the sets an answer is graded on, in rubric order."""
+    sets: list[PointSet] = []
+    where: dict[int, int] = {}
+    for i, k in enumerate(points):
+        if k.choice is None:
+            sets.append(([i], 1))
+            continue
+        if k.choice not in where:
+            where[k.choice] = len(sets)
+            sets.append(([], k.needed))
+        sets[where[k.choice]][0].append(i)
+    return [(idx, max(1, min(needed, len(idx)))) for idx, needed in sets]
+
+
+def _count(word: str) -> int:
+    """ "two" → 2, "any" → 1, "4" → 4: a count as the patterns below capture it."""
+    return _COUNTS.get(word.lower()) or int(word)
+
 
 def asked_count(question: str) -> int | None:
     """The fewest items the question asks for by number ("name one downside for each" → 1), if any."""
@@ -270,8 +295,7 @@ def asked_counts(question: str) -> list[tuple[int, bool]]:
     for sentence in re.split(r"(?<=[.?!;])\s+", question):
         if _ASKING.search(sentence):
             for m in _ASKED_COUNT.finditer(sentence):
-                word = m.group(2).lower()
-                counts.append((_COUNTS.get(word) or int(word), m.group(1) is None))
+                counts.append((_count(m.group(2)), m.group(1) is None))
     return counts
 
 
@@ -293,12 +317,12 @@ def _option_sets(candidates: list[_Candidate], asked: list[tuple[int, bool]]) ->
     for c in candidates:
         if c.listed is not None:
             sizes[c.listed] = sizes.get(c.listed, 0) + 1
+    chosen = [n for n, choosing in asked if choosing]
     out: list[_Candidate] = []
     for c in candidates:
         if c.listed is None:
             out.append(c)
             continue
-        chosen = [n for n, choosing in asked if choosing]
         longer = bool(asked) and sizes[c.listed] > max(n for n, _ in asked)
         needed = c.needed or (min(chosen) if chosen and longer else None)
         if needed is None or sizes[c.listed] <= needed:
@@ -371,7 +395,7 @@ def _set_sizes(points: list[KeyPoint]) -> dict[int, int]:
 
 def _point_count(points: list[KeyPoint]) -> int:
     """Points as an answer is asked for them: a set of alternatives is one."""
-    return sum(1 for k in points if k.choice is None) + len(_set_sizes(points))
+    return len(point_sets(points))
 
 
 def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
@@ -421,7 +445,7 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
         if alternatives:  # a line that is not a bullet ends the list; a cue sets the next one's count
             listed = None
             cue = None if _NOT_OPTIONS.search(line) else _OPTIONS_CUE.search(line)
-            needed = (_COUNTS.get(cue.group(1).lower()) or _digits(cue.group(1))) if cue else None
+            needed = _count(cue.group(1)) if cue else None
         sentences = _sentences(line)
         if alternatives:  # "… and their drawbacks are:" introduces what follows; it states nothing
             sentences = [t for t in sentences if not _INTRODUCES.search(t)]
@@ -449,10 +473,6 @@ def _is_option(line: str) -> bool:
     return marker is not None and (
         line[0] not in "-*" or line[1:2].isspace() or (line[0] == "-" and line[1:2].isalpha())
     )
-
-
-def _digits(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
 
 
 def rubric_from_question(question: Question) -> Rubric:
