@@ -467,6 +467,35 @@ def test_rows_from_a_run_with_other_settings_are_regraded(run, tmp_path, monkeyp
     assert summary.regraded == 1 and summary.skipped_done == 0 and len(read_jsonl(output)) == 1
 
 
+def test_rows_graded_by_another_version_of_the_grader_are_regraded(run, tmp_path, monkeypatch):
+    import interviewer.surfaces.batch as batch
+
+    source = write_jsonl(tmp_path / "answers.jsonl", [{"id": "a", "question_id": "000-12", "answer": WEAK}])
+    output = tmp_path / "out.jsonl"
+    run(source, output)
+    assert run(source, output).skipped_done == 1
+    monkeypatch.setattr(batch, "code_digest", lambda package: "an older grader")
+    summary = run(source, output)
+    assert summary.regraded == 1 and summary.skipped_done == 0 and len(read_jsonl(output)) == 1
+
+
+def test_the_code_digest_follows_source_and_settings_files_only(tmp_path):
+    from interviewer.surfaces.batch import code_digest
+
+    package = tmp_path / "pkg"
+    (package / "grading" / "__pycache__").mkdir(parents=True)
+    (package / "grading" / "grader.py").write_text("THRESHOLD = 0.5\n")
+    (package / "calibration.json").write_text('{"covered_at": 0.5}')
+    first = code_digest(package)
+    (package / "grading" / "__pycache__" / "grader.cpython-311.pyc").write_bytes(b"\0compiled")
+    (package / "notes.txt").write_text("not code")
+    assert code_digest(package) == first
+    (package / "grading" / "grader.py").write_text("THRESHOLD = 0.6\n")
+    changed = code_digest(package)
+    (package / "calibration.json").write_text('{"covered_at": 0.6}')
+    assert len({first, changed, code_digest(package)}) == 3
+
+
 def test_an_interrupted_regrade_is_read_back_last_row_wins_and_compacted_next_time(run, tmp_path):
     source = write_jsonl(tmp_path / "answers.jsonl", [{"id": "a", "question_id": "000-12", "answer": STRONG}])
     output = tmp_path / "out.jsonl"

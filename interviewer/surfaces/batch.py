@@ -6,12 +6,12 @@ Results are appended and flushed chunk by chunk, so a crash or Ctrl-C loses at m
 flight.
 
 Resumption keys on what determines a result: every output row carries a `fingerprint` of the row's
-id, answer, question fields, the rubric set, the grader's settings and the critic's. A re-run skips
-rows whose fingerprint is already in the output, grades the rest, and re-grades rows whose
-fingerprint changed (an edited answer, a new rubric or calibration, another critic). A re-graded
-row is appended, and the row it supersedes removed when the run ends (the output is rewritten once,
-atomically); until then the last row of an id is the one that counts, which is also how an
-interrupted run is read back.
+id, answer, question fields, the rubric set, the grader's settings, its code and the critic's. A
+re-run skips rows whose fingerprint is already in the output, grades the rest, and re-grades rows
+whose fingerprint changed (an edited answer, a new rubric or calibration, another critic, another
+version of interviewer). A re-graded row is appended, and the row it supersedes removed when the run
+ends (the output is rewritten once, atomically); until then the last row of an id is the one that
+counts, which is also how an interrupted run is read back.
 """
 
 from __future__ import annotations
@@ -185,6 +185,17 @@ def critic_identity(critic: Critic | None) -> str:
     return f"{type(chat).__name__}:{getattr(chat, 'name', '')}@{server} w{CRITIC_WEIGHT} r{CRITIC_MAX_RAISE}"
 
 
+def code_digest(package: Path) -> str:
+    """sha256 of the package's source and settings files (its .py and .json, by relative path): a
+    grader change re-grades a resumed run's rows, which no version number would say when it is not
+    bumped (the restated-question fix changed SciEntsBank grades without touching the calibration).
+    The judge's weights are named by its version instead (hashing them here would cost seconds)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in package.rglob("*") if p.suffix in {".py", ".json"} and p.is_file()):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def run_settings(ws: Workspace, critic: Critic | None = None) -> str:
     """Everything besides the row that determines a result, without loading any model."""
     from interviewer.grading.calibration import load_calibration
@@ -202,6 +213,7 @@ def run_settings(ws: Workspace, critic: Critic | None = None) -> str:
         "judge": (judge.name + ("+bf16" if ws.precision == "bf16" else "")) if judge.available else "none",
         "max_chars": MAX_ANSWER_CHARS,
         "critic": critic_identity(critic),
+        "code": code_digest(Path(__file__).resolve().parent.parent),
     }
     return json.dumps(settings, sort_keys=True)
 
