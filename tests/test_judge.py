@@ -17,6 +17,8 @@ from interviewer.grading.judge_data import (
     check_pairs,
     is_held_out,
     load_pairs,
+    negated,
+    negation_examples,
 )
 from interviewer.sources.rubric import KeyPoint, Misconception, Rubric
 
@@ -87,6 +89,70 @@ def test_pairs_load_and_expand_into_labelled_examples(tmp_path):
     assert any(p in point.contradicts and h in point.entails for p, h in across)
     assert any(p in point.entails and h in point.contradicts for p, h in across)
     assert examples == authored_examples([_rubric()], pairs, seed=1)  # seeded: reproducible
+
+
+@pytest.mark.parametrize(
+    ("statement", "denial"),
+    [
+        ("Dropout is turned off at inference", "Dropout is not turned off at inference"),
+        ("The weights are learned by gradient descent", "The weights are not learned by gradient descent"),
+        (
+            "A single hidden layer can approximate any function",
+            "A single hidden layer cannot approximate any function",
+        ),
+        (
+            "The learning rate is usually the most sensitive setting",
+            "The learning rate is not usually the most sensitive setting",
+        ),
+        # no copula or modal to deny: "does"/"has" are often main verbs, "may not" does not deny "may"
+        ("ReLU outputs max(0, x)", None),
+        ("Deep models may overfit small datasets", None),
+        ("Dropout does regularization", None),
+        # "is not only" does not deny "is only"; a statement that already denies is left alone
+        ("It is only loosely brain-inspired", None),
+        ("Dropout is not used at inference", None),
+        ("Pooling has no learnable weights, so it is cheap", None),
+        # the first verb sits in a subordinate clause: denying it would not deny the statement
+        ("A loss measures how far predictions are from the targets", None),
+        ("When the rate is too high, training diverges", None),
+        ("Models that are deeper can overfit", None),
+    ],
+)
+def test_a_statement_is_denied_by_not_in_its_main_clause_or_left_alone(statement, denial):
+    assert negated(statement) == denial
+
+
+def test_denials_by_rule_contradict_their_point_and_say_not_alone_is_no_cue(tmp_path):
+    (tmp_path / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    pairs = load_pairs(tmp_path)
+    examples = negation_examples([_rubric()], pairs, seed=1)
+    point = "Dropout is turned off at inference"
+    denial = "Dropout is not turned off at inference"
+    found = {(e.source, e.premise, e.hypothesis, e.label) for e in examples}
+    assert ("negated", denial + ".", point, CONTRADICT) in found
+    assert ("negated-identity", denial + ".", denial, ENTAIL) in found  # the denial entails itself
+    [in_context] = [e for e in examples if e.source == "negated-in-context" and e.hypothesis == point]
+    assert denial + "." in in_context.premise and in_context.label == CONTRADICT
+    # "nothing gets dropped" says "not" in other words and still entails the point, among other sentences
+    [affirmed] = [e for e in examples if e.source == "negation-affirmed"]
+    assert "nothing gets dropped anymore" in affirmed.premise and affirmed.label == ENTAIL
+    assert (
+        affirmed.hypothesis == point
+        and affirmed.premise != "When you deploy it, nothing gets dropped anymore."
+    )
+    # "Dropout zeroes random activations during training" has no copula or modal: no denial by rule
+    assert not [e for e in examples if e.source == "negated" and e.hypothesis != point]
+    assert examples == negation_examples([_rubric()], pairs, seed=1)  # seeded: reproducible
+
+
+def test_a_setting_added_later_is_recorded_only_where_it_changes_training():
+    """Judges shipped before `negations` existed keep their versions: it is left out of the record
+    (and of the version digest) at the value that trains as before."""
+    from interviewer.grading.judge_train import TrainSettings, settings_record
+
+    assert "negations" not in settings_record(TrainSettings())
+    assert settings_record(TrainSettings(negations=True))["negations"] is True
+    assert TrainSettings(**settings_record(TrainSettings())) == TrainSettings()  # a kept part reads back
 
 
 def test_a_training_run_records_the_rubrics_it_made_pairs_from():
@@ -207,13 +273,11 @@ def test_missing_weights_are_one_actionable_error(tmp_path):
 
 def test_the_shipped_judge_records_how_it_was_made():
     """By the shipped recipe (`judge train` with no sweep option), from files it names."""
-    from dataclasses import asdict
-
-    from interviewer.grading.judge_train import SHIPPED_RECIPE
+    from interviewer.grading.judge_train import SHIPPED_RECIPE, settings_record
 
     meta = judge_meta()
     made = meta.get("recipe") or [{"settings": meta["settings"]}]
-    assert [m["settings"] for m in made] == [asdict(s) for s in SHIPPED_RECIPE]
+    assert [m["settings"] for m in made] == [settings_record(s) for s in SHIPPED_RECIPE]
     assert meta["data"]["rubrics"]  # the rubrics it made pairs from, as parsed
     assert any(name.startswith("judge/pairs/") for name in meta["data"])
     assert "authored-held-out" in meta["metrics"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,6 +232,74 @@ def authored_examples(
             for s in m.denies:
                 out.append(Example(s, m.claim, CONTRADICT, "misconception", group))
             out.append(Example(claims[m.claim].correction, m.claim, CONTRADICT, "misconception", group))
+    return out
+
+
+# Negation by rule: "not" after the first copula or modal of a statement's main clause. Only these
+# verbs: "may not" and "might not" do not deny "may", and "does"/"has" are often main verbs.
+_NEGATABLE = re.compile(
+    r"\b(is|are|was|were|can|will|must|should|would)\b(?! (?:only|just|also|merely|simply|even)\b)"
+)
+# A statement that already denies something, or whose first verb may sit in a subordinate clause
+# ("how far the predictions are from the targets"), is left alone: its negation is not its denial.
+_HAS_NEGATION = re.compile(r"\b(?:not|no|never|cannot|without|nothing|none|neither|nor)\b|n't", re.I)
+_SUBORDINATE = re.compile(
+    r"\b(?:that|which|who|whom|whose|how|what|where|when|whether|if|because|so|than|as|while|unless|"
+    r"since|although|once|before|after|until)\b|[,;:(]",
+    re.I,
+)
+
+
+def negated(statement: str) -> str | None:
+    """The statement denied by "not" after the first copula or modal of its main clause ("X is Y" ->
+    "X is not Y", "can" -> "cannot"), or None where no such verb opens it plainly."""
+    match = _NEGATABLE.search(statement)
+    if match is None or _HAS_NEGATION.search(statement) or _SUBORDINATE.search(statement[: match.start()]):
+        return None
+    verb = match.group(1)
+    denial = "cannot" if verb == "can" else f"{verb} not"
+    return statement[: match.start()] + denial + statement[match.end() :]
+
+
+def negation_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], seed: int) -> list[Example]:
+    """Explicit denials: each key point with "not" put into its main clause contradicts the point,
+    alone and among other sentences. Our authored denials swap directions and mechanisms but seldom
+    say "not", and a judge trained on them read "The weights are not learned by optimization" as
+    neutral to "The weights are learned by minimizing a loss" (contradiction 0.02). The denial read
+    against itself, and after an opener, entails itself, and the authored affirmations that say "not"
+    in other words entail their point among other sentences too: a mismatch in "not" is the cue,
+    never "not" alone. Restatements are not denied: that doubled the denials by rule and cost
+    paraphrases (measured in the README's judge section)."""
+    rng = random.Random(seed + 1)
+    out: list[Example] = []
+    for rubric in rubrics:
+        entry = pairs.get(rubric.question_id)
+        if entry is None:
+            continue
+        group = group_key(rubric)
+        by_point = {p.key_point: p for p in entry.key_points}
+        points = [by_point[k.text] for k in rubric.key_points if k.text in by_point]
+        for p in points:
+            others = [s for o in points if o is not p for s in o.entails]
+            denial = negated(p.key_point)
+            if denial is not None:
+                out.append(Example(_sentence(denial), p.key_point, CONTRADICT, "negated", group))
+                out.append(Example(_sentence(denial), denial, ENTAIL, "negated-identity", group))
+                out.append(Example(_restated(denial, rng), denial, ENTAIL, "negated-identity", group))
+                if others:
+                    sentences = [_sentence(denial), *rng.sample(others, min(len(others), rng.randint(1, 2)))]
+                    rng.shuffle(sentences)
+                    context = " ".join(sentences)
+                    out.append(Example(context, p.key_point, CONTRADICT, "negated-in-context", group))
+            # A true statement that says "not" in other words ("the transform must not alter the label")
+            # still entails its point among other sentences too (alone it is an authored pair): without
+            # these, denials by rule taught "not means contradiction" (a judge read that statement as
+            # contradicting "transformations must preserve the label").
+            for s in p.entails:
+                if _HAS_NEGATION.search(s) and others:
+                    sentences = [s, *rng.sample(others, min(len(others), rng.randint(1, 2)))]
+                    rng.shuffle(sentences)
+                    out.append(Example(" ".join(sentences), p.key_point, ENTAIL, "negation-affirmed", group))
     return out
 
 

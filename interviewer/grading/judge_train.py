@@ -45,6 +45,7 @@ from interviewer.grading.judge_data import (
     file_digest,
     is_held_out,
     load_pairs,
+    negation_examples,
     nli_eval_sets,
     pair_files,
     saf_examples,
@@ -71,8 +72,22 @@ class TrainSettings:
     # Each point's denials against its affirmations as contradictions (authored-across); off in the
     # shipped judge. Measured in the judge issue's sweep, not yet adopted.
     across_pairs: bool = False
+    # Each point denied by "not" in its main clause as a contradiction (judge_data.negation_examples);
+    # off in the shipped judge: measured in both of its judges, not adopted (README, judge section).
+    negations: bool = False
     # This judge's share of the averaged weights when a recipe trains several (ignored for one).
     share: float = 1.0
+
+
+# Settings added after judges were shipped, at the value that trains as before: left out of a judge's
+# record (and so of its version) at that value, so the judges made before them keep their versions.
+_LATER_SETTINGS = {"negations": False}
+
+
+def settings_record(settings: TrainSettings) -> dict:
+    """The settings as a judge records them (judge.json, its version, a kept part)."""
+    record = asdict(settings)
+    return {k: v for k, v in record.items() if k not in _LATER_SETTINGS or v != _LATER_SETTINGS[k]}
 
 
 # The shipped judge is a soup: the weights of two judges trained from the same base with the same
@@ -121,6 +136,8 @@ def training_examples(
     digests = dict(sources.digests)
     authored = authored_examples(rubrics, sources.pairs, settings.seed, across=settings.across_pairs)
     authored += sources.aligned
+    if settings.negations:
+        authored += negation_examples(rubrics, sources.pairs, settings.seed)
     train = [e for e in authored if not is_held_out(e.group, settings.hold_out_every)]
     held = [e for e in authored if is_held_out(e.group, settings.hold_out_every)]
     if benchmarks is not None:
@@ -342,7 +359,7 @@ def save_part(state: dict, path: Path, settings: TrainSettings, digest: str, tra
 
     path.parent.mkdir(parents=True, exist_ok=True)
     metadata = {
-        "settings": json.dumps(asdict(settings), sort_keys=True),
+        "settings": json.dumps(settings_record(settings), sort_keys=True),
         "digest": digest,
         "trained": json.dumps(trained, sort_keys=True),
     }
@@ -537,7 +554,7 @@ class _RecipeData:
 
 def _judge_record(settings: TrainSettings, counts: Counter, pairs: int, seconds: float | None) -> dict:
     return {
-        "settings": asdict(settings),
+        "settings": settings_record(settings),
         "counts": dict(sorted(counts.items())),
         "train_pairs": pairs,
         "train_seconds": seconds,
@@ -623,7 +640,7 @@ def judge_version_digest(
     return file_digest_of(
         {
             **digests,
-            "settings": json.dumps(asdict(settings), sort_keys=True),
+            "settings": json.dumps(settings_record(settings), sort_keys=True),
             "pairs": pairs.hexdigest(),
         }
     )

@@ -431,6 +431,11 @@ def judge_train(
         "--across-pairs",
         help="Also each point's denials against its affirmations, as contradictions (one judge)",
     ),
+    negations: bool = typer.Option(
+        False,
+        "--negations",
+        help="Also each point denied by 'not' in its main clause, as a contradiction (one judge)",
+    ),
     device: str | None = typer.Option(
         None, help="auto | cpu | cuda (default: cpu, where the shipped weights reproduce; a GPU for sweeps)"
     ),
@@ -466,6 +471,7 @@ def judge_train(
         "bf16": bf16 or None,
         "semeval_per_dataset": semeval_per_dataset,
         "across_pairs": across_pairs or None,
+        "negations": negations or None,
     }
     chosen: dict[str, Any] = {k: v for k, v in sweep.items() if v is not None}
     recipe = (
