@@ -153,6 +153,12 @@ def test_a_setting_added_later_is_recorded_only_where_it_changes_training():
     assert "negations" not in settings_record(TrainSettings())
     assert settings_record(TrainSettings(negations=True))["negations"] is True
     assert TrainSettings(**settings_record(TrainSettings())) == TrainSettings()  # a kept part reads back
+    from dataclasses import fields
+
+    from interviewer.grading.judge_train import _LATER_SETTINGS
+
+    defaults = {f.name: f.default for f in fields(TrainSettings)}
+    assert all(defaults[name] == value for name, value in _LATER_SETTINGS.items())  # left out = read back
 
 
 def test_a_training_run_records_the_rubrics_it_made_pairs_from():
