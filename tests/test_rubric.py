@@ -447,3 +447,12 @@ def test_a_schemes_own_cue_makes_its_list_a_set(cue, choices):
     options = "- dropout zeroes random units\n- weight decay shrinks weights\n- early stopping halts training"
     scheme = f"{cue}\n{options}"
     assert [k.choice for k in derive_key_points(scheme, question="Why regularize?")] == choices
+
+
+def test_an_abbreviation_does_not_end_a_key_point():
+    reference = "Round to two places, e.g. P(B) = 0.01. Compare it with i.e. The sum. Show the formula."
+    assert [k.text for k in derive_key_points(reference)] == [
+        "Round to two places, e.g. P(B) = 0.01.",
+        "Compare it with i.e. The sum.",
+        "Show the formula.",
+    ]

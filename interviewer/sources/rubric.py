@@ -159,7 +159,7 @@ class RubricFile(BaseModel):
 
 _MD_NOISE = re.compile(r"(\*\*|__|`|\\\(|\\\)|^#+\s*)")
 _TABLE_SEPARATOR = re.compile(r"^\|?\s*:?-{2,}")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!e\.g\.)(?<!i\.e\.)(?<!\bvs\.)(?<!\bcf\.)\s+(?=[A-Z(])")
 _FILLER = re.compile(
     r"(critical|essential|ideal|useful|common|crucial|key|important|used|vital) (for|in) "
     r"(tasks|applications|problems) like[^.]*\.?$",
