@@ -455,26 +455,21 @@ def test_an_edited_answer_under_the_same_id_is_regraded_and_replaces_the_old_row
     assert "1 re-graded (answer, rubric or settings changed)" in run.lines[-1]
 
 
-def test_rows_from_a_run_with_other_settings_are_regraded(run, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("setting", "other"),
+    [
+        ("critic_identity", lambda critic: "another critic"),
+        ("code_digest", lambda package: "an older grader"),  # another version of interviewer
+    ],
+)
+def test_rows_from_a_run_with_other_settings_are_regraded(run, tmp_path, monkeypatch, setting, other):
     import interviewer.surfaces.batch as batch
 
     source = write_jsonl(tmp_path / "answers.jsonl", [{"id": "a", "question_id": "000-12", "answer": WEAK}])
     output = tmp_path / "out.jsonl"
     run(source, output)
     assert run(source, output).skipped_done == 1
-    monkeypatch.setattr(batch, "critic_identity", lambda critic: "another critic")
-    summary = run(source, output)
-    assert summary.regraded == 1 and summary.skipped_done == 0 and len(read_jsonl(output)) == 1
-
-
-def test_rows_graded_by_another_version_of_the_grader_are_regraded(run, tmp_path, monkeypatch):
-    import interviewer.surfaces.batch as batch
-
-    source = write_jsonl(tmp_path / "answers.jsonl", [{"id": "a", "question_id": "000-12", "answer": WEAK}])
-    output = tmp_path / "out.jsonl"
-    run(source, output)
-    assert run(source, output).skipped_done == 1
-    monkeypatch.setattr(batch, "code_digest", lambda package: "an older grader")
+    monkeypatch.setattr(batch, setting, other)
     summary = run(source, output)
     assert summary.regraded == 1 and summary.skipped_done == 0 and len(read_jsonl(output)) == 1
 

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Sequence
 
 from interviewer.critic.schema import CritiqueRequest
-from interviewer.sources.rubric import Rubric
+from interviewer.sources.rubric import Rubric, point_sets
 
 MAX_ANSWER_CHARS = 6000
 MAX_REFERENCE_CHARS = 4000
@@ -109,7 +109,7 @@ def request_for(rubric: Rubric, answer: str) -> CritiqueRequest:
 def _point_texts(rubric: Rubric) -> list[str]:
     """Key points as an answer is asked for them: a set of alternatives as "one of: A; B; C", as the
     grade's `missed` names it."""
-    from interviewer.grading.grader import options_text, point_sets
+    from interviewer.grading.grader import options_text
 
     texts = []
     for idx, needed in point_sets(rubric.key_points):

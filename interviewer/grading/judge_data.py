@@ -17,6 +17,7 @@ import csv
 import hashlib
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,6 +152,23 @@ def _restated(text: str, rng: random.Random) -> str:
     return rng.choice(_OPENERS) + text[0].lower() + text[1:]
 
 
+def _paired_points(
+    rubrics: list[Rubric], pairs: dict[str, QuestionPairs]
+) -> Iterator[tuple[Rubric, QuestionPairs, str, list[PointPairs]]]:
+    """Each rubric with pairs: its entry, its concept group, and its key points' pairs in rubric order."""
+    for rubric in rubrics:
+        entry = pairs.get(rubric.question_id)
+        if entry is None:
+            continue
+        by_point = {p.key_point: p for p in entry.key_points}
+        yield (
+            rubric,
+            entry,
+            group_key(rubric),
+            [by_point[k.text] for k in rubric.key_points if k.text in by_point],
+        )
+
+
 def authored_examples(
     rubrics: list[Rubric], pairs: dict[str, QuestionPairs], seed: int, across: bool = False
 ) -> list[Example]:
@@ -174,13 +192,7 @@ def authored_examples(
         for p in (pairs[rubric.question_id].key_points if rubric.question_id in pairs else [])
         for s in p.entails
     ]
-    for rubric in rubrics:
-        entry = pairs.get(rubric.question_id)
-        if entry is None:
-            continue
-        group = group_key(rubric)
-        by_point = {p.key_point: p for p in entry.key_points}
-        points = [by_point[k.text] for k in rubric.key_points if k.text in by_point]
+    for rubric, entry, group, points in _paired_points(rubrics, pairs):
         model_answer = rubric.model_answer
         for p in points:
             others = [s for o in points if o is not p for s in o.entails]
@@ -272,13 +284,7 @@ def negation_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
     paraphrases (measured in the README's judge section)."""
     rng = random.Random(seed + 1)
     out: list[Example] = []
-    for rubric in rubrics:
-        entry = pairs.get(rubric.question_id)
-        if entry is None:
-            continue
-        group = group_key(rubric)
-        by_point = {p.key_point: p for p in entry.key_points}
-        points = [by_point[k.text] for k in rubric.key_points if k.text in by_point]
+    for _, _, group, points in _paired_points(rubrics, pairs):
         for p in points:
             others = [s for o in points if o is not p for s in o.entails]
             denial = negated(p.key_point)
@@ -287,9 +293,7 @@ def negation_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
                 out.append(Example(_sentence(denial), denial, ENTAIL, "negated-identity", group))
                 out.append(Example(_restated(denial, rng), denial, ENTAIL, "negated-identity", group))
                 if others:
-                    sentences = [_sentence(denial), *rng.sample(others, min(len(others), rng.randint(1, 2)))]
-                    rng.shuffle(sentences)
-                    context = " ".join(sentences)
+                    context = _among(_sentence(denial), others, rng)
                     out.append(Example(context, p.key_point, CONTRADICT, "negated-in-context", group))
             # A true statement that says "not" in other words ("the transform must not alter the label")
             # still entails its point among other sentences too (alone it is an authored pair): without
@@ -297,10 +301,17 @@ def negation_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
             # contradicting "transformations must preserve the label").
             for s in p.entails:
                 if _HAS_NEGATION.search(s) and others:
-                    sentences = [s, *rng.sample(others, min(len(others), rng.randint(1, 2)))]
-                    rng.shuffle(sentences)
-                    out.append(Example(" ".join(sentences), p.key_point, ENTAIL, "negation-affirmed", group))
+                    out.append(
+                        Example(_among(s, others, rng), p.key_point, ENTAIL, "negation-affirmed", group)
+                    )
     return out
+
+
+def _among(statement: str, others: list[str], rng: random.Random) -> str:
+    """The statement among one or two of `others`, in a random order."""
+    sentences = [statement, *rng.sample(others, min(len(others), rng.randint(1, 2)))]
+    rng.shuffle(sentences)
+    return " ".join(sentences)
 
 
 ALIGNED_AT = 0.75  # a model-answer sentence this close to a key point states it
