@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -240,6 +241,56 @@ def test_the_calibrations_map_is_monotone_deterministic_and_has_no_cliff():
     assert max(np.diff(bagged)) / (fine[1] - fine[0]) < 6.0
 
 
+@pytest.mark.parametrize("slope", [0.5, 1.0, 2.0])
+def test_a_map_with_a_least_slope_rises_at_least_that_fast_within_0_to_5(slope):
+    """Where the grades stop rising with the blend, a plain map is flat; with a least slope it still
+    ranks the answers there, and stays monotone, within 0-5 and the same on every fit."""
+    from interviewer.grading.fit import _bagged_isotonic
+
+    rng = np.random.default_rng(5)
+    raw = rng.uniform(0, 4, 300)
+    # Grades rise with the blend, except for a flat stretch in the middle (as on the dev set).
+    human = np.clip(
+        np.rint(np.where((raw > 1.5) & (raw < 3.0), 2.5, raw * 1.2) + rng.normal(0, 0.5, 300)), 0, 5
+    )
+    weights = np.ones(300)
+    flat_x, flat_y = _bagged_isotonic(raw, human, weights)
+    xs, ys = _bagged_isotonic(raw, human, weights, slope)
+    assert (xs, ys) == _bagged_isotonic(raw, human, weights, slope)
+    assert xs == flat_x and ys[0] >= 0.0 and ys[-1] <= 5.0
+    rises = np.diff(ys) / np.diff(xs)
+    inside = (np.array(ys[:-1]) > 0.0) & (np.array(ys[1:]) < 5.0)  # where it is not clipped to 0-5
+    assert inside.sum() > 10 and min(rises[inside]) >= slope - 1e-4
+    middle = (np.array(xs) > 1.7) & (np.array(xs) < 2.8)
+    assert np.ptp(np.array(ys)[middle]) > np.ptp(np.array(flat_y)[middle]) + 0.3
+
+
+def test_the_map_slope_is_chosen_by_the_mean_correlation_over_sources(grader, assessed):
+    """Each slope is tried; the dev figure is the cross-validated one; a pool counts only its answers
+    in English; the slope chosen has the best mean (the least slope among equals)."""
+    from interviewer.domain.grade import FLAG_NOT_ENGLISH
+    from interviewer.grading.fit import GradedPool, SlopeTrial, choose_map_slope
+
+    rows, assessments = assessed
+    human = [r.grade for r in rows]
+    graded = [i for i, a in enumerate(assessments) if a.signals is not None]
+    pool = GradedPool("other", [assessments[i] for i in graded], [5.0 - human[i] for i in graded])
+    german = dataclasses.replace(assessments[graded[0]], signals=None, flags=[FLAG_NOT_ENGLISH])
+    with_german = GradedPool("other", [*pool.assessments, german], [*pool.grades, 5.0])
+    base = grader.calibration.model_copy(update={"map_slope": 0.0})
+    chosen, trials = choose_map_slope(grader, assessments, rows, [with_german], base, (0.0, 1.0))
+    assert [t.slope for t in trials] == [0.0, 1.0] and all(set(t.pearson) == {"dev", "other"} for t in trials)
+    for t in trials:
+        cv = cross_validated_grades(
+            grader, assessments, rows, base=base.model_copy(update={"map_slope": t.slope})
+        )
+        assert t.pearson["dev"] == pytest.approx(np.corrcoef([g.score for g in cv], human)[0, 1], abs=1e-4)
+        assert t.pearson["other"] < 0  # its grades run the other way: the German row did not count
+    best = next(t for t in trials if t.slope == chosen)
+    assert all(best.mean >= t.mean for t in trials)
+    assert SlopeTrial(1.0, {"dev": 0.5, "other": 0.2}).mean == pytest.approx(0.35)
+
+
 def test_cv_folds_are_grouped_by_question(grader, assessed):
     """Flip every human grade of one question: its own answers keep their scores, others move."""
     rows, assessments = assessed
@@ -409,6 +460,20 @@ BAD_RUNS = {
     "gating another dataset": (
         dict(dataset="empty.jsonl", update_baseline=True),
         "--baseline and --update-baseline gate the dev set only",
+    ),
+    "map slope without --calibrate": (dict(map_slope="1"), "--map-slope goes with --calibrate"),
+    "map slope not a number": (
+        dict(calibrate=True, map_slope="steep"),
+        "--map-slope steep: give a number of 0 or more, or auto",
+    ),
+    "negative map slope": (dict(calibrate=True, map_slope="-1"), "--map-slope -1: give a number of 0"),
+    "map slope auto fitted on its own judges": (
+        dict(calibrate=True, map_slope="auto", public_calibration=True),
+        "must stay out of the fit",
+    ),
+    "map slope auto without the public sets": (
+        dict(calibrate=True, map_slope="auto", semeval_dir="."),
+        "--map-slope auto is chosen on SemEval and SAF train",
     ),
 }
 

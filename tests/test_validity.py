@@ -39,10 +39,14 @@ pytestmark = pytest.mark.slow
 # shape (soup shares 0.6 / 0.4), and an unnamed misconception reading discounts consistency only as
 # far as the whole answer is not vouched for: 117/85/4 before, so 9 more paraphrases, 15 more
 # negations below their reference and 4 more named.
+# The calibration's map got a least slope (1.25, chosen across the dev set, SemEval and SAF train):
+# 126/100 before, so 3 more paraphrases; the 14 negations no longer below their reference had been
+# 4.9 against 5.0 and now read 5.0 against 5.0 (those half a point or more below: 30 before, 31).
 REFERENCES_AT_LEAST_4_5 = 150  # of 150 (the target; before the judge: 71)
 REFERENCES_FLAGGED_AT_MOST = 0  # (target: 0; before the judge: 14)
-PARAPHRASES_AT_LEAST_4 = 126  # of 150 (target: 150)
-NEGATED_BELOW_THEIR_REFERENCE = 100  # of 150 (target: 150, each at most 2.5 and naming the point)
+PARAPHRASES_AT_LEAST_4 = 129  # of 150 (target: 150)
+NEGATED_BELOW_THEIR_REFERENCE = 86  # of 150 (target: 150, each at most 2.5 and naming the point)
+NEGATED_HALF_A_POINT_BELOW = 31  # of 150: a drop a candidate would notice
 # Named only where the judge is all but certain (CONTRADICTION_OVER_SIMILARITY): 0 before that rule.
 NEGATED_NAMING_THEIR_POINT = 8  # of 150, each then at most the contradiction cap (2.5)
 
@@ -102,6 +106,8 @@ def test_contradicting_one_essential_point_costs_the_model_answer(graded):
     ids, references, _, negated = graded
     lower = [n.score < r.score for r, n in zip(references, negated, strict=True)]
     assert sum(lower) >= NEGATED_BELOW_THEIR_REFERENCE
+    noticed = [n.score <= r.score - 0.5 for r, n in zip(references, negated, strict=True)]
+    assert sum(noticed) >= NEGATED_HALF_A_POINT_BELOW
     assert np.mean([r.score - n.score for r, n in zip(references, negated, strict=True)]) > 0.1
 
 

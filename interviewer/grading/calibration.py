@@ -22,6 +22,8 @@ class Calibration(BaseModel):
     intercept: float = 0.0
     iso_x: list[float]
     iso_y: list[float]
+    # The map's least slope (grade points per unit of the blend), chosen across sources when fitted.
+    map_slope: float = 0.0
     cover_low: float = 0.3
     cover_high: float = 0.7
     # A key point counts as covered at this mean of semantic and lexical evidence: false praise

@@ -366,6 +366,12 @@ def evaluate(
         "--public-calibration",
         help="Fit (and cross-validate) the calibration on SemEval and SAF train too, not the dev set alone",
     ),
+    map_slope: str | None = typer.Option(
+        None,
+        "--map-slope",
+        help="With --calibrate: the map's least slope (a number), or auto to choose it on SemEval and "
+        "SAF train (default: the shipped calibration's)",
+    ),
     as_json: bool = typer.Option(
         False, "--json", help="Print the figures as one JSON object on stdout (the tables go to stderr)"
     ),
@@ -392,6 +398,7 @@ def evaluate(
         semeval_limit=semeval_limit,
         use_saf=not no_saf,
         public_calibration=public_calibration,
+        map_slope=map_slope,
     )
     outcome = run_eval(ws, options, critic=chosen, console=err.get() if as_json else out.get())
     if as_json:

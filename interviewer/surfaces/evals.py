@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from interviewer.domain.grade import FLAG_NOT_ENGLISH, Grade
 from interviewer.grading.calibration import DEFAULT_CALIBRATION
-from interviewer.grading.fit import GradedPool, cross_validated_grades, fit_calibration
+from interviewer.grading.fit import GradedPool, choose_map_slope, cross_validated_grades, fit_calibration
 from interviewer.grading.grader import (
     SIGNALS,
     Assessment,
@@ -486,10 +486,14 @@ class EvalOptions:
     semeval_limit: int | None = None
     use_saf: bool = True
     public_calibration: bool = False
+    map_slope: str | None = None  # with --calibrate: a number, "auto", or None for the shipped one's
 
     @property
     def is_dev(self) -> bool:
         return self.dataset is None
+
+
+MAP_SLOPE_AUTO = "auto"
 
 
 @dataclass
@@ -544,6 +548,8 @@ def plan_eval(ws: Workspace, options: EvalOptions) -> _Plan:
         raise EvalInputError("--calibrate fits on the dev set only; run it without a DATASET")
     if options.calibration_out is not None and not options.calibrate:
         raise EvalInputError("--calibration-out goes with --calibrate")
+    if options.map_slope is not None:
+        _check_map_slope(options, folder)
     if options.calibration_out is not None and options.calibration_out.is_dir():
         raise EvalInputError(f"--calibration-out {options.calibration_out}: is a folder; give a .json file")
     if not is_dev and (options.update_baseline or options.baseline_path is not None):
@@ -565,8 +571,39 @@ def plan_eval(ws: Workspace, options: EvalOptions) -> _Plan:
     return _Plan(load_labelled(paths), folder, folder.parent / "saf", base_path, base)
 
 
-def _recalibrate(grader: Grader, rows: list[LabelledRow], pools: list[GradedPool], out: Path | None) -> str:
-    """Fit the calibration on the dev set (and `pools`), use it from now on, save it to `out` if given."""
+def _check_map_slope(options: EvalOptions, semeval_folder: Path) -> None:
+    if not options.calibrate:
+        raise EvalInputError("--map-slope goes with --calibrate")
+    if options.map_slope == MAP_SLOPE_AUTO:
+        if options.public_calibration:
+            raise EvalInputError(
+                "--map-slope auto is chosen on SemEval and SAF train, so they must stay out of the fit: "
+                "drop --public-calibration, or give the slope as a number"
+            )
+        saf = semeval_folder.parent / "saf" / SAF_FILE
+        missing = [str(p) for p in (semeval_folder / "semeval2013.csv", saf) if not p.exists()]
+        if missing or not (options.use_semeval and options.use_saf):
+            where = ", ".join(missing) or "--no-semeval / --no-saf given"
+            raise EvalInputError(f"--map-slope auto is chosen on SemEval and SAF train ({where})")
+        return
+    try:
+        value = float(cast(str, options.map_slope))
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0.0):
+        raise EvalInputError(f"--map-slope {options.map_slope}: give a number of 0 or more, or auto")
+
+
+def _recalibrate(
+    grader: Grader,
+    rows: list[LabelledRow],
+    pools: list[GradedPool],
+    out: Path | None,
+    slope: str | None = None,
+    slope_pools: list[GradedPool] | None = None,
+) -> str:
+    """Fit the calibration on the dev set (and `pools`), use it from now on, save it to `out` if given.
+    The map's least slope is `slope`, chosen on `slope_pools` when "auto", or the shipped one's."""
     from interviewer.grading.calibration import calibration_to_json
 
     rubrics = [rubric_for_row(grader, r) for r in rows]
@@ -576,16 +613,34 @@ def _recalibrate(grader: Grader, rows: list[LabelledRow], pools: list[GradedPool
     base_cal = DEFAULT_CALIBRATION.model_copy(update={"judge": judge})
     if judge:
         base_cal = base_cal.model_copy(update={"covered_at": 0.5})
+    lines = []
+    if slope == MAP_SLOPE_AUTO:
+        chosen, trials = choose_map_slope(grader, assessments, rows, slope_pools or [], base_cal)
+        lines = [
+            f"  slope {t.slope:.2f}: mean {t.mean:.3f} ("
+            + ", ".join(f"{k} {v:.3f}" for k, v in t.pearson.items())
+            + ")"
+            for t in trials
+        ]
+        lines.insert(0, f"Map slope {chosen:.2f} chosen (Pearson with human grades by source):")
+    else:
+        chosen = grader.calibration.map_slope if slope is None else float(slope)
+    base_cal = base_cal.model_copy(update={"map_slope": chosen})
     cal = fit_calibration(assessments, human, grader.embedder.model_name, base_cal, pools)
-    cal = cal.model_copy(update={"fitted_on": ", ".join(["dev", *(p.name for p in pools)])})
+    fitted_on = ", ".join(["dev", *(p.name for p in pools)])
+    if slope == MAP_SLOPE_AUTO:
+        fitted_on += f" (map slope chosen on {', '.join(p.name for p in slope_pools or [])})"
+    cal = cal.model_copy(update={"fitted_on": fitted_on})
     grader.calibration = cal
+    head = "".join(f"{line}\n" for line in lines)
+    fitted = f"Calibration {cal.version} fitted on {cal.rows} rows"
     if out is None:
-        return f"Calibration {cal.version} fitted on {cal.rows} rows (not saved: --calibration-out PATH)"
+        return head + f"{fitted} (not saved: --calibration-out PATH)"
     try:
         out.write_text(calibration_to_json(cal), encoding="utf-8")
     except OSError as exc:
         raise EvalInputError(f"--calibration-out {out}: cannot write ({exc.strerror or exc})") from None
-    return f"Calibration {cal.version} fitted on {cal.rows} rows → {out}"
+    return head + f"{fitted} → {out}"
 
 
 def run_eval(
@@ -616,7 +671,14 @@ def evaluate_eval(ws: Workspace, options: EvalOptions, critic: Critic | None = N
         pools.append(semeval_pool(grader, folder))
     if is_dev and options.public_calibration and options.use_saf and (saf_folder / SAF_FILE).exists():
         pools.append(saf_pool(grader, saf_folder))
-    calibration = _recalibrate(grader, rows, pools, options.calibration_out) if options.calibrate else ""
+    slope_pools: list[GradedPool] = []
+    if options.map_slope == MAP_SLOPE_AUTO:  # plan_eval checked that both sets are there
+        slope_pools = [semeval_pool(grader, folder), saf_pool(grader, saf_folder)]
+    calibration = ""
+    if options.calibrate:
+        calibration = _recalibrate(
+            grader, rows, pools, options.calibration_out, options.map_slope, slope_pools
+        )
 
     result = evaluate_rows(grader, rows, cross_validate=is_dev, critic=critic, extra=pools)
     result.name = "dev" if is_dev else str(options.dataset)
