@@ -269,7 +269,7 @@ def test_the_map_slope_is_chosen_by_the_mean_correlation_over_sources(grader, as
     """Each slope is tried; the dev figure is the cross-validated one; a pool counts only its answers
     in English; the slope chosen has the best mean (the least slope among equals)."""
     from interviewer.domain.grade import FLAG_NOT_ENGLISH
-    from interviewer.grading.fit import GradedPool, SlopeTrial, choose_map_slope
+    from interviewer.grading.fit import GradedPool, SlopeTrial, best_trial, choose_map_slope
 
     rows, assessments = assessed
     human = [r.grade for r in rows]
@@ -280,15 +280,19 @@ def test_the_map_slope_is_chosen_by_the_mean_correlation_over_sources(grader, as
     base = grader.calibration.model_copy(update={"map_slope": 0.0})
     chosen, trials = choose_map_slope(grader, assessments, rows, [with_german], base, (0.0, 1.0))
     assert [t.slope for t in trials] == [0.0, 1.0] and all(set(t.pearson) == {"dev", "other"} for t in trials)
-    for t in trials:
+    _, english_only = choose_map_slope(grader, assessments, rows, [pool], base, (0.0, 1.0))
+    for t, plain in zip(trials, english_only, strict=True):
         cv = cross_validated_grades(
             grader, assessments, rows, base=base.model_copy(update={"map_slope": t.slope})
         )
         assert t.pearson["dev"] == pytest.approx(np.corrcoef([g.score for g in cv], human)[0, 1], abs=1e-4)
-        assert t.pearson["other"] < 0  # its grades run the other way: the German row did not count
+        assert t.pearson == plain.pearson  # the German row did not count
     best = next(t for t in trials if t.slope == chosen)
     assert all(best.mean >= t.mean for t in trials)
     assert SlopeTrial(1.0, {"dev": 0.5, "other": 0.2}).mean == pytest.approx(0.35)
+    tied = [SlopeTrial(1.0, {"dev": 0.5}), SlopeTrial(0.5, {"dev": 0.50001}), SlopeTrial(2.0, {"dev": 0.4})]
+    assert best_trial(tied).slope == 0.5
+    assert best_trial([*tied, SlopeTrial(1.5, {"dev": 0.51})]).slope == 1.5
 
 
 def test_cv_folds_are_grouped_by_question(grader, assessed):
@@ -473,7 +477,7 @@ BAD_RUNS = {
     ),
     "map slope auto without the public sets": (
         dict(calibrate=True, map_slope="auto", semeval_dir="."),
-        "--map-slope auto is chosen on SemEval and SAF train",
+        "--map-slope auto needs SemEval and SAF train; not found",
     ),
 }
 

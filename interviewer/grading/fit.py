@@ -55,7 +55,8 @@ def fit_calibration(
     base: Calibration,
     extra: list[GradedPool] | None = None,
 ) -> Calibration:
-    """Non-negative least squares on the signals, then a monotone map onto 0–5 (bagged isotonic).
+    """Non-negative least squares on the signals, then a monotone map onto 0–5 (bagged isotonic, rising
+    at least `base.map_slope`).
 
     `extra` pools (public sets' training splits) join the fit with the same total weight as the
     main rows, so the score means the same on our banks, on a user's own questions and on short
@@ -87,7 +88,7 @@ def fit_calibration(
         knots_x, knots_y = [intercept, *knots_x], [0.0, *knots_y]
     return base.model_copy(
         update={
-            "version": f"{date.today().isoformat()}-{_digest(grades, raw)}",
+            "version": f"{date.today().isoformat()}-{_digest(grades, raw, knots_y)}",
             "model": model,
             "rows": fitted,
             "weights": {k: round(float(w), 6) for k, w in zip(SIGNALS, weights, strict=True)},
@@ -109,10 +110,13 @@ def _bagged_isotonic(
     same signals against a single fit: dev cross-validated Spearman 0.881 against 0.880, paraphrases
     at 4 or more 107 against 104.
 
-    With `slope` > 0 the map rises at least that fast everywhere: the isotonic fit is to what a line
-    of that slope leaves (y - slope * raw), and the line is added back. A plain fit is flat wherever
-    the dev set's grades stop rising with the blend, and answers from other courses that fall there
-    (half of SAF's) would all get one score."""
+    With `slope` > 0 the map rises at least that fast wherever it is inside 0-5: the isotonic fit is
+    to what a line of that slope leaves (y - slope * raw), and the line is added back. A plain fit is
+    flat wherever the dev set's grades stop rising with the blend, and answers from other courses that
+    fall there (half of SAF's) would all get one score. The blend is itself a least-squares fit to
+    the grades, so it rises about one grade per unit: from a slope of about 1 what the line leaves
+    falls, its isotonic fit is flat, and the map is that line, clipped, bent only where the grades
+    rise faster (the strong answers at the top)."""
     from sklearn.isotonic import IsotonicRegression
 
     low, high = float(raw.min()), float(raw.max())
@@ -121,13 +125,13 @@ def _bagged_isotonic(
     rng = np.random.default_rng(MAP_SEED)
     grid = np.linspace(low, high, MAP_KNOTS)
     total = np.zeros(MAP_KNOTS)
-    left = y - slope * raw
+    residual = y - slope * raw
     # The 0-5 bounds hold for grades, not for what a line leaves of them: those are clipped after.
     bounds = {"y_min": 0.0, "y_max": 5.0} if slope == 0.0 else {}
     for _ in range(BAGS):
         rows = rng.integers(0, len(raw), len(raw))
         iso = IsotonicRegression(out_of_bounds="clip", increasing=True, **bounds)
-        total += iso.fit(raw[rows], left[rows], sample_weight=w[rows]).predict(grid)
+        total += iso.fit(raw[rows], residual[rows], sample_weight=w[rows]).predict(grid)
     values = np.clip(total / BAGS + slope * grid, 0.0, 5.0)
     return [round(float(x), 6) for x in grid], [round(float(v), 6) for v in values]
 
@@ -184,10 +188,11 @@ class SlopeTrial:
 
 
 def _pearson(grades: list[Grade], human: list[float]) -> float:
+    """Pearson of scores with human grades; 0 where either is constant (no correlation to measure)."""
     from scipy.stats import pearsonr
 
     pairs = [(g.score, h) for g, h in zip(grades, human, strict=True) if g.score is not None]
-    if len(pairs) < 2 or len({s for s, _ in pairs}) < 2:
+    if len({s for s, _ in pairs}) < 2 or len({h for _, h in pairs}) < 2:
         return 0.0
     return round(float(pearsonr(*zip(*pairs, strict=True))[0]), 4)
 
@@ -218,5 +223,9 @@ def choose_map_slope(
             ]
             pearson[pool.name] = _pearson([g for g, _ in graded], [h for _, h in graded])
         trials.append(SlopeTrial(slope, pearson))
-    best = max(trials, key=lambda t: (round(t.mean, 4), -t.slope))
-    return best.slope, trials
+    return best_trial(trials).slope, trials
+
+
+def best_trial(trials: list[SlopeTrial]) -> SlopeTrial:
+    """The best mean (to 4 places); among equals the least slope, the map closest to the dev set's."""
+    return max(trials, key=lambda t: (round(t.mean, 4), -t.slope))

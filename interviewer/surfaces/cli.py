@@ -369,8 +369,8 @@ def evaluate(
     map_slope: str | None = typer.Option(
         None,
         "--map-slope",
-        help="With --calibrate: the map's least slope (a number), or auto to choose it on SemEval and "
-        "SAF train (default: the shipped calibration's)",
+        help="With --calibrate: the map's least slope (a number), or auto to choose it on the dev set, "
+        "SemEval train and SAF train (default: the shipped calibration's)",
     ),
     as_json: bool = typer.Option(
         False, "--json", help="Print the figures as one JSON object on stdout (the tables go to stderr)"

@@ -470,6 +470,9 @@ def _plain_numbers(value: Any) -> Any:
     return value
 
 
+MAP_SLOPE_AUTO = "auto"
+
+
 @dataclass
 class EvalOptions:
     """What `interviewer eval` was asked to do (its command-line options)."""
@@ -486,14 +489,11 @@ class EvalOptions:
     semeval_limit: int | None = None
     use_saf: bool = True
     public_calibration: bool = False
-    map_slope: str | None = None  # with --calibrate: a number, "auto", or None for the shipped one's
+    map_slope: str | None = None  # with --calibrate: a number, MAP_SLOPE_AUTO, or None for the shipped one's
 
     @property
     def is_dev(self) -> bool:
         return self.dataset is None
-
-
-MAP_SLOPE_AUTO = "auto"
 
 
 @dataclass
@@ -582,9 +582,12 @@ def _check_map_slope(options: EvalOptions, semeval_folder: Path) -> None:
             )
         saf = semeval_folder.parent / "saf" / SAF_FILE
         missing = [str(p) for p in (semeval_folder / "semeval2013.csv", saf) if not p.exists()]
-        if missing or not (options.use_semeval and options.use_saf):
-            where = ", ".join(missing) or "--no-semeval / --no-saf given"
-            raise EvalInputError(f"--map-slope auto is chosen on SemEval and SAF train ({where})")
+        if missing:
+            raise EvalInputError(
+                f"--map-slope auto needs SemEval and SAF train; not found: {', '.join(missing)}"
+            )
+        if not (options.use_semeval and options.use_saf):
+            raise EvalInputError("--map-slope auto needs SemEval and SAF train: drop --no-semeval / --no-saf")
         return
     try:
         value = float(cast(str, options.map_slope))
@@ -629,7 +632,7 @@ def _recalibrate(
     cal = fit_calibration(assessments, human, grader.embedder.model_name, base_cal, pools)
     fitted_on = ", ".join(["dev", *(p.name for p in pools)])
     if slope == MAP_SLOPE_AUTO:
-        fitted_on += f" (map slope chosen on {', '.join(p.name for p in slope_pools or [])})"
+        fitted_on += f" (map slope chosen on dev, {', '.join(p.name for p in slope_pools or [])})"
     cal = cal.model_copy(update={"fitted_on": fitted_on})
     grader.calibration = cal
     head = "".join(f"{line}\n" for line in lines)
