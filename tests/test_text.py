@@ -67,6 +67,21 @@ def test_units_split_sentences_bullets_and_lines():
     ]
 
 
+def test_a_sentence_does_not_end_at_e_g_i_e_vs_or_cf():
+    answer = (
+        "If all weights start equal (e.g. zero), every unit learns the same. Scale by fan-in, i.e. He "
+        "init; ReLU vs. tanh matters (cf. Glorot). E.g. this one ends. Done."
+    )
+    assert tx.units(answer) == [
+        "If all weights start equal (e.g. zero), every unit learns the same.",
+        "Scale by fan-in, i.e. He init;",
+        "ReLU vs. tanh matters (cf. Glorot).",
+        "E.g. this one ends.",
+        "Done.",
+    ]
+    assert tx.sentences("Like ReLU vs. GELU. Yes.") == ["Like ReLU vs. GELU.", "Yes."]
+
+
 NON_ENGLISH = {
     "Chinese": "Dropout 是一种正则化方法：训练时随机将一部分神经元的输出置为零，防止神经元之间的共适应，"
     "从而减少过拟合；测试时使用所有神经元。",

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+")
+# A sentence ends at . ! ? or ; before a space, but not at "e.g." and its kin ("e.g. zero" is no sentence).
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bvs\.)(?<!\bcf\.)\s+|\n+", re.I)
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
