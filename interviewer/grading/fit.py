@@ -12,6 +12,7 @@ import numpy as np
 from interviewer.domain.grade import FLAG_KEYWORD_LIST, FLAG_NOT_ENGLISH, GUARD_FLAGS, Grade
 from interviewer.grading.calibration import Calibration
 from interviewer.grading.grader import SIGNALS, Assessment, Grader, Signals
+from interviewer.grading.metrics import pearson
 from interviewer.sources.labelled import LabelledRow
 
 FOLDS = 5
@@ -188,13 +189,9 @@ class SlopeTrial:
 
 
 def _pearson(grades: list[Grade], human: list[float]) -> float:
-    """Pearson of scores with human grades; 0 where either is constant (no correlation to measure)."""
-    from scipy.stats import pearsonr
-
-    pairs = [(g.score, h) for g, h in zip(grades, human, strict=True) if g.score is not None]
-    if len({s for s, _ in pairs}) < 2 or len({h for _, h in pairs}) < 2:
-        return 0.0
-    return round(float(pearsonr(*zip(*pairs, strict=True))[0]), 4)
+    """Pearson of the scored grades with their human grades (metrics.pearson)."""
+    scored = [(g.score, h) for g, h in zip(grades, human, strict=True) if g.score is not None]
+    return pearson([s for s, _ in scored], [h for _, h in scored])
 
 
 def choose_map_slope(

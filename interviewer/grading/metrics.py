@@ -5,15 +5,28 @@ from __future__ import annotations
 import numpy as np
 
 
+def _constant(p: np.ndarray, h: np.ndarray) -> bool:
+    """Fewer than two answers, or either side constant: no correlation to measure."""
+    return len(p) < 2 or np.ptp(p) == 0 or np.ptp(h) == 0
+
+
+def pearson(predicted: list[float], human: list[float]) -> float:
+    """Pearson correlation to 4 places; 0 where there is no correlation to measure."""
+    from scipy.stats import pearsonr
+
+    p, h = np.asarray(predicted, dtype=float), np.asarray(human, dtype=float)
+    return 0.0 if _constant(p, h) else round(float(pearsonr(p, h)[0]), 4)
+
+
 def agreement(predicted: list[float], human: list[float]) -> dict[str, float]:
-    from scipy.stats import pearsonr, spearmanr
+    from scipy.stats import spearmanr
     from sklearn.metrics import cohen_kappa_score
 
     p, h = np.asarray(predicted, dtype=float), np.asarray(human, dtype=float)
-    constant = np.ptp(p) == 0 or np.ptp(h) == 0
+    constant = _constant(p, h)
     return {
         "n": float(len(p)),
-        "pearson": 0.0 if constant else round(float(pearsonr(p, h)[0]), 4),
+        "pearson": pearson(predicted, human),
         "spearman": 0.0 if constant else round(float(spearmanr(p, h)[0]), 4),
         "qwk": round(
             float(

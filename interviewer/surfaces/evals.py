@@ -616,9 +616,11 @@ def _recalibrate(
     base_cal = DEFAULT_CALIBRATION.model_copy(update={"judge": judge})
     if judge:
         base_cal = base_cal.model_copy(update={"covered_at": 0.5})
-    lines = []
+    lines: list[str] = []
+    fitted_on = ", ".join(["dev", *(p.name for p in pools)])
     if slope == MAP_SLOPE_AUTO:
         chosen, trials = choose_map_slope(grader, assessments, rows, slope_pools or [], base_cal)
+        fitted_on += f" (map slope chosen on dev, {', '.join(p.name for p in slope_pools or [])})"
         lines = [
             f"  slope {t.slope:.2f}: mean {t.mean:.3f} ("
             + ", ".join(f"{k} {v:.3f}" for k, v in t.pearson.items())
@@ -630,9 +632,6 @@ def _recalibrate(
         chosen = grader.calibration.map_slope if slope is None else float(slope)
     base_cal = base_cal.model_copy(update={"map_slope": chosen})
     cal = fit_calibration(assessments, human, grader.embedder.model_name, base_cal, pools)
-    fitted_on = ", ".join(["dev", *(p.name for p in pools)])
-    if slope == MAP_SLOPE_AUTO:
-        fitted_on += f" (map slope chosen on dev, {', '.join(p.name for p in slope_pools or [])})"
     cal = cal.model_copy(update={"fitted_on": fitted_on})
     grader.calibration = cal
     head = "".join(f"{line}\n" for line in lines)
