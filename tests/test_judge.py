@@ -19,6 +19,7 @@ from interviewer.grading.judge_data import (
     load_pairs,
     negated,
     negation_examples,
+    whole_answer_examples,
 )
 from interviewer.sources.rubric import KeyPoint, Misconception, Rubric
 
@@ -145,12 +146,50 @@ def test_denials_by_rule_contradict_their_point_and_say_not_alone_is_no_cue(tmp_
     assert examples == negation_examples([_rubric()], pairs, seed=1)  # seeded: reproducible
 
 
+def test_whole_answers_made_of_the_pairs_read_against_the_model_answer(tmp_path):
+    """The grader reads a whole answer against the whole model answer; these teach that reading:
+    affirmations entail it, one denied point or an asserted misconception contradicts it, another
+    question's answer (another concept group) or one point alone is neutral to it."""
+    other_yaml = PAIRS_YAML.replace("t-1", "t-2")
+    (tmp_path / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(other_yaml, encoding="utf-8")
+    pairs = load_pairs(tmp_path)
+    first = _rubric()
+    second = first.model_copy(update={"question_id": "t-2", "reference": "Dropout regularizes a network."})
+    examples = whole_answer_examples([first, second], pairs, seed=1)
+    own = [e for e in examples if e.hypothesis == first.model_answer]
+    assert {e.source for e in examples} == {"whole"}
+    entailing = [e for e in own if e.label == ENTAIL]
+    point_a, point_b = pairs["t-1"].key_points
+    assert len(entailing) == 3
+    for e in entailing:  # one affirmation of each point, in order
+        said_a, said_b = (
+            (s for s in point_a.entails if s in e.premise),
+            (s for s in point_b.entails if s in e.premise),
+        )
+        assert next(said_a, None) and next(said_b, None)
+    denied = [e for e in own if e.label == CONTRADICT and any(c in e.premise for c in point_a.contradicts)]
+    assert denied and all(not any(s in e.premise for s in point_a.entails) for e in denied)
+    assert any(e.label == CONTRADICT and "removed from the network permanently" in e.premise for e in own)
+    neutral = [e.premise for e in own if e.label == NEUTRAL]
+    assert neutral and all(e.hypothesis == second.model_answer for e in examples if e not in own)
+    # the other question's affirmations are the same words here: what makes them neutral is their
+    # question, so a rubric never meets answers from its own concept group as strangers
+    same_group = second.model_copy(update={"group": first.question_id})
+    grouped = whole_answer_examples(
+        [first.model_copy(update={"group": first.question_id}), same_group], pairs, 1
+    )
+    assert len([e for e in grouped if e.label == NEUTRAL]) < len([e for e in examples if e.label == NEUTRAL])
+    assert examples == whole_answer_examples([first, second], pairs, seed=1)  # seeded: reproducible
+
+
 def test_a_setting_added_later_is_recorded_only_where_it_changes_training():
     """Judges shipped before `negations` existed keep their versions: it is left out of the record
     (and of the version digest) at the value that trains as before."""
     from interviewer.grading.judge_train import TrainSettings, settings_record
 
     assert "negations" not in settings_record(TrainSettings())
+    assert "whole_answers" not in settings_record(TrainSettings())
     assert settings_record(TrainSettings(negations=True))["negations"] is True
     assert TrainSettings(**settings_record(TrainSettings())) == TrainSettings()  # a kept part reads back
     from dataclasses import fields

@@ -19,6 +19,7 @@ import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import yaml
@@ -305,6 +306,58 @@ def negation_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
                         Example(_among(s, others, rng), p.key_point, ENTAIL, "negation-affirmed", group)
                     )
     return out
+
+
+# How many points of a question's own words make one whole answer, and where a wrong point may sit:
+# a pair is cut at the judge's length limit (longest first), so only an answer's opening is read.
+WHOLE_POINTS = 4
+WHOLE_WRONG_WITHIN = 2
+
+
+def whole_answer_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], seed: int) -> list[Example]:
+    """Whole answers read against the whole model answer, as the grader's whole-answer reading does
+    (premise: the answer; hypothesis: the model answer). No other example has a model answer as its
+    hypothesis, and the judge read answers to other questions as entailing one (0.82 on the dev set's
+    different-question answers, 0.94 on its strong ones). Answers are made of the authored pairs:
+    affirmations of the first points in other words entail the model answer; the same with one point
+    denied, or with a misconception asserted, contradict it; another question's answer, or one point
+    alone, is neutral to it."""
+    rng = random.Random(seed + 2)
+    made = list(_paired_points(rubrics, pairs))
+    answers = {
+        rubric.question_id: [rng.choice(p.entails) for p in points[:WHOLE_POINTS]]
+        for rubric, _, _, points in made
+    }
+    groups = {rubric.question_id: group for rubric, _, group, _ in made}
+    out: list[Example] = []
+    for rubric, entry, group, points in made:
+        model_answer = rubric.model_answer
+        if not model_answer or len(points) < 2:
+            continue
+        shown = points[:WHOLE_POINTS]
+        affirmed = partial(_affirmations, shown, rng)
+        for _ in range(3):
+            out.append(Example(" ".join(affirmed()), model_answer, ENTAIL, "whole", group))
+        for wrong in rng.sample(
+            range(min(WHOLE_WRONG_WITHIN, len(shown))), min(WHOLE_WRONG_WITHIN, len(shown))
+        ):
+            sentences = affirmed()
+            sentences[wrong] = rng.choice(shown[wrong].contradicts)
+            out.append(Example(" ".join(sentences), model_answer, CONTRADICT, "whole", group))
+        asserted = [s for m in entry.misconceptions for s in m.asserts]
+        if asserted:
+            sentences = affirmed()
+            sentences.insert(rng.randint(0, 1), rng.choice(asserted))
+            out.append(Example(" ".join(sentences), model_answer, CONTRADICT, "whole", group))
+        strangers = [qid for qid, other in groups.items() if other != group]
+        for qid in rng.sample(strangers, min(2, len(strangers))):
+            out.append(Example(" ".join(answers[qid]), model_answer, NEUTRAL, "whole", group))
+        out.append(Example(rng.choice(shown[-1].entails), model_answer, NEUTRAL, "whole", group))
+    return out
+
+
+def _affirmations(points: list[PointPairs], rng: random.Random) -> list[str]:
+    return [rng.choice(p.entails) for p in points]
 
 
 def _among(statement: str, others: list[str], rng: random.Random) -> str:

@@ -51,6 +51,7 @@ from interviewer.grading.judge_data import (
     saf_examples,
     semeval_examples,
     snli_examples,
+    whole_answer_examples,
 )
 from interviewer.sources.rubric import Rubric
 
@@ -75,13 +76,17 @@ class TrainSettings:
     # Each point denied by "not" in its main clause as a contradiction (judge_data.negation_examples);
     # off in the shipped judge: measured in both of its judges, not adopted (README, judge section).
     negations: bool = False
+    # Whole answers made of the authored pairs read against the model answer (judge_data.
+    # whole_answer_examples), as the grader's whole-answer reading does; off in the shipped judge:
+    # measured in both of its judges, not adopted (README, judge section).
+    whole_answers: bool = False
     # This judge's share of the averaged weights when a recipe trains several (ignored for one).
     share: float = 1.0
 
 
 # Settings added after judges were shipped, at the value that trains as before: left out of a judge's
 # record (and so of its version) at that value, so the judges made before them keep their versions.
-_LATER_SETTINGS = {"negations": False}
+_LATER_SETTINGS = {"negations": False, "whole_answers": False}
 
 
 def settings_record(settings: TrainSettings) -> dict:
@@ -138,6 +143,8 @@ def training_examples(
     authored += sources.aligned
     if settings.negations:
         authored += negation_examples(rubrics, sources.pairs, settings.seed)
+    if settings.whole_answers:
+        authored += whole_answer_examples(rubrics, sources.pairs, settings.seed)
     train = [e for e in authored if not is_held_out(e.group, settings.hold_out_every)]
     held = [e for e in authored if is_held_out(e.group, settings.hold_out_every)]
     if benchmarks is not None:

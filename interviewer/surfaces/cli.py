@@ -443,6 +443,11 @@ def judge_train(
         "--negations",
         help="Also each point denied by 'not' in its main clause, as a contradiction (one judge)",
     ),
+    whole_answers: bool = typer.Option(
+        False,
+        "--whole-answers",
+        help="Also whole answers made of the pairs, read against the model answer (one judge)",
+    ),
     device: str | None = typer.Option(
         None, help="auto | cpu | cuda (default: cpu, where the shipped weights reproduce; a GPU for sweeps)"
     ),
@@ -479,6 +484,7 @@ def judge_train(
         "semeval_per_dataset": semeval_per_dataset,
         "across_pairs": across_pairs or None,
         "negations": negations or None,
+        "whole_answers": whole_answers or None,
     }
     chosen: dict[str, Any] = {k: v for k, v in sweep.items() if v is not None}
     recipe = (
