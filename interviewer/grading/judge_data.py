@@ -19,7 +19,6 @@ import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import yaml
@@ -324,10 +323,7 @@ def whole_answer_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs]
     alone, is neutral to it."""
     rng = random.Random(seed + 2)
     made = list(_paired_points(rubrics, pairs))
-    answers = {
-        rubric.question_id: [rng.choice(p.entails) for p in points[:WHOLE_POINTS]]
-        for rubric, _, _, points in made
-    }
+    answers = {rubric.question_id: _affirmations(points[:WHOLE_POINTS], rng) for rubric, _, _, points in made}
     groups = {rubric.question_id: group for rubric, _, group, _ in made}
     out: list[Example] = []
     for rubric, entry, group, points in made:
@@ -335,18 +331,17 @@ def whole_answer_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs]
         if not model_answer or len(points) < 2:
             continue
         shown = points[:WHOLE_POINTS]
-        affirmed = partial(_affirmations, shown, rng)
         for _ in range(3):
-            out.append(Example(" ".join(affirmed()), model_answer, ENTAIL, "whole", group))
+            out.append(Example(" ".join(_affirmations(shown, rng)), model_answer, ENTAIL, "whole", group))
         for wrong in rng.sample(
             range(min(WHOLE_WRONG_WITHIN, len(shown))), min(WHOLE_WRONG_WITHIN, len(shown))
         ):
-            sentences = affirmed()
+            sentences = _affirmations(shown, rng)
             sentences[wrong] = rng.choice(shown[wrong].contradicts)
             out.append(Example(" ".join(sentences), model_answer, CONTRADICT, "whole", group))
         asserted = [s for m in entry.misconceptions for s in m.asserts]
         if asserted:
-            sentences = affirmed()
+            sentences = _affirmations(shown, rng)
             sentences.insert(rng.randint(0, 1), rng.choice(asserted))
             out.append(Example(" ".join(sentences), model_answer, CONTRADICT, "whole", group))
         strangers = [qid for qid, other in groups.items() if other != group]
