@@ -51,6 +51,8 @@ class Workspace:
     backend: str | None = None  # numpy | torch on the CPU ($INTERVIEWER_BACKEND); None: numpy
     # fp32 | bf16 for the judge's reads (bf16: torch on a CPU only, see judge.resolve_precision)
     precision: str = "fp32"
+    # minilm | mpnet: the judge's base (judge.chosen_base); None: $INTERVIEWER_JUDGE, else minilm
+    judge_base: str | None = None
     _rubrics: list[Rubric] | None = field(default=None, repr=False)
     _grader: Grader | None = field(default=None, repr=False)
 
@@ -85,8 +87,9 @@ class Workspace:
     def grader(self) -> Grader:
         """The grader over the persisted index (rebuilt when stale). Loads the model: seconds."""
         if self._grader is None:
+            from interviewer.grading.calibration import CALIBRATION_FILE, load_calibration
             from interviewer.grading.embedding import Embedder, default_cache_path
-            from interviewer.grading.floors import load_shipped_floors
+            from interviewer.grading.floors import FLOORS_FILE, load_shipped_floors
             from interviewer.grading.grader import Grader
             from interviewer.grading.index import open_index
 
@@ -96,15 +99,36 @@ class Workspace:
                 backend=self.backend,
             )
             index = open_index(self.index_dir, self.rubrics(), embedder, notice=self.notice)
-            self._grader = Grader(index, embedder, judge=self.judge(), shipped_floors=load_shipped_floors())
+            judge = self.judge()
+            # A judge folder may carry the calibration fitted on its readings and the floors read
+            # with it (the mpnet judge's do); else the package's, fitted on the default judge.
+            own = judge.weights_dir if judge is not None else None
+            calibration = own / CALIBRATION_FILE if own and (own / CALIBRATION_FILE).is_file() else None
+            floors = own / FLOORS_FILE if own and (own / FLOORS_FILE).is_file() else None
+            self._grader = Grader(
+                index,
+                embedder,
+                calibration=load_calibration(calibration) if calibration else None,
+                judge=judge,
+                shipped_floors=load_shipped_floors(floors),
+            )
         return self._grader
 
     def judge(self) -> CrossEncoderJudge | None:
         """The trained judge shipped in the package, or None when no weights were trained yet
         (the grader then falls back to similarity alone, and says so once)."""
-        from interviewer.grading.judge import CrossEncoderJudge
+        from interviewer.grading.judge import CrossEncoderJudge, chosen_base, resolve_precision
 
-        judge = CrossEncoderJudge(device=self.device, backend=self.backend, precision=self.precision)
+        base = chosen_base(self.judge_base)
+        if base != "minilm":
+            from interviewer.grading.embedding import resolve_device
+
+            # It runs in torch, and reads in bf16 where the CPU has it natively: as it was trained,
+            # measured and calibrated (README, judge section).
+            self.precision = resolve_precision("auto", resolve_device(self.device), "torch")
+        judge = CrossEncoderJudge(
+            device=self.device, backend=self.backend, precision=self.precision, base=base
+        )
         if judge.available:
             return judge
         if self.notice:

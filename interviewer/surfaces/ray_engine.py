@@ -67,6 +67,7 @@ class GradeActor:
         critic: str | None,
         model: str | None,
         precision: str = "fp32",
+        judge: str | None = None,
     ) -> None:
         import torch
 
@@ -76,7 +77,9 @@ class GradeActor:
         from interviewer.workspace import Workspace
 
         torch.set_num_threads(1)  # one CPU per actor: more threads would only contend
-        self.ws = Workspace(Path(root), device=device, backend=throughput_backend(), precision=precision)
+        self.ws = Workspace(
+            Path(root), device=device, backend=throughput_backend(), precision=precision, judge_base=judge
+        )
         self.grader = self.ws.grader()
         self.resolver = RubricResolver(self.grader)
         self.critic = make_critic(critic, model=model)
@@ -165,6 +168,7 @@ def run_ray(
     from rich.markup import escape
 
     from interviewer.critic import make_critic
+    from interviewer.grading.judge import chosen_base
     from interviewer.surfaces.batch import ResultStore, check_output
 
     options = options or BatchOptions()
@@ -234,6 +238,8 @@ def run_ray(
             "settings": settings,
             "device": ws.device,
             "precision": ws.precision,
+            # Said to each actor: a cluster's workers do not share the driver's environment.
+            "judge": chosen_base(ws.judge_base),
             "critic": critic_kind,
             "model": model,
         },
