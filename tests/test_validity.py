@@ -10,11 +10,14 @@ tests hold the line at what it measures today: a change that loses ground fails 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+
+from interviewer.grading.judge import chosen_base
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,13 +45,24 @@ pytestmark = pytest.mark.slow
 # The calibration's map got a least slope (1.25, chosen across the dev set, SemEval and SAF train):
 # 126/100 before, so 3 more paraphrases; the 14 negations no longer below their reference had been
 # 4.9 against 5.0 and now read 5.0 against 5.0 (those half a point or more below: 30 before, 31).
-REFERENCES_AT_LEAST_4_5 = 150  # of 150 (the target; before the judge: 71)
-REFERENCES_FLAGGED_AT_MOST = 0  # (target: 0; before the judge: 14)
-PARAPHRASES_AT_LEAST_4 = 129  # of 150 (target: 150)
-NEGATED_BELOW_THEIR_REFERENCE = 86  # of 150 (target: 150, each at most 2.5 and naming the point)
-NEGATED_HALF_A_POINT_BELOW = 31  # of 150: a drop a candidate would notice
 # Named only where the judge is all but certain (CONTRADICTION_OVER_SIMILARITY): 0 before that rule.
-NEGATED_NAMING_THEIR_POINT = 8  # of 150, each then at most the contradiction cap (2.5)
+# The mpnet judge (LoRA on all-mpnet-base-v2, its own calibration and floors) holds its own line.
+
+
+@dataclass(frozen=True)
+class Line:
+    """What a judge's grader measures today, each of the 150 probes (the targets: all 150, none flagged)."""
+
+    references_at_least_4_5: int  # before the judge: 71
+    references_flagged_at_most: int  # before the judge: 14
+    paraphrases_at_least_4: int
+    negated_below_their_reference: int  # each at most 2.5 and naming the point, the target
+    negated_half_a_point_below: int  # a drop a candidate would notice
+    negated_naming_their_point: int  # each then at most the contradiction cap (2.5)
+
+
+LINES = {"minilm": Line(150, 0, 129, 86, 31, 8), "mpnet": Line(148, 0, 118, 124, 96, 61)}
+LINE = LINES[chosen_base()]  # the judge these run with: INTERVIEWER_JUDGE=mpnet for the mpnet judge
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +88,7 @@ def graded(grader, probes, rubrics):
 
 
 def test_the_judge_is_trained_and_used(grader):
-    assert grader.judge is not None, "no judge weights in interviewer/judge_model/"
+    assert grader.judge is not None, f"no {chosen_base()} judge weights in the package"
     assert grader.calibration.judge, "the shipped calibration was fitted without the judge"
 
 
@@ -91,23 +105,23 @@ def test_model_answers_graded_as_answers_score_full_marks(graded):
     scores = np.array([g.score for g in references])
     flagged = [(q, g.flags) for q, g in zip(ids, references, strict=True) if g.flags]
     low = [(q, g.score) for q, g in zip(ids, references, strict=True) if g.score < 4.5]
-    assert int((scores >= 4.5).sum()) >= REFERENCES_AT_LEAST_4_5, low
-    assert len(flagged) <= REFERENCES_FLAGGED_AT_MOST, flagged
+    assert int((scores >= 4.5).sum()) >= LINE.references_at_least_4_5, low
+    assert len(flagged) <= LINE.references_flagged_at_most, flagged
     assert scores.mean() >= 4.85
 
 
 def test_faithful_paraphrases_of_the_model_answers_score_strong(graded):
     ids, _, paraphrases, _ = graded
     low = [(q, g.score) for q, g in zip(ids, paraphrases, strict=True) if g.score < 4.0]
-    assert len(ids) - len(low) >= PARAPHRASES_AT_LEAST_4, low
+    assert len(ids) - len(low) >= LINE.paraphrases_at_least_4, low
 
 
 def test_contradicting_one_essential_point_costs_the_model_answer(graded):
     ids, references, _, negated = graded
     lower = [n.score < r.score for r, n in zip(references, negated, strict=True)]
-    assert sum(lower) >= NEGATED_BELOW_THEIR_REFERENCE
+    assert sum(lower) >= LINE.negated_below_their_reference
     noticed = [n.score <= r.score - 0.5 for r, n in zip(references, negated, strict=True)]
-    assert sum(noticed) >= NEGATED_HALF_A_POINT_BELOW
+    assert sum(noticed) >= LINE.negated_half_a_point_below
     assert np.mean([r.score - n.score for r, n in zip(references, negated, strict=True)]) > 0.1
 
 
@@ -119,5 +133,5 @@ def test_a_negated_point_the_judge_is_sure_of_is_named_and_caps_the_score(grader
         for q, g, p in zip(ids, negated, probes, strict=True)
         if p["negated"]["key_point"] in [c.fact for c in g.contradictions]
     ]
-    assert len(named) >= NEGATED_NAMING_THEIR_POINT, named
+    assert len(named) >= LINE.negated_naming_their_point, named
     assert all(score <= cap for _, score in named), named
