@@ -14,7 +14,7 @@ from interviewer.domain.grade import (
     FLAG_OFF_TOPIC,
     FLAG_RESTATED,
 )
-from interviewer.grading.grader import adhoc_rubric
+from interviewer.grading.grader import adhoc_rubric, point_sets
 from interviewer.sources.rubric import Rubric
 
 VANISHING = "000-12"
@@ -105,6 +105,21 @@ def test_an_answer_to_a_different_question_is_flagged_off_topic(grader):
     grade = grader.grade(VANISHING, STRONG_DROPOUT)
     assert FLAG_OFF_TOPIC in grade.flags and grade.band == "off-topic" and grade.score <= 0.5
     assert "different question" in grade.explanation
+
+
+def test_an_off_topic_answer_is_credited_no_key_point(grader):
+    # Fluent deep-learning text on another topic: the judge reads it as entailing most of the satellite
+    # rubric's points (5 of 7 were listed as covered beside a score of 0); the feedback says none.
+    satellite = grader.rubric("003-11")  # CNNs for satellite imagery classification
+    answer = (
+        "For text classification I'd tokenize the documents, map tokens to embeddings, and run them "
+        "through a bidirectional LSTM or a pretrained transformer such as BERT, then put a linear layer "
+        "with softmax on top of the pooled representation."
+    )
+    grade = grader.grade(satellite, answer)
+    assert FLAG_OFF_TOPIC in grade.flags and grade.score == 0.0
+    assert grade.covered == [] and grade.explanation.startswith("Covered 0 of "), grade.explanation
+    assert len(grade.missed) == len(point_sets(satellite.key_points))
 
 
 def test_strong_beats_weak_beats_nothing(grader):
@@ -379,8 +394,13 @@ def test_a_correct_point_in_other_words_is_credited(grader):
         "into textures and motifs, then into parts like eyes or wheels, and the last ones respond to whole "
         "objects."
     )
-    grade = grader.grade("001-01", edges)
-    assert any("hierarchical" in point for point in grade.covered), grade.covered
+    # Read as the point's evidence, not as a grade: on its own, this answer to "what is deep learning?"
+    # fits the CNN question better and is flagged off-topic, which credits no point.
+    rubric = grader.rubric("001-01")
+    (assessment,) = grader.assess_many([(rubric, edges)])
+    scores = zip(rubric.key_points, assessment.signals.point_scores, strict=True)
+    credited = [k.text for k, v in scores if v >= grader.calibration.covered_at]
+    assert any("hierarchical" in point for point in credited), credited
 
 
 def test_a_contradicted_key_point_is_named_with_the_fact_and_caps_the_score():

@@ -1190,6 +1190,10 @@ def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool
     if FLAG_OFF_TOPIC in flags:
         score = min(score, OFF_TOPIC_CAP)
         band = "off-topic"
+        # No credit means no point credited either: the judge reads fluent text on another topic as
+        # entailing unrelated points (an answer on text classification "covered" 5 of 7 satellite
+        # imagery points), and "Covered 5 of 7" beside a 0 would contradict the score.
+        covered = []
         notes.append(f"reads as an answer to a different question ({s.off_topic_match})")
     if FLAG_RESTATED in flags:
         score = min(score, RESTATED_CAP)
