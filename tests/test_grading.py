@@ -39,6 +39,15 @@ def test_empty_answer_scores_zero(grader):
     for answer in ["", "   ", "\n\n", "..."]:
         grade = grader.grade(VANISHING, answer)
         assert grade.score == 0 and grade.band == "no answer" and FLAG_EMPTY in grade.flags
+        assert grade.explanation == "No answer was given.", grade.explanation
+
+
+def test_an_answer_without_content_words_is_not_called_missing(grader):
+    # Something was typed, so "No answer was given." would be false: it says what is lacking instead.
+    grade = grader.grade(VANISHING, "It will work.")
+    assert grade.score == 0 and grade.band == "no answer" and FLAG_EMPTY in grade.flags
+    assert grade.explanation.startswith("The answer says nothing specific to grade"), grade.explanation
+    assert grade.missed
 
 
 @pytest.mark.parametrize(

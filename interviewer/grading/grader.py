@@ -726,7 +726,10 @@ class Grader:
                 if signals is not None and work is not None:
                     floor = floors.get(floor_digest(p.rubric))
                     _apply_judgement(signals, work, probs, self.calibration, floor)
-        return [Assessment(p.rubric, s, p.flags) for p, (s, _) in zip(prepared, measured, strict=True)]
+        return [
+            Assessment(p.rubric, s, p.flags, p.content_free)
+            for p, (s, _) in zip(prepared, measured, strict=True)
+        ]
 
     def _read(
         self, works: list[JudgeWork], probs: dict[tuple[str, str], np.ndarray]
@@ -797,7 +800,7 @@ class Grader:
 
     def grade_assessment(self, assessment: Assessment, calibration: Calibration | None = None) -> Grade:
         if assessment.signals is None:
-            return _ungraded(assessment.rubric, assessment.flags)
+            return _ungraded(assessment.rubric, assessment.flags, assessment.content_free)
         return grade_from_signals(assessment.rubric, assessment.signals, calibration or self.calibration)
 
     def _prepare(self, rubric: Rubric, answer: str) -> _Prepared:
@@ -820,7 +823,15 @@ class Grader:
         if repeats >= 2:
             flags.append(FLAG_REPETITION)
         if not units or all(not tx.content_words(u) for u in units):
-            return _Prepared(rubric, answer, [], [*flags, FLAG_EMPTY], graded=False, removed=len(injected))
+            return _Prepared(
+                rubric,
+                answer,
+                [],
+                [*flags, FLAG_EMPTY],
+                graded=False,
+                removed=len(injected),
+                content_free=bool(units),
+            )
         if not rubric.has_reference and not rubric.key_points:
             return _Prepared(rubric, answer, units, [*flags, FLAG_NO_REFERENCE], graded=False)
         if tx.is_keyword_list(" \n".join(units)):
@@ -1074,6 +1085,8 @@ class Assessment:
     rubric: Rubric
     signals: Signals | None  # None when a guard decided without measuring (empty, no reference…)
     flags: list[str]
+    # Flagged empty though something was typed ("It will work."): said so, not "no answer was given".
+    content_free: bool = False
 
 
 @dataclass
@@ -1086,9 +1099,10 @@ class _Prepared:
     texts: list[str] | None = None
     content: str = ""
     removed: int = 0
+    content_free: bool = False
 
 
-def _ungraded(rubric: Rubric, flags: list[str]) -> Grade:
+def _ungraded(rubric: Rubric, flags: list[str], content_free: bool = False) -> Grade:
     if FLAG_NO_REFERENCE in flags:
         return Grade(
             question_id=rubric.question_id,
@@ -1104,6 +1118,8 @@ def _ungraded(rubric: Rubric, flags: list[str]) -> Grade:
         FLAG_NOT_ENGLISH: "The answer is not in English; only English answers are graded.",
     }
     reason = next((why[f] for f in flags if f in why), "No answer was given.")
+    if content_free and FLAG_EMPTY in flags:
+        reason = "The answer says nothing specific to grade: name the idea, how it works or an example."
     if FLAG_INJECTION in flags:
         reason = "The answer only addresses the grader; there is nothing to grade."
     if FLAG_TRUNCATED in flags:
