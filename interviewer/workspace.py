@@ -102,9 +102,12 @@ class Workspace:
             judge = self.judge()
             # A judge folder may carry the calibration fitted on its readings and the floors read
             # with it (the mpnet judge's do); else the package's, fitted on the default judge.
-            own = judge.weights_dir if judge is not None else None
-            calibration = own / CALIBRATION_FILE if own and (own / CALIBRATION_FILE).is_file() else None
-            floors = own / FLOORS_FILE if own and (own / FLOORS_FILE).is_file() else None
+
+            def judge_file(name: str) -> Path | None:
+                path = judge.weights_dir / name if judge is not None else None
+                return path if path is not None and path.is_file() else None
+
+            calibration, floors = judge_file(CALIBRATION_FILE), judge_file(FLOORS_FILE)
             self._grader = Grader(
                 index,
                 embedder,

@@ -16,6 +16,7 @@ import json
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -113,6 +114,12 @@ def chosen_base(name: str | None = None) -> str:
 
 def shipped_weights_dir(base: str = "minilm") -> Path:
     return Path(str(resources.files("interviewer").joinpath(WEIGHTS_DIRS[base])))
+
+
+def judge_weights_dir(base: str = "minilm") -> Path:
+    """The folder a judge of this base reads its weights from: $INTERVIEWER_JUDGE_DIR, else the
+    package's for that base."""
+    return Path(os.environ.get("INTERVIEWER_JUDGE_DIR") or shipped_weights_dir(base))
 
 
 def judge_meta(weights_dir: Path | None = None) -> dict:
@@ -235,9 +242,7 @@ class CrossEncoderJudge:
         self.device = device  # auto | cpu | cuda, resolved when the model loads
         self.backend = backend  # numpy | torch on the CPU (see embedding.use_numpy); None: numpy
         self.precision = precision  # fp32 | bf16 (torch on a CPU only: see resolve_precision)
-        self.weights_dir = weights_dir or Path(
-            os.environ.get("INTERVIEWER_JUDGE_DIR") or shipped_weights_dir(base)
-        )
+        self.weights_dir = weights_dir or judge_weights_dir(base)
         meta = judge_meta(self.weights_dir)
         # The folder's record says which base its weights fit (older records: MiniLM).
         self.base = str(meta.get("base", base))
@@ -318,55 +323,66 @@ class CrossEncoderJudge:
             ) from None
 
     def _load_torch(self):
-        from safetensors.torch import load_file
-
         model = base_classifier()
-        path = self._tuned_path()
-        try:
-            tuned = {k: v.float() for k, v in load_file(str(path)).items()}
-        except Exception as exc:  # a torn or foreign file: say which, not a stack of internals
-            raise JudgeError(f"could not read the judge weights {path}: {exc}") from None
-        missing, unexpected = model.load_state_dict(tuned, strict=False)
-        untrained = [k for k in missing if not is_frozen(k)]
-        if untrained or unexpected:
-            raise JudgeError(
-                f"{path} does not fit the base model (missing {untrained[:3]}, "
-                f"unexpected {unexpected[:3]}); retrain with `interviewer judge train`"
-            )
-        model.to(self.device)
-        model.eval()
-        # Reads run under inference_mode; switching autograd off process-wide (as this did) broke
-        # training a judge in a process that had read with one.
-        model.requires_grad_(False)
+        self._loaded_into(
+            model,
+            self._tuned_tensors(),
+            trained=lambda k: not is_frozen(k),
+            misfit="the base model",
+            retrain="retrain with `interviewer judge train`",
+        )
         return FirstTokenClassifier(model)
 
     def _load_adapted(self):
         """A LoRA judge: its base classifier with the adapters merged into its weights by hand
         (W += alpha/rank · B·A, what peft's merge does) and its trained head loaded; no peft."""
-        from safetensors.torch import load_file
-
         path = self._tuned_path()
+        tuned = self._tuned_tensors()
         try:
-            tuned = {k: v.float() for k, v in load_file(str(path)).items()}
             scale = float(self.adapters["alpha"]) / float(self.adapters["rank"])
-        except Exception as exc:  # a torn or foreign file, or a record without its adapters' shape
+        except Exception as exc:  # a record without its adapters' shape
             raise JudgeError(f"could not read the judge weights {path}: {exc}") from None
         model = base_classifier(self.base)
         try:
             rest = merge_adapters(model, tuned, scale)
         except (KeyError, AttributeError, RuntimeError) as exc:
             raise JudgeError(f"{path} does not fit the {self.base} base ({exc}); retrain it") from None
-        missing, unexpected = model.load_state_dict(rest, strict=False)
-        untrained = [k for k in missing if k.startswith("classifier.")]
+        self._loaded_into(
+            model,
+            rest,
+            trained=lambda k: k.startswith("classifier."),
+            misfit=f"the {self.base} base",
+            retrain=f"retrain it with `interviewer judge train --base {self.base}`",
+        )
+        return SequenceClassifier(model)
+
+    def _tuned_tensors(self) -> dict:
+        """The judge's trained tensors as fp32 (they ship as fp16)."""
+        from safetensors.torch import load_file
+
+        path = self._tuned_path()
+        try:
+            return {k: v.float() for k, v in load_file(str(path)).items()}
+        except Exception as exc:  # a torn or foreign file: say which, not a stack of internals
+            raise JudgeError(f"could not read the judge weights {path}: {exc}") from None
+
+    def _loaded_into(
+        self, model: Any, tensors: dict, trained: Callable[[str], bool], misfit: str, retrain: str
+    ) -> None:
+        """Loads `tensors` over the base `model` (refused when a tensor that training writes is
+        missing, or one is foreign), then readies it for reading on the judge's device."""
+        missing, unexpected = model.load_state_dict(tensors, strict=False)
+        untrained = [k for k in missing if trained(k)]
         if untrained or unexpected:
             raise JudgeError(
-                f"{path} does not fit the {self.base} base (missing {untrained[:3]}, "
-                f"unexpected {unexpected[:3]}); retrain it with `interviewer judge train --base {self.base}`"
+                f"{self._tuned_path()} does not fit {misfit} (missing {untrained[:3]}, "
+                f"unexpected {unexpected[:3]}); {retrain}"
             )
         model.to(self.device)
         model.eval()
+        # Reads run under inference_mode; switching autograd off process-wide (as this did) broke
+        # training a judge in a process that had read with one.
         model.requires_grad_(False)
-        return SequenceClassifier(model)
 
     def warm_up(self) -> None:
         self.predict([("warm up", "warm up")])

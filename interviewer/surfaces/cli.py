@@ -622,7 +622,7 @@ def judge_floors(
     from rich.markup import escape
 
     from interviewer.grading.floors import FLOORS_FILE, floors_to_json
-    from interviewer.grading.judge import chosen_base, shipped_weights_dir
+    from interviewer.grading.judge import chosen_base, judge_weights_dir
 
     ws = _workspace()
     grader = ws.grader()
@@ -632,7 +632,7 @@ def judge_floors(
     # The default judge's floors ship beside the calibration; another judge's in its own folder.
     base = chosen_base(ws.judge_base)
     package = Path(str(resources.files("interviewer").joinpath(FLOORS_FILE)))
-    own = Path(os.environ.get("INTERVIEWER_JUDGE_DIR") or shipped_weights_dir(base)) / FLOORS_FILE
+    own = judge_weights_dir(base) / FLOORS_FILE
     target = out_path or (package if base == "minilm" else own)
     try:
         target.write_text(floors_to_json(shipped), encoding="utf-8")
