@@ -433,6 +433,19 @@ def test_reference_before_answering_reveals_it_and_does_not_score() -> None:
     assert interview.proceed().ask.number == 2
 
 
+def test_reference_mid_follow_up_keeps_the_first_grade_and_says_so() -> None:
+    """The first answer was graded before the reveal, and its grade stands: the reveal must not say
+    the question won't be scored (it said so, then showed the score)."""
+    interview = Interview(cards_of(follow_up_rubric()), FakeGrader(), count=1, seed=0)
+    interview.start()
+    interview.answer("alpha only")
+    assert interview.phase == Phase.FOLLOW_UP
+    reply = interview.command("reference")
+    assert reply.reference and reply.feedback is not None and reply.feedback.result.grade is not None
+    said = " ".join(reply.lines)
+    assert "stands" in said and "won't score this one" not in said and "this one won't be scored" not in said
+
+
 def test_quit_mid_follow_up_keeps_the_first_grade() -> None:
     interview = Interview(cards_of(follow_up_rubric()), FakeGrader(), count=1, seed=0)
     interview.start()

@@ -570,8 +570,10 @@ class Interview:
         if self.phase not in _ANSWERING or self._current is None:
             return Reply(lines=["There's no question to show a reference for yet."])
         cur = self._current
-        reply = Reply(lines=[self.say.say("reveal")], reference=reference_text(cur.card.rubric))
-        if self.phase == Phase.FOLLOW_UP:  # the first answer was graded before the reveal; it stands
+        graded = self.phase == Phase.FOLLOW_UP  # the first answer was graded before the reveal; it stands
+        line = self.say.say("reveal after grading" if graded else "reveal")
+        reply = Reply(lines=[line], reference=reference_text(cur.card.rubric))
+        if graded:
             reply.turns.append(self._turn(cur, "reveal", "", cur.answer, cur.first_grade, final=True))
             return self._finish(cur, "graded", cur.first_grade, reply)
         reply.turns.append(self._turn(cur, "reveal", "", "", None, final=True))

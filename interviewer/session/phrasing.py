@@ -127,6 +127,11 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "Here's how I'd answer it. Since you've seen it, I won't score this one.",
         "Here's the model answer; this one won't be scored.",
     ),
+    # Shown mid follow-up: the first answer was graded before the reveal, and its score stands.
+    "reveal after grading": (
+        "Here's how I'd answer it. Your first answer's score stands; the follow-up isn't scored.",
+        "Here's the model answer. The follow-up won't be scored; your first answer's grade stands.",
+    ),
     "closing": (
         "That's the end of our session. Thanks, good practice!",
         "That's all for today. Nice work sticking with it.",
