@@ -248,6 +248,28 @@ def test_bad_jsonl_lines_are_named_and_skipped(run, tmp_path):
     assert record["id"] == "7"  # ids are text, whatever the JSON type
 
 
+def test_a_csv_row_whose_fields_do_not_match_the_header_is_named_not_cut_short(run, tmp_path):
+    """An unquoted comma splits an answer: its words after the comma were dropped unseen, and a line
+    cut short was graded as an empty answer. Both are skipped, named by line, with the fix."""
+    source = tmp_path / "answers.csv"
+    source.write_text(
+        "id,question_id,answer\n"  # 1
+        "split,000-15,Pooling downsamples, and it adds some invariance\n"  # 2: an unquoted comma
+        "short,000-15\n"  # 3: no answer field at all
+        "ok,000-15,Pooling downsamples feature maps.\n"  # 4
+        'quoted,000-15,"Pooling downsamples, and it adds some invariance"\n'  # 5
+        "trailing,000-15,Pooling keeps the strongest response.,\n",  # 6: an empty extra field
+        encoding="utf-8",
+    )
+    summary = run(source, tmp_path / "out.jsonl")
+    assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["ok", "quoted", "trailing"]
+    assert sorted(p.line for p in summary.errors) == [2, 3]
+    messages = run.skipped
+    assert f"skipped {source}: line 2: 4 fields where the header has 3 columns" in messages[0]
+    assert "unquoted comma" in messages[0] and "double quotes" in messages[0]
+    assert f"skipped {source}: line 3: 2 fields where the header has 3 columns" in messages[1]
+
+
 def test_csv_output_by_extension_with_lists_as_json_arrays(run, tmp_path):
     source = write_jsonl(tmp_path / "answers.jsonl", [{"id": "s", "question_id": "000-12", "answer": STRONG}])
     run(source, tmp_path / "out.csv")

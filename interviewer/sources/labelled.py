@@ -45,18 +45,19 @@ def _records(path: Path) -> list[tuple[int, dict]]:
 
     check_dataset(path)
     text = read_text(path, EvalInputError)
-    if path.suffix.lower() == ".csv":
+    is_csv = path.suffix.lower() == ".csv"
+    if is_csv:
         header, records = csv_records(text)
         if not header:
             expected = "answer, grade, question_id|question"
             raise EvalInputError(f"{path}: empty file; expected a header row with {expected}")
-        return [(line, {str(k).strip().lower(): v for k, v in data.items()}) for line, data in records]
     rows: list[tuple[int, dict]] = []
-    for number, data, problem in jsonl_records(text):
+    for number, data, problem in records if is_csv else jsonl_records(text):
         if problem:
             raise EvalInputError(f"{path} line {number}: {problem}")
-        assert data is not None  # a line without a problem holds an object
-        rows.append((number, data))
+        assert data is not None  # a row without a problem holds its fields
+        # CSV column names are matched whatever their case and spacing; JSON keys are as written.
+        rows.append((number, {str(k).strip().lower(): v for k, v in data.items()} if is_csv else data))
     return rows
 
 

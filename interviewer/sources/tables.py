@@ -101,18 +101,22 @@ def decoded_lines(handle: BinaryIO, name: str) -> Iterator[str]:
 
 def csv_records(
     lines: str | Iterable[str], delimiter: str = ","
-) -> tuple[list[str] | None, Iterator[tuple[int, dict]]]:
-    """The header and the rows of CSV text (a string or lines), each row with the line it starts on.
+) -> tuple[list[str] | None, Iterator[tuple[int, dict | None, str | None]]]:
+    """The header and the rows of CSV text (a string or lines): (line, fields by column, None) for
+    each row, with the line it starts on, or (line, None, problem) for a row whose fields do not
+    match the header's columns.
 
     Unlike `csv.DictReader` this counts blank lines and quoted newlines, so a reported line number is
-    the line an editor shows. Missing trailing fields are None; extra fields are dropped.
+    the line an editor shows. A row with more fields than the header is a problem, not a row cut
+    short: an unquoted comma in an answer splits it, and the words after it would be lost unseen. A
+    row with fewer fields is one too (a line cut short), unless only unnamed trailing columns lack one.
     """
     reader = csv.reader(
         io.StringIO(lines, newline="") if isinstance(lines, str) else lines, delimiter=delimiter
     )
     header = next(reader, None)
 
-    def rows() -> Iterator[tuple[int, dict]]:
+    def rows() -> Iterator[tuple[int, dict | None, str | None]]:
         start = reader.line_num + 1
         while True:
             try:
@@ -123,10 +127,28 @@ def csv_records(
                 raise InputError(f"line {start}: not valid CSV ({exc})") from None
             if values:
                 names = header or []
-                yield start, {name: (values[i] if i < len(values) else None) for i, name in enumerate(names)}
+                named = max((i + 1 for i, n in enumerate(names) if n.strip()), default=0)
+                if len(values) > len(names) and any(v.strip() for v in values[len(names) :]):
+                    yield start, None, _field_count(len(values), len(names), "more")
+                elif len(values) < named:
+                    yield start, None, _field_count(len(values), len(names), "fewer")
+                else:
+                    yield (
+                        start,
+                        {name: (values[i] if i < len(values) else None) for i, name in enumerate(names)},
+                        None,
+                    )
             start = reader.line_num + 1
 
     return header, rows()
+
+
+def _field_count(found: int, columns: int, which: str) -> str:
+    hint = "an unquoted comma in a text field?" if which == "more" else "a line cut short?"
+    return (
+        f"{found} fields where the header has {columns} columns ({hint} "
+        'put a field that holds commas, quotes or line breaks in double quotes, with "" for a quote)'
+    )
 
 
 def jsonl_records(lines: str | Iterable[str]) -> Iterator[tuple[int, dict | None, str | None]]:
@@ -220,7 +242,7 @@ def _text_records(
     missing = _missing_columns({h.strip().lower() for h in header}, required, one_of)
     if missing:
         raise InputError(f"{name} line 1: the header has no {', '.join(missing)} column")
-    return _closing((Record(n, data) for n, data in rows), handle, name)
+    return _closing((Record(n, data, problem) for n, data, problem in rows), handle, name)
 
 
 def _closing(records: Iterator[Record], handle: BinaryIO | None, name: str) -> Iterator[Record]:
