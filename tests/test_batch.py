@@ -449,7 +449,10 @@ def test_an_answer_over_the_size_limit_is_graded_on_its_prefix_and_flagged(run, 
     long, short = read_jsonl(tmp_path / "out.jsonl")
     assert "truncated" in long["flags"] and "truncated" not in short["flags"]
     assert "Only the first 20,000 characters were graded." in long["explanation"]
-    prefix = grader.grade("000-12", long_answer[:MAX_ANSWER_CHARS].rsplit(" ", 1)[0])
+    # The prefix ends at the last whole sentence: no half sentence is graded as a claim.
+    kept = long_answer[:MAX_ANSWER_CHARS].rsplit(". ", 1)[0] + "."
+    assert kept.endswith("Padding words follow here.")
+    prefix = grader.grade("000-12", kept)
     assert long["score"] == prefix.score
     assert "1 truncated" in run.lines[-1]
 

@@ -800,3 +800,22 @@ def test_a_negation_in_the_points_own_words_is_named_when_the_judge_is_all_but_c
         graded = grade_from_signals(rubric, signals, cal)
         named = [c.fact for c in graded.contradictions if c.said == said]
         assert (named == [point]) is counted and (graded.score <= cal.contradiction_cap) is counted
+
+
+def test_a_long_answer_is_cut_after_its_last_whole_sentence():
+    """A half sentence at the cut reads as another claim (the judge named "Pooling downsamples
+    feature maps by taking the max or mean" as contradicting the point its whole sentence made):
+    the cut falls at the last sentence end, at whitespace only when no sentence ends late enough."""
+    from interviewer.grading.grader import truncate_answer
+
+    sentence = (
+        "Pooling downsamples feature maps by taking the max or mean of each window, adding invariance. "
+    )
+    text = sentence * 300
+    kept, cut = truncate_answer(text, limit=1000)
+    assert cut and len(kept) <= 1000 and kept.endswith("adding invariance.")
+    assert kept == (sentence * (len(kept) // len(sentence) + 1)).strip()
+    one_run_on = "word " * 400  # no sentence end: cut at a word
+    kept, cut = truncate_answer(one_run_on, limit=1000)
+    assert cut and kept.endswith("word") and len(kept) <= 1000
+    assert truncate_answer("Short. Answer.", limit=1000) == ("Short. Answer.", False)

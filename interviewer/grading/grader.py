@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -59,18 +60,26 @@ RESTATED_CAP = 0.5
 OFF_TOPIC_CAP = 0.0  # it answers another question: no credit for this one
 KEYWORD_LIST_CAP = 1.0
 MISCONCEPTION_PENALTY = 1.0
-# Longer answers are graded on their first MAX_ANSWER_CHARS characters (cut at a word), flagged
+# Longer answers are graded on their first MAX_ANSWER_CHARS characters (whole sentences), flagged
 # `truncated` and said so in the explanation: a 5 MB paste must not take a batch minutes and gigabytes.
 MAX_ANSWER_CHARS = 20_000
 TRUNCATED_NOTE = f"only the first {MAX_ANSWER_CHARS:,} characters were graded"
 ADHOC_VECTORS = 4096  # ad-hoc rubrics whose vectors a grader keeps
 
 
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s|\n")
+
+
 def truncate_answer(answer: str, limit: int = MAX_ANSWER_CHARS) -> tuple[str, bool]:
-    """The answer cut to at most `limit` characters at the last whitespace, and whether it was cut."""
+    """The answer cut to at most `limit` characters, and whether it was cut: at the last sentence end
+    (a half sentence left at the cut reads as a different claim, and the judge named one such
+    fragment as contradicting the point its whole sentence made), else at the last whitespace."""
     if len(answer) <= limit:
         return answer, False
     head = answer[:limit]
+    ends = [m.end() for m in _SENTENCE_END.finditer(head)]
+    if ends and ends[-1] > limit // 2:
+        return head[: ends[-1]].rstrip(), True
     cut = max(head.rfind(" "), head.rfind("\n"))
     return (head[:cut] if cut > limit // 2 else head), True
 
