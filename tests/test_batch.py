@@ -306,6 +306,32 @@ def test_a_rerun_resumes_after_the_rows_already_written(run, tmp_path):
     assert f"Resuming: 3 rows already in {output}." in run.lines
 
 
+def test_ctrl_c_says_what_was_saved_and_the_same_command_resumes(run, tmp_path, grader, monkeypatch):
+    rows = [{"id": f"r{i}", "question_id": "000-12", "answer": WEAK + f" Note {i}."} for i in range(4)]
+    source = write_jsonl(tmp_path / "answers.jsonl", rows)
+    output = tmp_path / "out.jsonl"
+    real = grader.grade_many
+    calls = []
+
+    def interrupted_on_the_second_chunk(items):
+        calls.append(len(items))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(items)
+
+    monkeypatch.setattr(grader, "grade_many", interrupted_on_the_second_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        run(source, output, chunk=2)
+    assert [r["id"] for r in read_jsonl(output)] == ["r0", "r1"]
+    said = " ".join(run.lines)
+    assert "Interrupted: 2 answers graded this run, saved in" in said
+    assert "run the same command again to grade the rest" in said
+    monkeypatch.setattr(grader, "grade_many", real)
+    summary = run(source, output, chunk=2)
+    assert summary.skipped_done == 2 and summary.graded == 2
+    assert [r["id"] for r in read_jsonl(output)] == ["r0", "r1", "r2", "r3"]
+
+
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
 def test_a_torn_last_line_from_a_crash_is_dropped_and_that_row_graded_again(run, tmp_path, suffix):
     rows = [{"id": f"r{i}", "question_id": "000-12", "answer": WEAK + f" Take {i}."} for i in range(3)]

@@ -766,6 +766,13 @@ def run_batch(
             if pending and not streak.tripped:
                 grade_chunk(pending)
             finished = True
+    except KeyboardInterrupt:
+        # Ctrl-C: the graded rows are already written; say so, and how to go on, before exiting 130.
+        store.close(finish=False)
+        where = "written to stdout" if is_stdout(output) else f"saved in {output}"
+        again = "" if is_stdout(output) else "; run the same command again to grade the rest"
+        say(f"Interrupted: {plural(summary.graded, 'answer')} graded this run, {where}{again}.")
+        raise
     finally:
         store.close(finish=finished)
     if streak.tripped:
