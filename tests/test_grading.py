@@ -438,6 +438,46 @@ def test_a_contradicted_key_point_is_named_with_the_fact_and_caps_the_score():
     assert "Recall is TP/(TP+FN)" in grade.missed and "in fact" in grade.explanation
 
 
+def test_a_point_credited_on_weak_evidence_is_said_to_be_made_only_loosely():
+    """A point the judge's reading credits, but under `clearly_covered_at`, stays covered (its
+    credit is in the score) and is named as made only loosely, so a modest score beside "covered"
+    has its reason; without the judge (another scale) nothing is called loose."""
+    from interviewer.grading.calibration import DEFAULT_CALIBRATION
+    from interviewer.grading.grader import Signals, grade_from_signals
+    from interviewer.sources.rubric import KeyPoint
+
+    cal = DEFAULT_CALIBRATION.model_copy(update={"covered_at": 0.5})
+    points = ["Precision is TP/(TP+FP)", "Recall is TP/(TP+FN)", "F1 is their harmonic mean"]
+    rubric = Rubric(
+        question_id="t",
+        bank="t",
+        question="What do precision and recall measure?",
+        reference="Precision is TP/(TP+FP). Recall is TP/(TP+FN). F1 is their harmonic mean.",
+        reference_source="authored",
+        key_points=[KeyPoint(text=p) for p in points],
+    )
+    weak = cal.clearly_covered_at - 0.05
+    values = {"coverage": 0.6, "similarity": 0.6, "essential": 0.6}
+
+    def graded(scores: list[float], judged: bool = True):
+        contradictions = [0.0] * len(scores) if judged else []
+        signals = Signals(values=values, point_scores=scores, point_contradictions=contradictions)
+        return grade_from_signals(rubric, signals, cal)
+
+    some = graded([0.9, weak, 0.2])
+    assert some.covered == points[:2] and some.loosely_covered == [points[1]]
+    assert some.missed == [points[2]]
+    assert some.explanation.startswith("Covered 2 of 3 key points, 1 of them only loosely.")
+    every = graded([weak, weak, weak])
+    assert every.loosely_covered == points and every.explanation.startswith(
+        "Covered 3 of 3 key points, only loosely."
+    )
+    clear = graded([0.9, cal.clearly_covered_at, 0.9])
+    assert clear.loosely_covered == [] and clear.explanation.startswith("Covered 3 of 3 key points.")
+    unjudged = graded([0.9, weak, 0.2], judged=False)
+    assert unjudged.covered == points[:2] and unjudged.loosely_covered == []
+
+
 def _read(entail: float, contradict: float) -> np.ndarray:
     """A judge's reading of one pair: P(entailment), P(contradiction), and neutral the rest."""
     from interviewer.grading.judge import CONTRADICT, ENTAIL, NEUTRAL

@@ -60,6 +60,8 @@ class Grade(BaseModel):
     score: float | None = Field(ge=0, le=5, description="0–5, one decimal; None when no reference exists")
     band: Band
     covered: list[str] = Field(default_factory=list)
+    # Of `covered`, the points credited on weak evidence (said loosely, or in words the grader is unsure of).
+    loosely_covered: list[str] = Field(default_factory=list)
     missed: list[str] = Field(default_factory=list)
     misconceptions: list[str] = Field(default_factory=list, description="wrong claims the answer asserts")
     contradictions: list[Contradiction] = Field(default_factory=list)

@@ -1174,6 +1174,11 @@ def _missed(points: list[KeyPoint], sets: list[PointSet], covered: set[str]) -> 
     return missed, essential
 
 
+def _made(points: list[KeyPoint], sets: list[PointSet], covered: list[str]) -> int:
+    """How many of the rubric's points (a set of options counting once) `covered` makes."""
+    return sum(sum(points[i].text in covered for i in idx) >= needed for idx, needed in sets)
+
+
 def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool = False) -> Grade:
     """Calibrated score, then the guards' caps and penalties; the explanation says which applied.
     `exact` keeps the score unrounded (for ranking metrics, where ties would blunt ROC AUC)."""
@@ -1237,8 +1242,17 @@ def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool
     sets = point_sets(rubric.key_points)
     # An answer measured against nothing (every sentence echoed the question) was not read for points.
     missed, missed_essential = _missed(rubric.key_points, sets, set(covered)) if s.point_scores else ([], 0)
-    made = sum(sum(rubric.key_points[i].text in covered for i in idx) >= needed for idx, needed in sets)
+    made = _made(rubric.key_points, sets, covered)
+    # The judge's evidence for a credited point can be weak; saying so explains a modest score beside
+    # "covered" (similarity alone has another scale, where the threshold was not measured).
+    evidence = dict(zip((k.text for k in rubric.key_points), s.point_scores, strict=False))
+    loosely = [k for k in covered if judged and evidence.get(k, 0.0) < cal.clearly_covered_at]
     summary = f"Covered {made} of {len(sets)} key points."
+    loose = made - _made(rubric.key_points, sets, [k for k in covered if k not in loosely])
+    if loose:
+        summary = f"Covered {made} of {len(sets)} key points, " + (
+            "only loosely." if loose == made else f"{loose} of them only loosely."
+        )
     if missed_essential:
         summary += f" Missed {missed_essential} essential."
     explanation = " ".join([summary, *(n[0].upper() + n[1:] + "." for n in notes)])
@@ -1247,6 +1261,7 @@ def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool
         score=score,
         band=band or band_for(score),
         covered=covered,
+        loosely_covered=loosely,
         missed=missed,
         misconceptions=asserted,
         contradictions=contradictions,

@@ -417,7 +417,10 @@ class Practice:
             return
         essential = {k.text for k in result.card.rubric.key_points if k.essential}
         for point in grade.covered:
-            self.console.print(f"  [green]✓[/green] {escape(point)}")
+            if point in grade.loosely_covered:  # credited, on weak evidence: say it more precisely
+                self.console.print(f"  [yellow]~[/yellow] {escape(point)} [dim](only loosely)[/dim]")
+            else:
+                self.console.print(f"  [green]✓[/green] {escape(point)}")
         for point in grade.missed:
             tag = " [dim](essential)[/dim]" if point in essential else ""
             self.console.print(f"  [red]✗[/red] {escape(point)}{tag}")
