@@ -241,7 +241,7 @@ def test_bad_jsonl_lines_are_named_and_skipped(run, tmp_path):
     summary = run(source, tmp_path / "out.jsonl")
     assert [str(p) for p in summary.errors] == [
         "line 1: not valid JSON (Expecting value)",
-        "line 2: expected a JSON object",
+        "line 2: expected a JSON object (JSON Lines: one object per line, not an array)",
         "line 3 (id no-answer): missing `answer` column",
     ]
     [record] = read_jsonl(tmp_path / "out.jsonl")
@@ -304,6 +304,8 @@ def test_a_rerun_resumes_after_the_rows_already_written(run, tmp_path):
     assert output.read_text().startswith(before)
     assert [r["id"] for r in read_jsonl(output)] == ["r0", "r1", "r2", "r3"]
     assert f"Resuming: 3 rows already in {output}." in run.lines
+    again = run(source, output)  # nothing new: no "mean 0.00" as if every answer scored 0
+    assert again.graded == 0 and run.lines[-1].startswith("Graded 0 answers, 0 rows skipped")
 
 
 def test_ctrl_c_says_what_was_saved_and_the_same_command_resumes(run, tmp_path, grader, monkeypatch):

@@ -130,6 +130,14 @@ def test_questions_with_an_unknown_difficulty_is_one_clear_error(env):
     assert flat(done.stderr) == "error: unknown difficulty 'wizard': use beginner, intermediate or advanced"
 
 
+def test_questions_with_a_topic_no_question_has_names_the_known_topics(env):
+    done = interviewer("questions", "--topic", "xyz", env=env, code=2)
+    assert flat(done.stderr).startswith("error: no topic contains 'xyz': known topics are cnn, data,")
+    # A known topic with no question at the asked level is an empty list, not an error.
+    none = interviewer("questions", "--json", "--topic", "generative", "--difficulty", "beginner", env=env)
+    assert none.stdout == "" and none.stderr == ""
+
+
 # ---- rubrics --------------------------------------------------------------------------------------
 
 

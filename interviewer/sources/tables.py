@@ -163,7 +163,9 @@ def jsonl_records(lines: str | Iterable[str]) -> Iterator[tuple[int, dict | None
             yield number, None, f"not valid JSON ({exc.msg})"
             continue
         if not isinstance(data, dict):
-            yield number, None, "expected a JSON object"
+            # A whole file as one JSON array is the likeliest cause: JSON Lines wants one object a line.
+            array = " (JSON Lines: one object per line, not an array)" if isinstance(data, list) else ""
+            yield number, None, f"expected a JSON object{array}"
             continue
         yield number, data, None
 

@@ -804,8 +804,10 @@ def run_batch(
     if critic is not None:
         extras.append(f"critic tokens {summary.prompt_tokens} in / {summary.completion_tokens} out")
     say(
-        f"Graded {plural(summary.graded, 'answer')} (mean {summary.mean:.2f}), "
-        f"{plural(len(summary.errors), 'row')} skipped"
+        # A mean over no answer would read as "they all scored 0".
+        f"Graded {plural(summary.graded, 'answer')}"
+        + (f" (mean {summary.mean:.2f}), " if summary.scored else ", ")
+        + f"{plural(len(summary.errors), 'row')} skipped"
         + "".join(f", {e}" for e in extras)
         + ("" if is_stdout(output) else f" → {output}")
     )

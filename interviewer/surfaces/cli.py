@@ -149,6 +149,15 @@ def questions(
         if level and q_level != level:
             continue
         rows.append((q, q_topic, q_level, rubric.prompt if rubric else q.text))
+    if topic and not rows:
+        # A topic no question has is most likely a typo: say which exist (as practice does).
+        known = sorted(
+            {(rubrics[q.id].topic if q.id in rubrics else None) or q.topic or "" for q in ws.questions()}
+        )
+        if not any(topic.lower() in k.lower() for k in known):
+            raise UserError(
+                f"no topic contains {topic!r}: known topics are {', '.join(k for k in known if k)}"
+            )
     if as_json:
         for q, q_topic, q_level, asked in rows:
             record = {
