@@ -412,18 +412,26 @@ def test_a_correct_point_in_other_words_is_credited(grader):
     assert any("hierarchical" in point for point in credited), credited
 
 
+def _authored_rubric(question: str, points: list[str]) -> Rubric:
+    """A one-question rubric whose reference states exactly its key points, one sentence each."""
+    from interviewer.sources.rubric import KeyPoint
+
+    return Rubric(
+        question_id="t",
+        bank="t",
+        question=question,
+        reference=" ".join(f"{p}." for p in points),
+        reference_source="authored",
+        key_points=[KeyPoint(text=p) for p in points],
+    )
+
+
 def test_a_contradicted_key_point_is_named_with_the_fact_and_caps_the_score():
     from interviewer.grading.calibration import DEFAULT_CALIBRATION
     from interviewer.grading.grader import Signals, grade_from_signals
-    from interviewer.sources.rubric import KeyPoint
 
-    rubric = Rubric(
-        question_id="t",
-        bank="t",
-        question="What do precision and recall measure?",
-        reference="Precision is TP/(TP+FP). Recall is TP/(TP+FN).",
-        reference_source="authored",
-        key_points=[KeyPoint(text="Precision is TP/(TP+FP)"), KeyPoint(text="Recall is TP/(TP+FN)")],
+    rubric = _authored_rubric(
+        "What do precision and recall measure?", ["Precision is TP/(TP+FP)", "Recall is TP/(TP+FN)"]
     )
     signals = Signals(
         values={"coverage": 1.0, "similarity": 1.0, "essential": 1.0},
@@ -444,18 +452,10 @@ def test_a_point_credited_on_weak_evidence_is_said_to_be_made_only_loosely():
     has its reason; without the judge (another scale) nothing is called loose."""
     from interviewer.grading.calibration import DEFAULT_CALIBRATION
     from interviewer.grading.grader import Signals, grade_from_signals
-    from interviewer.sources.rubric import KeyPoint
 
     cal = DEFAULT_CALIBRATION.model_copy(update={"covered_at": 0.5})
     points = ["Precision is TP/(TP+FP)", "Recall is TP/(TP+FN)", "F1 is their harmonic mean"]
-    rubric = Rubric(
-        question_id="t",
-        bank="t",
-        question="What do precision and recall measure?",
-        reference="Precision is TP/(TP+FP). Recall is TP/(TP+FN). F1 is their harmonic mean.",
-        reference_source="authored",
-        key_points=[KeyPoint(text=p) for p in points],
-    )
+    rubric = _authored_rubric("What do precision and recall measure?", points)
     weak = cal.clearly_covered_at - 0.05
     values = {"coverage": 0.6, "similarity": 0.6, "essential": 0.6}
 
@@ -815,18 +815,10 @@ def test_a_negation_in_the_points_own_words_is_named_when_the_judge_is_all_but_c
         _apply_judgement,
         grade_from_signals,
     )
-    from interviewer.sources.rubric import KeyPoint
 
     cal = DEFAULT_CALIBRATION.model_copy(update={"covered_at": 0.5})
     point = "Dropout is turned off at inference"
-    rubric = Rubric(
-        question_id="t",
-        bank="t",
-        question="What does dropout do at inference?",
-        reference="Dropout is turned off at inference.",
-        reference_source="authored",
-        key_points=[KeyPoint(text=point)],
-    )
+    rubric = _authored_rubric("What does dropout do at inference?", [point])
     said = "Dropout stays on at inference, so predictions stay random."
     work = _one_sentence_work(said, point)
     for contradict, counted in (

@@ -1247,12 +1247,9 @@ def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool
     # "covered" (similarity alone has another scale, where the threshold was not measured).
     evidence = dict(zip((k.text for k in rubric.key_points), s.point_scores, strict=False))
     loosely = [k for k in covered if judged and evidence.get(k, 0.0) < cal.clearly_covered_at]
-    summary = f"Covered {made} of {len(sets)} key points."
     loose = made - _made(rubric.key_points, sets, [k for k in covered if k not in loosely])
-    if loose:
-        summary = f"Covered {made} of {len(sets)} key points, " + (
-            "only loosely." if loose == made else f"{loose} of them only loosely."
-        )
+    how = "" if not loose else ", only loosely" if loose == made else f", {loose} of them only loosely"
+    summary = f"Covered {made} of {len(sets)} key points{how}."
     if missed_essential:
         summary += f" Missed {missed_essential} essential."
     explanation = " ".join([summary, *(n[0].upper() + n[1:] + "." for n in notes)])

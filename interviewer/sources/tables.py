@@ -115,6 +115,8 @@ def csv_records(
         io.StringIO(lines, newline="") if isinstance(lines, str) else lines, delimiter=delimiter
     )
     header = next(reader, None)
+    names = header or []
+    named = max((i + 1 for i, n in enumerate(names) if n.strip()), default=0)  # fields a row must have
 
     def rows() -> Iterator[tuple[int, dict | None, str | None]]:
         start = reader.line_num + 1
@@ -126,8 +128,6 @@ def csv_records(
             except csv.Error as exc:
                 raise InputError(f"line {start}: not valid CSV ({exc})") from None
             if values:
-                names = header or []
-                named = max((i + 1 for i, n in enumerate(names) if n.strip()), default=0)
                 if len(values) > len(names) and any(v.strip() for v in values[len(names) :]):
                     yield start, None, _field_count(len(values), len(names), "more")
                 elif len(values) < named:

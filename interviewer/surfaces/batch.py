@@ -770,8 +770,8 @@ def run_batch(
                 grade_chunk(pending)
             finished = True
     except KeyboardInterrupt:
-        # Ctrl-C: the graded rows are already written; say so, and how to go on, before exiting 130.
-        store.close(finish=False)
+        # Ctrl-C: the graded rows are already written (the finally closes the store unfinished); say
+        # so, and how to go on, before exiting 130.
         where = "written to stdout" if is_stdout(output) else f"saved in {output}"
         again = "" if is_stdout(output) else "; run the same command again to grade the rest"
         say(f"Interrupted: {plural(summary.graded, 'answer')} graded this run, {where}{again}.")
