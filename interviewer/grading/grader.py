@@ -692,7 +692,9 @@ class Grader:
         """Signals for several answers (the uncalibrated half of grading); one embedding batch."""
         return self._assess(items, floored=True)
 
-    def _assess(self, items: Sequence[tuple[Rubric | str, str]], floored: bool) -> list[Assessment]:
+    def _assess(
+        self, items: Sequence[tuple[Rubric | str, str]], floored: bool, second_look: bool = True
+    ) -> list[Assessment]:
         prepared = [self._prepare(self.rubric(r) if isinstance(r, str) else r, a) for r, a in items]
         # One embedding batch for every answer's sentences and every new ad-hoc rubric's texts
         # (sentence-transformers sorts a batch by length, so mixing them costs no padding).
@@ -735,10 +737,43 @@ class Grader:
                 if signals is not None and work is not None:
                     floor = floors.get(floor_digest(p.rubric))
                     _apply_judgement(signals, work, probs, self.calibration, floor)
+            if second_look:
+                self._clear_answers_that_fit_their_own_question(prepared, measured, floored)
         return [
             Assessment(p.rubric, s, p.flags, p.content_free)
             for p, (s, _) in zip(prepared, measured, strict=True)
         ]
+
+    def _clear_answers_that_fit_their_own_question(
+        self,
+        prepared: list[_Prepared],
+        measured: list[tuple[Signals | None, JudgeWork | None]],
+        floored: bool,
+    ) -> None:
+        """The off-topic guard compares embeddings only, and a correct answer in plain words can sit
+        nearer another question's rubric than its own ("a NumPy-like array that runs on the GPU and
+        tracks operations for autodiff" nearer backpropagation than PyTorch tensors). The judge reads
+        each suspect against the rival rubric too: an answer that covers its own question's points
+        at least as well as the rival's is not off-topic (on the dev set this clears a correct answer
+        zeroed that way and none of the 23 answers to other questions it catches)."""
+        suspects = [
+            (signals, p.answer)
+            for p, (signals, _) in zip(prepared, measured, strict=True)
+            if signals is not None and signals.off_topic_match is not None
+        ]
+        if not suspects:
+            return
+        rivals = self._assess(
+            [(self.rubric(s.off_topic_match or ""), answer) for s, answer in suspects],
+            floored,
+            second_look=False,
+        )
+        for (signals, _), rival in zip(suspects, rivals, strict=True):
+            own_fit = signals.values.get("judge_coverage", 0.0)
+            rival_fit = rival.signals.values.get("judge_coverage", 0.0) if rival.signals else 0.0
+            if own_fit >= rival_fit:
+                signals.flags.remove(FLAG_OFF_TOPIC)
+                signals.off_topic_match = None
 
     def _read(
         self, works: list[JudgeWork], probs: dict[tuple[str, str], np.ndarray]
