@@ -270,6 +270,27 @@ def test_a_csv_row_whose_fields_do_not_match_the_header_is_named_not_cut_short(r
     assert f"skipped {source}: line 3: 2 fields where the header has 3 columns" in messages[1]
 
 
+def test_a_csv_quote_left_open_is_named_with_the_lines_it_took(run, tmp_path):
+    """A quote never closed made every later line part of one answer, graded as such, unseen; a
+    field with text after its closing quote was glued together. Both rows are named; the rest read."""
+    source = tmp_path / "answers.csv"
+    source.write_text(
+        "id,question_id,answer\n"  # 1
+        'glued,000-15,"Pooling" downsamples\n'  # 2: text after the closing quote
+        "ok,000-15,Pooling downsamples feature maps.\n"  # 3
+        'open,000-15,"Pooling downsamples, and\n'  # 4: the quote is never closed
+        "lost,000-15,Pooling adds some invariance.\n",  # 5: read inside row 4's field
+        encoding="utf-8",
+    )
+    summary = run(source, tmp_path / "out.jsonl")
+    assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["ok"]
+    assert [p.line for p in summary.errors] == [2, 4]
+    glued, unclosed = run.skipped
+    assert f"skipped {source}: line 2: a field's quotes are not valid CSV" in glued
+    assert f"skipped {source}: line 4: a double quote opens a field that is never closed" in unclosed
+    assert "lines 4–5 were read as this one row" in unclosed and '""' in unclosed
+
+
 def test_csv_output_by_extension_with_lists_as_json_arrays(run, tmp_path):
     source = write_jsonl(tmp_path / "answers.jsonl", [{"id": "s", "question_id": "000-12", "answer": STRONG}])
     run(source, tmp_path / "out.csv")

@@ -110,11 +110,18 @@ def csv_records(
     the line an editor shows. A row with more fields than the header is a problem, not a row cut
     short: an unquoted comma in an answer splits it, and the words after it would be lost unseen. A
     row with fewer fields is one too (a line cut short), unless only unnamed trailing columns lack one.
+    Quotes are read strictly: a quote never closed used to swallow every line after it into one
+    answer, unseen; now the row is a problem naming the lines it took, and reading goes on after it.
     """
     reader = csv.reader(
-        io.StringIO(lines, newline="") if isinstance(lines, str) else lines, delimiter=delimiter
+        io.StringIO(lines, newline="") if isinstance(lines, str) else lines,
+        delimiter=delimiter,
+        strict=True,
     )
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise InputError(f"line 1: the header is not valid CSV ({exc})") from None
     names = header or []
     named = max((i + 1 for i, n in enumerate(names) if n.strip()), default=0)  # fields a row must have
 
@@ -126,7 +133,9 @@ def csv_records(
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise InputError(f"line {start}: not valid CSV ({exc})") from None
+                yield start, None, _bad_quoting(str(exc), start, reader.line_num)
+                start = reader.line_num + 1
+                continue
             if values:
                 if len(values) > len(names) and any(v.strip() for v in values[len(names) :]):
                     yield start, None, _field_count(len(values), len(names), "more")
@@ -141,6 +150,21 @@ def csv_records(
             start = reader.line_num + 1
 
     return header, rows()
+
+
+def _bad_quoting(error: str, start: int, end: int) -> str:
+    """What is wrong with a row's quotes, and the lines it took: a quote left open runs on into the
+    rows below it."""
+    took = f" (lines {start}–{end} were read as this one row)" if end > start else ""
+    if "unexpected end of data" in error:
+        return (
+            f"a double quote opens a field that is never closed{took}; close it, "
+            'and write a quote inside a quoted field as ""'
+        )
+    return (
+        f"a field's quotes are not valid CSV ({error}){took}; put the whole field in double quotes "
+        'and write each quote inside it as ""'
+    )
 
 
 def _field_count(found: int, columns: int, which: str) -> str:
