@@ -349,6 +349,29 @@ def test_a_terse_paraphrase_in_other_words_is_not_named_as_a_contradiction(grade
     assert not good.contradictions and good.score >= 2.0
 
 
+def test_a_sentence_that_makes_one_point_is_not_named_as_denying_its_neighbour(grader):
+    """The judge read this terse, correct answer as contradicting "Pooling downsamples feature maps by
+    summarizing each small window into one value" (P 0.92) while the same sentence made the max and
+    average pooling point (0.88): the answer was told it was wrong and scored 0.0."""
+    terse = (
+        "Max pooling keeps the largest value in each window, so the map gets smaller and small "
+        "shifts don't matter much."
+    )
+    grade = grader.grade("001-11", terse)
+    assert not grade.contradictions and grade.score >= 1.0, grade.explanation
+    assert any(point.startswith("Max pooling keeps the largest value") for point in grade.covered)
+    # A sentence that makes no other point and denies one is still named (a validity probe's).
+    wrong = grader.grade(
+        "001-04",
+        "Activation functions introduce non-linearity so the network can learn complex patterns. "
+        "ReLU outputs zero for positive inputs and passes negative inputs through unchanged, and it is "
+        "mostly reserved for output layers rather than hidden ones. Tanh is a zero-centered S-curve.",
+    )
+    assert any(c.said.startswith("ReLU outputs zero for positive") for c in wrong.contradictions), (
+        wrong.explanation
+    )
+
+
 def test_asserting_a_misconception_is_penalized_and_named(grader):
     rubric = grader.rubric(DROPOUT)
     claim = rubric.misconceptions[0].claim

@@ -40,7 +40,13 @@ from interviewer.grading import text as tx
 from interviewer.grading.calibration import Calibration, load_calibration
 from interviewer.grading.embedding import Embed
 from interviewer.grading.index import RubricIndex, reference_passages
-from interviewer.grading.judge import CONTRADICT, ENTAIL, NEUTRAL, Judge
+from interviewer.grading.judge import (
+    CONTRADICT,
+    DENIALS_YIELD_TO_OTHER_POINTS,
+    ENTAIL,
+    NEUTRAL,
+    Judge,
+)
 from interviewer.sources.rubric import KeyPoint, PointSet, Rubric, derive_key_points, point_sets
 
 SIGNALS = (
@@ -450,6 +456,7 @@ def _apply_judgement(
     probs: dict[tuple[str, str], np.ndarray],
     cal: Calibration,
     floor: JudgeFloor | None = None,
+    denials_yield: bool = True,
 ) -> None:
     """The judge's reading joined with the similarity evidence already measured.
 
@@ -466,9 +473,11 @@ def _apply_judgement(
     entailed: list[float] = []
     contradicted: list[float] = []
     contradicting: list[str] = []
+    evidence: list[set[str]] = []  # per point, the spans that make it best: most similar, most entailing
     for n, (point, spans) in enumerate(zip(work.points, work.read_spans(probs), strict=True)):
         rows = [probs[(span, point)] for span in spans]
         best_entail = max(float(r[ENTAIL]) for r in rows)
+        evidence.append({spans[0], spans[max(range(len(rows)), key=lambda i: float(rows[i][ENTAIL]))]})
         worst = max(range(len(rows)), key=lambda i: float(rows[i][CONTRADICT]))
         contra = float(rows[worst][CONTRADICT])
         similar = similar_points[n] if n < len(similar_points) else 0.0
@@ -483,6 +492,10 @@ def _apply_judgement(
         covered.append(round(max(best_entail, similar), 4))
         contradicted.append(round(contra, 4))
         contradicting.append(spans[worst])
+    if denials_yield:
+        contradicted = _unless_making_another_point(
+            contradicted, contradicting, covered, evidence, work.credited, cal
+        )
     asserted: list[float] = []
     asserting: list[str] = []
     for claim, correction, spans, sims, near in zip(
@@ -554,6 +567,35 @@ def _apply_judgement(
     signals.misconception_units = asserting
 
 
+def _unless_making_another_point(
+    contradicted: list[float],
+    contradicting: list[str],
+    covered: list[float],
+    evidence: list[set[str]],
+    sentences: frozenset[str],
+    cal: Calibration,
+) -> list[float]:
+    """The contradictions left once a sentence that is the best evidence of another point, made
+    clearly and not itself contradicted, is cleared of contradicting this one. The judge reads some
+    correct sentences as denying a neighbouring point ("Max pooling keeps the largest value in each
+    window, so the map gets smaller" against "pooling summarizes each small window into one value",
+    0.92). A sentence alone, not a pair: a pair often joins a denial to a sentence that makes
+    another point. For the judges in DENIALS_YIELD_TO_OTHER_POINTS only, where it was measured."""
+    clear = [
+        m
+        for m, (value, against) in enumerate(zip(covered, contradicted, strict=True))
+        if value >= cal.clearly_covered_at and not against
+    ]
+    return [
+        0.0
+        if against
+        and contradicting[n] in sentences
+        and any(m != n and contradicting[n] in evidence[m] for m in clear)
+        else against
+        for n, against in enumerate(contradicted)
+    ]
+
+
 class Grader:
     """Grades answers against rubrics held in a RubricIndex, with one embedder."""
 
@@ -568,6 +610,8 @@ class Grader:
         self.index = index
         self.embedder = embedder
         self.judge = judge
+        # A judge with no base named (a test's own) is read like the default one.
+        self._denials_yield = getattr(judge, "base", "minilm") in DENIALS_YIELD_TO_OTHER_POINTS
         self._floors: OrderedDict[str, JudgeFloor] = OrderedDict()  # by floor_digest
         self._shipped = shipped_floors
         self.calibration = calibration or load_calibration()
@@ -736,7 +780,7 @@ class Grader:
             for p, (signals, work) in zip(prepared, measured, strict=True):
                 if signals is not None and work is not None:
                     floor = floors.get(floor_digest(p.rubric))
-                    _apply_judgement(signals, work, probs, self.calibration, floor)
+                    _apply_judgement(signals, work, probs, self.calibration, floor, self._denials_yield)
             if second_look:
                 self._clear_answers_that_fit_their_own_question(prepared, measured, floored)
         return [
