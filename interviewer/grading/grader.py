@@ -780,7 +780,9 @@ class Grader:
             for p, (signals, work) in zip(prepared, measured, strict=True):
                 if signals is not None and work is not None:
                     floor = floors.get(floor_digest(p.rubric))
-                    _apply_judgement(signals, work, probs, self.calibration, floor, self._denials_yield)
+                    # A floor keeps the judge's own reading of the model answer, misreadings and all.
+                    yields = self._denials_yield and floored
+                    _apply_judgement(signals, work, probs, self.calibration, floor, yields)
             if second_look:
                 self._clear_answers_that_fit_their_own_question(prepared, measured, floored)
         return [
