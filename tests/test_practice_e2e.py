@@ -154,6 +154,7 @@ def test_first_question_appears_at_once(tmp_path: Path) -> None:
     session.say("quit")
     session.expect("Summary")
     session.expect("No answers were scored")
+    session.expect(r"Ended after 0 of 2 questions\. A session you quit is closed")
     assert session.finish() == 0
 
 
@@ -194,6 +195,8 @@ def test_a_conversation_with_hint_follow_up_timeout_and_summary(tmp_path: Path, 
     s.expect("Time's up|That's time|grading what's there", timeout=15)
     s.expect(r"Score \d\.\d / 5", timeout=30)
     s.expect("Press Enter")
+    s.say("I also meant to say it cuts the compute.")  # after the grade: not added, but kept
+    s.expect("already graded, so this was not added")
     s.say("reference")
     s.expect("Model answer")
     s.say("")
@@ -223,6 +226,9 @@ def test_a_conversation_with_hint_follow_up_timeout_and_summary(tmp_path: Path, 
     events = transcript_events(tmp_path)
     kinds = [e["event"] for e in events]
     assert kinds[0] == "session" and "hint" in kinds and kinds[-1] == "summary"
+    assert [e["text"] for e in events if e["event"] == "after-grading"] == [
+        "I also meant to say it cuts the compute."
+    ]
     turns = [e for e in events if e["event"] == "turn" and e["kind"] != "skip"]
     assert [t["kind"] for t in turns] == ["answer", "follow-up", "answer", "answer"]
     assert turns[0]["final"] is False and turns[1]["final"] is True and turns[0]["hints"] == 1

@@ -19,10 +19,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import os
 import sys
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -705,6 +706,16 @@ def run_batch(
         summary.errors.append(problem)
         console.print(f"[yellow]skipped[/yellow] {escape(f'{source}: {problem}')}", soft_wrap=True)
 
+    # Problems found while reading wait for those the resolver finds in the same rows (when their
+    # chunk is graded), so the skipped rows are told in file order.
+    held: list[RowProblem] = []
+
+    def report_held(upto: float, found: Sequence[RowProblem] = ()) -> None:
+        due = sorted([*(p for p in held if p.line <= upto), *found], key=lambda p: p.line)
+        held[:] = [p for p in held if p.line > upto]
+        for problem in due:
+            report(problem)
+
     state: dict[str, Any] = {"grader": None, "resolver": None, "rows": 0}
     progress = _progress(console, disable=is_stdout(output) and not console.is_terminal)
 
@@ -714,8 +725,7 @@ def run_batch(
             state["grader"], state["resolver"] = loaded, RubricResolver(loaded)
         grader, resolver = state["grader"], state["resolver"]
         resolved, problems = resolver.resolve(jobs)
-        for problem in problems:
-            report(problem)
+        report_held(jobs[-1].line, problems)
         grades = grader.grade_many([(r.rubric, r.job.row.answer) for r in resolved])
         if critic is not None:
             resolved, grades = _apply_critic(critic, resolved, grades, workers, summary, streak)
@@ -745,13 +755,13 @@ def run_batch(
             for item in rows:
                 state["rows"] += 1
                 if item.problem:
-                    report(item.problem)
+                    held.append(item.problem)
                     continue
                 row = item.row
                 assert row is not None  # a Parsed holds a row or a problem
                 if row.id in seen:
                     first = f"duplicate id (first on {unit} {seen[row.id]})"
-                    report(RowProblem(item.line, row.id, first, unit))
+                    held.append(RowProblem(item.line, row.id, first, unit))
                     continue
                 seen[row.id] = item.line
                 fp = fingerprint(row, settings)
@@ -768,8 +778,10 @@ def run_batch(
                         break
             if pending and not streak.tripped:
                 grade_chunk(pending)
+            report_held(math.inf)
             finished = True
     except KeyboardInterrupt:
+        report_held(math.inf)
         # Ctrl-C: the graded rows are already written (the finally closes the store unfinished); say
         # so, and how to go on, before exiting 130.
         where = "written to stdout" if is_stdout(output) else f"saved in {output}"
