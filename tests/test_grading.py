@@ -108,6 +108,8 @@ def test_a_short_answer_in_the_questions_words_that_states_the_point_is_not_an_e
         grade = grader.grade(rubric, echo)
         assert FLAG_RESTATED in grade.flags and grade.score <= 0.5, echo
         assert grade.explanation.startswith("Covered 0 of 1 key points."), grade.explanation
+        # Told what it needed: nothing was listed as missed beside "Covered 0 of 1".
+        assert grade.missed == ["ReLU is flat for negative inputs."], grade.missed
 
 
 def test_an_answer_to_a_different_question_is_flagged_off_topic(grader):

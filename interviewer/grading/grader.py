@@ -1321,8 +1321,9 @@ def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool
 
     score = min(5.0, max(0.0, score)) if exact else round(min(5.0, max(0.0, score)), 1)
     sets = point_sets(rubric.key_points)
-    # An answer measured against nothing (every sentence echoed the question) was not read for points.
-    missed, missed_essential = _missed(rubric.key_points, sets, set(covered)) if s.point_scores else ([], 0)
+    # An answer that only echoes the question was not read for points, and made none: it is told
+    # what it needed, as a blank one is ("The capital of France is Berlin." listed nothing missed).
+    missed, missed_essential = _missed(rubric.key_points, sets, set(covered))
     made = _made(rubric.key_points, sets, covered)
     # The judge's evidence for a credited point can be weak; saying so explains a modest score beside
     # "covered" (similarity alone has another scale, where the threshold was not measured).
