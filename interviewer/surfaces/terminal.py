@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 
 from interviewer.domain.grade import Grade
@@ -426,25 +427,28 @@ class Practice:
         essential = {k.text for k in result.card.rubric.key_points if k.essential}
         for point in grade.covered:
             if point in grade.loosely_covered:  # credited, on weak evidence: say it more precisely
-                self.console.print(f"  [yellow]~[/yellow] {escape(point)} [dim](only loosely)[/dim]")
+                self._bullet("[yellow]~[/yellow]", f"{escape(point)} [dim](only loosely)[/dim]")
             else:
-                self.console.print(f"  [green]✓[/green] {escape(point)}")
+                self._bullet("[green]✓[/green]", escape(point))
         for point in grade.missed:
             tag = " [dim](essential)[/dim]" if point in essential else ""
-            self.console.print(f"  [red]✗[/red] {escape(point)}{tag}")
+            self._bullet("[red]✗[/red]", f"{escape(point)}{tag}")
         for wrong in grade.contradictions:
             said, fact = escape(wrong.said), escape(wrong.fact)
-            self.console.print(f"  [bold red]⚠ You said[/bold red] “{said}” [dim]In fact: {fact}[/dim]")
+            self._bullet(
+                "[bold red]⚠[/bold red]", f"[bold red]You said[/bold red] “{said}” [dim]In fact: {fact}[/dim]"
+            )
         corrections = {m.claim: m.correction for m in result.card.rubric.misconceptions}
         for claim in grade.misconceptions:
             fix = corrections.get(claim, "")
-            self.console.print(
-                f"  [bold red]⚠ Misconception:[/bold red] “{escape(claim)}” [dim]{escape(fix)}[/dim]"
+            self._bullet(
+                "[bold red]⚠[/bold red]",
+                f"[bold red]Misconception:[/bold red] “{escape(claim)}” [dim]{escape(fix)}[/dim]",
             )
         if feedback.added:
             self.console.print("[magenta]The follow-up added:[/magenta]")
             for point in feedback.added:
-                self.console.print(f"  [magenta]+[/magenta] {escape(point)}")
+                self._bullet("[magenta]+[/magenta]", escape(point))
         elif first is not None and result.follow_up_answer:
             self.console.print("[dim]The follow-up didn't add a new key point.[/dim]")
         if grade.explanation:
@@ -499,7 +503,7 @@ class Practice:
         if summary.review_points:
             c.print("[bold]Points to review:[/bold]")
             for point in summary.review_points[:8]:
-                c.print(f"  • {escape(point)}")
+                self._bullet("•", escape(point))
         for claim, correction in summary.corrections:
             c.print(f"[bold red]Unlearn:[/bold red] “{escape(claim)}” [dim]{escape(correction)}[/dim]")
         if summary.come_back:
@@ -527,6 +531,15 @@ class Practice:
         self._say(summary.closing)
 
     # -- helpers ---------------------------------------------------------------------------------
+
+    def _bullet(self, marker: str, text: str) -> None:
+        """One feedback line, indented, its text wrapping under itself rather than under the marker
+        (a long point wrapped to the left edge, where it read as a new line of feedback)."""
+        row = Table.grid(padding=(0, 1))
+        row.add_column(no_wrap=True)
+        row.add_column()
+        row.add_row(marker, text)
+        self.console.print(Padding(row, (0, 0, 0, 2), expand=False))
 
     def _save(self, turn: Any, timings: Timings) -> None:
         self.history.record_turn(self.session_id, turn, timings)
