@@ -291,6 +291,17 @@ def test_a_csv_quote_left_open_is_named_with_the_lines_it_took(run, tmp_path):
     assert "lines 4–5 were read as this one row" in unclosed and '""' in unclosed
 
 
+def test_a_tsv_field_opening_with_a_quote_is_read_as_text():
+    """TSV fields are seldom quoted: strict CSV quoting would skip a row whose answer starts with a
+    quoted word, which used to be read."""
+    from interviewer.sources.tables import csv_records
+
+    header, rows = csv_records('id\tanswer\nq1\t"Attention" is all it needs\n', delimiter="\t")
+    assert header == ["id", "answer"]
+    [(line, data, problem)] = list(rows)
+    assert line == 2 and problem is None and data == {"id": "q1", "answer": "Attention is all it needs"}
+
+
 def test_csv_output_by_extension_with_lists_as_json_arrays(run, tmp_path):
     source = write_jsonl(tmp_path / "answers.jsonl", [{"id": "s", "question_id": "000-12", "answer": STRONG}])
     run(source, tmp_path / "out.csv")

@@ -586,3 +586,18 @@ def test_the_rubric_topic_is_the_one_topic_shown_and_matched() -> None:
     assert [c.topic for c in build_pool(rubrics, bank_topics)] == ["evaluation", "cnn"]
     with pytest.raises(SelectionError, match="known topics are cnn, evaluation$"):
         build_pool(rubrics, bank_topics, ["gpu"])
+
+
+def test_running_out_of_questions_is_not_quitting() -> None:
+    # The terminal says "a session you quit is closed" only after `quit`: a pool smaller than the
+    # count asked for ends the session too, with fewer questions asked than the count.
+    interview = Interview(cards_of(follow_up_rubric()), no_grader, count=3, seed=0)
+    interview.start()
+    reply = interview.command("skip")
+    while reply.summary is None:
+        reply = interview.proceed()
+    assert interview.asked < interview.count and not interview.quit
+    quitter = Interview(levels_pool(), no_grader, count=3, seed=0)
+    quitter.start()
+    quitter.command("quit")
+    assert quitter.quit

@@ -285,6 +285,7 @@ class Interview:
         self.phase = Phase.ASKING
         self.results: list[Result] = []
         self.asked = 0
+        self.quit = False  # ended by `quit` (or a closed input), not by running out of questions
         self._asked_ids: set[str] = set()
         self._groups: set[str] = set()
         self._current: _Current | None = None
@@ -580,6 +581,7 @@ class Interview:
         return self._finish(cur, "revealed", None, reply)
 
     def _quit(self) -> Reply:
+        self.quit = True
         reply = Reply()
         cur = self._current
         if self.phase == Phase.FOLLOW_UP and cur is not None:  # the graded first answer counts

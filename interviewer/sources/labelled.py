@@ -47,7 +47,7 @@ def _records(path: Path) -> list[tuple[int, dict]]:
     text = read_text(path, EvalInputError)
     is_csv = path.suffix.lower() == ".csv"
     if is_csv:
-        header, records = csv_records(text)
+        header, records = csv_records(text, name=str(path))
         if not header:
             expected = "answer, grade, question_id|question"
             raise EvalInputError(f"{path}: empty file; expected a header row with {expected}")

@@ -100,7 +100,7 @@ def decoded_lines(handle: BinaryIO, name: str) -> Iterator[str]:
 
 
 def csv_records(
-    lines: str | Iterable[str], delimiter: str = ","
+    lines: str | Iterable[str], delimiter: str = ",", name: str = ""
 ) -> tuple[list[str] | None, Iterator[tuple[int, dict | None, str | None]]]:
     """The header and the rows of CSV text (a string or lines): (line, fields by column, None) for
     each row, with the line it starts on, or (line, None, problem) for a row whose fields do not
@@ -110,18 +110,21 @@ def csv_records(
     the line an editor shows. A row with more fields than the header is a problem, not a row cut
     short: an unquoted comma in an answer splits it, and the words after it would be lost unseen. A
     row with fewer fields is one too (a line cut short), unless only unnamed trailing columns lack one.
-    Quotes are read strictly: a quote never closed used to swallow every line after it into one
+    CSV quotes are read strictly: a quote never closed used to swallow every line after it into one
     answer, unseen; now the row is a problem naming the lines it took, and reading goes on after it.
+    TSV is not (its fields are seldom quoted, and a quote opening one is text). `name` (the file)
+    leads the message of a header that cannot be read.
     """
     reader = csv.reader(
         io.StringIO(lines, newline="") if isinstance(lines, str) else lines,
         delimiter=delimiter,
-        strict=True,
+        strict=delimiter == ",",
     )
     try:
         header = next(reader, None)
     except csv.Error as exc:
-        raise InputError(f"line 1: the header is not valid CSV ({exc})") from None
+        where = f"{name} line 1" if name else "line 1"
+        raise InputError(f"{where}: the header is not valid CSV ({exc})") from None
     names = header or []
     named = max((i + 1 for i, n in enumerate(names) if n.strip()), default=0)  # fields a row must have
 
@@ -261,7 +264,7 @@ def _text_records(
 ) -> Iterator[Record]:
     if kind == "jsonl":
         return _closing((Record(n, data, problem) for n, data, problem in jsonl_records(lines)), handle, name)
-    header, rows = csv_records(lines, delimiter="\t" if kind == "tsv" else ",")
+    header, rows = csv_records(lines, delimiter="\t" if kind == "tsv" else ",", name=name)
     if not header:
         wanted = ", ".join([*required, "|".join(one_of)]) if required or one_of else "column names"
         raise InputError(f"{name}: empty file; expected a header row with {wanted}")

@@ -778,7 +778,6 @@ def run_batch(
                         break
             if pending and not streak.tripped:
                 grade_chunk(pending)
-            report_held(math.inf)
             finished = True
     except KeyboardInterrupt:
         report_held(math.inf)
@@ -789,6 +788,7 @@ def run_batch(
         say(f"Interrupted: {plural(summary.graded, 'answer')} graded this run, {where}{again}.")
         raise
     finally:
+        report_held(math.inf)  # whatever ends the run, every bad row read is told
         store.close(finish=finished)
     if streak.tripped:
         summary.stopped = (

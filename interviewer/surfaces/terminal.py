@@ -329,7 +329,9 @@ class Practice:
                 continue
             if len(line.text.split()) >= 3:
                 # More on the answer, typed after it was graded: kept, and the candidate told so.
-                self.transcript.write("after-grading", session=self.session_id, text=line.text)
+                self.transcript.write(
+                    "after-grading", session=self.session_id, number=self._number(), text=line.text
+                )
                 self.console.print(
                     "[dim]That answer is already graded, so this was not added to it (the transcript "
                     "keeps it). Press Enter for the next question, or type reference, repeat or quit.[/dim]"
@@ -511,7 +513,7 @@ class Practice:
             plural = "s" if n != 1 else ""
             c.print(f"[dim]{n} question{plural} will come back for review in a later session.[/dim]")
         c.print(escape(summary.closing))
-        if self.interview.asked < self.interview.count:
+        if self.interview.quit and self.interview.asked < self.interview.count:
             # Quitting closes the session for good; a user who meant to pause should know before
             # `--resume` answers "nothing to resume".
             c.print(
