@@ -476,8 +476,9 @@ def _apply_judgement(
     evidence: list[set[str]] = []  # per point, the spans that make it best: most similar, most entailing
     for n, (point, spans) in enumerate(zip(work.points, work.read_spans(probs), strict=True)):
         rows = [probs[(span, point)] for span in spans]
-        best_entail = max(float(r[ENTAIL]) for r in rows)
-        evidence.append({spans[0], spans[max(range(len(rows)), key=lambda i: float(rows[i][ENTAIL]))]})
+        best = max(range(len(rows)), key=lambda i: float(rows[i][ENTAIL]))
+        best_entail = float(rows[best][ENTAIL])
+        evidence.append({spans[0], spans[best]})
         worst = max(range(len(rows)), key=lambda i: float(rows[i][CONTRADICT]))
         contra = float(rows[worst][CONTRADICT])
         similar = similar_points[n] if n < len(similar_points) else 0.0
@@ -874,7 +875,8 @@ class Grader:
         """Each rubric's model answer assessed as an answer, without floors: its JudgeFloor."""
         if not rubrics:
             return []
-        own = self._assess([(r, r.model_answer or "") for r in rubrics], floored=False)
+        # No second look at off-topic flags: a floor reads the points and claims, never the flags.
+        own = self._assess([(r, r.model_answer or "") for r in rubrics], floored=False, second_look=False)
         return [_floor_of(r, a.signals) for r, a in zip(rubrics, own, strict=True)]
 
     def read_floors(self, rubrics: Sequence[Rubric]) -> ShippedFloors:

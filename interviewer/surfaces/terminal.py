@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from interviewer.critic import Critic, Critique
 
 NEXT_PROMPT = "↵ "
+NEXT_HINT = "Press Enter for the next question, or type reference, repeat or quit."
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 BAND_STYLE = {
@@ -334,12 +335,10 @@ class Practice:
                 )
                 self.console.print(
                     "[dim]That answer is already graded, so this was not added to it (the transcript "
-                    "keeps it). Press Enter for the next question, or type reference, repeat or quit.[/dim]"
+                    f"keeps it). {NEXT_HINT}[/dim]"
                 )
                 continue
-            self.console.print(
-                "[dim]Press Enter for the next question, or type reference, repeat or quit.[/dim]"
-            )
+            self.console.print(f"[dim]{NEXT_HINT}[/dim]")
 
     # -- showing --------------------------------------------------------------------------------
 
