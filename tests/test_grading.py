@@ -785,10 +785,10 @@ def _count_model_answer_reads(grader, monkeypatch) -> list[int]:
     reads: list[int] = []
     assess = grader._assess
 
-    def spy(items, floored):
+    def spy(items, floored, **options):
         if not floored:
             reads.append(len(items))
-        return assess(items, floored)
+        return assess(items, floored, **options)
 
     monkeypatch.setattr(grader, "_assess", spy)
     return reads
