@@ -291,6 +291,29 @@ def test_a_csv_quote_left_open_is_named_with_the_lines_it_took(run, tmp_path):
     assert "lines 4–5 were read as this one row" in unclosed and '""' in unclosed
 
 
+def test_a_stray_quote_in_a_multi_line_answer_is_one_problem_not_several():
+    """The reader stops at a stray quote; the rest of that quoted answer was read as rows of its own
+    and named as more problems ("2 fields where the header has 3 columns"), none of them real."""
+    from interviewer.sources.tables import csv_records
+
+    header, rows = csv_records(
+        "id,question_id,answer\n"  # 1
+        'r1,000-15,"He said "pooling" is\n'  # 2: a stray quote, the field runs on
+        'just downsampling, and more"\n'  # 3: where it closes
+        "r2,000-15,ok\n"  # 4
+        'r3,000-15,"one\n'  # 5
+        'two "three" four\n'  # 6: a stray quote on the field's second line
+        'five"\n'  # 7
+        'glued,000-15,"Pooling" downsamples\n'  # 8: closed, with text after it: nothing runs on
+        'r4,000-15,"fine, quoted"\n'  # 9
+    )
+    read = [(line, data["id"] if data else None, problem) for line, data, problem in rows]
+    assert [(line, row) for line, row, _ in read] == [(2, None), (4, "r2"), (5, None), (8, None), (9, "r4")]
+    assert "lines 2–3 were read as this one row" in read[0][2]
+    assert "lines 5–7 were read as this one row" in read[2][2]
+    assert "were read as" not in read[3][2]
+
+
 def test_a_tsv_field_opening_with_a_quote_is_read_as_text():
     """TSV fields are seldom quoted: strict CSV quoting would skip a row whose answer starts with a
     quoted word, which used to be read."""

@@ -115,11 +115,8 @@ def csv_records(
     TSV is not (its fields are seldom quoted, and a quote opening one is text). `name` (the file)
     leads the message of a header that cannot be read.
     """
-    reader = csv.reader(
-        io.StringIO(lines, newline="") if isinstance(lines, str) else lines,
-        delimiter=delimiter,
-        strict=delimiter == ",",
-    )
+    source = _Lines(io.StringIO(lines, newline="") if isinstance(lines, str) else lines)
+    reader = csv.reader(source, delimiter=delimiter, strict=delimiter == ",")
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -129,15 +126,18 @@ def csv_records(
     named = max((i + 1 for i, n in enumerate(names) if n.strip()), default=0)  # fields a row must have
 
     def rows() -> Iterator[tuple[int, dict | None, str | None]]:
-        start = reader.line_num + 1
+        start = source.read + 1
+        source.new_row()
         while True:
             try:
                 values = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield start, None, _bad_quoting(str(exc), start, reader.line_num)
-                start = reader.line_num + 1
+                source.skip_rest_of_field()
+                yield start, None, _bad_quoting(str(exc), start, source.read)
+                start = source.read + 1
+                source.new_row()
                 continue
             if values:
                 if len(values) > len(names) and any(v.strip() for v in values[len(names) :]):
@@ -150,7 +150,8 @@ def csv_records(
                         {name: (values[i] if i < len(values) else None) for i, name in enumerate(names)},
                         None,
                     )
-            start = reader.line_num + 1
+            start = source.read + 1
+            source.new_row()
 
     return header, rows()
 
@@ -195,6 +196,50 @@ def jsonl_records(lines: str | Iterable[str]) -> Iterator[tuple[int, dict | None
             yield number, None, f"expected a JSON object{array}"
             continue
         yield number, data, None
+
+
+class _Lines:
+    """The lines a csv.reader reads, counted, so that a row broken by a stray quote can be skipped
+    whole: the reader stops at the quote, and the rest of its quoted field, read as rows of its own,
+    would be named as problems of their own ("2 fields where the header has 3 columns")."""
+
+    LOOKAHEAD = 50  # lines a broken field may still run on for; beyond that it is left to the reader
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
+        self._again: list[str] = []  # lines looked at and handed back, last first
+        self.read = 0
+        self.quotes = 0  # double quotes in the lines of the row being read
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._pull()
+        self.read += 1
+        self.quotes += line.count('"')
+        return line
+
+    def new_row(self) -> None:
+        self.quotes = 0
+
+    def skip_rest_of_field(self) -> None:
+        """After a stray quote stopped the reader: if the row's quotes leave a field open (an odd
+        count: `"He said "hi" and` runs on), read on to the line that closes it. A field closed
+        with text after it (`"Pooling" downsamples`) leaves none open, and nothing is skipped;
+        neither is anything if no close is in sight."""
+        if self.quotes % 2 == 0:
+            return
+        ahead = []
+        for line in itertools.islice(iter(self._pull, None), self.LOOKAHEAD):
+            ahead.append(line)
+            if line.count('"') % 2:
+                self.read += len(ahead)
+                return
+        self._again.extend(reversed(ahead))
+
+    def _pull(self) -> str:
+        return self._again.pop() if self._again else next(self._lines)
 
 
 # ---- readers -------------------------------------------------------------------------------------
