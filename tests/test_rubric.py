@@ -410,6 +410,57 @@ def test_a_marking_scheme_that_lists_more_options_than_asked_becomes_sets_of_alt
     assert "choice" not in points[0].model_dump()
 
 
+def test_a_marking_schemes_sub_items_numbered_options_and_lead_ins_are_read_as_meant():
+    """Sub-items were options of their own or points every answer had to make; numbered options
+    were all needed; "The following are the tasks:" was a point no answer makes."""
+    question = "Describe two benefits of SDN and name two tasks of its controller."
+    scheme = (
+        "Benefits:\n"
+        "● Simpler switches: they only follow their flow tables\n"
+        "● Routing converges faster thanks to a global view\n"
+        "● Increased flexibility:\n"
+        "1. Routing logic can be updated on the fly\n"
+        "2. An API lets software program the network\n"
+        "● Security concerns:\n"
+        "○ Without dedicated hardware its security is lost\n"
+        "The controller is logically central. The following are the tasks of the controller:\n"
+        "1. Configuring the forwarding tables\n"
+        "2. Monitoring traffic statistics\n"
+        "3. Discovering the topology\n"
+    )
+    points = derive_key_points(scheme, question=question)
+    assert [(k.text, k.choice, k.needed) for k in points] == [
+        ("Simpler switches: they only follow their flow tables", 0, 2),
+        ("Routing converges faster thanks to a global view", 0, 2),
+        ("Increased flexibility: Routing logic can be updated on the fly", 0, 2),
+        ("Security concerns: Without dedicated hardware its security is lost", 0, 2),
+        ("The controller is logically central.", None, 1),
+        ("Configuring the forwarding tables", 1, 2),
+        ("Monitoring traffic statistics", 1, 2),
+        ("Discovering the topology", 1, 2),
+    ]
+    # Where any one option counts, a sub-item counts as its item would.
+    one = (
+        "One of the following justifications should be given:\n"
+        "● B is a special case of C\n"
+        "● A correct calculation of the three probabilities\n"
+        "○ P(B) = 0.6^3 * 0.4^3, about 0.014\n"
+    )
+    assert [(k.text, k.choice) for k in derive_key_points(one, question="Order the events.")] == [
+        ("B is a special case of C", 0),
+        ("A correct calculation of the three probabilities", 0),
+        ("P(B) = 0.6^3 * 0.4^3, about 0.014", 0),
+    ]
+    # Items marked otherwise, and not under a label, are another list, not more of the same options.
+    two = "● Dropout zeroes units\n● Weight decay shrinks weights\n1. Fit the model\n2. Then tune the rate"
+    assert [k.choice for k in derive_key_points(two, question="Name one regularizer.")] == [0, 0, 1, 1]
+    # Numbered steps no longer than what is asked stay points, all needed, with their lead-in.
+    steps = "The steps are these two:\n1. Compute the loss on the batch\n2. Step against the gradient"
+    assert [k.choice for k in derive_key_points(steps, question="Name the two steps.")] == [None] * 3
+    # A bank answer's numbered items are points, as before.
+    assert all(k.choice is None for k in derive_key_points(scheme))
+
+
 @pytest.mark.parametrize(
     ("question", "count"),
     [
@@ -440,7 +491,7 @@ def test_asked_count_reads_how_many_items_a_question_asks_for(question, count):
         ("Award 1 mark for any two of the following:", [0, 0, 0]),
         ("One of the following justifications should be given:", [0, 0, 0]),
         ("Deduct marks if any of the following is claimed:", [None, None, None, None]),
-        ("The following are all needed:", [None, None, None, None]),  # the line is a point too
+        ("The following are all needed:", [None, None, None]),  # the line states nothing to make
     ],
 )
 def test_a_schemes_own_cue_makes_its_list_a_set(cue, choices):

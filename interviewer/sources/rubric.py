@@ -249,11 +249,16 @@ _ASKED_COUNT = re.compile(
     r"(?=\s+[a-z(]|\s*[.?!;]|\s*$)",
     re.I,
 )
-# A sentence cut off where a list begins: "The two modes and their drawbacks are".
-_INTRODUCES = re.compile(r"\b(are|is|include|includes|as follows|the following|following)\s*:?\s*$", re.I)
-# Numbered items ("1.", "2)") are parts of one answer; bullets and lettered items may be options.
+# A sentence cut off where a list begins: "The two modes and their drawbacks are", "The following are
+# the tasks of the controller".
+_INTRODUCES = re.compile(
+    r"\b(are|is|include|includes|as follows|the following|following)\s*:?\s*$|^the following\b", re.I
+)
+# Numbered items ("1.", "2)") are parts of a bank answer; in a marking scheme they may be options too.
 _NUMBERED = re.compile(r"^\(?\d+[.)]")
 _MAX_OPTIONS = 8  # options kept per list
+_LABEL_WORDS = 6  # a bullet this short ending in ":" names an option its sub-items state
+_SUB_GLYPHS = frozenset("○◦▪▫‣")
 
 # A rubric's points as an answer is asked for them: each key point alone, or a set of alternatives
 # (KeyPoint.choice) of which `needed` count.
@@ -305,6 +310,8 @@ class _Candidate:
     listed: int | None = None  # the list (under one heading) this bullet belongs to
     needed: int | None = None  # how many of that list the scheme itself asks for ("one of the following")
     sentences: tuple[str, ...] = ()  # a bullet's points when its list turns out not to hold options
+    label: bool = False  # a short bullet ending in ":" ("Increased flexibility:"): its sub-items say what
+    subs: tuple[str, ...] = ()  # its sub-items ("○ P(B) = 0.6³ · 0.4³" under "● A correct calculation")
 
 
 def _option_sets(candidates: list[_Candidate], asked: list[tuple[int, bool]]) -> list[_Candidate]:
@@ -318,17 +325,24 @@ def _option_sets(candidates: list[_Candidate], asked: list[tuple[int, bool]]) ->
         if c.listed is not None:
             sizes[c.listed] = sizes.get(c.listed, 0) + 1
     chosen = [n for n, choosing in asked if choosing]
+
+    def needed_of(c: _Candidate) -> int | None:
+        assert c.listed is not None
+        longer = bool(asked) and sizes[c.listed] > max(n for n, _ in asked)
+        needed = c.needed or (min(chosen) if chosen and longer else None)
+        return None if needed is None or sizes[c.listed] <= needed else needed
+
+    sets = {c.listed: needed for c in candidates if c.listed is not None and (needed := needed_of(c))}
     out: list[_Candidate] = []
     for c in candidates:
         if c.listed is None:
             out.append(c)
-            continue
-        longer = bool(asked) and sizes[c.listed] > max(n for n, _ in asked)
-        needed = c.needed or (min(chosen) if chosen and longer else None)
-        if needed is None or sizes[c.listed] <= needed:
-            out.extend(_Candidate(t) for t in c.sentences)
+        elif c.listed in sets:
+            out.append(_Candidate(c.text, c.listed, sets[c.listed]))
+            if sets[c.listed] == 1:  # any one counts, so a sub-item counts as its item would
+                out.extend(_Candidate(t, c.listed, 1) for t in c.subs)
         else:
-            out.append(_Candidate(c.text, c.listed, needed))
+            out.extend(_Candidate(t) for t in c.sentences)
     return out
 
 
@@ -405,6 +419,8 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
     in_code = False
     header: list[str] | None = None
     listed: int | None = None  # the list the current bullets belong to
+    kind = ""  # how that list's items are marked: a glyph, "number" or "letter"
+    sub = ""  # how the sub-items of its last item are marked
     lists = 0
     needed: int | None = None  # the count an "N of the following" cue set for the next list
     for raw in _unwrapped(reference.splitlines()):
@@ -432,15 +448,34 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
                 candidates.append(_Candidate(f"{label} — " + "; ".join(pairs)))
             continue
         header = None
-        if alternatives and _is_option(line):
-            if listed is None:
-                lists += 1
-                listed = lists
+        item = _item_kind(line) if alternatives else None
+        if item is not None:
             # sentence by sentence: a bullet keeps what it states when it also says how to mark
             kept = [t for t in _SENTENCE_END.split(_plain(_unmarked(line))) if not _TO_GRADERS.search(t)]
             text = _FILLER.sub("", " ".join(kept)).strip().rstrip(":").strip()
+            parent = candidates[-1] if candidates and listed is not None else None
+            if (
+                parent is not None
+                and parent.listed == listed
+                and item != kind
+                and (item == sub or _is_sub_item(item, kind, parent))
+            ):
+                # "● Increased flexibility:" then "1. Routing logic can be updated on the fly": one option
+                if parent.label and text:
+                    parent.text, parent.label = f"{parent.text}: {text}", False
+                elif len(text.split()) >= 2:
+                    parent.subs += (text,)
+                parent.sentences += tuple(_sentences(line))
+                sub = item
+                continue
+            sub = ""
+            if listed is None or item != kind:  # a list starts, or items marked otherwise start another
+                needed = needed if listed is None else None  # a cue counts for the list right after it
+                lists += 1
+                listed, kind = lists, item
             if len(text.split()) >= 2:
-                candidates.append(_Candidate(text, listed, needed, tuple(_sentences(line))))
+                names_one = line.endswith(":") and len(text.split()) <= _LABEL_WORDS
+                candidates.append(_Candidate(text, listed, needed, tuple(_sentences(line)), label=names_one))
             continue
         if alternatives:  # a line that is not a bullet ends the list; a cue sets the next one's count
             listed = None
@@ -451,6 +486,24 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
             sentences = [t for t in sentences if not _INTRODUCES.search(t)]
         candidates.extend(_Candidate(sentence) for sentence in sentences)
     return candidates
+
+
+def _item_kind(line: str) -> str | None:
+    """How a list item is marked (its glyph, "number" or "letter"), or None for a line that is not
+    one. In a marking scheme numbered items may be options too ("Possible challenges: 1. … 2. …")."""
+    if _is_option(line):
+        marker = _MARKER.match(line)
+        assert marker is not None
+        glyph = marker.group(0).strip()
+        return glyph if len(glyph) == 1 and not glyph.isalnum() else "letter"
+    return "number" if _NUMBERED.match(line) and _MARKER.match(line) else None
+
+
+def _is_sub_item(item: str, kind: str, parent: _Candidate) -> bool:
+    """Whether an item marked otherwise than its list is a sub-item of the one before it: under a
+    label ("● Security concerns:" then "○ No hardware security"), or in a glyph that marks sub-items
+    ("○" under "●", "i)" under "3."). Any other change of marker starts another list."""
+    return parent.label or item in _SUB_GLYPHS or (item == "letter" and kind == "number")
 
 
 def _sentences(line: str) -> list[str]:
