@@ -312,6 +312,18 @@ def test_a_stray_quote_in_a_multi_line_answer_is_one_problem_not_several():
     assert "lines 2–3 were read as this one row" in read[0][2]
     assert "lines 5–7 were read as this one row" in read[2][2]
     assert "were read as" not in read[3][2]
+    # A row of its own ends the search, so a quote that opens nothing never costs the rows below it
+    # (an inch mark in an unquoted field is text), and two broken rows stay two problems.
+    header, rows = csv_records(
+        'id,answer,score\n1,"12" ruler" here,3\n2,ok,4\n3,He is 6\' 2" tall,5\n4,"a "b" c,2\n5,"d "e" f,3\n'
+    )
+    assert [(line, data and data["id"]) for line, data, _ in rows] == [
+        (2, None),
+        (3, "2"),
+        (4, "3"),
+        (5, None),
+        (6, None),
+    ]
 
 
 def test_a_tsv_field_opening_with_a_quote_is_read_as_text():

@@ -134,7 +134,7 @@ def csv_records(
             except StopIteration:
                 return
             except csv.Error as exc:
-                source.skip_rest_of_field()
+                source.skip_rest_of_field(delimiter, len(names))
                 yield start, None, _bad_quoting(str(exc), start, source.read)
                 start = source.read + 1
                 source.new_row()
@@ -208,6 +208,7 @@ class _Lines:
     def __init__(self, lines: Iterable[str]) -> None:
         self._lines = iter(lines)
         self._again: list[str] = []  # lines looked at and handed back, last first
+        self._failed: Exception | None = None  # what reading on raised, raised when the reader gets there
         self.read = 0
         self.quotes = 0  # double quotes in the lines of the row being read
 
@@ -223,23 +224,57 @@ class _Lines:
     def new_row(self) -> None:
         self.quotes = 0
 
-    def skip_rest_of_field(self) -> None:
+    def skip_rest_of_field(self, delimiter: str, columns: int) -> None:
         """After a stray quote stopped the reader: if the row's quotes leave a field open (an odd
-        count: `"He said "hi" and` runs on), read on to the line that closes it. A field closed
-        with text after it (`"Pooling" downsamples`) leaves none open, and nothing is skipped;
-        neither is anything if no close is in sight."""
+        count: `"He said "hi" and` runs on), read on to the line that closes it (`and more",3`:
+        what follows a quote there reads as the end of a row). A line that is a row in its own
+        right (`2,ok,4`), or one that opens a field without closing it, ends the search: nothing is
+        skipped, and neither is anything if no close is in sight. A field closed with text after it
+        (`"Pooling" downsamples`) leaves none open."""
         if self.quotes % 2 == 0:
             return
-        ahead = []
-        for line in itertools.islice(iter(self._pull, None), self.LOOKAHEAD):
+        ahead: list[str] = []
+        while len(ahead) < self.LOOKAHEAD:
+            try:
+                line = self._pull()
+            except StopIteration:
+                break
+            except Exception as exc:  # not UTF-8, say: raised where the reader would have met it
+                self._failed = exc
+                break
             ahead.append(line)
             if line.count('"') % 2:
-                self.read += len(ahead)
-                return
+                if _reads_cleanly('"' + line, delimiter):
+                    self.read += len(ahead)
+                    return
+                break
+            if _is_a_row(line, delimiter, columns):
+                break
         self._again.extend(reversed(ahead))
 
     def _pull(self) -> str:
-        return self._again.pop() if self._again else next(self._lines)
+        if self._again:
+            return self._again.pop()
+        if self._failed is not None:
+            raise self._failed
+        return next(self._lines)
+
+
+def _reads_cleanly(text: str, delimiter: str) -> bool:
+    try:
+        list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error:
+        return False
+    return True
+
+
+def _is_a_row(line: str, delimiter: str, columns: int) -> bool:
+    """Whether a line alone reads as a whole row of `columns` fields."""
+    try:
+        rows = list(csv.reader(io.StringIO(line, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error:
+        return False
+    return len(rows) == 1 and len(rows[0]) == columns
 
 
 # ---- readers -------------------------------------------------------------------------------------
