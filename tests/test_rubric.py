@@ -423,7 +423,7 @@ def test_a_marking_schemes_sub_items_numbered_options_and_lead_ins_are_read_as_m
         "2. An API lets software program the network\n"
         "● Security concerns:\n"
         "○ Without dedicated hardware its security is lost\n"
-        "The controller is logically central. The following are the tasks of the controller:\n"
+        "The controller is logically central. The following are possible tasks of the controller:\n"
         "1. Configuring the forwarding tables\n"
         "2. Monitoring traffic statistics\n"
         "3. Discovering the topology\n"
@@ -451,14 +451,69 @@ def test_a_marking_schemes_sub_items_numbered_options_and_lead_ins_are_read_as_m
         ("A correct calculation of the three probabilities", 0),
         ("P(B) = 0.6^3 * 0.4^3, about 0.014", 0),
     ]
-    # Items marked otherwise, and not under a label, are another list, not more of the same options.
+    # Numbered items after bullets are another list, not more of the same options; and numbered items
+    # are an answer's steps, all needed, unless the line before them offers choices.
     two = "● Dropout zeroes units\n● Weight decay shrinks weights\n1. Fit the model\n2. Then tune the rate"
-    assert [k.choice for k in derive_key_points(two, question="Name one regularizer.")] == [0, 0, 1, 1]
+    assert [k.choice for k in derive_key_points(two, question="Name one regularizer.")] == [0, 0, None, None]
     # Numbered steps no longer than what is asked stay points, all needed, with their lead-in.
     steps = "The steps are these two:\n1. Compute the loss on the batch\n2. Step against the gradient"
     assert [k.choice for k in derive_key_points(steps, question="Name the two steps.")] == [None] * 3
     # A bank answer's numbered items are points, as before.
     assert all(k.choice is None for k in derive_key_points(scheme))
+
+
+@pytest.mark.parametrize(
+    ("scheme", "question", "read"),
+    [
+        (  # a one-word label is named by its sub-item, not dropped with the sub-item given to another
+            "● Simpler switches\n● Flexibility:\n○ Routing logic changes on the fly\n● Faster routing",
+            "Name two benefits.",
+            [
+                ("Simpler switches", 0),
+                ("Flexibility: Routing logic changes on the fly", 0),
+                ("Faster routing", 0),
+            ],
+        ),
+        (  # so is a one-word item without a colon
+            "● Simpler switches\n● Speed\n○ Routing converges faster\n● An API",
+            "Name two benefits.",
+            [("Simpler switches", 0), ("Speed: Routing converges faster", 0), ("An API", 0)],
+        ),
+        (  # bullets in any glyph are one list
+            "- Dropout zeroes units\n* Weight decay shrinks weights\n- Early stopping halts",
+            "Name one regularizer.",
+            [("Dropout zeroes units", 0), ("Weight decay shrinks weights", 0), ("Early stopping halts", 0)],
+        ),
+        (  # letters after numbers are another list unless the number's line ends in ":"
+            "1. Compute the gradient\n2. Step against it\n"
+            "a) Adam adapts steps\nb) SGD uses one rate\nc) RMSProp scales",
+            "Describe the two steps and name one optimizer.",
+            [
+                ("Compute the gradient", None),
+                ("Step against it", None),
+                ("Adam adapts steps", 0),
+                ("SGD uses one rate", 0),
+                ("RMSProp scales", 0),
+            ],
+        ),
+        (  # numbered steps are all needed where nothing offers them as choices
+            "1. Pick k centroids\n2. Assign each point to one\n3. Move centroids to means",
+            "Name one clustering algorithm and describe it.",
+            [
+                ("Pick k centroids", None),
+                ("Assign each point to one", None),
+                ("Move centroids to means", None),
+            ],
+        ),
+        (  # "The following" that states something stays
+            "The following code leaks memory because the buffer is never freed.",
+            "Why does it leak?",
+            [("The following code leaks memory because the buffer is never freed.", None)],
+        ),
+    ],
+)
+def test_a_marking_schemes_lists_are_read_by_their_markers(scheme, question, read):
+    assert [(k.text, k.choice) for k in derive_key_points(scheme, question=question)] == read
 
 
 @pytest.mark.parametrize(

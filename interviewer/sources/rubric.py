@@ -252,13 +252,17 @@ _ASKED_COUNT = re.compile(
 # A sentence cut off where a list begins: "The two modes and their drawbacks are", "The following are
 # the tasks of the controller".
 _INTRODUCES = re.compile(
-    r"\b(are|is|include|includes|as follows|the following|following)\s*:?\s*$|^the following\b", re.I
+    r"\b(are|is|include|includes|as follows|the following|following)\s*:?\s*$"
+    r"|^the following (are|is|include|includes|were|can be|should be|must be)\b",
+    re.I,
 )
 # Numbered items ("1.", "2)") are parts of a bank answer; in a marking scheme they may be options too.
 _NUMBERED = re.compile(r"^\(?\d+[.)]")
 _MAX_OPTIONS = 8  # options kept per list
-_LABEL_WORDS = 6  # a bullet this short ending in ":" names an option its sub-items state
+_LABEL_WORDS = 6  # a bullet this short ending in ":" names an option its first sub-item states
 _SUB_GLYPHS = frozenset("○◦▪▫‣")
+# A line before a list that offers its items as choices: "Possible challenges:", "Examples include:".
+_OFFERS = re.compile(r"\b(possible|possibilities|options?|alternatives?|examples?|any)\b", re.I)
 
 # A rubric's points as an answer is asked for them: each key point alone, or a set of alternatives
 # (KeyPoint.choice) of which `needed` count.
@@ -310,16 +314,20 @@ class _Candidate:
     listed: int | None = None  # the list (under one heading) this bullet belongs to
     needed: int | None = None  # how many of that list the scheme itself asks for ("one of the following")
     sentences: tuple[str, ...] = ()  # a bullet's points when its list turns out not to hold options
-    label: bool = False  # a short bullet ending in ":" ("Increased flexibility:"): its sub-items say what
+    opens: bool = False  # its line ends in ":", so items marked otherwise below it are its sub-items
     subs: tuple[str, ...] = ()  # its sub-items ("○ P(B) = 0.6³ · 0.4³" under "● A correct calculation")
+    numbered: bool = False  # an item of a numbered list ("1.", "2)")
+    offered: bool = False  # its list follows a line that offers choices ("Possible challenges:")
 
 
 def _option_sets(candidates: list[_Candidate], asked: list[tuple[int, bool]]) -> list[_Candidate]:
     """Lists that hold more options than an answer needs stay sets: `needed` from the scheme's own cue,
     else the fewest the question asks for, and only for a list longer than every count it asks for
     ("name the two modes and one downside of each": a list of two modes is two points, a list of four
-    downsides is one set). Any other list is a list of points, all needed, read sentence by sentence
-    as before."""
+    downsides is one set). A numbered list is a set by the question's count only where the line
+    before it offers choices ("Possible challenges:"): numbered steps are otherwise one answer's
+    parts. Any other list is a list of points, all needed, read sentence by sentence as before."""
+    candidates = [c for c in candidates if c.listed is None or len(c.text.split()) >= 2]
     sizes: dict[int, int] = {}
     for c in candidates:
         if c.listed is not None:
@@ -329,7 +337,8 @@ def _option_sets(candidates: list[_Candidate], asked: list[tuple[int, bool]]) ->
     def needed_of(c: _Candidate) -> int | None:
         assert c.listed is not None
         longer = bool(asked) and sizes[c.listed] > max(n for n, _ in asked)
-        needed = c.needed or (min(chosen) if chosen and longer else None)
+        by_question = chosen and longer and (c.offered or not c.numbered)
+        needed = c.needed or (min(chosen) if by_question else None)
         return None if needed is None or sizes[c.listed] <= needed else needed
 
     sets = {c.listed: needed for c in candidates if c.listed is not None and (needed := needed_of(c))}
@@ -419,8 +428,10 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
     in_code = False
     header: list[str] | None = None
     listed: int | None = None  # the list the current bullets belong to
-    kind = ""  # how that list's items are marked: a glyph, "number" or "letter"
-    sub = ""  # how the sub-items of its last item are marked
+    first = ""  # how that list's first item is marked: a glyph, "number" or "letter"
+    indent = 0  # and how far it is indented
+    sub: tuple[str, int] | None = None  # how the sub-items of its last item are marked, and indented
+    offered = False  # the last line that was not an item offers choices ("Possible challenges:")
     lists = 0
     needed: int | None = None  # the count an "N of the following" cue set for the next list
     for raw in _unwrapped(reference.splitlines()):
@@ -448,37 +459,50 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
                 candidates.append(_Candidate(f"{label} — " + "; ".join(pairs)))
             continue
         header = None
-        item = _item_kind(line) if alternatives else None
-        if item is not None:
+        marker = _item_marker(line) if alternatives else None
+        if marker is not None:
             # sentence by sentence: a bullet keeps what it states when it also says how to mark
             kept = [t for t in _SENTENCE_END.split(_plain(_unmarked(line))) if not _TO_GRADERS.search(t)]
             text = _FILLER.sub("", " ".join(kept)).strip().rstrip(":").strip()
+            depth = len(raw.expandtabs(4)) - len(raw.expandtabs(4).lstrip())
             parent = candidates[-1] if candidates and listed is not None else None
             if (
                 parent is not None
                 and parent.listed == listed
-                and item != kind
-                and (item == sub or _is_sub_item(item, kind, parent))
+                and (sub == (marker, depth) or _is_sub_item(marker, depth, first, indent, parent))
             ):
                 # "● Increased flexibility:" then "1. Routing logic can be updated on the fly": one option
-                if parent.label and text:
-                    parent.text, parent.label = f"{parent.text}: {text}", False
+                words = len(parent.text.split())
+                names_it = (parent.opens and words <= _LABEL_WORDS) or words < 2
+                if text and names_it and not parent.subs:
+                    parent.text = f"{parent.text}: {text}" if parent.text else text
+                    parent.opens = False
                 elif len(text.split()) >= 2:
                     parent.subs += (text,)
                 parent.sentences += tuple(_sentences(line))
-                sub = item
+                sub = (marker, depth)
                 continue
-            sub = ""
-            if listed is None or item != kind:  # a list starts, or items marked otherwise start another
-                needed = needed if listed is None else None  # a cue counts for the list right after it
+            sub = None
+            if listed is None or _family(marker) != _family(first):  # "1." after "●" starts another list
+                if listed is not None:
+                    needed = None  # a cue counts for the list right after it
                 lists += 1
-                listed, kind = lists, item
-            if len(text.split()) >= 2:
-                names_one = line.endswith(":") and len(text.split()) <= _LABEL_WORDS
-                candidates.append(_Candidate(text, listed, needed, tuple(_sentences(line)), label=names_one))
+                listed, first, indent = lists, marker, depth
+            candidates.append(
+                _Candidate(
+                    text,
+                    listed,
+                    needed,
+                    tuple(_sentences(line)),
+                    opens=line.endswith(":"),
+                    numbered=marker == "number",
+                    offered=offered,
+                )
+            )
             continue
         if alternatives:  # a line that is not a bullet ends the list; a cue sets the next one's count
             listed = None
+            offered = bool(_OFFERS.search(line))
             cue = None if _NOT_OPTIONS.search(line) else _OPTIONS_CUE.search(line)
             needed = _count(cue.group(1)) if cue else None
         sentences = _sentences(line)
@@ -488,7 +512,7 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
     return candidates
 
 
-def _item_kind(line: str) -> str | None:
+def _item_marker(line: str) -> str | None:
     """How a list item is marked (its glyph, "number" or "letter"), or None for a line that is not
     one. In a marking scheme numbered items may be options too ("Possible challenges: 1. … 2. …")."""
     if _is_option(line):
@@ -499,11 +523,20 @@ def _item_kind(line: str) -> str | None:
     return "number" if _NUMBERED.match(line) and _MARKER.match(line) else None
 
 
-def _is_sub_item(item: str, kind: str, parent: _Candidate) -> bool:
-    """Whether an item marked otherwise than its list is a sub-item of the one before it: under a
-    label ("● Security concerns:" then "○ No hardware security"), or in a glyph that marks sub-items
-    ("○" under "●", "i)" under "3."). Any other change of marker starts another list."""
-    return parent.label or item in _SUB_GLYPHS or (item == "letter" and kind == "number")
+def _family(marker: str) -> str:
+    """Bullets are one family whatever their glyph ("-", "*", "●"); numbers and letters are others."""
+    return marker if marker in ("number", "letter") else "bullet"
+
+
+def _is_sub_item(marker: str, depth: int, first: str, indent: int, parent: _Candidate) -> bool:
+    """Whether an item is a sub-item of the one before it: indented further than its list's first
+    item, in a glyph that marks sub-items ("○" under "●"), or marked otherwise under an item that
+    ends in ":" ("● Security concerns:" then "○ …", "3. Medium access:" then "i) …")."""
+    return (
+        depth > indent
+        or (marker in _SUB_GLYPHS and first not in _SUB_GLYPHS)
+        or (parent.opens and _family(marker) != _family(first))
+    )
 
 
 def _sentences(line: str) -> list[str]:
