@@ -324,6 +324,9 @@ def test_a_stray_quote_in_a_multi_line_answer_is_one_problem_not_several():
         (5, None),
         (6, None),
     ]
+    # A row is told by what a row may hold: a quote in it (`TV is 12"`) or a blank trailing field.
+    header, rows = csv_records('id,answer,score,\n1,"He said "hi" there,3\n2,TV is 12",4\n3,ok,5,\n')
+    assert [(line, data and data["id"]) for line, data, _ in rows] == [(2, None), (3, "2"), (4, "3")]
 
 
 def test_a_tsv_field_opening_with_a_quote_is_read_as_text():

@@ -134,16 +134,14 @@ def csv_records(
             except StopIteration:
                 return
             except csv.Error as exc:
-                source.skip_rest_of_field(delimiter, len(names))
+                source.skip_rest_of_field(delimiter, len(names), named)
                 yield start, None, _bad_quoting(str(exc), start, source.read)
                 start = source.read + 1
                 source.new_row()
                 continue
             if values:
-                if len(values) > len(names) and any(v.strip() for v in values[len(names) :]):
-                    yield start, None, _field_count(len(values), len(names), "more")
-                elif len(values) < named:
-                    yield start, None, _field_count(len(values), len(names), "fewer")
+                if problem := _misfit(values, len(names), named):
+                    yield start, None, problem
                 else:
                     yield (
                         start,
@@ -169,6 +167,16 @@ def _bad_quoting(error: str, start: int, end: int) -> str:
         f"a field's quotes are not valid CSV ({error}){took}; put the whole field in double quotes "
         'and write each quote inside it as ""'
     )
+
+
+def _misfit(values: list[str], columns: int, named: int) -> str | None:
+    """What is wrong with a row's number of fields, if anything: more than the header's columns
+    (unless the extra ones are blank), or fewer than its named columns."""
+    if len(values) > columns and any(v.strip() for v in values[columns:]):
+        return _field_count(len(values), columns, "more")
+    if len(values) < named:
+        return _field_count(len(values), columns, "fewer")
+    return None
 
 
 def _field_count(found: int, columns: int, which: str) -> str:
@@ -224,7 +232,7 @@ class _Lines:
     def new_row(self) -> None:
         self.quotes = 0
 
-    def skip_rest_of_field(self, delimiter: str, columns: int) -> None:
+    def skip_rest_of_field(self, delimiter: str, columns: int, named: int) -> None:
         """After a stray quote stopped the reader: if the row's quotes leave a field open (an odd
         count: `"He said "hi" and` runs on), read on to the line that closes it (`and more",3`:
         what follows a quote there reads as the end of a row). A line that is a row in its own
@@ -243,12 +251,12 @@ class _Lines:
                 self._failed = exc
                 break
             ahead.append(line)
+            if _is_a_row(line, delimiter, columns, named):  # first: `2,TV is 12",4` is a row, not a close
+                break
             if line.count('"') % 2:
                 if _reads_cleanly('"' + line, delimiter):
                     self.read += len(ahead)
                     return
-                break
-            if _is_a_row(line, delimiter, columns):
                 break
         self._again.extend(reversed(ahead))
 
@@ -268,13 +276,13 @@ def _reads_cleanly(text: str, delimiter: str) -> bool:
     return True
 
 
-def _is_a_row(line: str, delimiter: str, columns: int) -> bool:
-    """Whether a line alone reads as a whole row of `columns` fields."""
+def _is_a_row(line: str, delimiter: str, columns: int, named: int) -> bool:
+    """Whether a line alone reads as a whole row, its fields as many as a row's may be."""
     try:
         rows = list(csv.reader(io.StringIO(line, newline=""), delimiter=delimiter, strict=True))
     except csv.Error:
         return False
-    return len(rows) == 1 and len(rows[0]) == columns
+    return len(rows) == 1 and _misfit(rows[0], columns, named) is None
 
 
 # ---- readers -------------------------------------------------------------------------------------
