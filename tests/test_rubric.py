@@ -505,6 +505,24 @@ def test_a_marking_schemes_sub_items_numbered_options_and_lead_ins_are_read_as_m
                 ("Move centroids to means", None),
             ],
         ),
+        (  # a line that only says what follows states nothing
+            "The following points should be mentioned:\n- Dropout zeroes units\n- Weight decay shrinks them",
+            "Why regularize?",
+            [("Dropout zeroes units", None), ("Weight decay shrinks them", None)],
+        ),
+        (  # an offer of choices ends at a heading
+            "Possible challenges:\n1. Topology changes\n2. Insecure links\n3. Hidden terminals\n# Steps\n"
+            "1. Pick k centroids now\n2. Assign every point\n3. Move every centroid",
+            "Name one challenge and describe the steps.",
+            [
+                ("Topology changes", 0),
+                ("Insecure links", 0),
+                ("Hidden terminals", 0),
+                ("Pick k centroids now", None),
+                ("Assign every point", None),
+                ("Move every centroid", None),
+            ],
+        ),
         (  # "The following" that states something stays
             "The following code leaks memory because the buffer is never freed.",
             "Why does it leak?",
@@ -514,6 +532,14 @@ def test_a_marking_schemes_sub_items_numbered_options_and_lead_ins_are_read_as_m
 )
 def test_a_marking_schemes_lists_are_read_by_their_markers(scheme, question, read):
     assert [(k.text, k.choice) for k in derive_key_points(scheme, question=question)] == read
+
+
+def test_any_in_the_line_before_numbered_steps_does_not_offer_them_as_choices():
+    scheme = (
+        "Deduct a mark for any missing step:\n1. Pick k centroids now\n2. Assign every point\n3. Move them"
+    )
+    points = derive_key_points(scheme, question="Name one clustering algorithm and describe it.")
+    assert [k.choice for k in points if "Pick" in k.text or "Assign" in k.text] == [None, None]
 
 
 @pytest.mark.parametrize(

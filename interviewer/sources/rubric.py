@@ -219,7 +219,7 @@ def _unwrapped(lines: list[str]) -> list[str]:
             and _MARKER.match(line) is None
         )
         if wrapped:
-            out[-1] = f"{previous} {line}"
+            out[-1] = f"{out[-1].rstrip()} {line}"  # keeping its indentation: it may mark a sub-item
         else:
             out.append(raw)
     return out
@@ -249,20 +249,16 @@ _ASKED_COUNT = re.compile(
     r"(?=\s+[a-z(]|\s*[.?!;]|\s*$)",
     re.I,
 )
-# A sentence cut off where a list begins: "The two modes and their drawbacks are", "The following are
-# the tasks of the controller".
-_INTRODUCES = re.compile(
-    r"\b(are|is|include|includes|as follows|the following|following)\s*:?\s*$"
-    r"|^the following (are|is|include|includes|were|can be|should be|must be)\b",
-    re.I,
-)
+# A sentence cut off where a list begins: "The two modes and their drawbacks are".
+_INTRODUCES = re.compile(r"\b(are|is|include|includes|as follows|the following|following)\s*:?\s*$", re.I)
 # Numbered items ("1.", "2)") are parts of a bank answer; in a marking scheme they may be options too.
 _NUMBERED = re.compile(r"^\(?\d+[.)]")
 _MAX_OPTIONS = 8  # options kept per list
 _LABEL_WORDS = 6  # a bullet this short ending in ":" names an option its first sub-item states
 _SUB_GLYPHS = frozenset("○◦▪▫‣")
-# A line before a list that offers its items as choices: "Possible challenges:", "Examples include:".
-_OFFERS = re.compile(r"\b(possible|possibilities|options?|alternatives?|examples?|any)\b", re.I)
+# A line before a list, ending in ":", that offers its items as choices: "Possible challenges:",
+# "Examples include:" (not "K-means is one example; it works as follows:").
+_OFFERS = re.compile(r"\b(possible|possibilities|options|alternatives|examples)\b", re.I)
 
 # A rubric's points as an answer is asked for them: each key point alone, or a set of alternatives
 # (KeyPoint.choice) of which `needed` count.
@@ -438,15 +434,15 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
         line = raw.strip()
         if line.startswith("```"):
             in_code = not in_code
-            listed = None
+            listed, offered = None, False
             continue
         if in_code or not line:
             continue
         if line.startswith("#"):  # a heading ends a list
-            listed, needed = None, None
+            listed, needed, offered = None, None, False
             continue
         if line.startswith("|"):
-            listed = None
+            listed, offered = None, False
             cells = [_plain(c) for c in line.strip("|").split("|")]
             if _TABLE_SEPARATOR.match(line.replace(" ", "")):
                 continue
@@ -502,12 +498,14 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
             continue
         if alternatives:  # a line that is not a bullet ends the list; a cue sets the next one's count
             listed = None
-            offered = bool(_OFFERS.search(line))
+            offered = line.endswith(":") and bool(_OFFERS.search(line))
             cue = None if _NOT_OPTIONS.search(line) else _OPTIONS_CUE.search(line)
             needed = _count(cue.group(1)) if cue else None
         sentences = _sentences(line)
         if alternatives:  # "… and their drawbacks are:" introduces what follows; it states nothing
             sentences = [t for t in sentences if not _INTRODUCES.search(t)]
+            if line.endswith(":") and sentences and sentences[-1].lower().startswith("the following"):
+                sentences.pop()  # "The following are the tasks of the controller:" too
         candidates.extend(_Candidate(sentence) for sentence in sentences)
     return candidates
 
