@@ -460,7 +460,8 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
             # sentence by sentence: a bullet keeps what it states when it also says how to mark
             kept = [t for t in _SENTENCE_END.split(_plain(_unmarked(line))) if not _TO_GRADERS.search(t)]
             text = _FILLER.sub("", " ".join(kept)).strip().rstrip(":").strip()
-            depth = len(raw.expandtabs(4)) - len(raw.expandtabs(4).lstrip())
+            spaced = raw.expandtabs(4)
+            depth = len(spaced) - len(spaced.lstrip())
             parent = candidates[-1] if candidates and listed is not None else None
             if (
                 parent is not None

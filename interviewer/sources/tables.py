@@ -254,7 +254,7 @@ class _Lines:
             if _is_a_row(line, delimiter, columns, named):  # first: `2,TV is 12",4` is a row, not a close
                 break
             if line.count('"') % 2:
-                if _reads_cleanly('"' + line, delimiter):
+                if _strict_rows('"' + line, delimiter) is not None:
                     self.read += len(ahead)
                     return
                 break
@@ -268,21 +268,18 @@ class _Lines:
         return next(self._lines)
 
 
-def _reads_cleanly(text: str, delimiter: str) -> bool:
+def _strict_rows(text: str, delimiter: str) -> list[list[str]] | None:
+    """The rows of a piece of CSV text read with strict quoting, or None where its quotes are invalid."""
     try:
-        list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error:
-        return False
-    return True
+        return None
 
 
 def _is_a_row(line: str, delimiter: str, columns: int, named: int) -> bool:
     """Whether a line alone reads as a whole row, its fields as many as a row's may be."""
-    try:
-        rows = list(csv.reader(io.StringIO(line, newline=""), delimiter=delimiter, strict=True))
-    except csv.Error:
-        return False
-    return len(rows) == 1 and _misfit(rows[0], columns, named) is None
+    rows = _strict_rows(line, delimiter)
+    return rows is not None and len(rows) == 1 and _misfit(rows[0], columns, named) is None
 
 
 # ---- readers -------------------------------------------------------------------------------------
