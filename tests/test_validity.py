@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from interviewer.grading.judge import chosen_base
+from interviewer.surfaces.checks import model_answer_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,6 +109,28 @@ def test_model_answers_graded_as_answers_score_full_marks(graded):
     assert int((scores >= 4.5).sum()) >= LINE.references_at_least_4_5, low
     assert len(flagged) <= LINE.references_flagged_at_most, flagged
     assert scores.mean() >= 4.85
+
+
+def test_rubrics_check_finds_no_model_answer_at_odds_with_its_rubric(graded, rubrics):
+    """What `interviewer rubrics check --model-answers` asserts (each model answer covers its
+    essential points, scores 4.5, raises no flag), read from the grades above instead of grading
+    the 150 model answers a second time."""
+    ids, references, _, _ = graded
+    chosen = [rubrics[q] for q in ids]
+    assert model_answer_problems(chosen, references) == []
+    rubric, grade = chosen[0], references[0]
+    essential = next(k.text for k in rubric.key_points if k.essential)
+    doctored = [
+        grade.model_copy(update={"covered": [c for c in grade.covered if c != essential]}),
+        grade.model_copy(update={"flags": ["keyword-list"]}),
+        grade.model_copy(update={"score": 4.4}),
+    ]
+    problems = model_answer_problems([rubric] * 3, doctored)
+    assert len(problems) == 3
+    missing = f"{rubric.question_id}: the model answer does not state essential key point"
+    assert problems[0].startswith(missing)
+    assert problems[1] == f"{rubric.question_id}: the model answer, graded, is flagged keyword-list"
+    assert problems[2] == f"{rubric.question_id}: the model answer scores 4.4 as an answer (needs 4.5)"
 
 
 def test_faithful_paraphrases_of_the_model_answers_score_strong(graded):

@@ -223,9 +223,14 @@ def check_model_answers(rubrics: list, grader) -> list[str]:
     """Each model answer, graded as an answer to its own question, covers every essential key point,
     scores at least 4.5 and raises no flag: otherwise the rubric disagrees with itself."""
     with_answer = [r for r in rubrics if r.model_answer]
-    grades = grader.grade_many([(r, r.model_answer) for r in with_answer])
+    return model_answer_problems(with_answer, grader.grade_many([(r, r.model_answer) for r in with_answer]))
+
+
+def model_answer_problems(rubrics: list, grades: list) -> list[str]:
+    """What `check_model_answers` reports, given each rubric's model answer already graded (the
+    validity tests grade them once and assert this too)."""
     problems = []
-    for r, g in zip(with_answer, grades, strict=True):
+    for r, g in zip(rubrics, grades, strict=True):
         missed = [k.text for k in r.key_points if k.essential and k.text not in g.covered]
         for text in missed:
             problems.append(
