@@ -51,11 +51,21 @@ def env(index_dir, tmp_path):
     variables.update(
         INTERVIEWER_INDEX_DIR=str(index_dir),
         INTERVIEWER_DATA_DIR=str(tmp_path / "data"),
+        # Batch commands prefer torch (faster over a long batch, bf16 where the CPU has it); these tests
+        # grade a row or two, where importing torch costs 4-5 s of each command's 6. The commands'
+        # own choice is kept where it is what a test is about (throughput_env).
+        INTERVIEWER_BACKEND="numpy",
         HF_HUB_OFFLINE="1",
         # The code of this checkout, whichever checkout the `interviewer` script was installed from.
         PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
     )
     return variables
+
+
+@pytest.fixture()
+def throughput_env(env):
+    """The environment with each command's own choice of backend (torch for a batch, when installed)."""
+    return {k: v for k, v in env.items() if k != "INTERVIEWER_BACKEND"}
 
 
 def interviewer(
@@ -175,7 +185,8 @@ def test_index_without_rubrics_is_one_clear_error(env, tmp_path):
 # ---- grade ----------------------------------------------------------------------------------------
 
 
-def test_grade_a_csv_into_a_csv_then_resume(env, tmp_path):
+def test_grade_a_csv_into_a_csv_then_resume(throughput_env, tmp_path):
+    env = throughput_env
     source = tmp_path / "answers.csv"
     source.write_text(
         "id,question_id,question,answer\n"
@@ -312,9 +323,11 @@ def _dev_subset(home: Path, questions: int = 6) -> None:
     )
 
 
-def test_eval_gate_fails_with_exit_1_on_a_doctored_baseline_and_writes_the_report(env, home, tmp_path):
+def test_eval_gate_fails_with_exit_1_on_a_doctored_baseline_and_writes_the_report(
+    throughput_env, home, tmp_path
+):
     _dev_subset(home)
-    env = {**env, "INTERVIEWER_HOME": str(home)}
+    env = {**throughput_env, "INTERVIEWER_HOME": str(home)}
     baseline = tmp_path / "baseline.json"
     interviewer("eval", "--no-semeval", "--baseline", str(baseline), "--update-baseline", env=env)
     accepted = json.loads(baseline.read_text())
@@ -491,7 +504,8 @@ def test_questions_does_not_scan_installed_packages_for_pydantic_plugins():
     assert _after_cli(["questions", "--json"], setup, report) == "scanned: False"
 
 
-def test_grade_precision_is_checked_and_a_run_in_another_precision_grades_again(env, tmp_path):
+def test_grade_precision_is_checked_and_a_run_in_another_precision_grades_again(throughput_env, tmp_path):
+    env = throughput_env
     from interviewer.grading.judge import native_bf16
 
     source = tmp_path / "answers.jsonl"
