@@ -388,11 +388,13 @@ def test_judge_info_prints_what_the_shipped_judge_was_trained_on_and_measured(en
     assert "2 judges averaged (shares 0.6 / 0.4)" in text  # SHIPPED_RECIPE
 
 
-def test_judge_floors_reads_every_bank_model_answer_and_matches_what_ships(env, tmp_path):
+def test_judge_floors_reads_every_bank_model_answer_and_matches_what_ships(throughput_env, tmp_path):
     """`interviewer judge floors` reads each bank rubric's model answer with the judge now; what it
     writes must equal the floors shipped beside the calibration, or the package's are stale (a
     judge, calibration or grader change without `interviewer judge floors`)."""
     from interviewer.grading.floors import load_shipped_floors
+
+    env = throughput_env
 
     done = interviewer("judge", "floors", "--out", str(tmp_path / "floors.json"), env=env)
     assert "150 floors" in flat(done.stdout)

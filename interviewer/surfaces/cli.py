@@ -627,10 +627,12 @@ def judge_floors(
 
     from rich.markup import escape
 
+    from interviewer.grading.embedding import throughput_backend
     from interviewer.grading.floors import FLOORS_FILE, floors_to_json
     from interviewer.grading.judge import chosen_base, judge_weights_dir
 
     ws = _workspace()
+    ws.backend = throughput_backend()  # a batch of 150 model answers, read in fp32 (the default)
     grader = ws.grader()
     if grader.judge is None:
         raise UserError("no trained judge: run `interviewer judge train` first")
