@@ -190,6 +190,19 @@ def test_keyword_list_without_explanation_is_capped(grader):
     assert FLAG_KEYWORD_LIST in grade.flags and grade.score <= 1.0
 
 
+def test_a_list_is_no_keyword_list_where_the_question_asks_only_for_items(grader):
+    """SAF's "Write-down all addresses in Class A networks that are reserved." was answered with the
+    addresses, one per line, and capped as "lists terms without explaining them"."""
+    from interviewer.grading.grader import adhoc_rubric
+
+    reference = "127.0.0.0/8 is reserved for loopback. 0.0.0.0/8 means this network. 10.0.0.0/8 is private."
+    listed = "0.0.0.0/8\n10.0.0.0/8\n127.0.0.0/8"
+    asked = adhoc_rubric("Write-down all addresses in Class A networks that are reserved.", reference)
+    explain = adhoc_rubric("Explain why some Class A addresses are reserved.", reference)
+    assert FLAG_KEYWORD_LIST not in grader.grade(asked, listed).flags
+    assert FLAG_KEYWORD_LIST in grader.grade(explain, listed).flags
+
+
 @pytest.mark.parametrize(
     "attack",
     [

@@ -40,6 +40,22 @@ def test_ordinary_technical_sentences_are_not_mistaken_for_instructions(sentence
     assert tx.injection_units([sentence]) == []
 
 
+@pytest.mark.parametrize(
+    ("question", "only_items"),
+    [
+        ("Write-down all addresses in Class A networks that are reserved.", True),
+        ("List the layers of the OSI model.", True),
+        ("Name the two modes of control plane distribution and name one downside for each.", True),
+        ("Name the 3 service classes and explain the differences between the classes.", False),
+        ("Name two regularizers and say why they reduce overfitting.", False),
+        ("What is the vanishing gradient problem?", False),
+        (None, False),
+    ],
+)
+def test_a_question_that_asks_only_for_items_is_told_apart(question, only_items):
+    assert tx.asks_for_a_list(question) is only_items
+
+
 def test_keyword_lists_are_told_apart_from_short_explanations():
     assert tx.is_keyword_list("ReLU, batch norm, residual connections, LSTM, gradient clipping")
     assert not tx.is_keyword_list("Use ReLU so gradients do not saturate, and add residual connections.")

@@ -926,7 +926,8 @@ class Grader:
             )
         if not rubric.has_reference and not rubric.key_points:
             return _Prepared(rubric, answer, units, [*flags, FLAG_NO_REFERENCE], graded=False)
-        if tx.is_keyword_list(" \n".join(units)):
+        # A list is the answer asked for where the question asks only for items.
+        if tx.is_keyword_list(" \n".join(units)) and not tx.asks_for_a_list(rubric.question):
             flags.append(FLAG_KEYWORD_LIST)
         content = " ".join(units)
         parts = [c for u in units for c in tx.clauses(u)]

@@ -611,6 +611,22 @@ def function_word_ratio(text: str) -> float:
     return sum(t in FUNCTION_WORDS for t in tokens) / len(tokens)
 
 
+# A question that asks for items only ("Write down all reserved addresses", "Name the two modes"), and
+# one that also asks what they mean or why (where a bare list explains nothing).
+_ASKS_TO_LIST = re.compile(r"\b(list|name|enumerate|write[- ]?down)\b", re.I)
+_ASKS_TO_EXPLAIN = re.compile(
+    r"\b(explain|describe|discuss|justify|compare|define|why|how|reason|reasons|difference|differences)\b",
+    re.I,
+)
+
+
+def asks_for_a_list(question: str | None) -> bool:
+    """Whether the question asks only for a list of items, so an answer that is one is no keyword list:
+    "Write-down all addresses in Class A networks that are reserved." but not "Name the 2 phases and
+    explain how the window grows"."""
+    return bool(question and _ASKS_TO_LIST.search(question) and not _ASKS_TO_EXPLAIN.search(question))
+
+
 def is_keyword_list(answer: str) -> bool:
     """Terms with no explanation: short comma/line-separated fragments with almost no function words."""
     segments = [s for s in re.split(r"[,;\n/|]+|\s+-\s+|\band\b", answer) if words(s)]
