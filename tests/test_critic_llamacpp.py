@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import select
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -89,14 +90,16 @@ def llama_url(tmp_path_factory) -> Iterator[str]:
         )
     try:
         assert server.stdout is not None
-        address = server.stdout.readline().strip()
+        ready, _, _ = select.select([server.stdout], [], [], 120)  # a hung load fails, not hangs
+        address = server.stdout.readline().strip() if ready else ""
         assert address.startswith("http://127.0.0.1:"), (
             f"the llama.cpp server did not start ({address!r}): {log.read_text()[-2000:]}"
         )
         yield address + "/v1"
     finally:
-        if server.stdin is not None:
-            server.stdin.close()
+        for pipe in (server.stdin, server.stdout):
+            if pipe is not None:
+                pipe.close()
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:

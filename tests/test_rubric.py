@@ -474,10 +474,20 @@ def test_a_marking_schemes_sub_items_numbered_options_and_lead_ins_are_read_as_m
                 ("Faster routing", 0),
             ],
         ),
-        (  # a label's short sub-items are all its members, not only the first
-            "● Protocols:\n○ TCP\n○ UDP\n○ Raw IP\n● Flow control\n● Ordered delivery",
+        (  # a label's one-word sub-items are all its members, not only the first
+            "● Protocols:\n○ Transmission Control Protocol\n○ UDP\n○ SCTP\n"
+            "● Flow control\n● Ordered delivery",
             "Name two transport-layer features.",
-            [("Protocols: TCP, UDP, Raw IP", 0), ("Flow control", 0), ("Ordered delivery", 0)],
+            [
+                ("Protocols: Transmission Control Protocol, UDP, SCTP", 0),
+                ("Flow control", 0),
+                ("Ordered delivery", 0),
+            ],
+        ),
+        (  # a longer one stays an option of its own where one option is needed, as before
+            "● Speed:\n○ Faster routing\n○ Lower latency\n● Simpler switches",
+            "Name one benefit.",
+            [("Speed: Faster routing", 0), ("Lower latency", 0), ("Simpler switches", 0)],
         ),
         (  # so is a one-word item without a colon
             "● Simpler switches\n● Speed\n○ Routing converges faster\n● An API",

@@ -49,6 +49,13 @@ def test_ordinary_technical_sentences_are_not_mistaken_for_instructions(sentence
         ("Name the 3 service classes and explain the differences between the classes.", False),
         ("Name two regularizers and say why they reduce overfitting.", False),
         ("What is the vanishing gradient problem?", False),
+        ("Please list three regularizers.", True),
+        ("What is a linked list?", False),  # nouns, not a command
+        ("What is a domain name?", False),
+        ("Name the OSI layers and state the function of each.", False),
+        ("List the steps of the handshake and what each message does.", False),
+        ("Write down the formula and derive its gradient.", False),
+        ("", False),
         (None, False),
     ],
 )

@@ -611,11 +611,18 @@ def function_word_ratio(text: str) -> float:
     return sum(t in FUNCTION_WORDS for t in tokens) / len(tokens)
 
 
-# A question that asks for items only ("Write down all reserved addresses", "Name the two modes"), and
-# one that also asks what they mean or why (where a bare list explains nothing).
-_ASKS_TO_LIST = re.compile(r"\b(list|name|enumerate|write[- ]?down)\b", re.I)
+# A question that asks for items only ("Write-down all reserved addresses", "Name the two modes"): the
+# verb as a command (where a sentence or clause starts, or after "and" / "please") before what it
+# asks for, so "What is a linked list?" does not ask for one; and one that also asks what the items
+# mean, do or why (where a bare list explains nothing).
+_ASKS_TO_LIST = re.compile(
+    r"(?:^|[.?!;:,]\s*|\b(?:and|please)\s+)(?:list|name|enumerate|write[- ]?down)\s+(?:all|the|every|each|"
+    r"any|some|several|at\s+least|\d+|one|two|three|four|five|six|seven|eight|nine|ten)\b",
+    re.I,
+)
 _ASKS_TO_EXPLAIN = re.compile(
-    r"\b(explain|describe|discuss|justify|compare|define|why|how|reason|reasons|difference|differences)\b",
+    r"\b(explain|describe|discuss|justify|compare|define|derive|illustrate|outline|elaborate|show|state|"
+    r"why|how|what|reasons?|differences?|function|purpose|role|means?|meaning|examples?)\b",
     re.I,
 )
 

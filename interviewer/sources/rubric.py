@@ -256,7 +256,6 @@ _NUMBERED = re.compile(r"^\(?\d+[.)]")
 _MAX_OPTIONS = 8  # options kept per list
 _LABEL_WORDS = 6  # a bullet this short ending in ":" names an option its first sub-item states
 _SUB_GLYPHS = frozenset("○◦▪▫‣")
-_SHORT_SUB_WORDS = 3  # a label's sub-items this short name its members ("Protocols:" "○ TCP" "○ UDP")
 # A line before a list, ending in ":", that offers its items as choices: "Possible challenges:",
 # "Examples include:" (not "K-means is one example; it works as follows:").
 _OFFERS = re.compile(r"\b(possible|possibilities|options|alternatives|examples)\b", re.I)
@@ -315,7 +314,7 @@ class _Candidate:
     subs: tuple[str, ...] = ()  # its sub-items ("○ P(B) = 0.6³ · 0.4³" under "● A correct calculation")
     numbered: bool = False  # an item of a numbered list ("1.", "2)")
     offered: bool = False  # its list follows a line that offers choices ("Possible challenges:")
-    named: bool = False  # a label that took a short first sub-item's words ("Protocols: TCP")
+    named: bool = False  # a label that took its first sub-item's words ("Protocols: TCP")
 
 
 def _option_sets(candidates: list[_Candidate], asked: list[tuple[int, bool]]) -> list[_Candidate]:
@@ -473,12 +472,11 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
                 # "● Increased flexibility:" then "1. Routing logic can be updated on the fly": one option
                 words = len(parent.text.split())
                 names_it = (parent.opens and words <= _LABEL_WORDS) or words < 2
-                short = 0 < len(text.split()) < _SHORT_SUB_WORDS
                 if text and names_it and not parent.subs:
                     parent.text = f"{parent.text}: {text}" if parent.text else text
-                    parent.opens, parent.named = False, short
-                elif parent.named and short:  # "Protocols: TCP" then "○ UDP": "Protocols: TCP, UDP"
-                    parent.text = f"{parent.text}, {text}"
+                    parent.opens, parent.named = False, True
+                elif parent.named and len(text.split()) == 1:  # too short to stand alone: a member's name
+                    parent.text = f"{parent.text}, {text}"  # "Protocols: TCP" then "○ UDP": "…: TCP, UDP"
                 elif len(text.split()) >= 2:
                     parent.subs += (text,)
                 parent.sentences += tuple(_sentences(line))
