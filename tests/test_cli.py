@@ -394,9 +394,7 @@ def test_judge_floors_reads_every_bank_model_answer_and_matches_what_ships(throu
     judge, calibration or grader change without `interviewer judge floors`)."""
     from interviewer.grading.floors import load_shipped_floors
 
-    env = throughput_env
-
-    done = interviewer("judge", "floors", "--out", str(tmp_path / "floors.json"), env=env)
+    done = interviewer("judge", "floors", "--out", str(tmp_path / "floors.json"), env=throughput_env)
     assert "150 floors" in flat(done.stdout)
     fresh, shipped = load_shipped_floors(tmp_path / "floors.json"), load_shipped_floors()
     assert fresh is not None and shipped is not None

@@ -115,6 +115,16 @@ def _workspace() -> Workspace:
     return Workspace.discover(notice=_notice)
 
 
+def _batch_workspace() -> Workspace:
+    """The workspace for a command that reads many answers at once (grade, eval, judge floors): on
+    the batch backend (torch when installed), which pays its import once and reads a batch faster."""
+    from interviewer.grading.embedding import throughput_backend
+
+    ws = _workspace()
+    ws.backend = throughput_backend()
+    return ws
+
+
 # ---- questions & rubrics ------------------------------------------------------------------------
 
 
@@ -318,14 +328,13 @@ def grade(
     Exit status: 0 all graded; 1 some rows fell back to the embedding grade, the run stopped early,
     or no row could be graded; 2 a usage or input error."""
     from interviewer.critic import make_critic
-    from interviewer.grading.embedding import requested_device, resolve_device, throughput_backend
+    from interviewer.grading.embedding import requested_device, resolve_device
     from interviewer.grading.judge import JudgeError, resolve_precision
     from interviewer.surfaces.batch import BatchOptions, run_batch
 
-    ws = _workspace()
+    ws = _batch_workspace()
     # An unusable device fails here, before any row is read; Ray actors resolve it where they run.
     ws.device = device if engine == "ray" else resolve_device(device)
-    ws.backend = throughput_backend()  # a batch run pays torch's import once and grades faster
     # Decided here, for the run's fingerprints; Ray actors read in what the driver decided (bf16 only
     # where it was told the actors run on CPUs: their device is resolved where they run).
     try:
@@ -399,11 +408,9 @@ def evaluate(
     """Measure the grader against human grades. Exit 0: no regression; 1: a regression beyond
     tolerance; 2: a usage or input error."""
     from interviewer.critic import make_critic
-    from interviewer.grading.embedding import throughput_backend
     from interviewer.surfaces.evals import EvalOptions, run_eval
 
-    ws = _workspace()
-    ws.backend = throughput_backend()
+    ws = _batch_workspace()
     chosen = make_critic(critic, model=model, no_cache=no_cache)
     options = EvalOptions(
         dataset=dataset,
@@ -627,12 +634,10 @@ def judge_floors(
 
     from rich.markup import escape
 
-    from interviewer.grading.embedding import throughput_backend
     from interviewer.grading.floors import FLOORS_FILE, floors_to_json
     from interviewer.grading.judge import chosen_base, judge_weights_dir
 
-    ws = _workspace()
-    ws.backend = throughput_backend()  # a batch of 150 model answers, read in fp32 (the default)
+    ws = _batch_workspace()  # 150 model answers in one batch, read in fp32 (the default)
     grader = ws.grader()
     if grader.judge is None:
         raise UserError("no trained judge: run `interviewer judge train` first")
