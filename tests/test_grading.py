@@ -595,6 +595,34 @@ def test_a_point_surely_entailed_by_its_closest_span_is_not_read_against_the_oth
     ]
 
 
+def test_a_clause_cut_at_a_semicolon_is_read_with_the_rest_of_its_sentence():
+    """"There is no formula;" alone reads as denying a point its sentence goes on to make. Key points
+    read the whole sentence (joined whatever the clauses' relevance), and the cut clause alone can
+    still show a point made but never contradict one."""
+    from interviewer.grading.calibration import DEFAULT_CALIBRATION
+    from interviewer.grading.grader import Signals, _apply_judgement, _spans
+
+    units = ["There is no formula;", "you tune the learning rate on validation data.", "Done."]
+    vecs = np.eye(3, dtype=np.float32)
+    pair_rows, _, _ = _spans(units, vecs, np.zeros(3), {}, DEFAULT_CALIBRATION)
+    assert pair_rows == [0]  # irrelevant by embedding, yet joined: one sentence
+
+    point = "The learning rate is tuned on a validation set"
+    cut, whole = units[0], "There is no formula; you tune the learning rate on validation data."
+    work = _one_sentence_work(whole, point)
+    work.point_spans = [[cut, whole]]
+    probs = {(cut, point): _read(0.02, 0.97), (whole, point): _read(0.3, 0.1)}
+    signals = Signals(values={"coverage": 0.0}, point_scores=[0.0])
+    _apply_judgement(signals, work, probs, DEFAULT_CALIBRATION)
+    assert signals.point_contradictions == [0.0]
+    assert signals.point_scores == [pytest.approx(0.3, abs=1e-4)]
+    # A whole sentence denying the point still counts.
+    probs[(whole, point)] = _read(0.01, 0.97)
+    signals = Signals(values={"coverage": 0.0}, point_scores=[0.0])
+    _apply_judgement(signals, work, probs, DEFAULT_CALIBRATION)
+    assert signals.point_contradictions == [pytest.approx(0.97, abs=1e-4)]
+
+
 def test_a_sentence_that_also_entails_the_correction_does_not_assert_the_claim():
     """The judge can read an on-topic sentence stating a claim's opposite as entailing the claim;
     read against the correction as well, it asserts nothing. A span the first pass did not read as

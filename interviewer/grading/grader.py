@@ -411,6 +411,9 @@ def _judge_work(
 ) -> JudgeWork:
     spans = [*units, *pair_texts]
     point_spans = []
+    # A clause cut at a semicolon is no statement of its own ("There is no formula;" reads as
+    # denying a point its sentence goes on to make): key points read its whole sentence instead.
+    # Misconceptions still read each clause, where a wrong claim may stand beside a right one.
     # Sentences and adjacent pairs only: the whole answer as a premise costs several times more to
     # read and would be cut at the length limit, while a point is made within a sentence or two.
     for vec in own.key_points:
@@ -479,7 +482,8 @@ def _apply_judgement(
         best = max(range(len(rows)), key=lambda i: float(rows[i][ENTAIL]))
         best_entail = float(rows[best][ENTAIL])
         evidence.append({spans[0], spans[best]})
-        worst = max(range(len(rows)), key=lambda i: float(rows[i][CONTRADICT]))
+        whole = [i for i in range(len(rows)) if not _continues(spans[i])] or [best]
+        worst = max(whole, key=lambda i: float(rows[i][CONTRADICT]))
         contra = float(rows[worst][CONTRADICT])
         similar = similar_points[n] if n < len(similar_points) else 0.0
         # A point the answer also states (by either reading) is not counted against it: the judge
@@ -1103,6 +1107,12 @@ def _relevance(
     return best, relevance
 
 
+def _continues(unit: str) -> bool:
+    """A unit cut at a semicolon: its sentence goes on in the next unit ("There is no formula;
+    you tune it on validation data"), so key points read the two whole."""
+    return unit.endswith(";")
+
+
 def _spans(
     units: list[str],
     single_vecs: np.ndarray,
@@ -1115,7 +1125,11 @@ def _spans(
     A key point may span two sentences: adjacent relevant sentences are also matched as the
     normalized sum of their vectors (close to the pair's own embedding, at no model cost).
     Filler sentences never join a pair, so padding cannot lift a neighbour's match."""
-    pair_rows = [i for i in range(len(units) - 1) if min(relevance[i], relevance[i + 1]) >= cal.pair_at]
+    pair_rows = [
+        i
+        for i in range(len(units) - 1)
+        if min(relevance[i], relevance[i + 1]) >= cal.pair_at or _continues(units[i])
+    ]
     pairs = single_vecs[pair_rows] + single_vecs[[i + 1 for i in pair_rows]]
     pairs = pairs / np.maximum(np.linalg.norm(pairs, axis=1, keepdims=True), 1e-9)
     parts = [c for u in units for c in tx.clauses(u)]
