@@ -134,6 +134,23 @@ def test_answers_in_other_languages_are_recognised(language):
     assert tx.answer_language(NON_ENGLISH[language]) == language
 
 
+def test_german_is_recognised_by_its_common_words_not_only_the_rarer_ones():
+    """'die', 'über', 'weil', 'dass' are German's commonest words; counted, an answer written with few
+    of the rarer ones is still recognised, and a German note in an English answer is not enough."""
+    assert (
+        tx.answer_language(
+            "Die Gewichte werden beim Training über den Gradienten angepasst, weil die Verlustfunktion "
+            "sinken soll."
+        )
+        == "German"
+    )
+    english = (
+        "Neurons that die under ReLU stay at zero, so the optimizer never updates them; "
+        "a leaky slope keeps a small gradient (über-simple, but it works)."
+    )
+    assert tx.answer_language(english) is None
+
+
 @pytest.mark.parametrize("answer", ENGLISH)
 def test_english_with_code_maths_or_keywords_is_english(answer):
     assert tx.answer_language(answer) is None
@@ -147,3 +164,17 @@ def test_answer_share_counts_what_the_point_adds_to_the_question():
     # a point that adds only the answer's frame ("choose") says nothing beyond the question
     relu = "Between ReLU and Sigmoid, which activation would you prefer for a hidden layer?"
     assert tx.answer_share("I'd choose sigmoid for the hidden layer.", relu, "I would choose ReLU") == 0.0
+
+
+def test_a_sentence_taking_the_side_of_a_choice_the_point_takes_answers_the_question():
+    """A choice question's answer reuses the question's words: naming the alternative the key point
+    takes (and not the other) answers it; naming both, or the other, or none does not."""
+    question = "Should a short web search use a connection-oriented or connectionless service?"
+    point = "Connectionless, since each query is a short exchange with a new server."
+    assert tx.side_taken("A connectionless service suits it better.", question, point)
+    assert tx.side_taken("Connectionless.", question, point)
+    assert not tx.side_taken("A connection-oriented service suits it better.", question, point)
+    assert not tx.side_taken("Connectionless or connection-oriented: which one?", question, point)
+    assert not tx.side_taken("It depends on the search.", question, point)
+    # "more or less", "whether or not" offer no alternatives.
+    assert not tx.side_taken("Not really.", "Is it more or less the same, whether or not it is cached?", "not")

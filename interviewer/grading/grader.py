@@ -1050,7 +1050,9 @@ def _answers_a_point(rubric: Rubric, text: str, cal: Calibration) -> bool:
     """Whether the text says what one of the key points adds to the question. Short answers reuse the
     question's words: that alone must not make them echoes."""
     shares = (tx.answer_share(text, rubric.question, k.text) for k in rubric.key_points)
-    return any(share >= cal.echo_point_share for share in shares)
+    return any(share >= cal.echo_point_share for share in shares) or any(
+        tx.side_taken(text, rubric.question, k.text) for k in rubric.key_points
+    )
 
 
 @dataclass

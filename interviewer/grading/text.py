@@ -276,8 +276,9 @@ _OTHER_STOPWORDS: dict[str, frozenset[str]] = {
         "ne leur il elle nous vous réseau couche données"
     ),
     "German": _word_set(
-        "der und das ist nicht mit den dem ein eine einer zu von auf für sich auch werden wird sind oder "
-        "aber bei nach durch netz schicht daten"
+        "der die das und ist nicht mit den dem des ein eine einer einen eines zu zum zur von auf für "
+        "über sich auch werden wird sind oder aber bei nach durch im dass diese dieser diesem dies kann "
+        "können wenn weil nur noch wie es ich kein keine hat netz schicht daten"
     ),
     "Italian": _word_set(
         "il di che è la le un una sono del della con gli nel nella anche più rete strato dati"
@@ -577,6 +578,28 @@ def answer_share(unit: str, question: str, point: str) -> float:
     positive terminal?", so it answers the question however many of the question's words it reuses."""
     added = {w[:5] for w in content_words(point) if w not in _FRAME_WORDS} - stems(question)
     return len(added & stems(unit)) / len(added) if added else 0.0
+
+
+# "Is it better to use a connection-oriented or connectionless service?": the words either side of an
+# "or" are the alternatives a question offers (hyphenated terms whole).
+_ALTERNATIVES = re.compile(r"([^\W\d_][\w-]*)\s+or\s+([^\W\d_][\w-]*)", re.I)
+
+
+def side_taken(unit: str, question: str, point: str) -> bool:
+    """Whether the unit takes the side of an "A or B" in the question that the key point takes: it names
+    the point's alternative and not the other. "A connectionless service is a better fit, because …"
+    answers "connection-oriented or connectionless?" though every other word it uses is the
+    question's. Whole words, not stems: "connectionless" and "connection" share their first five."""
+    unit_words, point_words = set(words(unit)), set(words(point))
+    for first, second in _ALTERNATIVES.findall(question):
+        a, b = set(words(first)), set(words(second))
+        a, b = a - b - STOPWORDS, b - a - STOPWORDS
+        if not a or not b:  # "more or less", "whether or not": no alternatives
+            continue
+        for mine, other in ((a, b), (b, a)):
+            if mine & point_words and not other & point_words and mine & unit_words and not other & unit_words:
+                return True
+    return False
 
 
 def lexical_recall(point: str, answer_stems: set[str]) -> float:
