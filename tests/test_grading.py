@@ -596,9 +596,9 @@ def test_a_point_surely_entailed_by_its_closest_span_is_not_read_against_the_oth
 
 
 def test_a_clause_cut_at_a_semicolon_is_read_with_the_rest_of_its_sentence():
-    """"There is no formula;" alone reads as denying a point its sentence goes on to make. Key points
-    read the whole sentence (joined whatever the clauses' relevance), and the cut clause alone can
-    still show a point made but never contradict one."""
+    """A clause cut at a semicolon ("There is no formula;") reads as denying a point its sentence goes
+    on to make. Key points read the whole sentence (joined whatever the clauses' relevance), and the
+    cut clause alone can still show a point made but never contradict one."""
     from interviewer.grading.calibration import DEFAULT_CALIBRATION
     from interviewer.grading.grader import Signals, _apply_judgement, _spans
 

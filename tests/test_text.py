@@ -177,4 +177,5 @@ def test_a_sentence_taking_the_side_of_a_choice_the_point_takes_answers_the_ques
     assert not tx.side_taken("Connectionless or connection-oriented: which one?", question, point)
     assert not tx.side_taken("It depends on the search.", question, point)
     # "more or less", "whether or not" offer no alternatives.
-    assert not tx.side_taken("Not really.", "Is it more or less the same, whether or not it is cached?", "not")
+    vague = "Is it more or less the same, whether or not it is cached?"
+    assert not tx.side_taken("Not really.", vague, "not")

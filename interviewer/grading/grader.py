@@ -482,8 +482,8 @@ def _apply_judgement(
         best = max(range(len(rows)), key=lambda i: float(rows[i][ENTAIL]))
         best_entail = float(rows[best][ENTAIL])
         evidence.append({spans[0], spans[best]})
-        whole = [i for i in range(len(rows)) if not _continues(spans[i])] or [best]
-        worst = max(whole, key=lambda i: float(rows[i][CONTRADICT]))
+        sentences = [i for i in range(len(rows)) if not _continues(spans[i])] or [best]
+        worst = max(sentences, key=lambda i: float(rows[i][CONTRADICT]))
         contra = float(rows[worst][CONTRADICT])
         similar = similar_points[n] if n < len(similar_points) else 0.0
         # A point the answer also states (by either reading) is not counted against it: the judge

@@ -597,7 +597,8 @@ def side_taken(unit: str, question: str, point: str) -> bool:
         if not a or not b:  # "more or less", "whether or not": no alternatives
             continue
         for mine, other in ((a, b), (b, a)):
-            if mine & point_words and not other & point_words and mine & unit_words and not other & unit_words:
+            in_point = bool(mine & point_words) and not other & point_words
+            if in_point and mine & unit_words and not other & unit_words:
                 return True
     return False
 
