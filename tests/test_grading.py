@@ -597,21 +597,38 @@ def test_a_point_surely_entailed_by_its_closest_span_is_not_read_against_the_oth
 
 def test_a_clause_cut_at_a_semicolon_is_read_with_the_rest_of_its_sentence():
     """A clause cut at a semicolon ("There is no formula;") reads as denying a point its sentence goes
-    on to make. Key points read the whole sentence (joined whatever the clauses' relevance), and the
-    cut clause alone can still show a point made but never contradict one."""
+    on to make. It always joins the clause after it (whatever their relevance), a point that reads
+    it reads that sentence too, and the cut clause can show a point made but never contradict one."""
     from interviewer.grading.calibration import DEFAULT_CALIBRATION
-    from interviewer.grading.grader import Signals, _apply_judgement, _spans
+    from interviewer.grading.grader import RubricVectors, Signals, _apply_judgement, _judge_work, _spans
 
     units = ["There is no formula;", "you tune the learning rate on validation data.", "Done."]
-    vecs = np.eye(3, dtype=np.float32)
-    pair_rows, _, _ = _spans(units, vecs, np.zeros(3), {}, DEFAULT_CALIBRATION)
-    assert pair_rows == [0]  # irrelevant by embedding, yet joined: one sentence
-
-    point = "The learning rate is tuned on a validation set"
     cut, whole = units[0], "There is no formula; you tune the learning rate on validation data."
-    work = _one_sentence_work(whole, point)
-    work.point_spans = [[cut, whole]]
+    vecs = np.eye(3, dtype=np.float32)
+    assert _spans(units, vecs, np.zeros(3), {}, DEFAULT_CALIBRATION)[0] == []
+    pair_rows, pairs, _ = _spans(units, vecs, np.zeros(3), {}, DEFAULT_CALIBRATION, cut=[0])
+    assert pair_rows == [0]
+
+    rubric = adhoc_rubric(
+        "How do you pick a learning rate?", "The learning rate is tuned on a validation set."
+    )
+    point = rubric.key_points[0].text
+    assert len(rubric.key_points) == 1
+    # The point is nearest the cut clause and "Done.", farther from their sentence: it reads all three.
+    own = RubricVectors(
+        question=vecs[0],
+        references=vecs[:1],
+        key_points=np.array([[0.9, 0.0, 0.8]], dtype=np.float32),
+        misconceptions=np.zeros((0, 3), dtype=np.float32),
+    )
+    span_vecs = np.vstack([vecs, np.zeros((1, 3), dtype=np.float32)])
+    work = _judge_work(rubric, own, units, [whole], span_vecs, " ".join(units), [], {cut: whole})
+    assert work.point_spans == [[cut, "Done.", units[1], whole]]
+    assert work.cut_clauses == {cut}
+
     probs = {(cut, point): _read(0.02, 0.97), (whole, point): _read(0.3, 0.1)}
+    probs |= {("Done.", point): _read(0.1, 0.1), (units[1], point): _read(0.2, 0.1)}
+    probs[(work.answer, rubric.model_answer)] = _read(0.5, 0.1)
     signals = Signals(values={"coverage": 0.0}, point_scores=[0.0])
     _apply_judgement(signals, work, probs, DEFAULT_CALIBRATION)
     assert signals.point_contradictions == [0.0]
@@ -621,6 +638,11 @@ def test_a_clause_cut_at_a_semicolon_is_read_with_the_rest_of_its_sentence():
     signals = Signals(values={"coverage": 0.0}, point_scores=[0.0])
     _apply_judgement(signals, work, probs, DEFAULT_CALIBRATION)
     assert signals.point_contradictions == [pytest.approx(0.97, abs=1e-4)]
+    # Nothing but cut clauses read: nothing contradicts.
+    work.point_spans = [[cut]]
+    signals = Signals(values={"coverage": 0.0}, point_scores=[0.0])
+    _apply_judgement(signals, work, probs, DEFAULT_CALIBRATION)
+    assert signals.point_contradictions == [0.0]
 
 
 def test_a_sentence_that_also_entails_the_correction_does_not_assert_the_claim():

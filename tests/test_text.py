@@ -149,6 +149,9 @@ def test_german_is_recognised_by_its_common_words_not_only_the_rarer_ones():
         "a leaky slope keeps a small gradient (über-simple, but it works)."
     )
     assert tx.answer_language(english) is None
+    # Words English shares stay out of the list: terse English is not German.
+    for terse in ("Neuron dies. Gradient dies. Weights frozen.", "Use ES modules; ES6 imports die less"):
+        assert tx.answer_language(terse) is None
 
 
 @pytest.mark.parametrize("answer", ENGLISH)
@@ -169,13 +172,25 @@ def test_answer_share_counts_what_the_point_adds_to_the_question():
 def test_a_sentence_taking_the_side_of_a_choice_the_point_takes_answers_the_question():
     """A choice question's answer reuses the question's words: naming the alternative the key point
     takes (and not the other) answers it; naming both, or the other, or none does not."""
-    question = "Should a short web search use a connection-oriented or connectionless service?"
+    question = "Should a short web search use a connection-oriented or a connectionless service?"
     point = "Connectionless, since each query is a short exchange with a new server."
     assert tx.side_taken("A connectionless service suits it better.", question, point)
     assert tx.side_taken("Connectionless.", question, point)
     assert not tx.side_taken("A connection-oriented service suits it better.", question, point)
     assert not tx.side_taken("Connectionless or connection-oriented: which one?", question, point)
     assert not tx.side_taken("It depends on the search.", question, point)
-    # "more or less", "whether or not" offer no alternatives.
-    vague = "Is it more or less the same, whether or not it is cached?"
-    assert not tx.side_taken("Not really.", vague, "not")
+    # A question that offers no choice: an "or" joins two names for one thing.
+    table = "What does a hash table or dictionary do when two keys collide?"
+    assert not tx.side_taken(
+        "A hash table does something when two keys collide.", table, "A hash table chains them"
+    )
+    # "more or less", "whether or not", "too high or too low" offer no alternatives.
+    vague = "Which is more or less the same, whether or not it is cached?"
+    assert not tx.side_taken("It is more expensive.", vague, "It costs more")
+    assert not tx.side_taken("It is not.", vague, "It is not the same")
+    assert not tx.side_taken("Too slow.", "Which is it when the rate is too high or too low?", "too slow")
+
+
+def test_a_semicolon_ending_a_line_is_a_list_items_not_a_cut_clause():
+    assert tx.units("- TCP is reliable;\n- UDP is not;") == ["TCP is reliable", "UDP is not"]
+    assert tx.units("There is no formula; you tune it.") == ["There is no formula;", "you tune it."]

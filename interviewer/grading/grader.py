@@ -283,6 +283,9 @@ class JudgeWork:
     credited: frozenset[str] = frozenset()
     # The points' sets of alternatives (point_sets); None: every point alone.
     sets: list[PointSet] | None = None
+    # Clauses cut at a semicolon, and pairs that end in one: no statement of their own ("There is no
+    # formula;" reads as denying what its sentence goes on to say), they never contradict a point.
+    cut_clauses: frozenset[str] = frozenset()
 
     def pairs(self, relevant_at: float) -> list[tuple[str, str]]:
         """The (span, hypothesis) pairs the judge reads first: each key point against its most
@@ -408,16 +411,21 @@ def _judge_work(
     span_vecs: np.ndarray,
     answer: str,
     near_copies: list[str | None],
+    sentence_of: dict[str, str] | None = None,
 ) -> JudgeWork:
+    """`sentence_of` maps each clause cut at a semicolon to its sentence (the clause joined to the
+    next): a point that reads the clause reads the sentence too, since the clause's own reading
+    never counts as a contradiction. Misconceptions read each clause alone, where a wrong claim may
+    stand beside a right one."""
+    sentence_of = sentence_of or {}
     spans = [*units, *pair_texts]
     point_spans = []
-    # A clause cut at a semicolon is no statement of its own ("There is no formula;" reads as
-    # denying a point its sentence goes on to make): key points read its whole sentence instead.
-    # Misconceptions still read each clause, where a wrong claim may stand beside a right one.
     # Sentences and adjacent pairs only: the whole answer as a premise costs several times more to
     # read and would be cut at the length limit, while a point is made within a sentence or two.
     for vec in own.key_points:
-        point_spans.append([spans[i] for i in _top(span_vecs @ vec, JUDGE_CANDIDATES)])
+        candidates = [spans[i] for i in _top(span_vecs @ vec, JUDGE_CANDIDATES)]
+        whole = [sentence_of[c] for c in candidates if c in sentence_of and sentence_of[c] not in candidates]
+        point_spans.append(candidates + list(dict.fromkeys(whole)))
     claim_spans, claim_sims = [], []
     single_vecs = span_vecs[: len(units)]
     for vec in own.misconceptions:
@@ -439,6 +447,9 @@ def _judge_work(
         near_copies=near_copies,
         credited=frozenset(units),
         sets=point_sets(rubric.key_points),
+        cut_clauses=frozenset(
+            [*sentence_of, *(text for text in pair_texts if any(text.endswith(c) for c in sentence_of))]
+        ),
     )
 
 
@@ -482,9 +493,9 @@ def _apply_judgement(
         best = max(range(len(rows)), key=lambda i: float(rows[i][ENTAIL]))
         best_entail = float(rows[best][ENTAIL])
         evidence.append({spans[0], spans[best]})
-        sentences = [i for i in range(len(rows)) if not _continues(spans[i])] or [best]
-        worst = max(sentences, key=lambda i: float(rows[i][CONTRADICT]))
-        contra = float(rows[worst][CONTRADICT])
+        sentences = [i for i in range(len(rows)) if spans[i] not in work.cut_clauses]
+        worst = max(sentences, key=lambda i: float(rows[i][CONTRADICT])) if sentences else best
+        contra = float(rows[worst][CONTRADICT]) if sentences else 0.0
         similar = similar_points[n] if n < len(similar_points) else 0.0
         # A point the answer also states (by either reading) is not counted against it: the judge
         # still reads some restatements as contradictions (measured: trusting it over similarity
@@ -968,7 +979,9 @@ class Grader:
         members = [(rubric, own), *((m, self._vectors(m)) for m in self.group_of(rubric)[1:])]
 
         best, relevance = _relevance(members, single_vecs, answer_vec)
-        pair_rows, pairs, unit_vecs = _spans(units, single_vecs, relevance, vectors, cal)
+        # A clause cut at a semicolon joins the clause after it, when nothing between them was set aside.
+        cut = [i for i in range(len(keep) - 1) if keep[i + 1] == keep[i] + 1 and _continues(units[i])]
+        pair_rows, pairs, unit_vecs = _spans(units, single_vecs, relevance, vectors, cal, cut)
         own_point_scores = _cover_key_points(rubric, members, units, unit_vecs, best, cal)
 
         values = {k: round(v, 4) for k, v in best.items()}
@@ -998,12 +1011,13 @@ class Grader:
         work = None
         if self.judge is not None:
             pair_texts = [f"{units[i]} {units[i + 1]}" for i in pair_rows]
+            sentence_of = {units[i]: f"{units[i]} {units[i + 1]}" for i in cut}
             near_copies = [
                 unit if score >= cal.misconception_at else None
                 for score, unit in zip(misconceptions.scores, misconceptions.units, strict=True)
             ]
             span_vecs = np.vstack([single_vecs, pairs])
-            work = _judge_work(rubric, own, units, pair_texts, span_vecs, content, near_copies)
+            work = _judge_work(rubric, own, units, pair_texts, span_vecs, content, near_copies, sentence_of)
         return signals, work
 
     def _off_topic(
@@ -1111,7 +1125,7 @@ def _relevance(
 
 def _continues(unit: str) -> bool:
     """A unit cut at a semicolon: its sentence goes on in the next unit ("There is no formula;
-    you tune it on validation data"), so key points read the two whole."""
+    you tune it on validation data"); `tx.units` drops the ";" that ends a line."""
     return unit.endswith(";")
 
 
@@ -1121,17 +1135,17 @@ def _spans(
     relevance: np.ndarray,
     vectors: dict[str, np.ndarray],
     cal: Calibration,
+    cut: Sequence[int] = (),
 ) -> tuple[list[int], np.ndarray, np.ndarray]:
     """The spans key points are matched against: sentences, pairs of sentences, clauses.
 
     A key point may span two sentences: adjacent relevant sentences are also matched as the
     normalized sum of their vectors (close to the pair's own embedding, at no model cost).
-    Filler sentences never join a pair, so padding cannot lift a neighbour's match."""
-    pair_rows = [
-        i
-        for i in range(len(units) - 1)
-        if min(relevance[i], relevance[i + 1]) >= cal.pair_at or _continues(units[i])
-    ]
+    Filler sentences never join a pair, so padding cannot lift a neighbour's match; a clause cut
+    at a semicolon (rows in `cut`) always joins the next, whatever its relevance: one sentence."""
+    pair_rows = sorted(
+        {i for i in range(len(units) - 1) if min(relevance[i], relevance[i + 1]) >= cal.pair_at} | set(cut)
+    )
     pairs = single_vecs[pair_rows] + single_vecs[[i + 1 for i in pair_rows]]
     pairs = pairs / np.maximum(np.linalg.norm(pairs, axis=1, keepdims=True), 1e-9)
     parts = [c for u in units for c in tx.clauses(u)]

@@ -216,10 +216,12 @@ _DONT_KNOW = re.compile(
 
 
 def units(answer: str) -> list[str]:
-    """Sentence-like units of an answer: lines first (bullets and numbers stripped), then sentences."""
+    """Sentence-like units of an answer: lines first (bullets and numbers stripped), then sentences.
+    A unit ending in ";" is a clause its sentence goes on from, on the same line: a ";" that ends a
+    line (a list item's) is dropped."""
     out: list[str] = []
     for line in answer.splitlines():
-        line = _BULLET.sub("", line)
+        line = _BULLET.sub("", line).rstrip().removesuffix(";")
         for piece in _SENTENCE_SPLIT.split(line):
             piece = piece.strip().strip("`").strip()
             if len(_WORD.findall(piece.lower())) >= 1:
@@ -261,7 +263,8 @@ def strip_fillers(text: str) -> str:
 # ---- the answer's language ------------------------------------------------------------------------
 # Only English is graded. A small heuristic: the script of the letters (Chinese, Cyrillic, …), and for
 # Latin script whether the common function words are English or another language's. Single letters
-# and words English shares ("die", "per", "non", "come") are left out, so code and English stay English.
+# and words English shares ("die", "es", "hat", "im", "per", "non", "come") are left out, so code and
+# terse English ("neuron dies, gradient dies") stay English.
 def _word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
@@ -276,9 +279,9 @@ _OTHER_STOPWORDS: dict[str, frozenset[str]] = {
         "ne leur il elle nous vous réseau couche données"
     ),
     "German": _word_set(
-        "der die das und ist nicht mit den dem des ein eine einer einen eines zu zum zur von auf für "
-        "über sich auch werden wird sind oder aber bei nach durch im dass diese dieser diesem dies kann "
-        "können wenn weil nur noch wie es ich kein keine hat netz schicht daten"
+        "der das und ist nicht mit den dem des ein eine einer einen eines zu zum zur von auf für über "
+        "sich auch werden wird sind oder aber bei nach durch dass diese dieser diesem kann können wenn "
+        "weil nur noch wie ich kein keine netz schicht daten"
     ),
     "Italian": _word_set(
         "il di che è la le un una sono del della con gli nel nella anche più rete strato dati"
@@ -580,9 +583,14 @@ def answer_share(unit: str, question: str, point: str) -> float:
     return len(added & stems(unit)) / len(added) if added else 0.0
 
 
-# "Is it better to use a connection-oriented or connectionless service?": the words either side of an
-# "or" are the alternatives a question offers (hyphenated terms whole).
-_ALTERNATIVES = re.compile(r"([^\W\d_][\w-]*)\s+or\s+([^\W\d_][\w-]*)", re.I)
+# "Is it better to use a connection-oriented or a connectionless service?": the words either side of
+# an "or" are the alternatives a question offers (hyphenated terms whole), when the question asks for
+# a choice ("What does a hash table or dictionary do …?" offers none).
+_ALTERNATIVES = re.compile(r"([^\W\d_][\w-]*)\s+or\s+(?:(?:a|an|the)\s+)?([^\W\d_][\w-]*)")
+_CHOICE_CUE = re.compile(
+    r"\b(better|best|prefer\w*|should|which|choose|choice|rather|whether|recommend\w*)\b", re.I
+)
+_NOT_OPTIONS = frozenset({"too", "more", "less", "not", "so", "either", "neither", "both"})
 
 
 def side_taken(unit: str, question: str, point: str) -> bool:
@@ -591,15 +599,25 @@ def side_taken(unit: str, question: str, point: str) -> bool:
     answers "connection-oriented or connectionless?" though every other word it uses is the
     question's. Whole words, not stems: "connectionless" and "connection" share their first five."""
     unit_words, point_words = set(words(unit)), set(words(point))
-    for first, second in _ALTERNATIVES.findall(question):
-        a, b = set(words(first)), set(words(second))
-        a, b = a - b - STOPWORDS, b - a - STOPWORDS
-        if not a or not b:  # "more or less", "whether or not": no alternatives
+    for asked in sentences(question):
+        if not _CHOICE_CUE.search(asked):
             continue
-        for mine, other in ((a, b), (b, a)):
-            in_point = bool(mine & point_words) and not other & point_words
-            if in_point and mine & unit_words and not other & unit_words:
+        for first, second in _ALTERNATIVES.findall(asked):
+            if _takes(words(first), words(second), unit_words, point_words):
                 return True
+    return False
+
+
+def _takes(first: list[str], second: list[str], unit_words: set[str], point_words: set[str]) -> bool:
+    """Whether the unit names the option the point names, and neither names the other."""
+    a, b = set(first), set(second)
+    a, b = a - b - STOPWORDS - _NOT_OPTIONS, b - a - STOPWORDS - _NOT_OPTIONS
+    if not a or not b:  # "more or less", "whether or not": no alternatives
+        return False
+    for mine, other in ((a, b), (b, a)):
+        in_point = bool(mine & point_words) and not other & point_words
+        if in_point and mine & unit_words and not other & unit_words:
+            return True
     return False
 
 
