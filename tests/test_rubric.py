@@ -410,6 +410,29 @@ def test_a_marking_scheme_that_lists_more_options_than_asked_becomes_sets_of_alt
     assert "choice" not in points[0].model_dump()
 
 
+def test_a_pasted_references_one_and_two_word_items_are_points_or_options():
+    """A reference listing short items ("- Dropout", "- Early stopping") has them as its points, or
+    as a set's options where the question asks for fewer: too short to be sentences, they were lost
+    (a list of the seven OSI layers gave no points at all, "Physical" … "Application")."""
+    methods = "Common methods:\n- Dropout\n- L2 weight decay\n- Early stopping\n- Data augmentation"
+    points = derive_key_points(methods, question="How can you reduce overfitting?")
+    assert [(k.text, k.choice) for k in points] == [
+        ("Dropout", None),
+        ("L2 weight decay", None),
+        ("Early stopping", None),
+        ("Data augmentation", None),
+    ]
+    one = derive_key_points(methods, question="Name one way to reduce overfitting.")
+    assert [(k.text, k.choice, k.needed) for k in one] == [
+        ("Dropout", 0, 1),
+        ("L2 weight decay", 0, 1),
+        ("Early stopping", 0, 1),
+        ("Data augmentation", 0, 1),
+    ]
+    layers = "- Physical\n- Data link\n- Network\n- Transport\n- Session\n- Presentation\n- Application"
+    assert len(derive_key_points(layers, question="Name the layers of the OSI model.")) == 7
+
+
 def test_a_marking_schemes_sub_items_numbered_options_and_lead_ins_are_read_as_meant():
     """Sub-items were options of their own or points every answer had to make; numbered options
     were all needed; "The following are the tasks:" was a point no answer makes."""

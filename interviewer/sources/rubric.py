@@ -324,9 +324,10 @@ def _option_sets(candidates: list[_Candidate], asked: list[tuple[int, bool]]) ->
     downsides is one set). A numbered list is a set by the question's count only where the line
     before it offers choices ("Possible challenges:"): numbered steps are otherwise one answer's
     parts. Any other list is a list of points, all needed, read sentence by sentence as before."""
-    candidates = [c for c in candidates if c.listed is None or len(c.text.split()) >= 2]
+    # A one-word item that opens sub-items is no option ("● Flexibility:" with nothing under it)…
+    options = [c for c in candidates if c.listed is None or len(c.text.split()) >= 2 or not c.opens]
     sizes: dict[int, int] = {}
-    for c in candidates:
+    for c in options:
         if c.listed is not None:
             sizes[c.listed] = sizes.get(c.listed, 0) + 1
     chosen = [n for n, choosing in asked if choosing]
@@ -338,17 +339,21 @@ def _option_sets(candidates: list[_Candidate], asked: list[tuple[int, bool]]) ->
         needed = c.needed or (min(chosen) if by_question else None)
         return None if needed is None or sizes[c.listed] <= needed else needed
 
-    sets = {c.listed: needed for c in candidates if c.listed is not None and (needed := needed_of(c))}
+    sets = {c.listed: needed for c in options if c.listed is not None and (needed := needed_of(c))}
     out: list[_Candidate] = []
     for c in candidates:
         if c.listed is None:
             out.append(c)
         elif c.listed in sets:
+            if c not in options:
+                continue
             out.append(_Candidate(c.text, c.listed, sets[c.listed]))
             if sets[c.listed] == 1:  # any one counts, so a sub-item counts as its item would
                 out.extend(_Candidate(t, c.listed, 1) for t in c.subs)
         else:
-            out.extend(_Candidate(t) for t in c.sentences)
+            # … but in a list of points, an item too short to be a sentence ("- Dropout", "- Early
+            # stopping") is a point all the same.
+            out.extend(_Candidate(t) for t in c.sentences or ((c.text,) if c.text else ()))
     return out
 
 
