@@ -622,7 +622,7 @@ def test_a_clause_cut_at_a_semicolon_is_read_with_the_rest_of_its_sentence():
         misconceptions=np.zeros((0, 3), dtype=np.float32),
     )
     span_vecs = np.vstack([vecs, np.zeros((1, 3), dtype=np.float32)])
-    work = _judge_work(rubric, own, units, [whole], span_vecs, " ".join(units), [], {cut: whole})
+    work = _judge_work(rubric, own, units, pair_rows, span_vecs, " ".join(units), [], cut=[0])
     assert work.point_spans == [[cut, "Done.", units[1], whole]]
     assert work.cut_clauses == {cut}
 

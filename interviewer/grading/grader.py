@@ -407,18 +407,21 @@ def _judge_work(
     rubric: Rubric,
     own: RubricVectors,
     units: list[str],
-    pair_texts: list[str],
+    pair_rows: list[int],
     span_vecs: np.ndarray,
     answer: str,
     near_copies: list[str | None],
-    sentence_of: dict[str, str] | None = None,
+    cut: Sequence[int] = (),
 ) -> JudgeWork:
-    """`sentence_of` maps each clause cut at a semicolon to its sentence (the clause joined to the
-    next): a point that reads the clause reads the sentence too, since the clause's own reading
-    never counts as a contradiction. Misconceptions read each clause alone, where a wrong claim may
-    stand beside a right one."""
-    sentence_of = sentence_of or {}
-    spans = [*units, *pair_texts]
+    """`pair_rows` are the units joined to the next one (`_spans`), `cut` those of them that are a
+    clause cut at a semicolon: a point that reads such a clause reads its sentence (the pair) too,
+    since neither the clause's own reading nor a pair ending in a cut clause counts as a
+    contradiction. Misconceptions read each clause alone, where a wrong claim may stand beside a
+    right one."""
+    joined = {i: f"{units[i]} {units[i + 1]}" for i in pair_rows}
+    sentence_of = {units[i]: joined[i] for i in cut}
+    fragments = {*sentence_of, *(joined[i] for i in pair_rows if i + 1 in cut)}
+    spans = [*units, *joined.values()]
     point_spans = []
     # Sentences and adjacent pairs only: the whole answer as a premise costs several times more to
     # read and would be cut at the length limit, while a point is made within a sentence or two.
@@ -447,9 +450,7 @@ def _judge_work(
         near_copies=near_copies,
         credited=frozenset(units),
         sets=point_sets(rubric.key_points),
-        cut_clauses=frozenset(
-            [*sentence_of, *(text for text in pair_texts if any(text.endswith(c) for c in sentence_of))]
-        ),
+        cut_clauses=frozenset(fragments),
     )
 
 
@@ -494,8 +495,11 @@ def _apply_judgement(
         best_entail = float(rows[best][ENTAIL])
         evidence.append({spans[0], spans[best]})
         sentences = [i for i in range(len(rows)) if spans[i] not in work.cut_clauses]
-        worst = max(sentences, key=lambda i: float(rows[i][CONTRADICT])) if sentences else best
-        contra = float(rows[worst][CONTRADICT]) if sentences else 0.0
+        if sentences:
+            worst = max(sentences, key=lambda i: float(rows[i][CONTRADICT]))
+            contra = float(rows[worst][CONTRADICT])
+        else:  # only cut clauses were read: nothing contradicts
+            worst, contra = best, 0.0
         similar = similar_points[n] if n < len(similar_points) else 0.0
         # A point the answer also states (by either reading) is not counted against it: the judge
         # still reads some restatements as contradictions (measured: trusting it over similarity
@@ -1010,14 +1014,12 @@ class Grader:
         )
         work = None
         if self.judge is not None:
-            pair_texts = [f"{units[i]} {units[i + 1]}" for i in pair_rows]
-            sentence_of = {units[i]: f"{units[i]} {units[i + 1]}" for i in cut}
             near_copies = [
                 unit if score >= cal.misconception_at else None
                 for score, unit in zip(misconceptions.scores, misconceptions.units, strict=True)
             ]
             span_vecs = np.vstack([single_vecs, pairs])
-            work = _judge_work(rubric, own, units, pair_texts, span_vecs, content, near_copies, sentence_of)
+            work = _judge_work(rubric, own, units, pair_rows, span_vecs, content, near_copies, cut)
         return signals, work
 
     def _off_topic(

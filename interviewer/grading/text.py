@@ -590,7 +590,7 @@ _ALTERNATIVES = re.compile(r"([^\W\d_][\w-]*)\s+or\s+(?:(?:a|an|the)\s+)?([^\W\d
 _CHOICE_CUE = re.compile(
     r"\b(better|best|prefer\w*|should|which|choose|choice|rather|whether|recommend\w*)\b", re.I
 )
-_NOT_OPTIONS = frozenset({"too", "more", "less", "not", "so", "either", "neither", "both"})
+_NOT_ALTERNATIVES = frozenset({"too", "more", "less", "not", "so", "either", "neither", "both"})
 
 
 def side_taken(unit: str, question: str, point: str) -> bool:
@@ -611,7 +611,7 @@ def side_taken(unit: str, question: str, point: str) -> bool:
 def _takes(first: list[str], second: list[str], unit_words: set[str], point_words: set[str]) -> bool:
     """Whether the unit names the option the point names, and neither names the other."""
     a, b = set(first), set(second)
-    a, b = a - b - STOPWORDS - _NOT_OPTIONS, b - a - STOPWORDS - _NOT_OPTIONS
+    a, b = a - b - STOPWORDS - _NOT_ALTERNATIVES, b - a - STOPWORDS - _NOT_ALTERNATIVES
     if not a or not b:  # "more or less", "whether or not": no alternatives
         return False
     for mine, other in ((a, b), (b, a)):

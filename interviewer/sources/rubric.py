@@ -324,8 +324,12 @@ def _option_sets(candidates: list[_Candidate], asked: list[tuple[int, bool]]) ->
     downsides is one set). A numbered list is a set by the question's count only where the line
     before it offers choices ("Possible challenges:"): numbered steps are otherwise one answer's
     parts. Any other list is a list of points, all needed, read sentence by sentence as before."""
-    # A one-word item that opens sub-items is no option ("● Flexibility:" with nothing under it)…
-    options = [c for c in candidates if c.listed is None or len(c.text.split()) >= 2 or not c.opens]
+
+    def is_option(c: _Candidate) -> bool:
+        # A one-word item that opens sub-items is no option ("● Flexibility:" with nothing under it)…
+        return len(c.text.split()) >= 2 or not c.opens
+
+    options = [c for c in candidates if c.listed is None or is_option(c)]
     sizes: dict[int, int] = {}
     for c in options:
         if c.listed is not None:
@@ -345,7 +349,7 @@ def _option_sets(candidates: list[_Candidate], asked: list[tuple[int, bool]]) ->
         if c.listed is None:
             out.append(c)
         elif c.listed in sets:
-            if c not in options:
+            if not is_option(c):
                 continue
             out.append(_Candidate(c.text, c.listed, sets[c.listed]))
             if sets[c.listed] == 1:  # any one counts, so a sub-item counts as its item would
