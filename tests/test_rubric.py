@@ -389,7 +389,11 @@ def test_a_marking_scheme_that_lists_more_options_than_asked_becomes_sets_of_alt
     points = derive_key_points(scheme, question=question)
     # the list's introduction states nothing and is left out; each list is one set needing one option
     assert [(k.choice, k.needed) for k in points] == [(0, 1)] * 3 + [(1, 1)] * 3 + [(2, 1)] * 2 + [(None, 1)]
-    assert points[0].text == "It needs its strength tuned on validation data"
+    # each option is read with the label over its list where two sets have one ("It needs its
+    # strength tuned" says whose); one set's label alone adds nothing ("Common methods:", "Benefits:")
+    assert points[0].text == "Weight decay: It needs its strength tuned on validation data"
+    assert points[3].text == "Dropout: Training takes longer to converge"
+    assert points[6].text == "both reduce overfitting"  # a sentence over a list is no label
     assert [k.essential for k in points] == [True] * 8 + [False]
     # Without the question (a bank answer) nothing changes: bullets are points, all needed.
     assert all(k.choice is None for k in derive_key_points(scheme))

@@ -256,6 +256,10 @@ _NUMBERED = re.compile(r"^\(?\d+[.)]")
 _MAX_OPTIONS = 8  # options kept per list
 _LABEL_WORDS = 6  # a bullet this short ending in ":" names an option its first sub-item states
 _SUB_GLYPHS = frozenset("○◦▪▫‣")
+# A line of a few plain words over a list names what its items are ("Replication" over its downsides,
+# "Drawbacks:" over the drawbacks): each item is read with it, or "Issue of scalability" says whose.
+_LIST_LABEL = re.compile(r"^[A-Za-z][A-Za-z /&-]*:?$")
+_LIST_LABEL_WORDS = 3
 # A line before a list, ending in ":", that offers its items as choices: "Possible challenges:",
 # "Examples include:" (not "K-means is one example; it works as follows:").
 _OFFERS = re.compile(r"\b(possible|possibilities|options|alternatives|examples)\b", re.I)
@@ -315,6 +319,14 @@ class _Candidate:
     numbered: bool = False  # an item of a numbered list ("1.", "2)")
     offered: bool = False  # its list follows a line that offers choices ("Possible challenges:")
     named: bool = False  # a label that took its first sub-item's words ("Protocols: TCP")
+    label: str = ""  # what its list's items are, from the line above the list ("Drawbacks")
+
+    def labelled(self, text: str) -> str:
+        """`text` (this option or its sub-item) read with its list's label: an option stands alone in
+        the rubric, away from the line that said whose it is."""
+        if not self.label or not text or self.label.lower() in text.lower():
+            return text
+        return f"{self.label}: {text}"
 
 
 def _option_sets(candidates: list[_Candidate], asked: list[tuple[int, bool]]) -> list[_Candidate]:
@@ -344,6 +356,13 @@ def _option_sets(candidates: list[_Candidate], asked: list[tuple[int, bool]]) ->
         return None if needed is None or sizes[c.listed] <= needed else needed
 
     sets = {c.listed: needed for c in options if c.listed is not None and (needed := needed_of(c))}
+    # Labels tell sets apart ("Replication" / "Partitioning" over their downsides); over one set
+    # alone they add nothing an answer would say ("Common methods: Dropout" missed "use dropout").
+    labelled = len({c.listed for c in options if c.listed in sets and c.label}) >= 2
+
+    def read(c: _Candidate, text: str) -> str:
+        return c.labelled(text) if labelled else text
+
     out: list[_Candidate] = []
     for c in candidates:
         if c.listed is None:
@@ -351,9 +370,9 @@ def _option_sets(candidates: list[_Candidate], asked: list[tuple[int, bool]]) ->
         elif c.listed in sets:
             if not is_option(c):
                 continue
-            out.append(_Candidate(c.text, c.listed, sets[c.listed]))
+            out.append(_Candidate(read(c, c.text), c.listed, sets[c.listed]))
             if sets[c.listed] == 1:  # any one counts, so a sub-item counts as its item would
-                out.extend(_Candidate(t, c.listed, 1) for t in c.subs)
+                out.extend(_Candidate(read(c, t), c.listed, 1) for t in c.subs)
         else:
             # … but in a list of points, an item too short to be a sentence ("- Dropout", "- Early
             # stopping") is a point all the same.
@@ -440,19 +459,22 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
     offered = False  # the last line that was not an item offers choices ("Possible challenges:")
     lists = 0
     needed: int | None = None  # the count an "N of the following" cue set for the next list
+    heading = ""  # the label the last line that was not an item gave the next list
+    list_label = ""  # the current list's label
     for raw in _unwrapped(reference.splitlines()):
         line = raw.strip()
         if line.startswith("```"):
             in_code = not in_code
-            listed, offered = None, False
+            listed, offered, heading = None, False, ""
             continue
         if in_code or not line:
             continue
-        if line.startswith("#"):  # a heading ends a list
+        if line.startswith("#"):  # a heading ends a list, and may name the next one's items
             listed, needed, offered = None, None, False
+            heading = _list_label(line.lstrip("#").strip()) if alternatives else ""
             continue
         if line.startswith("|"):
-            listed, offered = None, False
+            listed, offered, heading = None, False, ""
             cells = [_plain(c) for c in line.strip("|").split("|")]
             if _TABLE_SEPARATOR.match(line.replace(" ", "")):
                 continue
@@ -497,6 +519,7 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
                     needed = None  # a cue counts for the list right after it
                 lists += 1
                 listed, first, indent = lists, marker, depth
+                list_label, heading = heading, ""
             candidates.append(
                 _Candidate(
                     text,
@@ -506,11 +529,13 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
                     opens=line.endswith(":"),
                     numbered=marker == "number",
                     offered=offered,
+                    label=list_label,
                 )
             )
             continue
         if alternatives:  # a line that is not a bullet ends the list; a cue sets the next one's count
             listed = None
+            heading = _list_label(line)
             offered = line.endswith(":") and bool(_OFFERS.search(line))
             cue = None if _NOT_OPTIONS.search(line) else _OPTIONS_CUE.search(line)
             needed = _count(cue.group(1)) if cue else None
@@ -521,6 +546,14 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
                 sentences.pop()  # "The following are the tasks of the controller:" too
         candidates.extend(_Candidate(sentence) for sentence in sentences)
     return candidates
+
+
+def _list_label(line: str) -> str:
+    """The label a line gives the list below it ("Drawbacks:" → "Drawbacks"), if it is one: a few
+    plain words that neither offer choices ("Possible challenges:") nor begin a sentence."""
+    if not _LIST_LABEL.match(line) or len(line.split()) > _LIST_LABEL_WORDS or _OFFERS.search(line):
+        return ""
+    return line.rstrip(":").strip()
 
 
 def _item_marker(line: str) -> str | None:
