@@ -179,6 +179,15 @@ def test_a_sentence_taking_the_side_of_a_choice_the_point_takes_answers_the_ques
     assert not tx.side_taken("A connection-oriented service suits it better.", question, point)
     assert not tx.side_taken("Connectionless or connection-oriented: which one?", question, point)
     assert not tx.side_taken("It depends on the search.", question, point)
+    # naming it to deny it takes no side; a negation in the reason does not deny the choice
+    assert not tx.side_taken("A connectionless service is not the better fit.", question, point)
+    assert not tx.side_taken("Connectionless wouldn't suit it.", question, point)
+    assert not tx.side_taken("I would not use a connectionless service.", question, point)
+    assert tx.side_taken("Connectionless, because no connection has to be set up.", question, point)
+    assert tx.side_taken("Connectionless: there is no setup, which isn't needed.", question, point)
+    other = "Connection-oriented, since the download is long."
+    assert not tx.side_taken("Not connection-oriented.", question, other)
+    assert tx.side_taken("Connection-oriented, so that no connection state is lost.", question, other)
     # A question that offers no choice: an "or" joins two names for one thing.
     table = "What does a hash table or dictionary do when two keys collide?"
     assert not tx.side_taken(

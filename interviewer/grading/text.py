@@ -593,6 +593,23 @@ _CHOICE_CUE = re.compile(
 _NOT_ALTERNATIVES = frozenset({"too", "more", "less", "not", "so", "either", "neither", "both"})
 
 
+# A named alternative the sentence denies takes no side: "would not use a connectionless one",
+# "connectionless is not better", "a connectionless service wouldn't suit". A negation further on
+# is the reason's ("connectionless, because no connection is set up").
+_DENIED_BEFORE = r"\b(?:not|never|no)\s+(?:[a-z]+[\s-]+){{0,2}}{word}\b"
+_DENIED_AFTER = (
+    r"\b{word}\b(?:[\s-][a-z]+)?\s+(?:(?:is|are|was|were|would|will|should|does|do|can|could)(?:\s+be)?"
+    r"\s+(?:not|never)|[a-z]+n't)\b"
+)
+
+
+def _denied(word: str, unit: str) -> bool:
+    text, word = unit.lower(), re.escape(word)
+    return bool(
+        re.search(_DENIED_BEFORE.format(word=word), text) or re.search(_DENIED_AFTER.format(word=word), text)
+    )
+
+
 def side_taken(unit: str, question: str, point: str) -> bool:
     """Whether the unit takes the side of an "A or B" in the question that the key point takes: it names
     the point's alternative and not the other. "A connectionless service is a better fit, because …"
@@ -603,20 +620,25 @@ def side_taken(unit: str, question: str, point: str) -> bool:
         if not _CHOICE_CUE.search(asked):
             continue
         for first, second in _ALTERNATIVES.findall(asked):
-            if _takes(words(first), words(second), unit_words, point_words):
+            if _takes(words(first), words(second), unit_words, point_words, unit):
                 return True
     return False
 
 
-def _takes(first: list[str], second: list[str], unit_words: set[str], point_words: set[str]) -> bool:
-    """Whether the unit names the option the point names, and neither names the other."""
+def _takes(
+    first: list[str], second: list[str], unit_words: set[str], point_words: set[str], unit: str
+) -> bool:
+    """Whether the unit names the option the point names, without denying it, and neither names the
+    other. An option is named by all its words: "no connection is set up" does not name
+    "connection-oriented"."""
     a, b = set(first), set(second)
     a, b = a - b - STOPWORDS - _NOT_ALTERNATIVES, b - a - STOPWORDS - _NOT_ALTERNATIVES
     if not a or not b:  # "more or less", "whether or not": no alternatives
         return False
     for mine, other in ((a, b), (b, a)):
-        in_point = bool(mine & point_words) and not other & point_words
-        if in_point and mine & unit_words and not other & unit_words:
+        in_point = mine <= point_words and not other <= point_words
+        named = mine <= unit_words and not other <= unit_words
+        if in_point and named and not all(_denied(w, unit) for w in mine):
             return True
     return False
 
