@@ -270,6 +270,26 @@ def test_a_csv_row_whose_fields_do_not_match_the_header_is_named_not_cut_short(r
     assert f"skipped {source}: line 3: 2 fields where the header has 3 columns" in messages[1]
 
 
+def test_a_line_break_in_an_unquoted_answer_is_named_on_the_line_it_starts(run, tmp_path):
+    """The rest of an answer cut at a line break reads as a row of its own (as many fields as the
+    header: nothing to tell it from one); it matches no question, and its message says what happened
+    to the answer above it. A row that is a question of its own is not told so."""
+    source = tmp_path / "answers.csv"
+    source.write_text(
+        "id,question,answer\n"  # 1
+        "cut,What does dropout do?,It zeroes units at random during training\n"  # 2
+        "so the net, cannot rely on one unit, or a few\n"  # 3: the rest of row 2's answer
+        "own,What is the capital of France?,Paris\n",  # 4
+        encoding="utf-8",
+    )
+    run(source, tmp_path / "out.jsonl")
+    [continued] = [m for m in run.skipped if "line 3" in m]
+    assert "(best none at" in continued and "continues the answer above it" in continued
+    assert "it was graded cut short" in continued
+    [own] = [m for m in run.skipped if "line 4" in m]
+    assert "continues the answer" not in own
+
+
 def test_a_csv_quote_left_open_is_named_with_the_lines_it_took(run, tmp_path):
     """A quote never closed made every later line part of one answer, graded as such, unseen; a
     field with text after its closing quote was glued together. Both rows are named; the rest read."""

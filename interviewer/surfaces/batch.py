@@ -649,10 +649,26 @@ def _unresolved(row: AnswerRow, found: Resolution) -> str:
         return f"unknown question_id {row.question_id!r}; see `interviewer questions`"
     if found.problem == SHORT_REFERENCE:
         return "`reference_answer` is too short to grade against; give a sentence or more"
-    return (
-        f"no bank question matches {(row.question or '')[:60]!r} (best {found.matched} at "
+    message = (
+        f"no bank question matches {(row.question or '')[:60]!r} (best {found.matched or 'none'} at "
         f"{found.similarity or 0.0:.2f}); add `reference_answer` to grade it against your own reference"
     )
+    return message + CONTINUED_HINT if _continues_a_row(row) else message
+
+
+# A line break inside an unquoted CSV answer ends its row there: the answer is graded cut short, and
+# the rest of it reads as a row of its own whose "question" is a piece of the answer.
+CONTINUED_HINT = (
+    "; if this line continues the answer above it (a line break in an unquoted answer), put that "
+    "answer in double quotes: it was graded cut short"
+)
+
+
+def _continues_a_row(row: AnswerRow) -> bool:
+    """Whether a row that matched no question reads like the rest of an answer cut at a line break:
+    an id with spaces, or a "question" that starts mid-sentence."""
+    question = row.question or ""
+    return " " in row.id.strip() or question[:1].isspace() or question[:1].islower()
 
 
 class CriticStreak:
