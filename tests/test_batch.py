@@ -279,15 +279,17 @@ def test_a_line_break_in_an_unquoted_answer_is_named_on_the_line_it_starts(run, 
         "id,question,answer\n"  # 1
         "cut,What does dropout do?,It zeroes units at random during training\n"  # 2
         "so the net, cannot rely on one unit, or a few\n"  # 3: the rest of row 2's answer
-        "own,What is the capital of France?,Paris\n",  # 4
+        "own,What is the capital of France?,Paris\n"  # 4
+        "student 7,explain the capital of france?,Paris\n",  # 5: an id with a space, a question
         encoding="utf-8",
     )
     run(source, tmp_path / "out.jsonl")
     [continued] = [m for m in run.skipped if "line 3" in m]
     assert "(best none at" in continued and "continues the answer above it" in continued
-    assert "it was graded cut short" in continued
-    [own] = [m for m in run.skipped if "line 4" in m]
-    assert "continues the answer" not in own
+    assert "it may have been graded cut short" in continued
+    for line in ("line 4", "line 5"):
+        [own] = [m for m in run.skipped if line in m]
+        assert "continues the answer" not in own
 
 
 def test_a_csv_quote_left_open_is_named_with_the_lines_it_took(run, tmp_path):

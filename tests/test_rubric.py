@@ -414,6 +414,35 @@ def test_a_marking_scheme_that_lists_more_options_than_asked_becomes_sets_of_alt
     assert "choice" not in points[0].model_dump()
 
 
+@pytest.mark.parametrize(
+    ("lead", "labelled"),
+    [
+        ("Replication\n", True),
+        ("**Replication:**\n", True),  # a bold label
+        ("## Replication\n", True),  # a markdown heading
+        ("These include:\n", False),  # lines that only lead into a list are no labels
+        ("Such as:\n", False),
+        ("Possible downsides:\n", False),  # nor is one that offers choices
+        ("Replicas can diverge over time:\n", False),  # nor a sentence
+    ],
+)
+def test_options_are_read_with_their_lists_label_where_two_sets_have_one(lead, labelled):
+    question = "Name the two modes and one downside for each."
+    scheme = (
+        lead + "● Copies can drift apart\n● More hardware costs more\n● Standby nodes idle\n"
+        "Partitioning\n● Needs knowledge of neighbours\n● Lower availability\n● Coordination is hard\n"
+    )
+    texts = [k.text for k in derive_key_points(scheme, question=question) if k.choice is not None]
+    label = "Replication: " if labelled else ""
+    assert texts[0] == label + "Copies can drift apart"
+    assert texts[3] == ("Partitioning: " if labelled else "") + "Needs knowledge of neighbours"
+    # a label the option already says, as a whole word, is not repeated; a label inside a word is no match
+    rate = "Rate\n● A rate too high diverges\n● Accurate steps need a low one\n● Warm up first\n"
+    rate += "Batch\n● Larger batches are smoother\n● Smaller ones add noise\n● Memory caps it\n"
+    texts = [k.text for k in derive_key_points(rate, question="Give one tip for each setting.")]
+    assert texts[:2] == ["A rate too high diverges", "Rate: Accurate steps need a low one"]
+
+
 def test_a_pasted_references_one_and_two_word_items_are_points_or_options():
     """A reference listing short items ("- Dropout", "- Early stopping") has them as its points, or
     as a set's options where the question asks for fewer: too short to be sentences, they were lost

@@ -185,8 +185,15 @@ def test_a_sentence_taking_the_side_of_a_choice_the_point_takes_answers_the_ques
     assert not tx.side_taken("I would not use a connectionless service.", question, point)
     assert tx.side_taken("Connectionless, because no connection has to be set up.", question, point)
     assert tx.side_taken("Connectionless: there is no setup, which isn't needed.", question, point)
+    assert tx.side_taken("A connectionless service doesn't need a handshake, so it fits.", question, point)
+    assert tx.side_taken("I have no doubt connectionless is better.", question, point)
+    assert tx.side_taken("Not only connectionless is quick here.", question, point)
+    assert not tx.side_taken("Connectionless isn\u2019t the better fit.", question, point)
+    assert not tx.side_taken("Connectionless is definitely not the answer.", question, point)
     other = "Connection-oriented, since the download is long."
     assert not tx.side_taken("Not connection-oriented.", question, other)
+    assert not tx.side_taken("A connection-oriented service is not the better fit.", question, other)
+    assert not tx.side_taken("I would not use a connection-oriented service.", question, other)
     assert tx.side_taken("Connection-oriented, so that no connection state is lost.", question, other)
     # A question that offers no choice: an "or" joins two names for one thing.
     table = "What does a hash table or dictionary do when two keys collide?"

@@ -594,20 +594,27 @@ _NOT_ALTERNATIVES = frozenset({"too", "more", "less", "not", "so", "either", "ne
 
 
 # A named alternative the sentence denies takes no side: "would not use a connectionless one",
-# "connectionless is not better", "a connectionless service wouldn't suit". A negation further on
-# is the reason's ("connectionless, because no connection is set up").
-_DENIED_BEFORE = r"\b(?:not|never|no)\s+(?:[a-z]+[\s-]+){{0,2}}{word}\b"
+# "connectionless is not better", "a connectionless service wouldn't suit". Only "not"/"never" before
+# it (with words that choose between them), or a negated "is"/"would"… after it: "connectionless
+# doesn't need a handshake" describes the choice, and "no connection is set up" is the reason's.
+_DENIED_BEFORE = (
+    r"\b(?:not|never)\s+(?:(?:use|using|choose|choosing|pick|prefer|recommend|go|with|for|take|want|need|be|"
+    r"a|an|the|really|necessarily|definitely)\s+){{0,3}}{option}\b"
+)
 _DENIED_AFTER = (
-    r"\b{word}\b(?:[\s-][a-z]+)?\s+(?:(?:is|are|was|were|would|will|should|does|do|can|could)(?:\s+be)?"
-    r"\s+(?:not|never)|[a-z]+n't)\b"
+    r"\b{option}\b(?:[\s-][a-z]+)?\s+(?:(?:is|are|was|were|would|will|should|can|could|might|may)"
+    r"(?:\s+[a-z]+ly)?(?:\s+be)?\s+(?:not|never)|(?:isn't|aren't|wasn't|weren't|wouldn't|won't|shouldn't|"
+    r"can't|couldn't))\b"
 )
 
 
-def _denied(word: str, unit: str) -> bool:
-    text, word = unit.lower(), re.escape(word)
-    return bool(
-        re.search(_DENIED_BEFORE.format(word=word), text) or re.search(_DENIED_AFTER.format(word=word), text)
-    )
+def _denied(option: list[str], unit: str) -> bool:
+    """Whether the unit denies the alternative `option` (its words in order: "connection-oriented"
+    is ["connection", "oriented"], matched as one phrase)."""
+    text = unit.lower().replace("\u2019", "'")
+    phrase = r"[\s-]+".join(re.escape(w) for w in option)
+    before, after = _DENIED_BEFORE.format(option=phrase), _DENIED_AFTER.format(option=phrase)
+    return bool(re.search(before, text) or re.search(after, text))
 
 
 def side_taken(unit: str, question: str, point: str) -> bool:
@@ -635,10 +642,10 @@ def _takes(
     a, b = a - b - STOPWORDS - _NOT_ALTERNATIVES, b - a - STOPWORDS - _NOT_ALTERNATIVES
     if not a or not b:  # "more or less", "whether or not": no alternatives
         return False
-    for mine, other in ((a, b), (b, a)):
+    for mine, other, option in ((a, b, first), (b, a, second)):
         in_point = mine <= point_words and not other <= point_words
         named = mine <= unit_words and not other <= unit_words
-        if in_point and named and not all(_denied(w, unit) for w in mine):
+        if in_point and named and not _denied(option, unit):
             return True
     return False
 

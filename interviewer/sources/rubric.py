@@ -260,6 +260,12 @@ _SUB_GLYPHS = frozenset("○◦▪▫‣")
 # "Drawbacks:" over the drawbacks): each item is read with it, or "Issue of scalability" says whose.
 _LIST_LABEL = re.compile(r"^[A-Za-z][A-Za-z /&-]*:?$")
 _LIST_LABEL_WORDS = 3
+# … but not a line that only leads into the list ("These include:", "Such as:", "Answer:").
+_NOT_LABEL = re.compile(
+    r"^(such as|for (example|instance)|e\.?g|i\.?e|answers?|award\w*|any|one of|including|includes?|"
+    r"notes?|hints?|examples?|solutions?|points?|marks?)\b",
+    re.I,
+)
 # A line before a list, ending in ":", that offers its items as choices: "Possible challenges:",
 # "Examples include:" (not "K-means is one example; it works as follows:").
 _OFFERS = re.compile(r"\b(possible|possibilities|options|alternatives|examples)\b", re.I)
@@ -324,7 +330,7 @@ class _Candidate:
     def labelled(self, text: str) -> str:
         """`text` (this option or its sub-item) read with its list's label: an option stands alone in
         the rubric, away from the line that said whose it is."""
-        if not self.label or not text or self.label.lower() in text.lower():
+        if not self.label or not text or re.search(rf"\b{re.escape(self.label)}\b", text, re.I):
             return text
         return f"{self.label}: {text}"
 
@@ -551,7 +557,10 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
 def _list_label(line: str) -> str:
     """The label a line gives the list below it ("Drawbacks:" → "Drawbacks"), if it is one: a few
     plain words that neither offer choices ("Possible challenges:") nor begin a sentence."""
+    line = _plain(line)  # "**Replication:**" too
     if not _LIST_LABEL.match(line) or len(line.split()) > _LIST_LABEL_WORDS or _OFFERS.search(line):
+        return ""
+    if _INTRODUCES.search(line) or _NOT_LABEL.match(line):
         return ""
     return line.rstrip(":").strip()
 

@@ -624,7 +624,7 @@ class RubricResolver:
             if found.rubric is not None:
                 resolved[i] = Resolved(job, found.rubric, found.matched, found.similarity)
             else:
-                problems.append(RowProblem(job.line, job.row.id, _unresolved(job.row, found), job.unit))
+                problems.append(RowProblem(job.line, job.row.id, _unresolved(job, found), job.unit))
 
         for i, job in enumerate(jobs):
             row = job.row
@@ -643,8 +643,9 @@ class RubricResolver:
         return [r for r in resolved if r is not None], problems
 
 
-def _unresolved(row: AnswerRow, found: Resolution) -> str:
+def _unresolved(job: Job, found: Resolution) -> str:
     """Why a row has no rubric, in `interviewer grade`'s words."""
+    row = job.row
     if found.problem == UNKNOWN_ID:
         return f"unknown question_id {row.question_id!r}; see `interviewer questions`"
     if found.problem == SHORT_REFERENCE:
@@ -653,22 +654,25 @@ def _unresolved(row: AnswerRow, found: Resolution) -> str:
         f"no bank question matches {(row.question or '')[:60]!r} (best {found.matched or 'none'} at "
         f"{found.similarity or 0.0:.2f}); add `reference_answer` to grade it against your own reference"
     )
-    return message + CONTINUED_HINT if _continues_a_row(row) else message
+    return message + CONTINUED_HINT if _continues_a_row(job) else message
 
 
 # A line break inside an unquoted CSV answer ends its row there: the answer is graded cut short, and
 # the rest of it reads as a row of its own whose "question" is a piece of the answer.
 CONTINUED_HINT = (
     "; if this line continues the answer above it (a line break in an unquoted answer), put that "
-    "answer in double quotes: it was graded cut short"
+    "answer in double quotes: it may have been graded cut short"
 )
 
 
-def _continues_a_row(row: AnswerRow) -> bool:
+def _continues_a_row(job: Job) -> bool:
     """Whether a row that matched no question reads like the rest of an answer cut at a line break:
-    an id with spaces, or a "question" that starts mid-sentence."""
-    question = row.question or ""
-    return " " in row.id.strip() or question[:1].isspace() or question[:1].islower()
+    below another row, an id of several words, and a "question" that starts mid-sentence (lower case
+    after any spaces) and asks nothing. Ids like "student 7" or questions like "explain dropout" alone
+    are not enough."""
+    question = (job.row.question or "").strip()
+    mid_sentence = question[:1].islower() and not question.endswith("?")
+    return job.line > 2 and " " in job.row.id.strip() and mid_sentence
 
 
 class CriticStreak:
