@@ -34,6 +34,9 @@ from interviewer.grading.judge_data import (
     load_pairs,
     negated,
     negation_examples,
+    opposed,
+    opposite_examples,
+    semeval_opposite_examples,
     whole_answer_examples,
 )
 from interviewer.sources.rubric import KeyPoint, Misconception, Rubric
@@ -161,6 +164,66 @@ def test_denials_by_rule_contradict_their_point_and_say_not_alone_is_no_cue(tmp_
     assert examples == negation_examples([_rubric()], pairs, seed=1)  # seeded: reproducible
 
 
+@pytest.mark.parametrize(
+    ("statement", "about", "denial"),
+    [
+        ("The pitch will be higher.", None, "The pitch will be lower."),
+        ("It is an open path", None, "It is a closed path"),  # the article follows the word
+        ("A closed switch", None, "An open switch"),  # and keeps its case
+        ("Faster training", None, "Slower training"),
+        # idioms and compounds hold no comparison to turn
+        ("B and C are no longer in a path", None, None),
+        ("A non-linear boundary", None, None),
+        ("Nothing to turn here", None, None),
+        # with `about`: only a word the point uses (or its opposite), not a detail it does not state
+        ("Scale the logits before the softmax", "Outputs need calibration", None),
+        (
+            "Scale the logits before the softmax",
+            "Scaled after the softmax",
+            "Scale the logits after the softmax",
+        ),
+    ],
+)
+def test_a_statement_is_denied_by_turning_one_word_into_its_opposite(statement, about, denial):
+    import random
+
+    assert opposed(statement, random.Random(0), about=about) == denial
+
+
+def test_opposites_contradict_their_point_alone_and_among_other_sentences(tmp_path):
+    (tmp_path / "a.yaml").write_text(
+        PAIRS_YAML.replace("Dropout is turned off at inference", "Dropout is always off at inference"),
+        encoding="utf-8",
+    )
+    rubric = _rubric()
+    rubric.key_points[1] = KeyPoint(text="Dropout is always off at inference")
+    examples = opposite_examples([rubric], load_pairs(tmp_path), seed=1)
+    found = {(e.source, e.premise, e.hypothesis, e.label) for e in examples}
+    point = "Dropout is always off at inference"
+    assert ("opposite", "Dropout is never off at inference.", point, CONTRADICT) in found
+    [in_context] = [e for e in examples if e.source == "opposite-in-context"]
+    assert "Dropout is never off at inference." in in_context.premise and in_context.label == CONTRADICT
+    # the other point and the affirmations hold no word with an opposite that the point uses
+    assert {e.hypothesis for e in examples} == {point} and len(examples) == 2
+    assert examples == opposite_examples([rubric], load_pairs(tmp_path), seed=1)  # seeded
+
+
+def test_semeval_opposites_are_made_from_correct_train_answers_only(tmp_path):
+    header = "split,dataset,question_id,question,reference_answer,student_answer,label_3way,label_2way\n"
+    rows = [
+        "train,beetle,q1,Q?,Bulb A is in a closed path,a is in a closed path,correct,correct",
+        "train,beetle,q1,Q?,Bulb A is in a closed path,a is in an open path,contradictory,incorrect",
+        "test-unseen-answers,beetle,q1,Q?,Bulb A is in a closed path,it is in a closed path,correct,correct",
+    ]
+    (tmp_path / "semeval2013.csv").write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    [example] = semeval_opposite_examples(tmp_path, per_dataset=10, seed=1)
+    assert (example.premise, example.hypothesis, example.label) == (
+        "a is in an open path",
+        "Bulb A is in a closed path",
+        CONTRADICT,
+    )
+
+
 def test_whole_answers_made_of_the_pairs_read_against_the_model_answer(tmp_path):
     """The grader reads a whole answer against the whole model answer; these teach that reading:
     affirmations entail it, one denied point or an asserted misconception contradicts it, another
@@ -205,6 +268,7 @@ def test_a_setting_added_later_is_recorded_only_where_it_changes_training():
 
     assert "negations" not in settings_record(TrainSettings())
     assert "whole_answers" not in settings_record(TrainSettings())
+    assert "opposites" not in settings_record(TrainSettings())
     assert settings_record(TrainSettings(negations=True))["negations"] is True
     assert TrainSettings(**settings_record(TrainSettings())) == TrainSettings()  # a kept part reads back
     from dataclasses import fields

@@ -307,6 +307,84 @@ def negation_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
     return out
 
 
+# Opposites by rule: one word of a statement turned into its opposite ("the pitch will be higher" ->
+# "lower") denies it in its own words. The judge read "The pitch will be lower." as entailing "When the
+# string is tighter, the pitch will be higher" (0.70), and "flows slow during a flood" as entailing "flows
+# faster" (0.54): shared words outweighed the one that carries the meaning. Only words whose opposite
+# is one word in nearly every use: "light" (a light bulb), "short" (a short circuit), "close" (close
+# the switch), "add", "drop" and "little" are left out.
+# fmt: off
+_OPPOSITE_PAIRS = (
+    ("higher", "lower"), ("highest", "lowest"), ("faster", "slower"), ("fastest", "slowest"),
+    ("fast", "slow"), ("quickly", "slowly"), ("increase", "decrease"), ("increases", "decreases"),
+    ("increased", "decreased"), ("increasing", "decreasing"), ("more", "less"), ("larger", "smaller"),
+    ("largest", "smallest"), ("bigger", "smaller"), ("longer", "shorter"), ("closer", "farther"),
+    ("easier", "harder"), ("stronger", "weaker"), ("heavier", "lighter"), ("hotter", "colder"),
+    ("warmer", "cooler"), ("above", "below"), ("before", "after"), ("positive", "negative"),
+    ("maximize", "minimize"), ("maximum", "minimum"), ("open", "closed"), ("series", "parallel"),
+    ("same", "different"), ("attract", "repel"), ("attracts", "repels"), ("conductor", "insulator"),
+    ("conductors", "insulators"), ("supervised", "unsupervised"), ("linear", "nonlinear"),
+    ("earlier", "later"), ("tighter", "looser"), ("thicker", "thinner"), ("wider", "narrower"),
+    ("deeper", "shallower"), ("always", "never"), ("inside", "outside"), ("overfitting", "underfitting"),
+)
+# fmt: on
+OPPOSITES = {**dict(_OPPOSITE_PAIRS), **{b: a for a, b in _OPPOSITE_PAIRS}, "fewer": "more"}
+_WORD = re.compile(r"[A-Za-z]+")
+# "no longer", "any more", "non-linear" (and "linear-time" after it): no comparison to turn there.
+_IDIOM_BEFORE = re.compile(r"(?:\b(?:no|any)\s+|-)$", re.I)
+
+
+def opposed(statement: str, rng: random.Random, about: str | None = None) -> str | None:
+    """The statement with one of its words (chosen at random among those that have one) turned into its
+    opposite, the case and an "a"/"an" before it kept right; None where no word has one. With `about`,
+    only a word that `about` uses too, or its opposite: "dividing the logits before the softmax"
+    turned "after" no longer says what "calibration such as temperature scaling" is about."""
+    found = [
+        m
+        for m in _WORD.finditer(statement)
+        if m.group().lower() in OPPOSITES
+        and not _IDIOM_BEFORE.search(statement[: m.start()])
+        and statement[m.end() : m.end() + 1] != "-"
+    ]
+    if about is not None:
+        used = {w.lower() for w in _WORD.findall(about)}
+        found = [m for m in found if m.group().lower() in used or OPPOSITES[m.group().lower()] in used]
+    if not found:
+        return None
+    m = rng.choice(found)
+    word = OPPOSITES[m.group().lower()]
+    if m.group()[0].isupper():
+        word = word[0].upper() + word[1:]
+    before = statement[: m.start()]
+    article = re.search(r"\b(an?|An?) $", before)
+    if article:
+        fitting = "an" if word[0].lower() in "aeiou" else "a"
+        fitting = fitting.capitalize() if article.group(1)[0].isupper() else fitting
+        before = before[: article.start(1)] + fitting + " "
+    return before + word + statement[m.end() :]
+
+
+def opposite_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], seed: int) -> list[Example]:
+    """Denials by opposites: each key point, and each of its affirmations, with one of the point's words
+    (or its opposite) turned into its opposite contradicts the point, alone and among other sentences
+    (its own words, one word apart: the case the judge misread). The affirmations themselves entail
+    it among the same kind of others (`authored_examples`), so the other sentences are no cue."""
+    rng = random.Random(seed + 2)
+    out: list[Example] = []
+    for _, _, group, points in _paired_points(rubrics, pairs):
+        for p in points:
+            others = [s for o in points if o is not p for s in o.entails]
+            for statement in (p.key_point, *p.entails):
+                denial = opposed(statement, rng, about=p.key_point)
+                if denial is None:
+                    continue
+                out.append(Example(_sentence(denial), p.key_point, CONTRADICT, "opposite", group))
+                if others:
+                    context = _among(_sentence(denial), others, rng)
+                    out.append(Example(context, p.key_point, CONTRADICT, "opposite-in-context", group))
+    return out
+
+
 # How many points of a question's own words make one whole answer, and where a wrong point may sit:
 # a pair is cut at the judge's length limit (longest first), so only an answer's opening is read.
 WHOLE_POINTS = 4
@@ -436,23 +514,46 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def semeval_examples(folder: Path, per_dataset: int, seed: int) -> list[Example]:
-    """SemEval-2013 train only (its test splits are what we report): reference vs student answer."""
+def _semeval_train_rows(folder: Path, per_dataset: int, seed: int) -> list[dict[str, str]]:
+    """SemEval-2013 train only (its test splits are what we report): `per_dataset` rows of each
+    dataset, chosen by the seed."""
     rows = [r for r in _csv(folder / "semeval2013.csv") if r["split"] == "train"]
     rng = random.Random(seed)
-    out: list[Example] = []
+    out: list[dict[str, str]] = []
     for dataset in ("sciEntsBank", "beetle"):
         chosen = [r for r in rows if r["dataset"] == dataset]
         rng.shuffle(chosen)
-        for r in chosen[:per_dataset]:
+        out += chosen[:per_dataset]
+    return out
+
+
+def semeval_examples(folder: Path, per_dataset: int, seed: int) -> list[Example]:
+    """SemEval-2013 train: reference vs student answer."""
+    return [
+        Example(
+            r["student_answer"],
+            r["reference_answer"],
+            SEMEVAL_LABELS[r["label_3way"]],
+            f"semeval-{r['dataset']}",
+            f"semeval:{r['question_id']}",
+        )
+        for r in _semeval_train_rows(folder, per_dataset, seed)
+    ]
+
+
+def semeval_opposite_examples(folder: Path, per_dataset: int, seed: int) -> list[Example]:
+    """The same train rows' correct answers with one word of their reference (or its opposite) turned
+    into its opposite (`opposed`) contradict their reference ("the pitch will be lower" against "when
+    the string is tighter, the pitch will be higher")."""
+    rng = random.Random(seed + 2)
+    out: list[Example] = []
+    for r in _semeval_train_rows(folder, per_dataset, seed):
+        correct = r["label_3way"] == "correct"
+        denial = opposed(r["student_answer"], rng, about=r["reference_answer"]) if correct else None
+        if denial is not None:
+            group = f"semeval:{r['question_id']}"
             out.append(
-                Example(
-                    r["student_answer"],
-                    r["reference_answer"],
-                    SEMEVAL_LABELS[r["label_3way"]],
-                    f"semeval-{dataset}",
-                    f"semeval:{r['question_id']}",
-                )
+                Example(denial, r["reference_answer"], CONTRADICT, f"semeval-{r['dataset']}-opposite", group)
             )
     return out
 

@@ -48,9 +48,11 @@ from interviewer.grading.judge_data import (
     load_pairs,
     negation_examples,
     nli_eval_sets,
+    opposite_examples,
     pair_files,
     saf_examples,
     semeval_examples,
+    semeval_opposite_examples,
     snli_examples,
     whole_answer_examples,
 )
@@ -81,6 +83,9 @@ class TrainSettings:
     # whole_answer_examples), as the grader's whole-answer reading does; off in the shipped judge:
     # measured in both of its judges, not adopted (README, judge section).
     whole_answers: bool = False
+    # Each point and its affirmations with one word turned into its opposite, and SemEval train's
+    # correct answers so, as contradictions (judge_data.opposite_examples); off in the shipped judge.
+    opposites: bool = False
     # This judge's share of the averaged weights when a recipe trains several (ignored for one).
     share: float = 1.0
     # minilm (full fine-tuning of the encoder layers) | mpnet (judge.BASES)
@@ -92,7 +97,13 @@ class TrainSettings:
 
 # Settings added after judges were shipped, at the value that trains as before: left out of a judge's
 # record (and so of its version) at that value, so the judges made before them keep their versions.
-_LATER_SETTINGS = {"negations": False, "whole_answers": False, "base": "minilm", "lora_rank": 0}
+_LATER_SETTINGS = {
+    "negations": False,
+    "whole_answers": False,
+    "opposites": False,
+    "base": "minilm",
+    "lora_rank": 0,
+}
 
 
 def settings_record(settings: TrainSettings) -> dict:
@@ -162,13 +173,22 @@ def training_examples(
         authored += negation_examples(rubrics, sources.pairs, settings.seed)
     if settings.whole_answers:
         authored += whole_answer_examples(rubrics, sources.pairs, settings.seed)
+    if settings.opposites:
+        authored += opposite_examples(rubrics, sources.pairs, settings.seed)
     train = [e for e in authored if not is_held_out(e.group, settings.hold_out_every)]
     held = [e for e in authored if is_held_out(e.group, settings.hold_out_every)]
     if benchmarks is not None:
         for name, reader in (
             (
                 "semeval2013/semeval2013.csv",
-                lambda f: semeval_examples(f, settings.semeval_per_dataset, settings.seed),
+                lambda f: (
+                    semeval_examples(f, settings.semeval_per_dataset, settings.seed)
+                    + (
+                        semeval_opposite_examples(f, settings.semeval_per_dataset, settings.seed)
+                        if settings.opposites
+                        else []
+                    )
+                ),
             ),
             (
                 "saf/saf_communication_networks_english.csv",

@@ -475,6 +475,12 @@ def judge_train(
         "--whole-answers",
         help="Also whole answers made of the pairs, read against the model answer (one judge)",
     ),
+    opposites: bool = typer.Option(
+        False,
+        "--opposites",
+        help="Also each point, its affirmations and SemEval train's correct answers with one word turned "
+        "into its opposite, as contradictions (one judge)",
+    ),
     device: str | None = typer.Option(
         None, help="auto | cpu | cuda (default: cpu, where the shipped weights reproduce; a GPU for sweeps)"
     ),
@@ -523,6 +529,7 @@ def judge_train(
         "across_pairs": across_pairs or None,
         "negations": negations or None,
         "whole_answers": whole_answers or None,
+        "opposites": opposites or None,
     }
     chosen: dict[str, Any] = {k: v for k, v in sweep.items() if v is not None}
     # A sweep trains one judge: the MiniLM default settings, or the mpnet judge's, changed as asked.
