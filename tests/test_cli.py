@@ -422,6 +422,20 @@ def test_judge_train_without_pairs_is_one_clear_line(env, tmp_path):
     assert "no authored pairs" in done.stderr and not (tmp_path / "w").exists()
 
 
+def test_judge_train_without_the_public_sets_never_replaces_the_shipped_judge(env, tmp_path):
+    """Without ../shared/benchmarks the recipe would train from the pairs alone (a far worse judge on
+    SemEval and SAF): over the shipped weights it is refused, before any training, saying what to do."""
+    home = tmp_path / "home"
+    for folder in ("corpus", "rubrics", "judge/pairs"):
+        shutil.copytree(ROOT / folder, home / folder)
+    shipped = ROOT / "interviewer" / "judge_model" / "judge.safetensors"
+    before = shipped.stat().st_mtime_ns
+    done = interviewer("judge", "train", env={**env, "INTERVIEWER_HOME": str(home)}, code=2)
+    message = flat(done.stderr)
+    assert "no public sets" in message and "--benchmarks DIR" in message and "--out DIR" in message
+    assert "Traceback" not in done.stderr and shipped.stat().st_mtime_ns == before
+
+
 def test_judge_train_keep_parts_on_a_file_is_one_clear_line_before_training(env, tmp_path):
     taken = tmp_path / "parts.txt"
     taken.write_text("not a folder", encoding="utf-8")
