@@ -36,7 +36,7 @@ from interviewer.grading.judge_data import (
     negation_examples,
     opposed,
     opposite_examples,
-    semeval_opposite_examples,
+    semeval_examples,
     whole_answer_examples,
 )
 from interviewer.sources.rubric import KeyPoint, Misconception, Rubric
@@ -216,7 +216,8 @@ def test_semeval_opposites_are_made_from_correct_train_answers_only(tmp_path):
         "test-unseen-answers,beetle,q1,Q?,Bulb A is in a closed path,it is in a closed path,correct,correct",
     ]
     (tmp_path / "semeval2013.csv").write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
-    [example] = semeval_opposite_examples(tmp_path, per_dataset=10, seed=1)
+    made = semeval_examples(tmp_path, per_dataset=10, seed=1, opposites=True)
+    [example] = [e for e in made if e.source.endswith("-opposite")]
     assert (example.premise, example.hypothesis, example.label) == (
         "a is in an open path",
         "Bulb A is in a closed path",

@@ -514,22 +514,20 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _semeval_train_rows(folder: Path, per_dataset: int, seed: int) -> list[dict[str, str]]:
-    """SemEval-2013 train only (its test splits are what we report): `per_dataset` rows of each
-    dataset, chosen by the seed."""
+def semeval_examples(folder: Path, per_dataset: int, seed: int, opposites: bool = False) -> list[Example]:
+    """SemEval-2013 train only (its test splits are what we report): reference vs student answer,
+    `per_dataset` rows of each dataset, chosen by the seed. With `opposites`, also the same rows'
+    correct answers with one word of their reference (or its opposite) turned into its opposite
+    (`opposed`), contradicting their reference ("the pitch will be lower" against "when the string
+    is tighter, the pitch will be higher")."""
     rows = [r for r in _csv(folder / "semeval2013.csv") if r["split"] == "train"]
     rng = random.Random(seed)
-    out: list[dict[str, str]] = []
+    chosen: list[dict[str, str]] = []
     for dataset in ("sciEntsBank", "beetle"):
-        chosen = [r for r in rows if r["dataset"] == dataset]
-        rng.shuffle(chosen)
-        out += chosen[:per_dataset]
-    return out
-
-
-def semeval_examples(folder: Path, per_dataset: int, seed: int) -> list[Example]:
-    """SemEval-2013 train: reference vs student answer."""
-    return [
+        of_dataset = [r for r in rows if r["dataset"] == dataset]
+        rng.shuffle(of_dataset)
+        chosen += of_dataset[:per_dataset]
+    out = [
         Example(
             r["student_answer"],
             r["reference_answer"],
@@ -537,24 +535,16 @@ def semeval_examples(folder: Path, per_dataset: int, seed: int) -> list[Example]
             f"semeval-{r['dataset']}",
             f"semeval:{r['question_id']}",
         )
-        for r in _semeval_train_rows(folder, per_dataset, seed)
+        for r in chosen
     ]
-
-
-def semeval_opposite_examples(folder: Path, per_dataset: int, seed: int) -> list[Example]:
-    """The same train rows' correct answers with one word of their reference (or its opposite) turned
-    into its opposite (`opposed`) contradict their reference ("the pitch will be lower" against "when
-    the string is tighter, the pitch will be higher")."""
-    rng = random.Random(seed + 2)
-    out: list[Example] = []
-    for r in _semeval_train_rows(folder, per_dataset, seed):
-        correct = r["label_3way"] == "correct"
-        denial = opposed(r["student_answer"], rng, about=r["reference_answer"]) if correct else None
-        if denial is not None:
-            group = f"semeval:{r['question_id']}"
-            out.append(
-                Example(denial, r["reference_answer"], CONTRADICT, f"semeval-{r['dataset']}-opposite", group)
-            )
+    if opposites:
+        turn = random.Random(seed + 2)
+        for r in chosen:
+            correct = r["label_3way"] == "correct"
+            denial = opposed(r["student_answer"], turn, about=r["reference_answer"]) if correct else None
+            if denial is not None:
+                source, group = f"semeval-{r['dataset']}-opposite", f"semeval:{r['question_id']}"
+                out.append(Example(denial, r["reference_answer"], CONTRADICT, source, group))
     return out
 
 

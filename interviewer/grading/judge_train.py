@@ -52,7 +52,6 @@ from interviewer.grading.judge_data import (
     pair_files,
     saf_examples,
     semeval_examples,
-    semeval_opposite_examples,
     snli_examples,
     whole_answer_examples,
 )
@@ -181,13 +180,8 @@ def training_examples(
         for name, reader in (
             (
                 "semeval2013/semeval2013.csv",
-                lambda f: (
-                    semeval_examples(f, settings.semeval_per_dataset, settings.seed)
-                    + (
-                        semeval_opposite_examples(f, settings.semeval_per_dataset, settings.seed)
-                        if settings.opposites
-                        else []
-                    )
+                lambda f: semeval_examples(
+                    f, settings.semeval_per_dataset, settings.seed, opposites=settings.opposites
                 ),
             ),
             (

@@ -524,7 +524,7 @@ def judge_train(
     if public is None:
         # A judge trained from the pairs alone reads SemEval and SAF far worse (a recipe trained so
         # measured SemEval AUC 0.726 / 0.790, SAF unseen questions 0.46): never over the shipped one.
-        missing = ws.root.parent / "shared" / "benchmarks"
+        missing = _default_benchmarks(ws)
         if out_dir is None:
             raise UserError(
                 f"{missing}: no public sets, and the shipped judge is trained on SemEval, SAF and SNLI "
@@ -617,10 +617,15 @@ def judge_soup(
     )
 
 
+def _default_benchmarks(ws: Workspace) -> Path:
+    """Where the public sets are looked for without --benchmarks: ../shared/benchmarks beside the root."""
+    return ws.root.parent / "shared" / "benchmarks"
+
+
 def _benchmarks_folder(ws: Workspace, given: Path | None) -> Path | None:
     """The public sets a judge is trained and measured on: --benchmarks, else ../shared/benchmarks
     when present (a judge can be made without them)."""
-    folder = given or ws.root.parent / "shared" / "benchmarks"
+    folder = given or _default_benchmarks(ws)
     if given is not None and not folder.is_dir():
         raise UserError(f"--benchmarks {folder}: no such folder")
     return folder if folder.is_dir() else None
