@@ -292,6 +292,21 @@ def test_a_line_break_in_an_unquoted_answer_is_named_on_the_line_it_starts(run, 
         assert "continues the answer" not in own
 
 
+def test_the_line_break_hint_is_for_csv_alone(run, tmp_path):
+    """A JSONL line cannot be the rest of an answer cut at a line break (a break inside a JSON
+    string is an error of its own), so a row there that reads like one is not told to quote it."""
+    source = tmp_path / "answers.jsonl"
+    rows = [
+        {"id": "one", "question": "What is pooling?", "answer": "It downsamples feature maps"},
+        {"id": "cut", "question": "What does dropout do?", "answer": "It zeroes units at random"},
+        {"id": "so the net", "question": "cannot rely on one unit", "answer": "or a few"},
+    ]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    run(source, tmp_path / "out.jsonl")
+    [unmatched] = [m for m in run.skipped if "line 3" in m]
+    assert "(best none at" in unmatched and "continues the answer" not in unmatched
+
+
 def test_a_csv_quote_left_open_is_named_with_the_lines_it_took(run, tmp_path):
     """A quote never closed made every later line part of one answer, graded as such, unseen; a
     field with text after its closing quote was glued together. Both rows are named; the rest read."""

@@ -581,6 +581,7 @@ class Job:
     row: AnswerRow
     fingerprint: str
     unit: str = "line"
+    from_csv: bool = False  # only a CSV row can be the rest of an answer cut at a line break
 
 
 @dataclass
@@ -672,7 +673,7 @@ def _continues_a_row(job: Job) -> bool:
     are not enough."""
     question = (job.row.question or "").strip()
     mid_sentence = question[:1].islower() and not question.endswith("?")
-    return job.line > 2 and " " in job.row.id.strip() and mid_sentence
+    return job.from_csv and job.line > 2 and " " in job.row.id.strip() and mid_sentence
 
 
 class CriticStreak:
@@ -765,7 +766,8 @@ def run_batch(
         summary.graded += len(records)
         progress.advance(task, len(jobs))
 
-    unit = "row" if format_of_source(input_path, options.fmt) == "parquet" else "line"
+    source_format = format_of_source(input_path, options.fmt)
+    unit = "row" if source_format == "parquet" else "line"
     seen: dict[str, int] = {}
     pending: list[Job] = []
     finished = False
@@ -790,7 +792,7 @@ def run_batch(
                 if old is not None and old.fingerprint == fp and not retry:
                     summary.skipped_done += 1
                     continue
-                pending.append(Job(item.line, row, fp, unit))
+                pending.append(Job(item.line, row, fp, unit, from_csv=source_format == "csv"))
                 if len(pending) >= options.chunk:
                     grade_chunk(pending)
                     pending = []
