@@ -36,6 +36,8 @@ from interviewer.grading.judge_data import (
     negation_examples,
     opposed,
     opposite_examples,
+    reworded,
+    reworded_examples,
     semeval_examples,
     whole_answer_examples,
 )
@@ -262,6 +264,85 @@ def test_whole_answers_made_of_the_pairs_read_against_the_model_answer(tmp_path)
     assert examples == whole_answer_examples([first, second], pairs, seed=1)  # seeded: reproducible
 
 
+@pytest.mark.parametrize(
+    ("statement", "about", "same"),
+    [
+        ("GRU is faster to train.", None, "GRU is quicker to train."),
+        ("A larger batch", None, "A bigger batch"),
+        ("It needs a lower learning rate", None, "It needs a smaller learning rate"),
+        ("An easier target", None, "A simpler target"),  # the article follows the word
+        ("Neurons learn different features", None, "Neurons learn distinct features"),
+        # one way only: "greater" is not always "higher"
+        ("Greater detail", None, None),
+        # a verb, and words the pair does not fit after it
+        ("Lower the learning rate when fine-tuning", None, None),
+        ("Higher layers learn parts", None, None),
+        ("A lower bound on the loss", None, None),
+        # with `about`: only a word the point uses (or its rewording)
+        (
+            "Training is faster with a larger batch",
+            "Larger batches use more memory",
+            "Training is faster with a bigger batch",
+        ),
+        ("Training is faster", "Batches use memory", None),
+    ],
+)
+def test_a_statement_is_reworded_by_a_word_that_says_the_same(statement, about, same):
+    import random
+
+    assert reworded(statement, random.Random(0), about=about) == same
+
+
+def test_rewordings_entail_their_point_alone_and_among_other_sentences(tmp_path):
+    """Beside the opposites (one word turned into its opposite contradicts a point), one word turned
+    into another that says the same entails it, so a changed word is no cue by itself."""
+    (tmp_path / "a.yaml").write_text(
+        PAIRS_YAML.replace("Dropout is turned off at inference", "Dropout makes training slower"),
+        encoding="utf-8",
+    )
+    rubric = _rubric()
+    rubric.key_points[1] = KeyPoint(text="Dropout makes training slower")
+    point = "Dropout makes training slower"
+    pairs = load_pairs(tmp_path)
+    opposites = {(e.premise, e.label) for e in opposite_examples([rubric], pairs, seed=1)}
+    assert ("Dropout makes training faster.", CONTRADICT) in opposites
+    examples = reworded_examples([rubric], pairs, seed=1)
+    # "slower" has no rewording; nor do the affirmations: nothing to reword
+    assert examples == []
+    (tmp_path / "a.yaml").write_text(
+        PAIRS_YAML.replace("Dropout is turned off at inference", "Dropout makes training faster"),
+        encoding="utf-8",
+    )
+    rubric.key_points[1] = KeyPoint(text="Dropout makes training faster")
+    point = "Dropout makes training faster"
+    examples = reworded_examples([rubric], load_pairs(tmp_path), seed=1)
+    found = {(e.source, e.premise, e.hypothesis, e.label) for e in examples}
+    assert ("reworded", "Dropout makes training quicker.", point, ENTAIL) in found
+    [in_context] = [e for e in examples if e.source == "reworded-in-context"]
+    assert "Dropout makes training quicker." in in_context.premise and in_context.label == ENTAIL
+    assert {e.hypothesis for e in examples} == {point} and len(examples) == 2
+    assert examples == reworded_examples([rubric], load_pairs(tmp_path), seed=1)  # seeded
+
+
+def test_semeval_rewordings_are_made_from_correct_train_answers_only(tmp_path):
+    header = "split,dataset,question_id,question,reference_answer,student_answer,label_3way,label_2way\n"
+    rows = [
+        "train,beetle,q1,Q?,The pitch is higher,the pitch is higher,correct,correct",
+        "train,beetle,q1,Q?,The pitch is higher,the pitch is lower,contradictory,incorrect",
+        "test-unseen-answers,beetle,q1,Q?,The pitch is higher,it is higher,correct,correct",
+    ]
+    (tmp_path / "semeval2013.csv").write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    plain = semeval_examples(tmp_path, per_dataset=10, seed=1, opposites=True)
+    made = semeval_examples(tmp_path, per_dataset=10, seed=1, opposites=True, rewordings=True)
+    assert made[: len(plain)] == plain  # the opposites are made as without rewordings
+    [example] = [e for e in made if e.source.endswith("-reworded")]
+    assert (example.premise, example.hypothesis, example.label) == (
+        "the pitch is greater",
+        "The pitch is higher",
+        ENTAIL,
+    )
+
+
 def test_a_setting_added_later_is_recorded_only_where_it_changes_training():
     """Judges shipped before `negations` existed keep their versions: it is left out of the record
     (and of the version digest) at the value that trains as before."""
@@ -270,6 +351,7 @@ def test_a_setting_added_later_is_recorded_only_where_it_changes_training():
     assert "negations" not in settings_record(TrainSettings())
     assert "whole_answers" not in settings_record(TrainSettings())
     assert "opposites" not in settings_record(TrainSettings())
+    assert "rewordings" not in settings_record(TrainSettings())
     assert settings_record(TrainSettings(negations=True))["negations"] is True
     assert TrainSettings(**settings_record(TrainSettings())) == TrainSettings()  # a kept part reads back
     from dataclasses import fields

@@ -17,7 +17,7 @@ import csv
 import hashlib
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -334,25 +334,31 @@ _WORD = re.compile(r"[A-Za-z]+")
 _IDIOM_BEFORE = re.compile(r"(?:\b(?:no|any)\s+|-)$", re.I)
 
 
-def opposed(statement: str, rng: random.Random, about: str | None = None) -> str | None:
-    """The statement with one of its words (chosen at random among those that have one) turned into its
-    opposite, the case and an "a"/"an" before it kept right; None where no word has one. With `about`,
-    only a word that `about` uses too, or its opposite: "dividing the logits before the softmax"
-    turned "after" no longer says what "calibration such as temperature scaling" is about."""
+def _swapped(
+    statement: str,
+    rng: random.Random,
+    table: dict[str, str],
+    about: str | None,
+    keep: Callable[[str, re.Match[str]], bool] = lambda statement, match: True,
+) -> str | None:
+    """The statement with one of its words in `table` (chosen at random among those `keep` allows)
+    replaced by the word the table gives, the case and an "a"/"an" before it kept right; None where no
+    word is in it. With `about`, only a word that `about` uses too, or its replacement."""
     found = [
         m
         for m in _WORD.finditer(statement)
-        if m.group().lower() in OPPOSITES
+        if m.group().lower() in table
         and not _IDIOM_BEFORE.search(statement[: m.start()])
         and statement[m.end() : m.end() + 1] != "-"
+        and keep(statement, m)
     ]
     if about is not None:
         used = {w.lower() for w in _WORD.findall(about)}
-        found = [m for m in found if m.group().lower() in used or OPPOSITES[m.group().lower()] in used]
+        found = [m for m in found if m.group().lower() in used or table[m.group().lower()] in used]
     if not found:
         return None
     m = rng.choice(found)
-    word = OPPOSITES[m.group().lower()]
+    word = table[m.group().lower()]
     if m.group()[0].isupper():
         word = word[0].upper() + word[1:]
     before = statement[: m.start()]
@@ -362,6 +368,51 @@ def opposed(statement: str, rng: random.Random, about: str | None = None) -> str
         fitting = fitting.capitalize() if article.group(1)[0].isupper() else fitting
         before = before[: article.start(1)] + fitting + " "
     return before + word + statement[m.end() :]
+
+
+def opposed(statement: str, rng: random.Random, about: str | None = None) -> str | None:
+    """The statement with one of its words (chosen at random among those that have one) turned into its
+    opposite, the case and an "a"/"an" before it kept right; None where no word has one. With `about`,
+    only a word that `about` uses too, or its opposite: "dividing the logits before the softmax"
+    turned "after" no longer says what "calibration such as temperature scaling" is about."""
+    return _swapped(statement, rng, OPPOSITES, about)
+
+
+# Rewordings by rule: one word turned into another that says the same ("larger" -> "bigger") still
+# affirms the statement. Beside the opposites they keep a changed word from being the cue by itself:
+# trained on the opposites alone, a judge read "smaller" against "lower" as a denial, and SAF's unseen
+# questions fell (Pearson 0.676 -> 0.628). One way only where the reverse is not always the same
+# ("greater" is not "higher" in "greater detail"), and never before a word the pair does not fit
+# ("higher layers", "lower bound", "lower half", "higher order").
+# fmt: off
+_SAME_PAIRS = (
+    ("larger", "bigger"), ("largest", "biggest"), ("faster", "quicker"), ("quickly", "rapidly"),
+    ("decreases", "reduces"), ("decreased", "reduced"), ("decreasing", "reducing"), ("easier", "simpler"),
+    ("different", "distinct"), ("maximize", "maximise"), ("minimize", "minimise"),
+)
+_SAME_ONE_WAY = {"higher": "greater", "lower": "smaller", "highest": "greatest", "lowest": "smallest"}
+# fmt: on
+SAME_MEANING = {**dict(_SAME_PAIRS), **{b: a for a, b in _SAME_PAIRS}, **_SAME_ONE_WAY}
+_NOT_REWORDED_BEFORE = frozenset({"layers", "levels", "cases", "bounds", "bound", "half", "order"})
+# "lower the learning rate" is a verb, not a comparison. ("before" -> "prior to" was left out: "stop
+# before the validation loss starts rising" is a clause.)
+_VERB_AFTER_LOWER = frozenset({"the", "a", "an", "it", "its", "their", "your", "them", "this", "that"})
+
+
+def _rewordable(statement: str, match: re.Match[str]) -> bool:
+    following = statement[match.end() :]
+    after = _WORD.match(following.lstrip())
+    after_word = after.group().lower() if after and following[:1].isspace() else None
+    if after_word in _NOT_REWORDED_BEFORE:
+        return False
+    return not (match.group().lower() == "lower" and after_word in _VERB_AFTER_LOWER)
+
+
+def reworded(statement: str, rng: random.Random, about: str | None = None) -> str | None:
+    """The statement with one of its words (chosen at random among those that have one) turned into
+    another that says the same (SAME_MEANING), as `opposed` turns one into its opposite; None where
+    none has one. With `about`, only a word that `about` uses too, or its rewording."""
+    return _swapped(statement, rng, SAME_MEANING, about, keep=_rewordable)
 
 
 def opposite_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], seed: int) -> list[Example]:
@@ -382,6 +433,27 @@ def opposite_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
                 if others:
                     context = _among(_sentence(denial), others, rng)
                     out.append(Example(context, p.key_point, CONTRADICT, "opposite-in-context", group))
+    return out
+
+
+def reworded_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], seed: int) -> list[Example]:
+    """Affirmations by rewording: each key point, and each of its affirmations, with one of the point's
+    words (or its rewording) turned into another that says the same entails the point, alone and among
+    other sentences, as the opposites (`opposite_examples`) contradict it: one changed word is then no
+    cue either way."""
+    rng = random.Random(seed + 3)
+    out: list[Example] = []
+    for _, _, group, points in _paired_points(rubrics, pairs):
+        for p in points:
+            others = [s for o in points if o is not p for s in o.entails]
+            for statement in (p.key_point, *p.entails):
+                same = reworded(statement, rng, about=p.key_point)
+                if same is None:
+                    continue
+                out.append(Example(_sentence(same), p.key_point, ENTAIL, "reworded", group))
+                if others:
+                    context = _among(_sentence(same), others, rng)
+                    out.append(Example(context, p.key_point, ENTAIL, "reworded-in-context", group))
     return out
 
 
@@ -514,12 +586,15 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def semeval_examples(folder: Path, per_dataset: int, seed: int, opposites: bool = False) -> list[Example]:
+def semeval_examples(
+    folder: Path, per_dataset: int, seed: int, opposites: bool = False, rewordings: bool = False
+) -> list[Example]:
     """SemEval-2013 train only (its test splits are what we report): reference vs student answer,
     `per_dataset` rows of each dataset, chosen by the seed. With `opposites`, also the same rows'
     correct answers with one word of their reference (or its opposite) turned into its opposite
     (`opposed`), contradicting their reference ("the pitch will be lower" against "when the string
-    is tighter, the pitch will be higher")."""
+    is tighter, the pitch will be higher"). With `rewordings`, also those correct answers with one
+    word turned into another that says the same (`reworded`), entailing their reference."""
     rows = [r for r in _csv(folder / "semeval2013.csv") if r["split"] == "train"]
     rng = random.Random(seed)
     chosen: list[dict[str, str]] = []
@@ -545,6 +620,14 @@ def semeval_examples(folder: Path, per_dataset: int, seed: int, opposites: bool 
             if denial is not None:
                 source, group = f"semeval-{r['dataset']}-opposite", f"semeval:{r['question_id']}"
                 out.append(Example(denial, r["reference_answer"], CONTRADICT, source, group))
+    if rewordings:
+        turn = random.Random(seed + 3)
+        for r in chosen:
+            correct = r["label_3way"] == "correct"
+            same = reworded(r["student_answer"], turn, about=r["reference_answer"]) if correct else None
+            if same is not None:
+                source, group = f"semeval-{r['dataset']}-reworded", f"semeval:{r['question_id']}"
+                out.append(Example(same, r["reference_answer"], ENTAIL, source, group))
     return out
 
 

@@ -50,6 +50,7 @@ from interviewer.grading.judge_data import (
     nli_eval_sets,
     opposite_examples,
     pair_files,
+    reworded_examples,
     saf_examples,
     semeval_examples,
     snli_examples,
@@ -85,6 +86,10 @@ class TrainSettings:
     # Each point and its affirmations with one word turned into its opposite, and SemEval train's
     # correct answers so, as contradictions (judge_data.opposite_examples); off in the shipped judge.
     opposites: bool = False
+    # Each point and its affirmations with one word turned into another that says the same, and SemEval
+    # train's correct answers so, as entailments (judge_data.reworded_examples): beside the opposites, a
+    # changed word is no cue by itself. Off in the shipped judge.
+    rewordings: bool = False
     # This judge's share of the averaged weights when a recipe trains several (ignored for one).
     share: float = 1.0
     # minilm (full fine-tuning of the encoder layers) | mpnet (judge.BASES)
@@ -100,6 +105,7 @@ _LATER_SETTINGS = {
     "negations": False,
     "whole_answers": False,
     "opposites": False,
+    "rewordings": False,
     "base": "minilm",
     "lora_rank": 0,
 }
@@ -174,6 +180,8 @@ def training_examples(
         authored += whole_answer_examples(rubrics, sources.pairs, settings.seed)
     if settings.opposites:
         authored += opposite_examples(rubrics, sources.pairs, settings.seed)
+    if settings.rewordings:
+        authored += reworded_examples(rubrics, sources.pairs, settings.seed)
     train = [e for e in authored if not is_held_out(e.group, settings.hold_out_every)]
     held = [e for e in authored if is_held_out(e.group, settings.hold_out_every)]
     if benchmarks is not None:
@@ -181,7 +189,11 @@ def training_examples(
             (
                 "semeval2013/semeval2013.csv",
                 lambda f: semeval_examples(
-                    f, settings.semeval_per_dataset, settings.seed, opposites=settings.opposites
+                    f,
+                    settings.semeval_per_dataset,
+                    settings.seed,
+                    opposites=settings.opposites,
+                    rewordings=settings.rewordings,
                 ),
             ),
             (

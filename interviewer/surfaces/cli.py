@@ -481,6 +481,12 @@ def judge_train(
         help="Also each point, its affirmations and SemEval train's correct answers with one word turned "
         "into its opposite, as contradictions (one judge)",
     ),
+    rewordings: bool = typer.Option(
+        False,
+        "--rewordings",
+        help="Also each point, its affirmations and SemEval train's correct answers with one word turned "
+        "into another that says the same, as entailments (one judge; beside --opposites)",
+    ),
     device: str | None = typer.Option(
         None, help="auto | cpu | cuda (default: cpu, where the shipped weights reproduce; a GPU for sweeps)"
     ),
@@ -543,6 +549,7 @@ def judge_train(
         "negations": negations or None,
         "whole_answers": whole_answers or None,
         "opposites": opposites or None,
+        "rewordings": rewordings or None,
     }
     chosen: dict[str, Any] = {k: v for k, v in sweep.items() if v is not None}
     # A sweep trains one judge: the MiniLM default settings, or the mpnet judge's, changed as asked.
