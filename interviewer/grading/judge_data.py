@@ -415,25 +415,37 @@ def reworded(statement: str, rng: random.Random, about: str | None = None) -> st
     return _swapped(statement, rng, SAME_MEANING, about, keep=_rewordable)
 
 
-def opposite_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], seed: int) -> list[Example]:
-    """Denials by opposites: each key point, and each of its affirmations, with one of the point's words
-    (or its opposite) turned into its opposite contradicts the point, alone and among other sentences
-    (its own words, one word apart: the case the judge misread). The affirmations themselves entail
-    it among the same kind of others (`authored_examples`), so the other sentences are no cue."""
-    rng = random.Random(seed + 2)
+def _one_word_turned(
+    rubrics: list[Rubric],
+    pairs: dict[str, QuestionPairs],
+    rng: random.Random,
+    turn: Callable[[str, random.Random, str], str | None],
+    label: int,
+    source: str,
+) -> list[Example]:
+    """Each key point, and each of its affirmations, with one word turned by `turn` (which reads the
+    point as `about`), labelled `label` against the point: alone and among other sentences."""
     out: list[Example] = []
     for _, _, group, points in _paired_points(rubrics, pairs):
         for p in points:
             others = [s for o in points if o is not p for s in o.entails]
             for statement in (p.key_point, *p.entails):
-                denial = opposed(statement, rng, about=p.key_point)
-                if denial is None:
+                turned = turn(statement, rng, p.key_point)
+                if turned is None:
                     continue
-                out.append(Example(_sentence(denial), p.key_point, CONTRADICT, "opposite", group))
+                out.append(Example(_sentence(turned), p.key_point, label, source, group))
                 if others:
-                    context = _among(_sentence(denial), others, rng)
-                    out.append(Example(context, p.key_point, CONTRADICT, "opposite-in-context", group))
+                    context = _among(_sentence(turned), others, rng)
+                    out.append(Example(context, p.key_point, label, f"{source}-in-context", group))
     return out
+
+
+def opposite_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], seed: int) -> list[Example]:
+    """Denials by opposites: each key point, and each of its affirmations, with one of the point's words
+    (or its opposite) turned into its opposite contradicts the point, alone and among other sentences
+    (its own words, one word apart: the case the judge misread). The affirmations themselves entail
+    it among the same kind of others (`authored_examples`), so the other sentences are no cue."""
+    return _one_word_turned(rubrics, pairs, random.Random(seed + 2), opposed, CONTRADICT, "opposite")
 
 
 def reworded_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], seed: int) -> list[Example]:
@@ -441,20 +453,7 @@ def reworded_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
     words (or its rewording) turned into another that says the same entails the point, alone and among
     other sentences, as the opposites (`opposite_examples`) contradict it: one changed word is then no
     cue either way."""
-    rng = random.Random(seed + 3)
-    out: list[Example] = []
-    for _, _, group, points in _paired_points(rubrics, pairs):
-        for p in points:
-            others = [s for o in points if o is not p for s in o.entails]
-            for statement in (p.key_point, *p.entails):
-                same = reworded(statement, rng, about=p.key_point)
-                if same is None:
-                    continue
-                out.append(Example(_sentence(same), p.key_point, ENTAIL, "reworded", group))
-                if others:
-                    context = _among(_sentence(same), others, rng)
-                    out.append(Example(context, p.key_point, ENTAIL, "reworded-in-context", group))
-    return out
+    return _one_word_turned(rubrics, pairs, random.Random(seed + 3), reworded, ENTAIL, "reworded")
 
 
 # How many points of a question's own words make one whole answer, and where a wrong point may sit:
@@ -612,22 +611,29 @@ def semeval_examples(
         )
         for r in chosen
     ]
+    correct = [r for r in chosen if r["label_3way"] == "correct"]
     if opposites:
-        turn = random.Random(seed + 2)
-        for r in chosen:
-            correct = r["label_3way"] == "correct"
-            denial = opposed(r["student_answer"], turn, about=r["reference_answer"]) if correct else None
-            if denial is not None:
-                source, group = f"semeval-{r['dataset']}-opposite", f"semeval:{r['question_id']}"
-                out.append(Example(denial, r["reference_answer"], CONTRADICT, source, group))
+        out += _correct_answers_turned(correct, random.Random(seed + 2), opposed, CONTRADICT, "opposite")
     if rewordings:
-        turn = random.Random(seed + 3)
-        for r in chosen:
-            correct = r["label_3way"] == "correct"
-            same = reworded(r["student_answer"], turn, about=r["reference_answer"]) if correct else None
-            if same is not None:
-                source, group = f"semeval-{r['dataset']}-reworded", f"semeval:{r['question_id']}"
-                out.append(Example(same, r["reference_answer"], ENTAIL, source, group))
+        out += _correct_answers_turned(correct, random.Random(seed + 3), reworded, ENTAIL, "reworded")
+    return out
+
+
+def _correct_answers_turned(
+    rows: list[dict[str, str]],
+    rng: random.Random,
+    turn: Callable[[str, random.Random, str], str | None],
+    label: int,
+    source: str,
+) -> list[Example]:
+    """SemEval's correct answers with one word turned by `turn` (which reads the reference as `about`),
+    labelled `label` against their reference."""
+    out: list[Example] = []
+    for r in rows:
+        turned = turn(r["student_answer"], rng, r["reference_answer"])
+        if turned is not None:
+            where = f"semeval-{r['dataset']}-{source}", f"semeval:{r['question_id']}"
+            out.append(Example(turned, r["reference_answer"], label, *where))
     return out
 
 
