@@ -12,9 +12,12 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from interviewer.domain.grade import Contradiction, Grade
 from interviewer.grading.fit import cross_validated_grades
 from interviewer.grading.metrics import agreement
+from interviewer.grading.validity import ValidityGrades, probe_problems, validity_line
 from interviewer.sources.labelled import EvalInputError, dev_set_paths, load_labelled
+from interviewer.sources.validity import NegatedProbe, ValidityProbe
 from interviewer.surfaces.evals import (
     Baseline,
     EvalOptions,
@@ -479,6 +482,19 @@ BAD_RUNS = {
         dict(calibrate=True, map_slope="auto", semeval_dir="."),
         "--map-slope auto needs SemEval and SAF train; not found",
     ),
+    "validity probes missing": (
+        dict(validity_path="nope.yaml"),
+        "validity probes file nope.yaml: no such file",
+    ),
+    "validity probes not YAML": (dict(validity_path="broken.yaml"), "broken.yaml line 3: not valid YAML"),
+    "validity probe without its negated answer": (
+        dict(validity_path="thin.yaml"),
+        "thin.yaml line 2: 000-12: negated.answer: Field required; each probe needs question_id",
+    ),
+    "validity probes for no rubric": (
+        dict(validity_path="stranger.yaml"),
+        "stranger.yaml line 1: 999-99: no rubric has this question_id",
+    ),
 }
 
 
@@ -495,18 +511,93 @@ def test_a_bad_eval_invocation_is_one_clear_error_before_the_model_loads(
     (tmp_path / "latin1.csv").write_bytes(b"question_id,answer,grade\n000-12,caf\xe9,3\n")
     (tmp_path / "empty.jsonl").write_text("")
     (tmp_path / "bad.json").write_text('{"dataset": "dev"}')
+    (tmp_path / "broken.yaml").write_text("- question_id: 000-12\n  paraphrase: one\n   negated: [\n")
+    (tmp_path / "thin.yaml").write_text(
+        "# a probe\n- question_id: 000-12\n  paraphrase: It adds nonlinearity.\n  negated: {key_point: p}\n"
+    )
+    (tmp_path / "rubrics").symlink_to(ROOT / "rubrics")  # the probes are checked against them
+    (tmp_path / "stranger.yaml").write_text(
+        "- {question_id: 999-99, paraphrase: x, negated: {key_point: p, answer: a}}\n"
+    )
     args = dict(
         dataset=None, report_dir=None, semeval_dir=None, use_semeval=False, semeval_splits="all",
         baseline_path=None, update_baseline=False, calibrate=False,
     )  # fmt: skip
     args.update(options)
-    for key in ("dataset", "report_dir", "semeval_dir", "baseline_path", "calibration_out"):
+    for key in ("dataset", "report_dir", "semeval_dir", "baseline_path", "calibration_out", "validity_path"):
         args[key] = Path(args[key]) if args.get(key) else None
     ws = Workspace(tmp_path)
     with pytest.raises(EvalInputError) as caught:
         run_eval(ws, EvalOptions(**args), console=Quiet())
     assert message in str(caught.value) and "\n" not in str(caught.value)
     assert ws._grader is None  # refused before loading the model and index (seconds)
+
+
+# ---- the validity line ------------------------------------------------------------------------------
+
+
+def _probe(qid: str, point: str = "p") -> ValidityProbe:
+    return ValidityProbe(
+        question_id=qid, paraphrase="x", negated=NegatedProbe(key_point=point, answer="y"), line=1
+    )
+
+
+def _grade(score: float, flags: tuple[str, ...] = (), contradicted: str | None = None) -> Grade:
+    said = [Contradiction(said="s", fact=contradicted)] if contradicted else []
+    return Grade(question_id="q", score=score, band="strong", flags=list(flags), contradictions=said)
+
+
+def test_the_validity_line_counts_each_target_as_the_tests_hold_it():
+    probes = [_probe("a"), _probe("b"), _probe("c")]
+    graded = ValidityGrades(
+        probes,
+        references=[_grade(5.0), _grade(4.4), _grade(4.6, flags=("keyword-list",))],
+        paraphrases=[_grade(4.0), _grade(3.9), _grade(4.5)],
+        # a named point counts only if it is the negated one; 3.3 - 2.8 is half a point, in floats too
+        negated=[_grade(2.5, contradicted="p"), _grade(4.4), _grade(4.1, contradicted="another point")],
+    )
+    line = validity_line(graded)
+    assert (line.probes, line.references_at_least_4_5, line.references_flagged) == (3, 2, 1)
+    assert line.paraphrases_at_least_4 == 2 and line.low_paraphrases == (("b", 3.9),)
+    assert line.negated_below_their_reference == 2  # 4.4 against 4.4 is not below
+    assert line.negated_half_a_point_below == 2 and line.named == (("a", 2.5),)
+    assert line.low_references == (("b", 4.4),) and line.flagged_references == (("c", ("keyword-list",)),)
+    assert line.reference_mean == 4.667 and line.mean_drop == 1.0
+    boundary = ValidityGrades([_probe("d")], [_grade(3.3)], [_grade(4.0)], [_grade(2.8)])
+    assert validity_line(boundary).negated_half_a_point_below == 1
+
+
+def test_a_probe_must_negate_one_of_its_rubrics_essential_points(grader):
+    rubric = grader.rubric("000-12")
+    essential = next(k.text for k in rubric.key_points if k.essential)
+    rubrics = {"000-12": rubric}
+    assert probe_problems([_probe("000-12", essential)], rubrics) == []
+    [problem] = probe_problems([_probe("000-12", essential + " (reworded)")], rubrics)
+    assert problem == (
+        "line 1: 000-12: negated.key_point is not one of the rubric's essential key points; "
+        "copy it from the rubric"
+    )
+
+
+def test_eval_grades_the_validity_probes_and_prints_their_line(home, tmp_path, workspace):
+    """`interviewer eval --validity` on two of the repository's probes, with the real models."""
+    lines = (ROOT / "evals" / "validity.yaml").read_text(encoding="utf-8").splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line.startswith("- question_id:")]
+    chosen = tmp_path / "probes.yaml"
+    chosen.write_text("".join(lines[starts[0] : starts[2]]), encoding="utf-8")
+    home._rubrics = workspace.rubrics()
+    console = Quiet()
+    outcome = run_eval(
+        home,
+        EvalOptions(use_semeval=False, use_saf=False, validity_path=chosen),
+        console=console,
+    )
+    figures = json.loads(json.dumps(outcome.figures, allow_nan=False))["validity"]
+    assert figures["probes"] == 2 and figures["references_at_least_4_5"] == 2  # the targets, held
+    assert figures["references_flagged"] == 0 and figures["low_references"] == []
+    assert "validity (2 probes; the targets: all 2, none flagged)" in console.text
+    assert "faithful paraphrases at 4.0 or more" in console.text
+    assert figures["reference_mean"] > figures["reference_mean"] - figures["mean_drop"] >= 0
 
 
 # ---- SemEval-2013 -----------------------------------------------------------------------------------

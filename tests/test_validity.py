@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
-import yaml
 
 from interviewer.grading.judge import chosen_base
+from interviewer.grading.validity import grade_probes, probe_problems, validity_line
+from interviewer.sources.validity import VALIDITY_FILE, load_probes
 from interviewer.surfaces.checks import model_answer_problems
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,8 +67,8 @@ LINE = LINES[chosen_base()]  # the judge these run with: INTERVIEWER_JUDGE=mpnet
 
 
 @pytest.fixture(scope="module")
-def probes() -> list[dict]:
-    return yaml.safe_load((ROOT / "evals" / "validity.yaml").read_text(encoding="utf-8"))
+def probes():
+    return load_probes(ROOT / "evals" / VALIDITY_FILE)
 
 
 @pytest.fixture(scope="module")
@@ -78,14 +78,9 @@ def rubrics(workspace):
 
 @pytest.fixture(scope="module")
 def graded(grader, probes, rubrics):
-    """Every probe graded in one batch: references, paraphrases and contradicted answers."""
-    ids = [p["question_id"] for p in probes]
-    items = [(rubrics[q], rubrics[q].model_answer) for q in ids]
-    items += [(rubrics[q], p["paraphrase"]) for q, p in zip(ids, probes, strict=True)]
-    items += [(rubrics[q], p["negated"]["answer"]) for q, p in zip(ids, probes, strict=True)]
-    grades = grader.grade_many(items)
-    n = len(ids)
-    return ids, grades[:n], grades[n : 2 * n], grades[2 * n :]
+    """Every probe graded in one batch (as `interviewer eval --validity` does), and the line counted."""
+    grades = grade_probes(grader, probes, rubrics)
+    return grades, validity_line(grades)
 
 
 def test_the_judge_is_trained_and_used(grader):
@@ -94,29 +89,26 @@ def test_the_judge_is_trained_and_used(grader):
 
 
 def test_every_question_has_a_validity_probe(probes, rubrics):
-    assert sorted(p["question_id"] for p in probes) == sorted(rubrics)
+    assert sorted(p.question_id for p in probes) == sorted(rubrics)
+    assert probe_problems(probes, rubrics) == []  # each negates one of its rubric's essential points
     for p in probes:
-        essential = {k.text for k in rubrics[p["question_id"]].key_points if k.essential}
-        assert p["negated"]["key_point"] in essential, p["question_id"]
-        assert len(p["paraphrase"].split()) >= 30, p["question_id"]
+        assert len(p.paraphrase.split()) >= 30, p.question_id
 
 
 def test_model_answers_graded_as_answers_score_full_marks(graded):
-    ids, references, _, _ = graded
-    scores = np.array([g.score for g in references])
-    flagged = [(q, g.flags) for q, g in zip(ids, references, strict=True) if g.flags]
-    low = [(q, g.score) for q, g in zip(ids, references, strict=True) if g.score < 4.5]
-    assert int((scores >= 4.5).sum()) >= LINE.references_at_least_4_5, low
-    assert len(flagged) <= LINE.references_flagged_at_most, flagged
-    assert scores.mean() >= 4.85
+    _, line = graded
+    assert line.references_at_least_4_5 >= LINE.references_at_least_4_5, line.low_references
+    assert line.references_flagged <= LINE.references_flagged_at_most, line.flagged_references
+    assert line.reference_mean >= 4.85
 
 
 def test_rubrics_check_finds_no_model_answer_at_odds_with_its_rubric(graded, rubrics):
     """What `interviewer rubrics check --model-answers` asserts (each model answer covers its
     essential points, scores 4.5, raises no flag), read from the grades above instead of grading
     the 150 model answers a second time."""
-    ids, references, _, _ = graded
-    chosen = [rubrics[q] for q in ids]
+    grades, _ = graded
+    references = list(grades.references)
+    chosen = [rubrics[p.question_id] for p in grades.probes]
     if chosen_base() == "minilm":  # the default judge, the one `make test` runs; mpnet holds its LINE
         assert model_answer_problems(chosen, references) == []
     rubric, grade = chosen[0], references[0]
@@ -135,27 +127,19 @@ def test_rubrics_check_finds_no_model_answer_at_odds_with_its_rubric(graded, rub
 
 
 def test_faithful_paraphrases_of_the_model_answers_score_strong(graded):
-    ids, _, paraphrases, _ = graded
-    low = [(q, g.score) for q, g in zip(ids, paraphrases, strict=True) if g.score < 4.0]
-    assert len(ids) - len(low) >= LINE.paraphrases_at_least_4, low
+    _, line = graded
+    assert line.paraphrases_at_least_4 >= LINE.paraphrases_at_least_4, line.low_paraphrases
 
 
 def test_contradicting_one_essential_point_costs_the_model_answer(graded):
-    ids, references, _, negated = graded
-    lower = [n.score < r.score for r, n in zip(references, negated, strict=True)]
-    assert sum(lower) >= LINE.negated_below_their_reference
-    noticed = [n.score <= r.score - 0.5 for r, n in zip(references, negated, strict=True)]
-    assert sum(noticed) >= LINE.negated_half_a_point_below
-    assert np.mean([r.score - n.score for r, n in zip(references, negated, strict=True)]) > 0.1
+    _, line = graded
+    assert line.negated_below_their_reference >= LINE.negated_below_their_reference
+    assert line.negated_half_a_point_below >= LINE.negated_half_a_point_below
+    assert line.mean_drop > 0.1
 
 
-def test_a_negated_point_the_judge_is_sure_of_is_named_and_caps_the_score(grader, graded, probes):
-    ids, _, _, negated = graded
+def test_a_negated_point_the_judge_is_sure_of_is_named_and_caps_the_score(grader, graded):
+    _, line = graded
     cap = grader.calibration.contradiction_cap
-    named = [
-        (q, g.score)
-        for q, g, p in zip(ids, negated, probes, strict=True)
-        if p["negated"]["key_point"] in [c.fact for c in g.contradictions]
-    ]
-    assert len(named) >= LINE.negated_naming_their_point, named
-    assert all(score <= cap for _, score in named), named
+    assert line.negated_naming_their_point >= LINE.negated_naming_their_point, line.named
+    assert all(score <= cap for _, score in line.named), line.named

@@ -401,6 +401,12 @@ def evaluate(
         help="With --calibrate: the map's least slope (a number), or auto to choose it on the dev set, "
         "SemEval train and SAF train (default: the shipped calibration's)",
     ),
+    validity: bool = typer.Option(
+        False,
+        "--validity",
+        help="Also grade the validity probes (evals/validity.yaml): each rubric's model answer, a faithful "
+        "paraphrase of it and the model answer with one essential point negated (minutes)",
+    ),
     as_json: bool = typer.Option(
         False, "--json", help="Print the figures as one JSON object on stdout (the tables go to stderr)"
     ),
@@ -408,6 +414,7 @@ def evaluate(
     """Measure the grader against human grades. Exit 0: no regression; 1: a regression beyond
     tolerance; 2: a usage or input error."""
     from interviewer.critic import make_critic
+    from interviewer.sources.validity import VALIDITY_FILE
     from interviewer.surfaces.evals import EvalOptions, run_eval
 
     ws = _batch_workspace()
@@ -426,6 +433,7 @@ def evaluate(
         use_saf=not no_saf,
         public_calibration=public_calibration,
         map_slope=map_slope,
+        validity_path=ws.evals_dir / VALIDITY_FILE if validity else None,
     )
     outcome = run_eval(ws, options, critic=chosen, console=err.get() if as_json else out.get())
     if as_json:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -28,6 +28,7 @@ from interviewer.grading.grader import (
     adhoc_rubric,
 )
 from interviewer.grading.metrics import agreement, spearman_within
+from interviewer.grading.validity import ValidityLine, grade_probes, probe_problems, validity_line
 from interviewer.sources.labelled import (
     EvalInputError,
     LabelledRow,
@@ -35,6 +36,8 @@ from interviewer.sources.labelled import (
     dev_set_paths,
     load_labelled,
 )
+from interviewer.sources.rubric import RubricError
+from interviewer.sources.validity import ProbeError, ValidityProbe, load_probes
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -498,6 +501,7 @@ class EvalOptions:
     use_saf: bool = True
     public_calibration: bool = False
     map_slope: str | None = None  # with --calibrate: a number, MAP_SLOPE_AUTO, or None for the shipped one's
+    validity_path: Path | None = None  # the validity probes to grade too (evals/validity.yaml), or None
 
     @property
     def is_dev(self) -> bool:
@@ -513,6 +517,7 @@ class _Plan:
     saf_folder: Path
     base_path: Path
     base: Baseline | None
+    probes: list[ValidityProbe] = field(default_factory=list)
 
 
 @dataclass
@@ -526,6 +531,7 @@ class EvalRun:
     semeval: dict[str, dict[str, float]] | None = None
     saf: dict[str, dict[str, float]] | None = None
     report: Path | None = None
+    validity: ValidityLine | None = None
     base: Baseline | None = None
     base_path: Path | None = None
     gate_status: str = "not gated"  # a dataset other than the dev set
@@ -576,7 +582,27 @@ def plan_eval(ws: Workspace, options: EvalOptions) -> _Plan:
             hint = "add --update-baseline to create it"
             raise EvalInputError(f"--baseline {options.baseline_path}: no such file ({hint})")
     paths = dev_set_paths(ws.evals_dir) if options.dataset is None else [options.dataset]
-    return _Plan(load_labelled(paths), folder, folder.parent / "saf", base_path, base)
+    probes = _validity_probes(ws, options.validity_path) if options.validity_path is not None else []
+    return _Plan(load_labelled(paths), folder, folder.parent / "saf", base_path, base, probes)
+
+
+def _validity_probes(ws: Workspace, path: Path) -> list[ValidityProbe]:
+    """The probes, each checked against the workspace's rubrics (before any model loads)."""
+    try:
+        probes = load_probes(path)
+    except ProbeError as exc:
+        raise EvalInputError(str(exc)) from None
+    if not probes:
+        raise EvalInputError(f"--validity {path}: no probes in it")
+    try:
+        rubrics = {r.question_id: r for r in ws.rubrics()}
+    except RubricError as exc:
+        raise EvalInputError(str(exc)) from None
+    problems = probe_problems(probes, rubrics)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise EvalInputError(f"{path} {problems[0]}{more}")
+    return probes
 
 
 def _check_map_slope(options: EvalOptions, semeval_folder: Path) -> None:
@@ -701,6 +727,10 @@ def evaluate_eval(ws: Workspace, options: EvalOptions, critic: Critic | None = N
     if options.use_saf and is_dev and (saf_folder / SAF_FILE).exists():
         run.saf = evaluate_saf(grader, saf_folder, limit=options.semeval_limit)
 
+    if plan.probes:
+        rubrics = {r.question_id: r for r in ws.rubrics()}
+        run.validity = validity_line(grade_probes(grader, plan.probes, rubrics))
+
     if options.report_dir is not None:
         from interviewer.surfaces.report import write_report
 
@@ -759,6 +789,10 @@ def render_eval(console: Console, run: EvalRun) -> None:
         console.print(_figures_table("SemEval-2013", run.semeval, SEMEVAL_COLUMNS))
     if run.saf is not None:
         console.print(_figures_table("SAF", run.saf, SAF_COLUMNS))
+    if run.validity is not None:
+        console.print(_validity_table(run.validity))
+        for line in _validity_shortfalls(run.validity):
+            console.print(escape(line), soft_wrap=True)
     if run.report is not None:
         console.print(escape(f"Report → {run.report}"), soft_wrap=True)
     if run.gate_status == "baseline updated":
@@ -779,6 +813,41 @@ def render_eval(console: Console, run: EvalRun) -> None:
         )
 
 
+def _validity_table(line: ValidityLine) -> Table:
+    from rich.table import Table
+
+    n = line.probes
+    table = Table(f"validity ({n} probes; the targets: all {n}, none flagged)", "count", box=None)
+    table.add_row("model answers at 4.5 or more", str(line.references_at_least_4_5))
+    table.add_row("model answers flagged", str(line.references_flagged))
+    table.add_row("faithful paraphrases at 4.0 or more", str(line.paraphrases_at_least_4))
+    table.add_row(
+        "one essential point negated: below its model answer", str(line.negated_below_their_reference)
+    )
+    table.add_row("  half a point or more below", str(line.negated_half_a_point_below))
+    table.add_row("  the point named (you said X; in fact Y)", str(line.negated_naming_their_point))
+    table.add_row(
+        "model answers' mean / mean drop when negated", f"{line.reference_mean:.2f} / {line.mean_drop:.2f}"
+    )
+    return table
+
+
+def _validity_shortfalls(line: ValidityLine, most: int = 12) -> list[str]:
+    """The probes that miss the targets a reviewer can fix in a rubric, named with their scores."""
+
+    def listed(items: tuple) -> str:
+        shown = ", ".join(f"{q} {v}" for q, v in items[:most])
+        return shown + (f", … ({len(items) - most} more)" if len(items) > most else "")
+
+    lines = []
+    if line.low_references:
+        lines.append(f"Model answers under 4.5: {listed(line.low_references)}")
+    if line.flagged_references:
+        flagged = tuple((q, "/".join(f)) for q, f in line.flagged_references)
+        lines.append(f"Model answers flagged: {listed(flagged)}")
+    return lines
+
+
 def eval_figures(run: EvalRun) -> dict[str, Any]:
     """The figures as plain JSON values (what `eval --json` prints)."""
     result, is_dev = run.result, run.options.is_dev
@@ -793,6 +862,7 @@ def eval_figures(run: EvalRun) -> dict[str, Any]:
         "injection_excess": injection_excess(result),
         "semeval": run.semeval,
         "saf": run.saf,
+        "validity": asdict(run.validity) if run.validity is not None else None,
         "gate": {
             "status": run.gate_status,
             "baseline": str(run.base_path) if is_dev else None,
