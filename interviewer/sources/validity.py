@@ -34,14 +34,17 @@ class ValidityProbe(BaseModel):
 def load_probes(path: Path) -> list[ValidityProbe]:
     """The probes in `path`, in file order. Raises ProbeError naming the file, line and field."""
     text = read_text(path, ProbeError, "validity probes")
-    try:
-        tree = yaml.compose(text, Loader=yaml.SafeLoader)
-        entries = yaml.safe_load(text)
+    loader = yaml.SafeLoader(text)
+    try:  # parsed once: the node tree gives each probe's line, and is built into the values
+        tree = loader.get_single_node()
+        entries = loader.construct_document(tree) if tree is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path} line {mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or "cannot be parsed"
         raise ProbeError(f"{where}: not valid YAML ({problem}); fix the syntax there") from None
+    finally:
+        loader.dispose()
     if not isinstance(entries, list) or not isinstance(tree, yaml.SequenceNode):
         raise ProbeError(f"{path}: expected a list of probes (- question_id: …); {_HINT}")
     probes: list[ValidityProbe] = []

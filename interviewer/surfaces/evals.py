@@ -518,6 +518,7 @@ class _Plan:
     base_path: Path
     base: Baseline | None
     probes: list[ValidityProbe] = field(default_factory=list)
+    rubrics: dict[str, Rubric] = field(default_factory=dict)  # by question_id, when there are probes
 
 
 @dataclass
@@ -582,12 +583,15 @@ def plan_eval(ws: Workspace, options: EvalOptions) -> _Plan:
             hint = "add --update-baseline to create it"
             raise EvalInputError(f"--baseline {options.baseline_path}: no such file ({hint})")
     paths = dev_set_paths(ws.evals_dir) if options.dataset is None else [options.dataset]
-    probes = _validity_probes(ws, options.validity_path) if options.validity_path is not None else []
-    return _Plan(load_labelled(paths), folder, folder.parent / "saf", base_path, base, probes)
+    plan = _Plan(load_labelled(paths), folder, folder.parent / "saf", base_path, base)
+    if options.validity_path is not None:
+        plan.probes, plan.rubrics = _validity_probes(ws, options.validity_path)
+    return plan
 
 
-def _validity_probes(ws: Workspace, path: Path) -> list[ValidityProbe]:
-    """The probes, each checked against the workspace's rubrics (before any model loads)."""
+def _validity_probes(ws: Workspace, path: Path) -> tuple[list[ValidityProbe], dict[str, Rubric]]:
+    """The probes, each checked against the workspace's rubrics (before any model loads), and those
+    rubrics by question_id."""
     try:
         probes = load_probes(path)
     except ProbeError as exc:
@@ -602,7 +606,7 @@ def _validity_probes(ws: Workspace, path: Path) -> list[ValidityProbe]:
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise EvalInputError(f"{path} {problems[0]}{more}")
-    return probes
+    return probes, rubrics
 
 
 def _check_map_slope(options: EvalOptions, semeval_folder: Path) -> None:
@@ -728,8 +732,7 @@ def evaluate_eval(ws: Workspace, options: EvalOptions, critic: Critic | None = N
         run.saf = evaluate_saf(grader, saf_folder, limit=options.semeval_limit)
 
     if plan.probes:
-        rubrics = {r.question_id: r for r in ws.rubrics()}
-        run.validity = validity_line(grade_probes(grader, plan.probes, rubrics))
+        run.validity = validity_line(grade_probes(grader, plan.probes, plan.rubrics))
 
     if options.report_dir is not None:
         from interviewer.surfaces.report import write_report
