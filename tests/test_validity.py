@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from interviewer.grading.floors import FLOORS_FILE, load_shipped_floors
 from interviewer.grading.judge import chosen_base
 from interviewer.grading.validity import grade_probes, probe_problems, validity_line
 from interviewer.sources.validity import VALIDITY_FILE, load_probes
@@ -77,8 +78,15 @@ def rubrics(workspace):
 
 
 @pytest.fixture(scope="module")
-def graded(grader, probes, rubrics):
-    """Every probe graded in one batch (as `interviewer eval --validity` does), and the line counted."""
+def floors(grader, rubrics):
+    """Every model answer read by the judge as `interviewer judge floors` reads it, now."""
+    return grader.read_floors(list(rubrics.values()))
+
+
+@pytest.fixture(scope="module")
+def graded(grader, probes, rubrics, floors):
+    """Every probe graded in one batch (as `interviewer eval --validity` does), and the line counted.
+    After the floors: the model answers' pairs are then in the judge's cache (40 s less here)."""
     grades = grade_probes(grader, probes, rubrics)
     return grades, validity_line(grades)
 
@@ -86,6 +94,24 @@ def graded(grader, probes, rubrics):
 def test_the_judge_is_trained_and_used(grader):
     assert grader.judge is not None, f"no {chosen_base()} judge weights in the package"
     assert grader.calibration.judge, "the shipped calibration was fitted without the judge"
+
+
+def test_the_shipped_floors_are_what_the_judge_reads_now(grader, floors):
+    """The floors shipped beside the calibration must equal what the judge reads in each bank
+    model answer now, or they are stale (a judge, calibration or grader change without
+    `interviewer judge floors`)."""
+    folder = grader.judge.weights_dir  # a judge folder may ship its own (the workspace's choice)
+    shipped = load_shipped_floors(folder / FLOORS_FILE if (folder / FLOORS_FILE).is_file() else None)
+    assert shipped is not None
+    assert (floors.judge, floors.calibration) == (shipped.judge, shipped.calibration)
+    assert len(floors.floors) == 150
+    assert floors.floors.keys() == shipped.floors.keys(), "stale: run `interviewer judge floors`"
+    for digest, floor in floors.floors.items():
+        kept = shipped.floors[digest]
+        assert floor.contradictions == pytest.approx(kept.contradictions, abs=2e-3), digest
+        assert floor.assertions == pytest.approx(kept.assertions, abs=2e-3), digest
+        assert floor.entailments == pytest.approx(kept.entailments, abs=2e-3), digest
+        assert floor.whole == pytest.approx(kept.whole, abs=2e-3), digest
 
 
 def test_every_question_has_a_validity_probe(probes, rubrics):
