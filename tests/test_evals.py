@@ -22,8 +22,10 @@ from interviewer.surfaces.evals import (
     Baseline,
     EvalOptions,
     EvalResult,
+    PublicComparison,
     evaluate_semeval,
     gate,
+    public_comparisons,
     rubric_for_row,
     run_eval,
 )
@@ -336,6 +338,44 @@ def test_gate_allows_drift_within_tolerance():
 def test_gate_fails_on_a_spearman_drop_beyond_002():
     [problem] = gate(_result(0.80, {}), _baseline(0.83, {}))
     assert problem.startswith("Spearman fell 0.030 (from 0.830 to 0.800); tolerance 0.02")
+
+
+SCI = "sciEntsBank/test-unseen-answers"
+SAF_UQ = "saf/test_unseen_questions"
+
+
+def _public_baseline() -> Baseline:
+    return Baseline(
+        dataset="dev",
+        model="m",
+        metrics={"spearman": 0.83},
+        trap_means={},
+        semeval={SCI: {"n": 300.0, "roc_auc_2way": 0.794, "accuracy_2way": 0.72}},
+        saf={SAF_UQ: {"n": 295.0, "not_english": 5.0, "pearson": 0.640, "mean_correct": 3.3}},
+    )
+
+
+def test_gate_fails_when_a_public_splits_headline_figure_falls_beyond_002():
+    semeval = {SCI: {"n": 300.0, "roc_auc_2way": 0.770, "accuracy_2way": 0.60}}
+    saf = {SAF_UQ: {"n": 295.0, "not_english": 5.0, "pearson": 0.625, "mean_correct": 2.0}}
+    [problem] = gate(_result(0.83, {}), _public_baseline(), semeval, saf)
+    assert problem == f"SemEval {SCI} 2-way AUC fell 0.024 (from 0.794 to 0.770); tolerance 0.02"
+    saf = {SAF_UQ: {"n": 296.0, "not_english": 4.0, "pearson": 0.600}}  # the same 300 drawn
+    [problem] = gate(_result(0.83, {}), _public_baseline(), None, saf)
+    assert problem == f"SAF {SAF_UQ} Pearson fell 0.040 (from 0.640 to 0.600); tolerance 0.02"
+    better = {SCI: {"n": 300.0, "roc_auc_2way": 0.90}}
+    assert gate(_result(0.83, {}), _public_baseline(), better, None) == []
+
+
+def test_public_splits_on_another_sample_or_missing_from_the_baseline_are_not_compared():
+    other_sample = {SCI: {"n": 100.0, "roc_auc_2way": 0.5}}
+    unknown = {"beetle/test-unseen-answers": {"n": 300.0, "roc_auc_2way": 0.5}}
+    no_auc = {SCI: {"n": 300.0, "roc_auc_2way": float("nan")}}  # one class in a small sample
+    for semeval in (other_sample, unknown, no_auc):
+        assert gate(_result(0.83, {}), _public_baseline(), semeval, None) == []
+        assert public_comparisons(_public_baseline(), semeval, None) == []
+    [compared] = public_comparisons(_public_baseline(), {SCI: {"n": 300.0, "roc_auc_2way": 0.8}}, {})
+    assert compared == PublicComparison(f"SemEval {SCI} 2-way AUC", 0.794, 0.8)
 
 
 def test_gate_fails_on_a_trap_category_mean_rising_beyond_03():

@@ -58,6 +58,10 @@ TRAP_CATEGORIES = (
 )
 SPEARMAN_TOLERANCE = 0.02
 TRAP_TOLERANCE = 0.3
+# The public sets are graded by the gate too (a grader change is judged on answers it was not tuned
+# on): each split's headline figure, the one the judge issue targets, on the baseline's fixed sample.
+PUBLIC_TOLERANCE = 0.02
+PUBLIC_GATED = {"SemEval": ("roc_auc_2way", "2-way AUC"), "SAF": ("pearson", "Pearson")}
 
 
 # ---- the labelled-set evaluation ----------------------------------------------------------------
@@ -344,7 +348,11 @@ class Baseline(BaseModel):
     injection_excess: float | None = None
     semeval: dict[str, dict[str, float]] = {}
     saf: dict[str, dict[str, float]] = {}
-    tolerance: dict[str, float] = {"spearman": SPEARMAN_TOLERANCE, "trap_mean": TRAP_TOLERANCE}
+    tolerance: dict[str, float] = {
+        "spearman": SPEARMAN_TOLERANCE,
+        "trap_mean": TRAP_TOLERANCE,
+        "public": PUBLIC_TOLERANCE,
+    }
 
 
 def baseline_name(judge_base: str | None) -> str:
@@ -382,7 +390,46 @@ def injection_excess(result: EvalResult) -> float | None:
     return round(float(np.mean(pairs)), 3) if pairs else None
 
 
-def gate(result: EvalResult, baseline: Baseline) -> list[str]:
+@dataclass(frozen=True)
+class PublicComparison:
+    """One public split's gated figure, now and in the baseline (the same fixed sample)."""
+
+    name: str  # e.g. "SemEval sciEntsBank/test-unseen-answers 2-way AUC"
+    before: float
+    now: float
+
+
+def _sample_size(figures: dict[str, float]) -> float:
+    """How many answers the split's fixed sample drew (SAF counts those not in English apart)."""
+    return figures.get("n", 0.0) + figures.get("not_english", 0.0)
+
+
+def public_comparisons(
+    baseline: Baseline,
+    semeval: dict[str, dict[str, float]] | None,
+    saf: dict[str, dict[str, float]] | None,
+) -> list[PublicComparison]:
+    """Each public split measured now on the same sample as the baseline's (another --public-limit
+    draws another sample, whose figures are not comparable), with its gated figure."""
+    compared = []
+    for source, now_sets, base_sets in (("SemEval", semeval, baseline.semeval), ("SAF", saf, baseline.saf)):
+        key, label = PUBLIC_GATED[source]
+        for split, figures in sorted((now_sets or {}).items()):
+            before = base_sets.get(split, {})
+            if _sample_size(figures) != _sample_size(before):
+                continue
+            now, then = figures.get(key, math.nan), before.get(key, math.nan)
+            if not (math.isnan(now) or math.isnan(then)):
+                compared.append(PublicComparison(f"{source} {split} {label}", then, now))
+    return compared
+
+
+def gate(
+    result: EvalResult,
+    baseline: Baseline,
+    semeval: dict[str, dict[str, float]] | None = None,
+    saf: dict[str, dict[str, float]] | None = None,
+) -> list[str]:
     """Regressions beyond tolerance, as lines a person can act on; empty when all is well."""
     problems = []
     tol = baseline.tolerance
@@ -408,6 +455,13 @@ def gate(result: EvalResult, baseline: Baseline) -> list[str]:
     ):
         gained = current - baseline.injection_excess
         problems.append(f"injection answers gained {gained:.2f} over the baseline; tolerance {trap_tol}")
+    public_tol = tol.get("public", PUBLIC_TOLERANCE)
+    for c in public_comparisons(baseline, semeval, saf):
+        if c.before - c.now > public_tol:
+            problems.append(
+                f"{c.name} fell {c.before - c.now:.3f} (from {c.before:.3f} to {c.now:.3f}); "
+                f"tolerance {public_tol}"
+            )
     return problems
 
 
@@ -752,7 +806,7 @@ def evaluate_eval(ws: Workspace, options: EvalOptions, critic: Critic | None = N
             plan.base_path.write_text(new.model_dump_json(indent=2) + "\n", encoding="utf-8")
             run.gate_status = "baseline updated"
         elif plan.base is not None:
-            run.problems = gate(result, plan.base)
+            run.problems = gate(result, plan.base, run.semeval, run.saf)
             run.gate_status = "failed" if run.problems else "passed"
             run.ok = not run.problems
         else:
@@ -805,9 +859,12 @@ def render_eval(console: Console, run: EvalRun) -> None:
             console.print(f"[red]regression:[/red] {escape(p)}", soft_wrap=True)
         if run.ok:
             base = run.base
+            public = public_comparisons(base, run.semeval, run.saf)
+            public_tol = base.tolerance.get("public", PUBLIC_TOLERANCE)
+            held = f"; {len(public)} public figures held (tolerance {public_tol})" if public else ""
             console.print(
                 f"[green]gate passed[/green]: Spearman {result.metrics['spearman']:.3f} "
-                f"(baseline {base.metrics['spearman']:.3f}, tolerance {base.tolerance.get('spearman')})"
+                f"(baseline {base.metrics['spearman']:.3f}, tolerance {base.tolerance.get('spearman')}){held}"
             )
     elif run.gate_status == "no baseline":
         console.print(
