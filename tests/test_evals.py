@@ -389,8 +389,8 @@ def test_gate_fails_on_a_trap_category_mean_rising_beyond_03():
 def test_eval_on_the_dev_set_passes_its_own_baseline_and_fails_a_doctored_one(home, tmp_path):
     baseline = tmp_path / "baseline.json"
     common = dict(
-        dataset=None, report_dir=None, semeval_dir=None, use_semeval=False, semeval_splits="all",
-        baseline_path=baseline, calibrate=False,
+        dataset=None, report_dir=None, semeval_dir=None, use_semeval=False, use_saf=False,
+        semeval_splits="all", baseline_path=baseline, calibrate=False,
     )  # fmt: skip
     updated = run_eval(home, EvalOptions(update_baseline=True, **common), console=Quiet())
     assert updated and updated.figures["gate"]["status"] == "baseline updated"
@@ -399,6 +399,7 @@ def test_eval_on_the_dev_set_passes_its_own_baseline_and_fails_a_doctored_one(ho
     console = Quiet()
     passed = run_eval(home, EvalOptions(update_baseline=False, **common), console=console)
     assert passed and "gate passed" in console.text and "cross-validated by question" in console.text
+    assert "Public sets not graded" not in console.text  # both skipped as asked: nothing to say
     # The figures `eval --json` prints: valid JSON (no NaN), the same numbers the tables show.
     figures = json.loads(json.dumps(passed.figures, allow_nan=False))
     assert figures["gate"] == {"status": "passed", "baseline": str(baseline), "problems": []}
@@ -456,6 +457,10 @@ def test_report_writes_readme_and_scatter_plot(home, tmp_path):
     assert (report / "scatter.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert f"Report → {report / 'README.md'}" in console.text
     assert "No baseline at" in console.text  # this tmp workspace has none: said, not failed
+    # Nor ../shared/benchmarks: SAF, not skipped, is said to be missing (SemEval was skipped).
+    saf = home.root.parent / "shared" / "benchmarks" / "saf"
+    assert f"Public sets not graded (not found: {saf}/" in " ".join(console.text.split())
+    assert "semeval2013.csv" not in console.text
 
 
 def test_a_labelled_file_other_than_the_dev_set_is_scored_with_the_deployed_calibration(

@@ -587,6 +587,8 @@ class EvalRun:
     saf: dict[str, dict[str, float]] | None = None
     report: Path | None = None
     validity: ValidityLine | None = None
+    # The public sets' files asked for (not skipped by --no-semeval / --no-saf) but not found.
+    missing_public: list[Path] = field(default_factory=list)
     base: Baseline | None = None
     base_path: Path | None = None
     gate_status: str = "not gated"  # a dataset other than the dev set
@@ -784,6 +786,9 @@ def evaluate_eval(ws: Workspace, options: EvalOptions, critic: Critic | None = N
         run.semeval = evaluate_semeval(grader, folder, splits, limit=options.semeval_limit)
     if options.use_saf and is_dev and (saf_folder / SAF_FILE).exists():
         run.saf = evaluate_saf(grader, saf_folder, limit=options.semeval_limit)
+    if is_dev:
+        asked = [(options.use_semeval, folder / "semeval2013.csv"), (options.use_saf, saf_folder / SAF_FILE)]
+        run.missing_public = [path for wanted, path in asked if wanted and not path.exists()]
 
     if plan.probes:
         run.validity = validity_line(grade_probes(grader, plan.probes, plan.rubrics))
@@ -846,6 +851,17 @@ def render_eval(console: Console, run: EvalRun) -> None:
         console.print(_figures_table("SemEval-2013", run.semeval, SEMEVAL_COLUMNS))
     if run.saf is not None:
         console.print(_figures_table("SAF", run.saf, SAF_COLUMNS))
+    if run.missing_public:
+        # Said, not silent: the gate cannot hold figures it never graded.
+        paths = ", ".join(map(str, run.missing_public))
+        console.print(
+            escape(
+                f"Public sets not graded (not found: {paths}): they are read from ../shared/benchmarks "
+                "beside the project; --semeval DIR names another SemEval folder, --no-semeval and "
+                "--no-saf skip them."
+            ),
+            soft_wrap=True,
+        )
     if run.validity is not None:
         console.print(_validity_table(run.validity))
         for line in _validity_shortfalls(run.validity):
