@@ -365,17 +365,60 @@ def test_gate_fails_when_a_public_splits_headline_figure_falls_beyond_002():
     assert problem == f"SAF {SAF_UQ} Pearson fell 0.040 (from 0.640 to 0.600); tolerance 0.02"
     better = {SCI: {"n": 300.0, "roc_auc_2way": 0.90}}
     assert gate(_result(0.83, {}), _public_baseline(), better, None) == []
+    just_within = {SCI: {"n": 300.0, "roc_auc_2way": 0.774}}  # 0.794 - 0.774 > 0.02 in floats
+    assert gate(_result(0.83, {}), _public_baseline(), just_within, None) == []
+    # Fewer than two answers left in English: no Pearson on the same sample is a regression too.
+    unmeasured = {SAF_UQ: {"n": 1.0, "not_english": 299.0}}
+    [problem] = gate(_result(0.83, {}), _public_baseline(), None, unmeasured)
+    assert problem == f"SAF {SAF_UQ} Pearson could not be measured on the baseline's sample (it was 0.640)"
 
 
 def test_public_splits_on_another_sample_or_missing_from_the_baseline_are_not_compared():
     other_sample = {SCI: {"n": 100.0, "roc_auc_2way": 0.5}}
     unknown = {"beetle/test-unseen-answers": {"n": 300.0, "roc_auc_2way": 0.5}}
-    no_auc = {SCI: {"n": 300.0, "roc_auc_2way": float("nan")}}  # one class in a small sample
-    for semeval in (other_sample, unknown, no_auc):
+    for semeval in (other_sample, unknown):
         assert gate(_result(0.83, {}), _public_baseline(), semeval, None) == []
         assert public_comparisons(_public_baseline(), semeval, None) == []
     [compared] = public_comparisons(_public_baseline(), {SCI: {"n": 300.0, "roc_auc_2way": 0.8}}, {})
     assert compared == PublicComparison(f"SemEval {SCI} 2-way AUC", 0.794, 0.8)
+    no_auc = Baseline(
+        **{**_public_baseline().model_dump(), "semeval": {SCI: {"n": 300.0, "roc_auc_2way": float("nan")}}}
+    )
+    assert public_comparisons(no_auc, {SCI: {"n": 300.0, "roc_auc_2way": 0.5}}, None) == []
+
+
+def test_eval_gates_the_public_figures_it_grades(home, tmp_path, monkeypatch):
+    """The run's SemEval and SAF figures reach the gate: held, they are counted on the passed line;
+    fallen, they fail it (the grading itself is stubbed: the public sets are not in this workspace)."""
+    import interviewer.surfaces.evals as evals
+
+    semeval_dir = tmp_path / "bench" / "semeval2013"
+    semeval_dir.mkdir(parents=True)
+    (semeval_dir / "semeval2013.csv").write_text("")
+    (tmp_path / "bench" / "saf").mkdir()
+    (tmp_path / "bench" / "saf" / evals.SAF_FILE).write_text("")
+    figures = {
+        "semeval": {SCI: {"n": 300.0, "roc_auc_2way": 0.794}},
+        "saf": {SAF_UQ: {"n": 300.0, "pearson": 0.64}},
+    }
+    monkeypatch.setattr(evals, "evaluate_semeval", lambda *a, **k: figures["semeval"])
+    monkeypatch.setattr(evals, "evaluate_saf", lambda *a, **k: figures["saf"])
+    common = dict(
+        dataset=None, report_dir=None, semeval_dir=semeval_dir, semeval_splits="ua",
+        baseline_path=tmp_path / "baseline.json", calibrate=False,
+    )  # fmt: skip
+    assert run_eval(home, EvalOptions(update_baseline=True, **common), console=Quiet())
+    console = Quiet()
+    assert run_eval(home, EvalOptions(**common), console=console)
+    assert "2 public figures held (tolerance 0.02)" in console.text
+    assert "Public sets not graded" not in console.text
+    figures["semeval"] = {SCI: {"n": 300.0, "roc_auc_2way": 0.75}}
+    console = Quiet()
+    failed = run_eval(home, EvalOptions(**common), console=console)
+    assert not failed and failed.figures["gate"]["problems"] == [
+        f"SemEval {SCI} 2-way AUC fell 0.044 (from 0.794 to 0.750); tolerance 0.02"
+    ]
+    assert "regression: SemEval" in console.text
 
 
 def test_gate_fails_on_a_trap_category_mean_rising_beyond_03():

@@ -410,17 +410,18 @@ def public_comparisons(
     saf: dict[str, dict[str, float]] | None,
 ) -> list[PublicComparison]:
     """Each public split measured now on the same sample as the baseline's (another --public-limit
-    draws another sample, whose figures are not comparable), with its gated figure."""
+    draws another sample, whose figures are not comparable), with its gated figure: NaN now where it
+    could not be measured (SAF with fewer than two answers left in English, say)."""
     compared = []
     for source, now_sets, base_sets in (("SemEval", semeval, baseline.semeval), ("SAF", saf, baseline.saf)):
         key, label = PUBLIC_GATED[source]
         for split, figures in sorted((now_sets or {}).items()):
             before = base_sets.get(split, {})
-            if _sample_size(figures) != _sample_size(before):
-                continue
-            now, then = figures.get(key, math.nan), before.get(key, math.nan)
-            if not (math.isnan(now) or math.isnan(then)):
-                compared.append(PublicComparison(f"{source} {split} {label}", then, now))
+            then = before.get(key, math.nan)
+            if _sample_size(figures) == _sample_size(before) and not math.isnan(then):
+                compared.append(
+                    PublicComparison(f"{source} {split} {label}", then, figures.get(key, math.nan))
+                )
     return compared
 
 
@@ -457,7 +458,11 @@ def gate(
         problems.append(f"injection answers gained {gained:.2f} over the baseline; tolerance {trap_tol}")
     public_tol = tol.get("public", PUBLIC_TOLERANCE)
     for c in public_comparisons(baseline, semeval, saf):
-        if c.before - c.now > public_tol:
+        if math.isnan(c.now):
+            problems.append(
+                f"{c.name} could not be measured on the baseline's sample (it was {c.before:.3f})"
+            )
+        elif round(c.before - c.now, 4) > public_tol:  # figures have 4 decimals: a drop of 0.02 is within
             problems.append(
                 f"{c.name} fell {c.before - c.now:.3f} (from {c.before:.3f} to {c.now:.3f}); "
                 f"tolerance {public_tol}"
@@ -856,9 +861,9 @@ def render_eval(console: Console, run: EvalRun) -> None:
         paths = ", ".join(map(str, run.missing_public))
         console.print(
             escape(
-                f"Public sets not graded (not found: {paths}): they are read from ../shared/benchmarks "
-                "beside the project; --semeval DIR names another SemEval folder, --no-semeval and "
-                "--no-saf skip them."
+                f"Public sets not graded (not found: {paths}): SemEval is read from --semeval DIR "
+                "(default ../shared/benchmarks/semeval2013 beside the project) and SAF from the saf "
+                "folder beside it; --no-semeval and --no-saf skip them."
             ),
             soft_wrap=True,
         )
