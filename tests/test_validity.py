@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from floor_checks import assert_floors_match
 
-from interviewer.grading.floors import FLOORS_FILE, load_shipped_floors
 from interviewer.grading.judge import chosen_base
 from interviewer.grading.validity import grade_probes, probe_problems, validity_line
 from interviewer.sources.validity import VALIDITY_FILE, load_probes
@@ -100,18 +100,11 @@ def test_the_shipped_floors_are_what_the_judge_reads_now(grader, floors):
     """The floors shipped beside the calibration must equal what the judge reads in each bank
     model answer now, or they are stale (a judge, calibration or grader change without
     `interviewer judge floors`)."""
-    folder = grader.judge.weights_dir  # a judge folder may ship its own (the workspace's choice)
-    shipped = load_shipped_floors(folder / FLOORS_FILE if (folder / FLOORS_FILE).is_file() else None)
+    shipped = grader.shipped_floors  # the workspace's: the package's, or the judge folder's own
     assert shipped is not None
-    assert (floors.judge, floors.calibration) == (shipped.judge, shipped.calibration)
     assert len(floors.floors) == 150
     assert floors.floors.keys() == shipped.floors.keys(), "stale: run `interviewer judge floors`"
-    for digest, floor in floors.floors.items():
-        kept = shipped.floors[digest]
-        assert floor.contradictions == pytest.approx(kept.contradictions, abs=2e-3), digest
-        assert floor.assertions == pytest.approx(kept.assertions, abs=2e-3), digest
-        assert floor.entailments == pytest.approx(kept.entailments, abs=2e-3), digest
-        assert floor.whole == pytest.approx(kept.whole, abs=2e-3), digest
+    assert_floors_match(floors, shipped)
 
 
 def test_every_question_has_a_validity_probe(probes, rubrics):

@@ -898,6 +898,11 @@ class Grader:
         own = self._assess([(r, r.model_answer or "") for r in rubrics], floored=False, second_look=False)
         return [_floor_of(r, a.signals) for r, a in zip(rubrics, own, strict=True)]
 
+    @property
+    def shipped_floors(self) -> ShippedFloors | None:
+        """The floors read ahead for the bank rubrics that this grader was given (None: none)."""
+        return self._shipped
+
     def read_floors(self, rubrics: Sequence[Rubric]) -> ShippedFloors:
         """The JudgeFloor of each rubric read now, whatever was shipped: what `interviewer judge
         floors` ships for the bank rubrics, so a cold run does not read their model answers."""

@@ -759,18 +759,19 @@ def evaluate_eval(ws: Workspace, options: EvalOptions, critic: Critic | None = N
     plan = plan_eval(ws, options)
     is_dev, rows, folder, saf_folder = options.is_dev, plan.rows, plan.semeval_folder, plan.saf_folder
 
+    # The public sets a dev run is asked for (not --no-semeval / --no-saf), and those of them found.
+    semeval_csv, saf_csv = folder / "semeval2013.csv", saf_folder / SAF_FILE
+    choices = ((semeval_csv, options.use_semeval), (saf_csv, options.use_saf))
+    asked = [p for p, wanted in choices if is_dev and wanted]
+    found = {p for p in asked if p.exists()}
+
     grader = ws.grader()
     # With --public-calibration the public sets' training splits join every calibration fit, the
     # cross-validated ones included (fixed samples, whatever --public-limit says).
     pools: list[GradedPool] = []
-    if (
-        is_dev
-        and options.public_calibration
-        and options.use_semeval
-        and (folder / "semeval2013.csv").exists()
-    ):
+    if options.public_calibration and semeval_csv in found:
         pools.append(semeval_pool(grader, folder))
-    if is_dev and options.public_calibration and options.use_saf and (saf_folder / SAF_FILE).exists():
+    if options.public_calibration and saf_csv in found:
         pools.append(saf_pool(grader, saf_folder))
     slope_pools: list[GradedPool] = []
     if options.map_slope == MAP_SLOPE_AUTO:  # plan_eval checked that both sets are there
@@ -786,14 +787,12 @@ def evaluate_eval(ws: Workspace, options: EvalOptions, critic: Critic | None = N
     questions = len({r.question_id or r.question for r in rows})
     run = EvalRun(options, result, questions, calibration)
 
-    if options.use_semeval and is_dev and (folder / "semeval2013.csv").exists():
+    if semeval_csv in found:
         splits = SEMEVAL_SPLIT_CHOICES[options.semeval_splits]
         run.semeval = evaluate_semeval(grader, folder, splits, limit=options.semeval_limit)
-    if options.use_saf and is_dev and (saf_folder / SAF_FILE).exists():
+    if saf_csv in found:
         run.saf = evaluate_saf(grader, saf_folder, limit=options.semeval_limit)
-    if is_dev:
-        asked = [(options.use_semeval, folder / "semeval2013.csv"), (options.use_saf, saf_folder / SAF_FILE)]
-        run.missing_public = [path for wanted, path in asked if wanted and not path.exists()]
+    run.missing_public = [p for p in asked if p not in found]
 
     if plan.probes:
         run.validity = validity_line(grade_probes(grader, plan.probes, plan.rubrics))
