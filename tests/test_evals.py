@@ -369,8 +369,27 @@ def test_gate_fails_when_a_public_splits_headline_figure_falls_beyond_002():
     assert gate(_result(0.83, {}), _public_baseline(), just_within, None) == []
     # Fewer than two answers left in English: no Pearson on the same sample is a regression too.
     unmeasured = {SAF_UQ: {"n": 1.0, "not_english": 299.0}}
-    [problem] = gate(_result(0.83, {}), _public_baseline(), None, unmeasured)
+    problem, declined = gate(_result(0.83, {}), _public_baseline(), None, unmeasured)
     assert problem == f"SAF {SAF_UQ} Pearson could not be measured on the baseline's sample (it was 0.640)"
+    assert declined.startswith(f"SAF {SAF_UQ}: 294 more answers declined as not English")
+
+
+def test_gate_fails_when_more_of_safs_sample_is_declined_as_not_english_than_2_percent():
+    """Declining answers as not English takes them out of the Pearson: a grader that declined the
+    answers it reads worst could hold the Pearson on the rest, so the count is held too."""
+    held = {"pearson": 0.640}
+    within = {SAF_UQ: {"n": 289.0, "not_english": 11.0, **held}}  # 6 more of 300: 2% of it
+    assert gate(_result(0.83, {}), _public_baseline(), None, within) == []
+    fewer = {SAF_UQ: {"n": 300.0, "not_english": 0.0, **held}}
+    assert gate(_result(0.83, {}), _public_baseline(), None, fewer) == []
+    beyond = {SAF_UQ: {"n": 288.0, "not_english": 12.0, **held}}
+    [problem] = gate(_result(0.83, {}), _public_baseline(), None, beyond)
+    assert problem == (
+        f"SAF {SAF_UQ}: 7 more answers declined as not English (from 5 to 12 of 300); "
+        "tolerance 6 (2% of the sample)"
+    )
+    other_sample = {SAF_UQ: {"n": 80.0, "not_english": 20.0, **held}}  # another --public-limit
+    assert gate(_result(0.83, {}), _public_baseline(), None, other_sample) == []
 
 
 def test_public_splits_on_another_sample_or_missing_from_the_baseline_are_not_compared():

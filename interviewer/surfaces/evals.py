@@ -62,6 +62,9 @@ TRAP_TOLERANCE = 0.3
 # on): each split's headline figure, the one the judge issue targets, on the baseline's fixed sample.
 PUBLIC_TOLERANCE = 0.02
 PUBLIC_GATED = {"SemEval": ("roc_auc_2way", "2-way AUC"), "SAF": ("pearson", "Pearson")}
+# SAF answers declined as not English leave the Pearson: a change that declines more of the same sample
+# than this share of it could hold the Pearson on what is left, so the count is held too.
+NOT_ENGLISH_TOLERANCE = 0.02
 
 
 # ---- the labelled-set evaluation ----------------------------------------------------------------
@@ -352,6 +355,7 @@ class Baseline(BaseModel):
         "spearman": SPEARMAN_TOLERANCE,
         "trap_mean": TRAP_TOLERANCE,
         "public": PUBLIC_TOLERANCE,
+        "not_english": NOT_ENGLISH_TOLERANCE,
     }
 
 
@@ -466,6 +470,26 @@ def gate(
             problems.append(
                 f"{c.name} fell {c.before - c.now:.3f} (from {c.before:.3f} to {c.now:.3f}); "
                 f"tolerance {public_tol}"
+            )
+    problems.extend(_declined_more(baseline, saf, tol.get("not_english", NOT_ENGLISH_TOLERANCE)))
+    return problems
+
+
+def _declined_more(baseline: Baseline, saf: dict[str, dict[str, float]] | None, share: float) -> list[str]:
+    """SAF splits of the baseline's sample where more answers than `share` of it were declined as not
+    English than in the baseline."""
+    problems = []
+    for split, figures in sorted((saf or {}).items()):
+        before = baseline.saf.get(split, {})
+        if "not_english" not in before or _sample_size(figures) != _sample_size(before):
+            continue
+        then, now = before["not_english"], figures.get("not_english", 0.0)
+        allowed = share * _sample_size(figures)
+        if now - then > allowed:
+            problems.append(
+                f"SAF {split}: {now - then:.0f} more answers declined as not English (from {then:.0f} "
+                f"to {now:.0f} of {_sample_size(figures):.0f}); tolerance {allowed:.0f} "
+                f"({share:.0%} of the sample)"
             )
     return problems
 
