@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +31,10 @@ from interviewer.grading.judge_data import (
     aligned_examples,
     authored_examples,
     check_pairs,
+    file_digest,
     is_held_out,
     load_pairs,
+    load_swaps,
     negated,
     negation_examples,
     opposed,
@@ -39,6 +42,8 @@ from interviewer.grading.judge_data import (
     reworded,
     reworded_examples,
     semeval_examples,
+    swapped,
+    swapped_examples,
     whole_answer_examples,
 )
 from interviewer.sources.rubric import KeyPoint, Misconception, Rubric
@@ -352,6 +357,7 @@ def test_a_setting_added_later_is_recorded_only_where_it_changes_training():
     assert "whole_answers" not in settings_record(TrainSettings())
     assert "opposites" not in settings_record(TrainSettings())
     assert "rewordings" not in settings_record(TrainSettings())
+    assert "swaps" not in settings_record(TrainSettings())
     assert settings_record(TrainSettings(negations=True))["negations"] is True
     assert TrainSettings(**settings_record(TrainSettings())) == TrainSettings()  # a kept part reads back
     from dataclasses import fields
@@ -981,3 +987,134 @@ def test_the_shipped_mpnet_judge_reads_held_out_pairs_as_it_was_measured(workspa
     point = "Dropout prevents co-adaptation of neurons"
     probs = judge.predict([("Dropout causes neurons to co-adapt more strongly.", point)])
     assert probs[0, CONTRADICT] > 0.5
+
+
+@pytest.mark.parametrize(
+    ("statement", "first", "second", "turned"),
+    [
+        ("L1 drives many weights to exactly zero", "L1", "L2", "L2 drives many weights to exactly zero"),
+        (
+            "L1 penalizes absolute weights, L2 squared weights",
+            "L1",
+            "L2",
+            "L2 penalizes absolute weights, L1 squared weights",
+        ),
+        # plural, multi-word terms, the capital at the start, and "a"/"an" (acronyms by their sound)
+        (
+            "Epochs repeat; an epoch is one pass",
+            "epoch",
+            "iteration",
+            "Iterations repeat; an iteration is one pass",
+        ),
+        (
+            "Deep learning is a subset of machine learning",
+            "machine learning",
+            "deep learning",
+            "Machine learning is a subset of deep learning",
+        ),
+        ("Use an LSTM for long sequences", "LSTM", "GRU", "Use a GRU for long sequences"),
+        ("Use a GRU for speed", "LSTM", "GRU", "Use an LSTM for speed"),
+        ("Sigmoid saturates, but ReLU does too", "sigmoid", "ReLU", "ReLU saturates, but sigmoid does too"),
+        # the longer term is read whole: "false positive rate" is not "false positive" + "rate"
+        (
+            "The curve plots true positive rate against false positive rate",
+            "true positive rate",
+            "false positive rate",
+            "The curve plots false positive rate against true positive rate",
+        ),
+        # side by side the two say the same swapped; a denial of one often holds of the other
+        ("F1 is the harmonic mean of precision and recall", "precision", "recall", None),
+        ("Choose between L1 and L2 by the data", "L1", "L2", None),
+        ("Weight decay is not equivalent to an L2 penalty", "L1", "L2", None),
+        # inside a name or code, or not there at all: left whole
+        ("Leaky ReLU keeps a small slope", "ReLU", "sigmoid", None),
+        ("tensor.numpy() shares memory", "PyTorch", "NumPy", None),
+        ("Dropout zeroes activations", "L1", "L2", None),
+    ],
+)
+def test_a_statement_is_denied_by_trading_the_two_terms_its_question_contrasts(
+    statement, first, second, turned
+):
+    assert swapped(statement, first, second) == turned
+
+
+def test_swapped_terms_contradict_their_point_alone_and_among_other_sentences(tmp_path):
+    (tmp_path / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    swaps_file = tmp_path / "judge" / "swaps.yaml"  # beside the pairs folder, not in it
+    swaps_file.parent.mkdir()
+    swaps_file.write_text("- question_id: t-1\n  swaps: [[training, inference]]\n", encoding="utf-8")
+    swaps = load_swaps(swaps_file)
+    assert swaps == {"t-1": [("training", "inference")]}
+    pairs = load_pairs(tmp_path)
+    examples = swapped_examples([_rubric()], pairs, swaps, seed=1)
+    found = {(e.source, e.premise, e.hypothesis, e.label) for e in examples}
+    assert (
+        "swapped",
+        "Dropout is turned off at training.",
+        "Dropout is turned off at inference",
+        CONTRADICT,
+    ) in found
+    assert (
+        "swapped",
+        "Dropout zeroes random activations during inference.",
+        "Dropout zeroes random activations during training",
+        CONTRADICT,
+    ) in found
+    context = [e for e in examples if e.source == "swapped-in-context"]
+    assert context and all(e.label == CONTRADICT for e in context)
+    assert all(e.group == "t-1" for e in examples)  # held out with their question's concept group
+    assert examples == swapped_examples([_rubric()], pairs, swaps, seed=1)  # seeded
+    assert swapped_examples([_rubric()], pairs, {}, seed=1) == []  # a question with no terms: none
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("- question_id: t-1\n  swaps: [[L1]]\n", "t-1: swaps.0"),
+        ("- question_id: t-1\n  swaps: [[L1, l1]]\n", "t-1: 'L1' would be swapped with itself"),
+        (
+            "- question_id: t-1\n  swaps: [[a, b]]\n- question_id: t-1\n  swaps: [[c, d]]\n",
+            "t-1 appears twice",
+        ),
+        ("question_id: t-1\n", "line 1: expected a list of questions"),
+        ("- [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_a_bad_swaps_file_is_one_line_naming_where(tmp_path, text, says):
+    path = tmp_path / "swaps.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PairsError) as error:
+        load_swaps(path)
+    assert str(path) in str(error.value) and says in str(error.value)
+
+
+def test_the_shipped_swaps_name_questions_of_the_rubrics_and_make_denials_for_them():
+    from interviewer.sources.rubric import load_rubrics
+
+    rubrics = load_rubrics(ROOT / "rubrics")
+    swaps = load_swaps(ROOT / "judge" / "swaps.yaml")
+    assert set(swaps) <= {r.question_id for r in rubrics}
+    made = swapped_examples(rubrics, load_pairs(ROOT / PAIRS_DIR), swaps, seed=13)
+    question_of = {k.text: r.question_id for r in rubrics for k in r.key_points}
+    # every question listed gets denials of its own points: no entry is a typo that makes none
+    assert {question_of[e.hypothesis] for e in made} == set(swaps)
+    assert all(e.label == CONTRADICT and e.premise != e.hypothesis for e in made)
+
+
+def test_training_with_swaps_reads_the_swaps_file_beside_the_pairs_and_records_it(tmp_path):
+    from interviewer.grading.judge_train import AuthoredSources, TrainSettings, training_examples
+
+    pairs_dir = tmp_path / "judge" / "pairs"
+    pairs_dir.mkdir(parents=True)
+    (pairs_dir / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    swaps_file = tmp_path / "judge" / "swaps.yaml"
+    swaps_file.write_text("- question_id: t-1\n  swaps: [[training, inference]]\n", encoding="utf-8")
+    sources = AuthoredSources(load_pairs(pairs_dir), [], {})
+    kept = TrainSettings(hold_out_every=0)  # nothing held out: every example is trained on
+    plain, _, read = training_examples([_rubric()], pairs_dir, None, kept, sources)
+    assert not [e for e in plain if e.source.startswith("swapped")] and "judge/swaps.yaml" not in read
+    train, _, read = training_examples([_rubric()], pairs_dir, None, replace(kept, swaps=True), sources)
+    made = [e for e in train if e.source.startswith("swapped")]
+    assert made == swapped_examples([_rubric()], sources.pairs, load_swaps(swaps_file), kept.seed)
+    assert train[: len(plain)] == plain  # the other examples are made as without swaps
+    assert read["judge/swaps.yaml"] == file_digest(swaps_file)

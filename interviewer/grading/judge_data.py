@@ -456,6 +456,136 @@ def reworded_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
     return _one_word_turned(rubrics, pairs, random.Random(seed + 3), reworded, ENTAIL, "reworded")
 
 
+SWAPS_FILE = "judge/swaps.yaml"
+# Acronyms read with a vowel sound first ("an LSTM", "an RNN", "an F1 score").
+_VOWEL_SOUND_LETTERS = frozenset("AEFHILMNORSX")
+_DENIED = re.compile(r"\b(?:not|never|neither|rather\s+than|instead\s+of)\b|n't\b", re.I)
+
+
+class QuestionSwaps(BaseModel):
+    question_id: str
+    swaps: list[tuple[str, str]] = Field(min_length=1)
+
+
+def load_swaps(path: Path) -> dict[str, list[tuple[str, str]]]:
+    """The terms each question contrasts (judge/swaps.yaml), by question id; a bad file or entry is
+    one line naming the file and the entry."""
+    text = read_text(path, PairsError, "swaps")
+    try:
+        data = yaml.load(text, Loader=_YAML_LOADER) or []
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise PairsError(f"swaps file {path} line {mark.line + 1 if mark else 1}: not valid YAML") from None
+    if not isinstance(data, list):
+        raise PairsError(f"swaps file {path} line 1: expected a list of questions")
+    out: dict[str, list[tuple[str, str]]] = {}
+    for n, item in enumerate(data):
+        qid = item.get("question_id") if isinstance(item, dict) else None
+        try:
+            entry = QuestionSwaps.model_validate(item)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"])
+            raise PairsError(
+                f"swaps file {path}: {qid or f'entry {n + 1}'}: {where}: {error['msg']}"
+            ) from None
+        same = [a for a, b in entry.swaps if a.strip().lower() == b.strip().lower() or not a.strip()]
+        if same:
+            raise PairsError(
+                f"swaps file {path}: {entry.question_id}: '{same[0]}' would be swapped with itself"
+            )
+        if entry.question_id in out:
+            raise PairsError(f"swaps file {path}: {entry.question_id} appears twice")
+        out[entry.question_id] = [(a.strip(), b.strip()) for a, b in entry.swaps]
+    return out
+
+
+def _term(term: str) -> str:
+    return r"\s+".join(re.escape(w) for w in term.split())
+
+
+def swapped(statement: str, first: str, second: str) -> str | None:
+    """The statement with every mention of `first` and `second` traded ("L1 drives weights to zero"
+    -> "L2 drives weights to zero"), plurals, capitals and "a"/"an" kept right. None where it names
+    neither, names them side by side ("precision and recall", "L1 or L2", "between X and Y": the same
+    swapped), names one inside code or a name ("Leaky ReLU"), or denies something (what one is not,
+    the other often is not either)."""
+    if _DENIED.search(statement):
+        return None  # "X is not equivalent to an L2 penalty" is as true of L1
+    one, two = _term(first), _term(second)
+    either = rf"(?:{one}|{two})(?:e?s)?"
+    if re.search(
+        rf"\b{either}\s*(?:,|/|\band\b|\bor\b|\bnor\b|\bvs\.?|\bversus\b)\s*(?:the\s+)?{either}\b",
+        statement,
+        re.I,
+    ):
+        return None
+    # Longer term first, so "false positive rate" is not read as "false positive".
+    terms = sorted(((one, second), (two, first)), key=lambda t: -len(t[0]))
+    pattern = re.compile(rf"(?<![\w.-])(?<!leaky )({terms[0][0]}|{terms[1][0]})(e?s)?(?![\w(-])", re.I)
+    found = len(pattern.findall(statement))
+    if not found or found != len(re.findall(rf"{one}|{two}", statement, re.I)):
+        return None  # none, or one inside code or a name ("Leaky ReLU"): left whole
+
+    def trade(match: re.Match[str]) -> str:
+        said = match.group(1)
+        other = second if re.fullmatch(one, said, re.I) else first
+        opens = not statement[: match.start()].strip() or statement[: match.start()].rstrip()[-1] in ".!?:"
+        if opens and other[0].islower():
+            other = other[0].upper() + other[1:]
+        elif said[0].islower() and other[0].isupper() and not other.isupper() and other[1:].islower():
+            other = other[0].lower() + other[1:]  # "Sigmoid" written capitalised in the table
+        return other + (match.group(2) or "")
+
+    out, last = [], 0
+    for match in pattern.finditer(statement):
+        before = statement[last : match.start()]
+        word = trade(match)
+        article = re.search(r"\b(an?)\s+$", before, re.I)
+        if article:
+            sound = (
+                word[0].upper() in _VOWEL_SOUND_LETTERS
+                if word.split()[0].isupper()
+                else word[0].lower() in "aeiou"
+            )
+            fitting = "an" if sound else "a"
+            if article.group(1)[0].isupper():
+                fitting = fitting.capitalize()
+            before = before[: article.start(1)] + fitting + before[article.end(1) :]
+        out.append(before + word)
+        last = match.end()
+    turned = "".join(out) + statement[last:]
+    return turned if turned != statement else None
+
+
+def swapped_examples(
+    rubrics: list[Rubric],
+    pairs: dict[str, QuestionPairs],
+    swaps: dict[str, list[tuple[str, str]]],
+    seed: int,
+) -> list[Example]:
+    """Denials by swapped terms: each key point of a question that contrasts two terms, and each of its
+    affirmations, with the terms traded contradicts the point, alone and among other sentences. The
+    judge read "an iteration is one full pass over the data" as entailing "an epoch is one complete
+    pass over the training dataset" (0.93): only the term differs, and no other example turns on it.
+    One pair of terms at a time: trading two ("recall is TP / (TP + FN)") can make a true statement."""
+    rng = random.Random(seed + 4)
+    out: list[Example] = []
+    for rubric, _, group, points in _paired_points(rubrics, pairs):
+        for first, second in swaps.get(rubric.question_id, []):
+            for p in points:
+                others = [s for o in points if o is not p for s in o.entails]
+                for statement in (p.key_point, *p.entails):
+                    turned = swapped(statement, first, second)
+                    if turned is None:
+                        continue
+                    out.append(Example(_sentence(turned), p.key_point, CONTRADICT, "swapped", group))
+                    if others:
+                        context = _among(_sentence(turned), others, rng)
+                        out.append(Example(context, p.key_point, CONTRADICT, "swapped-in-context", group))
+    return out
+
+
 # How many points of a question's own words make one whole answer, and where a wrong point may sit:
 # a pair is cut at the judge's length limit (longest first), so only an answer's opening is read.
 WHOLE_POINTS = 4

@@ -39,6 +39,7 @@ from interviewer.grading.judge import (
 )
 from interviewer.grading.judge_data import (
     NOT_CONTRADICT,
+    SWAPS_FILE,
     Example,
     QuestionPairs,
     aligned_examples,
@@ -46,6 +47,7 @@ from interviewer.grading.judge_data import (
     file_digest,
     is_held_out,
     load_pairs,
+    load_swaps,
     negation_examples,
     nli_eval_sets,
     opposite_examples,
@@ -54,6 +56,7 @@ from interviewer.grading.judge_data import (
     saf_examples,
     semeval_examples,
     snli_examples,
+    swapped_examples,
     whole_answer_examples,
 )
 from interviewer.sources.rubric import Rubric
@@ -90,6 +93,9 @@ class TrainSettings:
     # train's correct answers so, as entailments (judge_data.reworded_examples): beside the opposites, a
     # changed word is no cue by itself. Off in the shipped judge.
     rewordings: bool = False
+    # Each point of a question that contrasts two terms (judge/swaps.yaml), and its affirmations, with
+    # the terms traded as contradictions (judge_data.swapped_examples). Off in the shipped judge.
+    swaps: bool = False
     # This judge's share of the averaged weights when a recipe trains several (ignored for one).
     share: float = 1.0
     # minilm (full fine-tuning of the encoder layers) | mpnet (judge.BASES)
@@ -106,6 +112,7 @@ _LATER_SETTINGS = {
     "whole_answers": False,
     "opposites": False,
     "rewordings": False,
+    "swaps": False,
     "base": "minilm",
     "lora_rank": 0,
 }
@@ -182,6 +189,10 @@ def training_examples(
         authored += opposite_examples(rubrics, sources.pairs, settings.seed)
     if settings.rewordings:
         authored += reworded_examples(rubrics, sources.pairs, settings.seed)
+    if settings.swaps:
+        swaps_file = pairs_dir.parent.parent / SWAPS_FILE
+        authored += swapped_examples(rubrics, sources.pairs, load_swaps(swaps_file), settings.seed)
+        digests[SWAPS_FILE] = file_digest(swaps_file)
     train = [e for e in authored if not is_held_out(e.group, settings.hold_out_every)]
     held = [e for e in authored if is_held_out(e.group, settings.hold_out_every)]
     if benchmarks is not None:

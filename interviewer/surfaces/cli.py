@@ -495,6 +495,12 @@ def judge_train(
         help="Also each point, its affirmations and SemEval train's correct answers with one word turned "
         "into another that says the same, as entailments (one judge; beside --opposites)",
     ),
+    swaps: bool = typer.Option(
+        False,
+        "--swaps",
+        help="Also each point of a question that contrasts two terms (judge/swaps.yaml) with the terms "
+        "traded, as contradictions (one judge)",
+    ),
     device: str | None = typer.Option(
         None, help="auto | cpu | cuda (default: cpu, where the shipped weights reproduce; a GPU for sweeps)"
     ),
@@ -558,6 +564,7 @@ def judge_train(
         "whole_answers": whole_answers or None,
         "opposites": opposites or None,
         "rewordings": rewordings or None,
+        "swaps": swaps or None,
     }
     chosen: dict[str, Any] = {k: v for k, v in sweep.items() if v is not None}
     # A sweep trains one judge: the MiniLM default settings, or the mpnet judge's, changed as asked.
