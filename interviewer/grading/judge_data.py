@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from interviewer.grading.judge import CONTRADICT, ENTAIL, NEUTRAL
 from interviewer.sources.files import read_text
+from interviewer.sources.labelled import SAF_FILE, SEMEVAL_FILE, SNLI_FILE
 from interviewer.sources.rubric import Rubric
 
 PAIRS_DIR = "judge/pairs"
@@ -724,7 +725,7 @@ def semeval_examples(
     (`opposed`), contradicting their reference ("the pitch will be lower" against "when the string
     is tighter, the pitch will be higher"). With `rewordings`, also those correct answers with one
     word turned into another that says the same (`reworded`), entailing their reference."""
-    rows = [r for r in _csv(folder / "semeval2013.csv") if r["split"] == "train"]
+    rows = [r for r in _csv(folder / SEMEVAL_FILE) if r["split"] == "train"]
     rng = random.Random(seed)
     chosen: list[dict[str, str]] = []
     for dataset in ("sciEntsBank", "beetle"):
@@ -770,7 +771,7 @@ def _correct_answers_turned(
 def saf_examples(folder: Path, correct_cap: int, seed: int) -> list[Example]:
     """SAF train only (unseen answers and unseen questions are reported): full marks entail the
     reference; answers marked Incorrect are neutral to it (no contradiction label exists there)."""
-    rows = [r for r in _csv(folder / "saf_communication_networks_english.csv") if r["split"] == "train"]
+    rows = [r for r in _csv(folder / SAF_FILE) if r["split"] == "train"]
     rng = random.Random(seed)
     rng.shuffle(rows)
     out: list[Example] = []
@@ -794,7 +795,7 @@ def saf_examples(folder: Path, correct_cap: int, seed: int) -> list[Example]:
 def snli_examples(folder: Path) -> list[Example]:
     return [
         Example(r["sentence1"], r["sentence2"], NLI_LABELS[r["gold_label"]], "snli", "snli")
-        for r in _csv(folder / "snli_1.0_dev_test_prefix.csv")
+        for r in _csv(folder / SNLI_FILE)
         if r.get("gold_label") in NLI_LABELS
     ]
 

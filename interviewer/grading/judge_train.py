@@ -59,6 +59,7 @@ from interviewer.grading.judge_data import (
     swapped_examples,
     whole_answer_examples,
 )
+from interviewer.sources.labelled import SAF_DIR, SAF_FILE, SEMEVAL_DIR, SEMEVAL_FILE, SNLI_DIR, SNLI_FILE
 from interviewer.sources.rubric import Rubric
 
 
@@ -198,7 +199,7 @@ def training_examples(
     if benchmarks is not None:
         for name, reader in (
             (
-                "semeval2013/semeval2013.csv",
+                f"{SEMEVAL_DIR}/{SEMEVAL_FILE}",
                 lambda f: semeval_examples(
                     f,
                     settings.semeval_per_dataset,
@@ -208,10 +209,10 @@ def training_examples(
                 ),
             ),
             (
-                "saf/saf_communication_networks_english.csv",
+                f"{SAF_DIR}/{SAF_FILE}",
                 lambda f: saf_examples(f, settings.saf_correct_cap, settings.seed),
             ),
-            ("snli_subset/snli_1.0_dev_test_prefix.csv", lambda f: snli_examples(f)[: settings.snli]),
+            (f"{SNLI_DIR}/{SNLI_FILE}", lambda f: snli_examples(f)[: settings.snli]),
         ):
             path = benchmarks / name
             if path.exists():
@@ -425,7 +426,7 @@ def measure(
         for source in sorted({e.source for e in held}):
             sets[f"authored-held-out/{source}"] = [e for e in held if e.source == source]
     if benchmarks is not None:
-        semeval = benchmarks / "semeval2013" / "semeval2013.csv"
+        semeval = benchmarks / SEMEVAL_DIR / SEMEVAL_FILE
         if semeval.exists():
             with semeval.open(encoding="utf-8", newline="") as handle:
                 rows = [r for r in csv.DictReader(handle) if r["split"] != "train"]

@@ -28,6 +28,11 @@ class LabelledRow(BaseModel):
 
 DATASET_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json")
 
+# The public sets, as `../shared/benchmarks` lays them out: each set's folder and file.
+SEMEVAL_DIR, SEMEVAL_FILE = "semeval2013", "semeval2013.csv"
+SAF_DIR, SAF_FILE = "saf", "saf_communication_networks_english.csv"
+SNLI_DIR, SNLI_FILE = "snli_subset", "snli_1.0_dev_test_prefix.csv"
+
 
 def check_dataset(path: Path) -> None:
     """A labelled file the eval can read at all: exists, is a file, has a known type."""

@@ -30,6 +30,10 @@ from interviewer.grading.grader import (
 from interviewer.grading.metrics import agreement, spearman_within
 from interviewer.grading.validity import ValidityLine, grade_probes, probe_problems, validity_line
 from interviewer.sources.labelled import (
+    SAF_DIR,
+    SAF_FILE,
+    SEMEVAL_DIR,
+    SEMEVAL_FILE,
     EvalInputError,
     LabelledRow,
     check_dataset,
@@ -160,7 +164,7 @@ SEMEVAL_TRAIN_SAMPLE = 1500
 
 
 def semeval_rows(folder: Path) -> list[dict]:
-    path = folder / "semeval2013.csv"
+    path = folder / SEMEVAL_FILE
     if not path.exists():
         raise EvalInputError(f"{path}: not found")
     with path.open(encoding="utf-8", newline="") as handle:
@@ -208,7 +212,6 @@ def semeval_pool(grader: Grader, folder: Path, size: int = SEMEVAL_TRAIN_SAMPLE)
 
 # ---- SAF (communication networks, another course) -------------------------------------------------
 
-SAF_FILE = "saf_communication_networks_english.csv"
 SAF_SPLITS = ("test_unseen_answers", "test_unseen_questions")
 SAF_TRAIN_SAMPLE = 400
 
@@ -636,14 +639,14 @@ def plan_eval(ws: Workspace, options: EvalOptions) -> _Plan:
         raise EvalInputError(
             f"--semeval-limit {options.semeval_limit} is too small to fit anything; use 10 or more"
         )
-    folder = options.semeval_dir or (ws.root.parent / "shared" / "benchmarks" / "semeval2013")
+    folder = options.semeval_dir or (ws.root.parent / "shared" / "benchmarks" / SEMEVAL_DIR)
     if (
         options.use_semeval
         and is_dev
         and options.semeval_dir is not None
-        and not (folder / "semeval2013.csv").exists()
+        and not (folder / SEMEVAL_FILE).exists()
     ):
-        raise EvalInputError(f"{folder}: no semeval2013.csv there")
+        raise EvalInputError(f"{folder}: no {SEMEVAL_FILE} there")
     if options.calibrate and not is_dev:
         raise EvalInputError("--calibrate fits on the dev set only; run it without a DATASET")
     if options.calibration_out is not None and not options.calibrate:
@@ -668,7 +671,7 @@ def plan_eval(ws: Workspace, options: EvalOptions) -> _Plan:
             hint = "add --update-baseline to create it"
             raise EvalInputError(f"--baseline {options.baseline_path}: no such file ({hint})")
     paths = dev_set_paths(ws.evals_dir) if options.dataset is None else [options.dataset]
-    plan = _Plan(load_labelled(paths), folder, folder.parent / "saf", base_path, base)
+    plan = _Plan(load_labelled(paths), folder, folder.parent / SAF_DIR, base_path, base)
     if options.validity_path is not None:
         plan.probes, plan.rubrics = _validity_probes(ws, options.validity_path)
     return plan
@@ -703,8 +706,8 @@ def _check_map_slope(options: EvalOptions, semeval_folder: Path) -> None:
                 "--map-slope auto is chosen on SemEval and SAF train, so they must stay out of the fit: "
                 "drop --public-calibration, or give the slope as a number"
             )
-        saf = semeval_folder.parent / "saf" / SAF_FILE
-        missing = [str(p) for p in (semeval_folder / "semeval2013.csv", saf) if not p.exists()]
+        saf = semeval_folder.parent / SAF_DIR / SAF_FILE
+        missing = [str(p) for p in (semeval_folder / SEMEVAL_FILE, saf) if not p.exists()]
         if missing:
             raise EvalInputError(
                 f"--map-slope auto needs SemEval and SAF train; not found: {', '.join(missing)}"
@@ -784,7 +787,7 @@ def evaluate_eval(ws: Workspace, options: EvalOptions, critic: Critic | None = N
     is_dev, rows, folder, saf_folder = options.is_dev, plan.rows, plan.semeval_folder, plan.saf_folder
 
     # The public sets a dev run is asked for (not --no-semeval / --no-saf), and those of them found.
-    semeval_csv, saf_csv = folder / "semeval2013.csv", saf_folder / SAF_FILE
+    semeval_csv, saf_csv = folder / SEMEVAL_FILE, saf_folder / SAF_FILE
     choices = ((semeval_csv, options.use_semeval), (saf_csv, options.use_saf))
     asked = [p for p, wanted in choices if is_dev and wanted]
     found = {p for p in asked if p.exists()}
