@@ -390,6 +390,11 @@ def test_gate_fails_when_more_of_safs_sample_is_declined_as_not_english_than_2_p
     )
     other_sample = {SAF_UQ: {"n": 80.0, "not_english": 20.0, **held}}  # another --public-limit
     assert gate(_result(0.83, {}), _public_baseline(), None, other_sample) == []
+    # A sample whose 2% is not a whole number: 2.6 of 130 allows 2 more, and says so.
+    small = Baseline(**{**_public_baseline().model_dump(), "saf": {SAF_UQ: {"n": 130.0, "not_english": 0.0}}})
+    assert gate(_result(0.83, {}), small, None, {SAF_UQ: {"n": 128.0, "not_english": 2.0, **held}}) == []
+    [problem] = gate(_result(0.83, {}), small, None, {SAF_UQ: {"n": 127.0, "not_english": 3.0, **held}})
+    assert problem.endswith("(from 0 to 3 of 130); tolerance 2 (2% of the sample)")
 
 
 def test_public_splits_on_another_sample_or_missing_from_the_baseline_are_not_compared():

@@ -1014,7 +1014,20 @@ def test_the_shipped_mpnet_judge_reads_held_out_pairs_as_it_was_measured(workspa
         ),
         ("Use an LSTM for long sequences", "LSTM", "GRU", "Use a GRU for long sequences"),
         ("Use a GRU for speed", "LSTM", "GRU", "Use an LSTM for speed"),
-        ("Sigmoid saturates, but ReLU does too", "sigmoid", "ReLU", "ReLU saturates, but sigmoid does too"),
+        (
+            "Sigmoid saturates for large inputs, ReLU stays linear for positive ones",
+            "sigmoid",
+            "ReLU",
+            "ReLU saturates for large inputs, sigmoid stays linear for positive ones",
+        ),
+        # a plural of the other term's own shape; hyphenated words of a term
+        ("Biases come from simple models", "bias", "variance", "Variances come from simple models"),
+        (
+            "Max-pooling keeps the largest value",
+            "max pooling",
+            "average pooling",
+            "Average pooling keeps the largest value",
+        ),
         # the longer term is read whole: "false positive rate" is not "false positive" + "rate"
         (
             "The curve plots true positive rate against false positive rate",
@@ -1025,10 +1038,15 @@ def test_the_shipped_mpnet_judge_reads_held_out_pairs_as_it_was_measured(workspa
         # side by side the two say the same swapped; a denial of one often holds of the other
         ("F1 is the harmonic mean of precision and recall", "precision", "recall", None),
         ("Choose between L1 and L2 by the data", "L1", "L2", None),
+        ("Report ten precision and ten recall values", "precision", "recall", None),
+        ("Use an LSTM or a GRU", "LSTM", "GRU", None),
+        ("Deep learning sits inside ML", "machine learning", "deep learning", None),  # by its initials
+        ("Inference is forward-only: no backward pass", "forward pass", "backward pass", None),
         ("Weight decay is not equivalent to an L2 penalty", "L1", "L2", None),
         # inside a name or code, or not there at all: left whole
         ("Leaky ReLU keeps a small slope", "ReLU", "sigmoid", None),
-        ("tensor.numpy() shares memory", "PyTorch", "NumPy", None),
+        ("tensor.numpy is a method", "PyTorch", "NumPy", None),
+        ("Hard sigmoid is cheap", "sigmoid", "ReLU", None),
         ("Dropout zeroes activations", "L1", "L2", None),
     ],
 )
@@ -1071,7 +1089,10 @@ def test_swapped_terms_contradict_their_point_alone_and_among_other_sentences(tm
     ("text", "says"),
     [
         ("- question_id: t-1\n  swaps: [[L1]]\n", "t-1: swaps.0"),
-        ("- question_id: t-1\n  swaps: [[L1, l1]]\n", "t-1: 'L1' would be swapped with itself"),
+        ("- question_id: t-1\n  swaps: [[L1, l1]]\n", "t-1: swaps.0: 'L1' would be swapped with itself"),
+        ("- question_id: t-1\n  swaps: [[L1, '  ']]\n", "t-1: swaps.0: a term is empty"),
+        ("", "no questions"),
+        ("- just a line\n", "entry 1: expected question_id and swaps"),
         (
             "- question_id: t-1\n  swaps: [[a, b]]\n- question_id: t-1\n  swaps: [[c, d]]\n",
             "t-1 appears twice",
@@ -1115,6 +1136,6 @@ def test_training_with_swaps_reads_the_swaps_file_beside_the_pairs_and_records_i
     assert not [e for e in plain if e.source.startswith("swapped")] and "judge/swaps.yaml" not in read
     train, _, read = training_examples([_rubric()], pairs_dir, None, replace(kept, swaps=True), sources)
     made = [e for e in train if e.source.startswith("swapped")]
-    assert made == swapped_examples([_rubric()], sources.pairs, load_swaps(swaps_file), kept.seed)
+    assert made and made == swapped_examples([_rubric()], sources.pairs, load_swaps(swaps_file), kept.seed)
     assert train[: len(plain)] == plain  # the other examples are made as without swaps
     assert read["judge/swaps.yaml"] == file_digest(swaps_file)

@@ -460,7 +460,9 @@ def reworded_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
 SWAPS_FILE = "judge/swaps.yaml"
 # Acronyms read with a vowel sound first ("an LSTM", "an RNN", "an F1 score").
 _VOWEL_SOUND_LETTERS = frozenset("AEFHILMNORSX")
-_DENIED = re.compile(r"\b(?:not|never|neither|rather\s+than|instead\s+of)\b|n't\b", re.I)
+_DENIED = re.compile(
+    r"\b(?:not|no|never|neither|cannot|without|rather\s+than|instead\s+of)\b|n['\u2019]t\b", re.I
+)
 
 
 class QuestionSwaps(BaseModel):
@@ -473,57 +475,75 @@ def load_swaps(path: Path) -> dict[str, list[tuple[str, str]]]:
     one line naming the file and the entry."""
     text = read_text(path, PairsError, "swaps")
     try:
-        data = yaml.load(text, Loader=_YAML_LOADER) or []
+        data = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise PairsError(f"swaps file {path} line {mark.line + 1 if mark else 1}: not valid YAML") from None
+    if not data:
+        raise PairsError(f"swaps file {path}: no questions (list each as question_id and its swaps)")
     if not isinstance(data, list):
         raise PairsError(f"swaps file {path} line 1: expected a list of questions")
     out: dict[str, list[tuple[str, str]]] = {}
     for n, item in enumerate(data):
         qid = item.get("question_id") if isinstance(item, dict) else None
+        name = qid or f"entry {n + 1}"
         try:
             entry = QuestionSwaps.model_validate(item)
         except ValidationError as exc:
             error = exc.errors()[0]
-            where = ".".join(str(p) for p in error["loc"])
-            raise PairsError(
-                f"swaps file {path}: {qid or f'entry {n + 1}'}: {where}: {error['msg']}"
-            ) from None
-        same = [a for a, b in entry.swaps if a.strip().lower() == b.strip().lower() or not a.strip()]
-        if same:
-            raise PairsError(
-                f"swaps file {path}: {entry.question_id}: '{same[0]}' would be swapped with itself"
-            )
+            where = ".".join(str(p) for p in error["loc"]) or "expected question_id and swaps"
+            raise PairsError(f"swaps file {path}: {name}: {where}: {error['msg']}") from None
+        terms = [(a.strip(), b.strip()) for a, b in entry.swaps]
+        for k, (a, b) in enumerate(terms):
+            if not a or not b:
+                raise PairsError(f"swaps file {path}: {name}: swaps.{k}: a term is empty")
+            if a.lower() == b.lower():
+                raise PairsError(f"swaps file {path}: {name}: swaps.{k}: '{a}' would be swapped with itself")
         if entry.question_id in out:
             raise PairsError(f"swaps file {path}: {entry.question_id} appears twice")
-        out[entry.question_id] = [(a.strip(), b.strip()) for a, b in entry.swaps]
+        out[entry.question_id] = terms
     return out
 
 
 def _term(term: str) -> str:
-    return r"\s+".join(re.escape(w) for w in term.split())
+    """A term as a pattern: its words apart by spaces or a hyphen ("max-pooling")."""
+    return r"[\s-]+".join(re.escape(w) for w in term.split())
+
+
+def _initials(term: str) -> str | None:
+    """A term of several words by its initials ("machine learning" -> "ML"), else None."""
+    words = term.split()
+    return "".join(w[0] for w in words).upper() if len(words) > 1 else None
+
+
+def _plural(term: str) -> str:
+    return term + ("es" if re.search(r"(?:s|x|z|ch|sh)$", term, re.I) else "s")
+
+
+# The two terms side by side, joined ("precision and recall", "an LSTM or a GRU", "L1/L2"): traded,
+# they say the same. Up to two words may come between the joiner and the second term.
+_SIDE_BY_SIDE = r"\s*(?:,|/|&|\band\b|\bor\b|\bnor\b|\bvs\.?|\bversus\b|\bas\s+well\s+as\b)\s*"
+# Words before a term that make it part of a name ("Leaky ReLU", "hard sigmoid").
+_NAMED_BY = r"(?<!leaky )(?<!dying )(?<!dead )(?<!hard )"
 
 
 def swapped(statement: str, first: str, second: str) -> str | None:
     """The statement with every mention of `first` and `second` traded ("L1 drives weights to zero"
     -> "L2 drives weights to zero"), plurals, capitals and "a"/"an" kept right. None where it names
     neither, names them side by side ("precision and recall", "L1 or L2", "between X and Y": the same
-    swapped), names one inside code or a name ("Leaky ReLU"), or denies something (what one is not,
-    the other often is not either)."""
+    swapped), names one inside code or a name ("Leaky ReLU") or by its initials ("ML"), or denies
+    something (what one is not, the other often is not either)."""
     if _DENIED.search(statement):
         return None  # "X is not equivalent to an L2 penalty" is as true of L1
+    if any(i and re.search(rf"\b{i}s?\b", statement) for i in (_initials(first), _initials(second))):
+        return None  # "deep learning sits inside ML" would keep the ML it trades from
     one, two = _term(first), _term(second)
     either = rf"(?:{one}|{two})(?:e?s)?"
-    if re.search(
-        rf"\b{either}\s*(?:,|/|\band\b|\bor\b|\bnor\b|\bvs\.?|\bversus\b)\s*(?:the\s+)?{either}\b",
-        statement,
-        re.I,
-    ):
+    if re.search(rf"\b{either}{_SIDE_BY_SIDE}(?:\w+\s+){{0,2}}{either}\b", statement, re.I):
         return None
     # Longer term first, so "false positive rate" is not read as "false positive".
     terms = sorted(((one, second), (two, first)), key=lambda t: -len(t[0]))
-    pattern = re.compile(rf"(?<![\w.-])(?<!leaky )({terms[0][0]}|{terms[1][0]})(e?s)?(?![\w(-])", re.I)
+    pattern = re.compile(rf"(?<![\w.-]){_NAMED_BY}({terms[0][0]}|{terms[1][0]})(e?s)?(?![\w(-])", re.I)
     found = len(pattern.findall(statement))
     if not found or found != len(re.findall(rf"{one}|{two}", statement, re.I)):
         return None  # none, or one inside code or a name ("Leaky ReLU"): left whole
@@ -531,12 +551,13 @@ def swapped(statement: str, first: str, second: str) -> str | None:
     def trade(match: re.Match[str]) -> str:
         said = match.group(1)
         other = second if re.fullmatch(one, said, re.I) else first
-        opens = not statement[: match.start()].strip() or statement[: match.start()].rstrip()[-1] in ".!?:"
+        before = statement[: match.start()].rstrip()
+        opens = not before or (before[-1] in ".!?" and not re.search(r"\b(?:e\.g|i\.e)\.$", before, re.I))
         if opens and other[0].islower():
             other = other[0].upper() + other[1:]
         elif said[0].islower() and other[0].isupper() and not other.isupper() and other[1:].islower():
             other = other[0].lower() + other[1:]  # "Sigmoid" written capitalised in the table
-        return other + (match.group(2) or "")
+        return _plural(other) if match.group(2) else other
 
     out, last = [], 0
     for match in pattern.finditer(statement):

@@ -487,11 +487,11 @@ def _declined_more(baseline: Baseline, saf: dict[str, dict[str, float]] | None, 
         if "not_english" not in before or _sample_size(figures) != _sample_size(before):
             continue
         then, now = before["not_english"], figures.get("not_english", 0.0)
-        allowed = share * _sample_size(figures)
+        allowed = math.floor(share * _sample_size(figures) + 1e-9)  # whole answers, as it says
         if now - then > allowed:
             problems.append(
                 f"SAF {split}: {now - then:.0f} more answers declined as not English (from {then:.0f} "
-                f"to {now:.0f} of {_sample_size(figures):.0f}); tolerance {allowed:.0f} "
+                f"to {now:.0f} of {_sample_size(figures):.0f}); tolerance {allowed} "
                 f"({share:.0%} of the sample)"
             )
     return problems
