@@ -1139,3 +1139,26 @@ def test_training_with_swaps_reads_the_swaps_file_beside_the_pairs_and_records_i
     assert made and made == swapped_examples([_rubric()], sources.pairs, load_swaps(swaps_file), kept.seed)
     assert train[: len(plain)] == plain  # the other examples are made as without swaps
     assert read["judge/swaps.yaml"] == file_digest(swaps_file)
+
+
+def test_rubrics_check_names_swaps_for_no_rubric_and_terms_that_trade_in_no_point(tmp_path):
+    from interviewer.surfaces.checks import check_judge_pairs
+
+    (tmp_path / "judge" / "pairs").mkdir(parents=True)
+    (tmp_path / "judge" / "pairs" / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    assert check_judge_pairs([_rubric()], tmp_path) == []  # no swaps file: nothing to check
+    swaps = tmp_path / "judge" / "swaps.yaml"
+    swaps.write_text("- question_id: t-1\n  swaps: [[training, inference]]\n", encoding="utf-8")
+    assert check_judge_pairs([_rubric()], tmp_path) == []
+    swaps.write_text(
+        "- question_id: t-1\n  swaps: [[training, inference], [L1, L2]]\n"
+        "- question_id: gone\n  swaps: [[a, b]]\n",
+        encoding="utf-8",
+    )
+    assert check_judge_pairs([_rubric()], tmp_path) == [
+        "judge/swaps.yaml: t-1: 'L1' / 'L2' trade in none of its key points",
+        "judge/swaps.yaml: gone: no such rubric",
+    ]
+    swaps.write_text("- question_id: t-1\n  swaps: [[L1]]\n", encoding="utf-8")
+    [problem] = check_judge_pairs([_rubric()], tmp_path)
+    assert problem.startswith(f"swaps file {swaps}: t-1: swaps.0")

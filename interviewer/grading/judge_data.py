@@ -580,6 +580,29 @@ def swapped(statement: str, first: str, second: str) -> str | None:
     return turned if turned != statement else None
 
 
+def check_swaps(
+    rubrics: list[Rubric], pairs: dict[str, QuestionPairs], swaps: dict[str, list[tuple[str, str]]]
+) -> list[str]:
+    """Problems a reviewer must fix in judge/swaps.yaml: a question that is not a rubric, and terms that
+    trade in none of the question's points or their affirmations (a typo, or a reworded rubric)."""
+    by_id = {r.question_id: r for r in rubrics}
+    problems = []
+    for qid, terms in swaps.items():
+        rubric = by_id.get(qid)
+        if rubric is None:
+            problems.append(f"{SWAPS_FILE}: {qid}: no such rubric")
+            continue
+        entry = pairs.get(qid)
+        statements = [k.text for k in rubric.key_points]
+        statements += [s for p in (entry.key_points if entry else []) for s in p.entails]
+        for first, second in terms:
+            if not any(swapped(s, first, second) for s in statements):
+                problems.append(
+                    f"{SWAPS_FILE}: {qid}: '{first}' / '{second}' trade in none of its key points"
+                )
+    return problems
+
+
 def swapped_examples(
     rubrics: list[Rubric],
     pairs: dict[str, QuestionPairs],

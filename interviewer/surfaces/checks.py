@@ -210,11 +210,24 @@ def check_rubrics(questions: list[Question], folder: Path) -> CheckReport:
 
 
 def check_judge_pairs(rubrics: list, root: Path) -> list[str]:
-    """Every key point has authored judge pairs, and no pairs point at a key point that is gone."""
-    from interviewer.grading.judge_data import PAIRS_DIR, PairsError, check_pairs, load_pairs
+    """Every key point has authored judge pairs, no pairs point at a key point that is gone, and the
+    terms judge/swaps.yaml lists (when there) trade in their question's points."""
+    from interviewer.grading.judge_data import (
+        PAIRS_DIR,
+        SWAPS_FILE,
+        PairsError,
+        check_pairs,
+        check_swaps,
+        load_pairs,
+        load_swaps,
+    )
 
     try:
-        return check_pairs(rubrics, load_pairs(root / PAIRS_DIR))
+        pairs = load_pairs(root / PAIRS_DIR)
+        problems = check_pairs(rubrics, pairs)
+        if (root / SWAPS_FILE).is_file():
+            problems += check_swaps(rubrics, pairs, load_swaps(root / SWAPS_FILE))
+        return problems
     except PairsError as exc:
         return [str(exc)]
 
