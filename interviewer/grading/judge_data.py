@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
@@ -35,6 +36,7 @@ PAIRS_DIR = "judge/pairs"
 NOT_CONTRADICT = 3
 MODEL_ANSWER_WORDS = 120
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Entry = TypeVar("_Entry", bound=BaseModel)
 
 
 class PairsError(ValueError):
@@ -75,28 +77,35 @@ def pair_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.yaml"))
 
 
+def _question_entries(path: Path, kind: str, model: type[_Entry]) -> list[_Entry]:
+    """A YAML file's list of question entries, each read as `model`; a bad file or entry is one line
+    naming the file and the entry. An empty file is an empty list."""
+    text = read_text(path, PairsError, kind)
+    try:
+        data = yaml.load(text, Loader=_YAML_LOADER) or []
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise PairsError(f"{kind} file {path} line {mark.line + 1 if mark else 1}: not valid YAML") from None
+    if not isinstance(data, list):
+        raise PairsError(f"{kind} file {path} line 1: expected a list of questions")
+    entries = []
+    for n, item in enumerate(data):
+        try:
+            entries.append(model.model_validate(item))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            required = " and ".join(k for k, f in model.model_fields.items() if f.is_required())
+            where = ".".join(str(p) for p in error["loc"]) or f"expected {required}"
+            qid = (item.get("question_id") if isinstance(item, dict) else None) or f"entry {n + 1}"
+            raise PairsError(f"{kind} file {path}: {qid}: {where}: {error['msg']}") from None
+    return entries
+
+
 def load_pairs(folder: Path) -> dict[str, QuestionPairs]:
     """Every question's pairs, by question id; a bad file or entry is one line naming file and entry."""
     out: dict[str, QuestionPairs] = {}
     for path in pair_files(folder):
-        text = read_text(path, PairsError, "pairs")
-        try:
-            data = yaml.load(text, Loader=_YAML_LOADER) or []
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise PairsError(
-                f"pairs file {path} line {mark.line + 1 if mark else 1}: not valid YAML"
-            ) from None
-        if not isinstance(data, list):
-            raise PairsError(f"pairs file {path} line 1: expected a list of questions")
-        for n, item in enumerate(data):
-            try:
-                entry = QuestionPairs.model_validate(item)
-            except ValidationError as exc:
-                error = exc.errors()[0]
-                where = ".".join(str(p) for p in error["loc"])
-                qid = item.get("question_id") if isinstance(item, dict) else f"entry {n + 1}"
-                raise PairsError(f"pairs file {path}: {qid}: {where}: {error['msg']}") from None
+        for entry in _question_entries(path, "pairs", QuestionPairs):
             if entry.question_id in out:
                 raise PairsError(f"pairs file {path}: {entry.question_id} appears twice")
             out[entry.question_id] = entry
@@ -473,32 +482,18 @@ class QuestionSwaps(BaseModel):
 def load_swaps(path: Path) -> dict[str, list[tuple[str, str]]]:
     """The terms each question contrasts (judge/swaps.yaml), by question id; a bad file or entry is
     one line naming the file and the entry."""
-    text = read_text(path, PairsError, "swaps")
-    try:
-        data = yaml.load(text, Loader=_YAML_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise PairsError(f"swaps file {path} line {mark.line + 1 if mark else 1}: not valid YAML") from None
-    if not data:
+    entries = _question_entries(path, "swaps", QuestionSwaps)
+    if not entries:
         raise PairsError(f"swaps file {path}: no questions (list each as question_id and its swaps)")
-    if not isinstance(data, list):
-        raise PairsError(f"swaps file {path} line 1: expected a list of questions")
     out: dict[str, list[tuple[str, str]]] = {}
-    for n, item in enumerate(data):
-        qid = item.get("question_id") if isinstance(item, dict) else None
-        name = qid or f"entry {n + 1}"
-        try:
-            entry = QuestionSwaps.model_validate(item)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(p) for p in error["loc"]) or "expected question_id and swaps"
-            raise PairsError(f"swaps file {path}: {name}: {where}: {error['msg']}") from None
+    for entry in entries:
         terms = [(a.strip(), b.strip()) for a, b in entry.swaps]
         for k, (a, b) in enumerate(terms):
+            where = f"swaps file {path}: {entry.question_id}: swaps.{k}"
             if not a or not b:
-                raise PairsError(f"swaps file {path}: {name}: swaps.{k}: a term is empty")
+                raise PairsError(f"{where}: a term is empty")
             if a.lower() == b.lower():
-                raise PairsError(f"swaps file {path}: {name}: swaps.{k}: '{a}' would be swapped with itself")
+                raise PairsError(f"{where}: '{a}' would be swapped with itself")
         if entry.question_id in out:
             raise PairsError(f"swaps file {path}: {entry.question_id} appears twice")
         out[entry.question_id] = terms

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -422,14 +423,24 @@ def public_comparisons(
     compared = []
     for source, now_sets, base_sets in (("SemEval", semeval, baseline.semeval), ("SAF", saf, baseline.saf)):
         key, label = PUBLIC_GATED[source]
-        for split, figures in sorted((now_sets or {}).items()):
-            before = base_sets.get(split, {})
+        for split, figures, before in _on_baseline_sample(now_sets, base_sets):
             then = before.get(key, math.nan)
-            if _sample_size(figures) == _sample_size(before) and not math.isnan(then):
+            if not math.isnan(then):
                 compared.append(
                     PublicComparison(f"{source} {split} {label}", then, figures.get(key, math.nan))
                 )
     return compared
+
+
+def _on_baseline_sample(
+    now_sets: dict[str, dict[str, float]] | None, base_sets: dict[str, dict[str, float]]
+) -> Iterator[tuple[str, dict[str, float], dict[str, float]]]:
+    """(split, its figures now, its figures in the baseline) for each split measured now on the
+    baseline's own sample: another --public-limit draws another sample, not comparable."""
+    for split, figures in sorted((now_sets or {}).items()):
+        before = base_sets.get(split, {})
+        if _sample_size(figures) == _sample_size(before):
+            yield split, figures, before
 
 
 def gate(
@@ -482,17 +493,15 @@ def _declined_more(baseline: Baseline, saf: dict[str, dict[str, float]] | None, 
     """SAF splits of the baseline's sample where more answers than `share` of it were declined as not
     English than in the baseline."""
     problems = []
-    for split, figures in sorted((saf or {}).items()):
-        before = baseline.saf.get(split, {})
-        if "not_english" not in before or _sample_size(figures) != _sample_size(before):
+    for split, figures, before in _on_baseline_sample(saf, baseline.saf):
+        if "not_english" not in before:
             continue
-        then, now = before["not_english"], figures.get("not_english", 0.0)
-        allowed = math.floor(share * _sample_size(figures) + 1e-9)  # whole answers, as it says
+        then, now, size = before["not_english"], figures.get("not_english", 0.0), _sample_size(figures)
+        allowed = math.floor(share * size + 1e-9)  # whole answers, as it says
         if now - then > allowed:
             problems.append(
                 f"SAF {split}: {now - then:.0f} more answers declined as not English (from {then:.0f} "
-                f"to {now:.0f} of {_sample_size(figures):.0f}); tolerance {allowed} "
-                f"({share:.0%} of the sample)"
+                f"to {now:.0f} of {size:.0f}); tolerance {allowed} ({share:.0%} of the sample)"
             )
     return problems
 
