@@ -34,10 +34,10 @@ test: index mpnet
 	$(BIN)/interviewer rubrics check
 	$(BIN)/interviewer eval --semeval-splits ua --public-limit 300
 
-# Reproduce the shipped judge (interviewer/judge_model/: two judges trained from judge/pairs/ and
-# ../shared/benchmarks, their weights averaged): about 45 minutes on 2 free CPU cores with AMX (the
-# second trains under bf16); then refit the calibration on it (with CI's public samples), and read
-# the bank rubrics' model answers with both (the judge's floors, shipped beside them).
+# Reproduce the shipped judge (interviewer/judge_model/: two judges trained from judge/pairs/,
+# judge/denials.yaml and ../shared/benchmarks, their weights averaged): about 2.4 hours on 2 free
+# AVX2 CPU cores (both in fp32); then refit the calibration on it (with CI's public samples), and
+# read the bank rubrics' model answers with both (the judge's floors, shipped beside them).
 judge: setup
 	$(BIN)/interviewer judge train
 	$(BIN)/interviewer eval --calibrate --calibration-out interviewer/calibration.json --update-baseline --semeval-splits ua --public-limit 300

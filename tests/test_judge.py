@@ -25,6 +25,7 @@ from interviewer.grading.judge import (
     shipped_weights_dir,
 )
 from interviewer.grading.judge_data import (
+    DENIALS_FILE,
     NOT_CONTRADICT,
     PAIRS_DIR,
     PairsError,
@@ -33,6 +34,7 @@ from interviewer.grading.judge_data import (
     check_pairs,
     file_digest,
     is_held_out,
+    load_denials,
     load_pairs,
     load_swaps,
     negated,
@@ -45,6 +47,7 @@ from interviewer.grading.judge_data import (
     swapped,
     swapped_examples,
     whole_answer_examples,
+    with_denials,
 )
 from interviewer.sources.rubric import KeyPoint, Misconception, Rubric
 
@@ -358,6 +361,7 @@ def test_a_setting_added_later_is_recorded_only_where_it_changes_training():
     assert "opposites" not in settings_record(TrainSettings())
     assert "rewordings" not in settings_record(TrainSettings())
     assert "swaps" not in settings_record(TrainSettings())
+    assert "reasoned_denials" not in settings_record(TrainSettings())
     assert settings_record(TrainSettings(negations=True))["negations"] is True
     assert TrainSettings(**settings_record(TrainSettings())) == TrainSettings()  # a kept part reads back
     from dataclasses import fields
@@ -960,7 +964,11 @@ def test_the_shipped_mpnet_judge_records_how_it_was_made():
     meta = judge_meta(folder)
     assert meta["base"] == "mpnet" and meta["adapters"] == {"rank": 16, "alpha": 32}
     assert meta["settings"] == settings_record(MPNET_RECIPE[0])
-    assert meta["data"] == judge_meta()["data"]  # the files the MiniLM judge was made from
+    # The files the MiniLM judge was made from, less the reasoned denials (MPNET_RECIPE reads none). Its
+    # rubrics are those before 000-13's model answer was reworded: a held-out concept group, so the
+    # pairs it trained on are made alike from these (README, "The reasoned denials, adopted").
+    minilm = {k: v for k, v in judge_meta()["data"].items() if k not in (DENIALS_FILE, "rubrics")}
+    assert {k: v for k, v in meta["data"].items() if k != "rubrics"} == minilm
     assert (folder / "judge.safetensors").stat().st_size < 25 * 2**20
     assert {"calibration.json", "judge_floors.json"} <= {p.name for p in folder.iterdir()}
 
@@ -1162,3 +1170,105 @@ def test_rubrics_check_names_swaps_for_no_rubric_and_terms_that_trade_in_no_poin
     swaps.write_text("- question_id: t-1\n  swaps: [[L1]]\n", encoding="utf-8")
     [problem] = check_judge_pairs([_rubric()], tmp_path)
     assert problem.startswith(f"swaps file {swaps}: t-1: swaps.0")
+
+
+DENIAL = "Dropout is a training trick, but it stays on at test time, because the network expects it."
+DENIALS_YAML = f"""
+- question_id: t-1
+  key_points:
+  - key_point: Dropout is turned off at inference
+    contradicts:
+    - {DENIAL}
+"""
+
+
+def test_reasoned_denials_join_their_points_contradicts_after_its_own(tmp_path):
+    (tmp_path / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    pairs = load_pairs(tmp_path)
+    path = tmp_path / "denials.yaml"
+    path.write_text(DENIALS_YAML, encoding="utf-8")
+    joined = with_denials(pairs, load_denials(path), path)
+    first, second = joined["t-1"].key_points
+    assert first == pairs["t-1"].key_points[0]  # a point without denials is as it was
+    own = ["Dropout stays on at inference.", "At test time half the units are still dropped."]
+    assert second.contradicts == [*own, DENIAL]
+    assert pairs["t-1"].key_points[1].contradicts == own  # the pairs read are left as they were
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("- question_id: t-1\n  key_points: []\n", "t-1: key_points"),
+        (
+            "- question_id: t-1\n  key_points:\n  - key_point: x\n    contradicts: []\n",
+            "t-1: key_points.0.contradicts",
+        ),
+        ("- question_id: t-1\n  key_points:\n  - contradicts: [y]\n", "t-1: key_points.0.key_point"),
+        ("- just a line\n", "entry 1: expected question_id and key_points"),
+        (DENIALS_YAML + DENIALS_YAML, "t-1 appears twice"),
+        ("- [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_a_bad_denials_file_is_one_line_naming_where(tmp_path, text, says):
+    path = tmp_path / "denials.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PairsError) as error:
+        load_denials(path)
+    assert str(path) in str(error.value) and says in str(error.value)
+
+
+def test_denials_for_a_point_without_pairs_are_refused_in_training_and_named_by_rubrics_check(tmp_path):
+    from interviewer.surfaces.checks import check_judge_pairs
+
+    (tmp_path / "judge" / "pairs").mkdir(parents=True)
+    (tmp_path / "judge" / "pairs" / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    denials = tmp_path / DENIALS_FILE
+    denials.write_text(DENIALS_YAML, encoding="utf-8")
+    assert check_judge_pairs([_rubric()], tmp_path) == []
+    denials.write_text(
+        DENIALS_YAML.replace("turned off at inference", "kept at inference")
+        + "- question_id: gone\n  key_points:\n  - key_point: x\n    contradicts: [y]\n",
+        encoding="utf-8",
+    )
+    assert check_judge_pairs([_rubric()], tmp_path) == [
+        "judge/denials.yaml: t-1: no such key point: 'Dropout is kept at inference'",
+        "judge/denials.yaml: gone: no judge pairs for this question",
+    ]
+    pairs = load_pairs(tmp_path / "judge" / "pairs")
+    with pytest.raises(PairsError, match="no such key point.*denials.yaml"):
+        with_denials(pairs, load_denials(denials), denials)
+
+
+def test_training_with_reasoned_denials_reads_them_beside_the_pairs_and_records_the_file(tmp_path):
+    from interviewer.grading.judge_train import AuthoredSources, TrainSettings, training_examples
+
+    pairs_dir = tmp_path / "judge" / "pairs"
+    pairs_dir.mkdir(parents=True)
+    (pairs_dir / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    denials = tmp_path / DENIALS_FILE
+    denials.write_text(DENIALS_YAML, encoding="utf-8")
+    sources = AuthoredSources(load_pairs(pairs_dir), [], {})
+    kept = TrainSettings(hold_out_every=0)
+    plain, _, read = training_examples([_rubric()], pairs_dir, None, kept, sources)
+    assert DENIALS_FILE not in read
+    train, _, read = training_examples(
+        [_rubric()], pairs_dir, None, replace(kept, reasoned_denials=True), sources
+    )
+    made = [e for e in train if DENIAL in e.premise]
+    assert made and all(e.label == CONTRADICT for e in made)
+    assert not [e for e in plain if DENIAL in e.premise]
+    assert train == authored_examples(
+        [_rubric()], with_denials(sources.pairs, load_denials(denials), denials), kept.seed
+    )
+    assert read[DENIALS_FILE] == file_digest(denials)
+
+
+def test_the_shipped_denials_belong_to_key_points_and_the_shipped_recipe_reads_them():
+    from interviewer.grading.judge_data import check_denials
+    from interviewer.grading.judge_train import SHIPPED_RECIPE
+
+    denials = load_denials(ROOT / DENIALS_FILE)
+    assert check_denials(load_pairs(ROOT / PAIRS_DIR), denials) == []
+    assert sum(len(q.key_points) for q in denials.values()) == 1018  # one for every key point
+    assert all(s.reasoned_denials for s in SHIPPED_RECIPE)
+    assert judge_meta()["data"][DENIALS_FILE] == file_digest(ROOT / DENIALS_FILE)

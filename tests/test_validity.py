@@ -48,6 +48,10 @@ pytestmark = pytest.mark.slow
 # 126/100 before, so 3 more paraphrases; the 14 negations no longer below their reference had been
 # 4.9 against 5.0 and now read 5.0 against 5.0 (those half a point or more below: 30 before, 31).
 # Named only where the judge is all but certain (CONTRADICTION_OVER_SIMILARITY): 0 before that rule.
+# The judge's recipe read the reasoned denials (judge/denials.yaml), then recalibrated, and 000-13's
+# model answer was reworded (it read 4.2: a reason clause read as a denial of its own point):
+# 129/86/31/8 before, so 6 more paraphrases, 29 more negations below their reference, 30 more half a
+# point below and 20 more named.
 # The mpnet judge (LoRA on all-mpnet-base-v2, its own calibration and floors) holds its own line.
 
 
@@ -63,7 +67,7 @@ class Line:
     negated_naming_their_point: int  # each then at most the contradiction cap (2.5)
 
 
-LINES = {"minilm": Line(150, 0, 129, 86, 31, 8), "mpnet": Line(148, 0, 118, 124, 96, 61)}
+LINES = {"minilm": Line(150, 0, 135, 115, 61, 28), "mpnet": Line(148, 0, 118, 124, 96, 61)}
 LINE = LINES[chosen_base()]  # the judge these run with: INTERVIEWER_JUDGE=mpnet for the mpnet judge
 
 

@@ -575,6 +575,67 @@ def swapped(statement: str, first: str, second: str) -> str | None:
     return turned if turned != statement else None
 
 
+DENIALS_FILE = "judge/denials.yaml"
+
+
+class PointDenials(BaseModel):
+    key_point: str
+    contradicts: list[str] = Field(min_length=1)
+
+
+class QuestionDenials(BaseModel):
+    question_id: str
+    key_points: list[PointDenials] = Field(min_length=1)
+
+
+def load_denials(path: Path) -> dict[str, QuestionDenials]:
+    """The reasoned denials (judge/denials.yaml), by question id; a bad file or entry is one line
+    naming the file and the entry."""
+    out: dict[str, QuestionDenials] = {}
+    for entry in _question_entries(path, "denials", QuestionDenials):
+        if entry.question_id in out:
+            raise PairsError(f"denials file {path}: {entry.question_id} appears twice")
+        out[entry.question_id] = entry
+    return out
+
+
+def check_denials(pairs: dict[str, QuestionPairs], denials: dict[str, QuestionDenials]) -> list[str]:
+    """Problems a reviewer must fix in judge/denials.yaml: a question or key point that has no judge
+    pairs (a typo, or a reworded rubric whose pairs moved on without its denials)."""
+    problems = []
+    for qid, entry in denials.items():
+        if qid not in pairs:
+            problems.append(f"{DENIALS_FILE}: {qid}: no judge pairs for this question")
+            continue
+        points = {p.key_point for p in pairs[qid].key_points}
+        seen: set[str] = set()
+        for point in entry.key_points:
+            if point.key_point not in points:
+                problems.append(f"{DENIALS_FILE}: {qid}: no such key point: {point.key_point[:70]!r}")
+            elif point.key_point in seen:
+                problems.append(f"{DENIALS_FILE}: {qid}: key point listed twice: {point.key_point[:70]!r}")
+            seen.add(point.key_point)
+    return problems
+
+
+def with_denials(
+    pairs: dict[str, QuestionPairs], denials: dict[str, QuestionDenials], source: Path
+) -> dict[str, QuestionPairs]:
+    """The pairs with each point's reasoned denials joined to its contradicts, after its own."""
+    problems = check_denials(pairs, denials)
+    if problems:
+        raise PairsError(f"{problems[0]} ({source})")
+    joined = dict(pairs)
+    for qid, entry in denials.items():
+        extra = {p.key_point: p.contradicts for p in entry.key_points}
+        points = [
+            p.model_copy(update={"contradicts": [*p.contradicts, *extra.get(p.key_point, [])]})
+            for p in pairs[qid].key_points
+        ]
+        joined[qid] = pairs[qid].model_copy(update={"key_points": points})
+    return joined
+
+
 def check_swaps(
     rubrics: list[Rubric], pairs: dict[str, QuestionPairs], swaps: dict[str, list[tuple[str, str]]]
 ) -> list[str]:
