@@ -1110,10 +1110,13 @@ def test_swapped_terms_contradict_their_point_alone_and_among_other_sentences(tm
     ],
 )
 def test_a_bad_swaps_file_is_one_line_naming_where(tmp_path, text, says):
-    path = tmp_path / "swaps.yaml"
+    _assert_one_line_naming_where(load_swaps, tmp_path / "swaps.yaml", text, says)
+
+
+def _assert_one_line_naming_where(load, path: Path, text: str, says: str) -> None:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(PairsError) as error:
-        load_swaps(path)
+        load(path)
     assert str(path) in str(error.value) and says in str(error.value)
 
 
@@ -1210,11 +1213,7 @@ def test_reasoned_denials_join_their_points_contradicts_after_its_own(tmp_path):
     ],
 )
 def test_a_bad_denials_file_is_one_line_naming_where(tmp_path, text, says):
-    path = tmp_path / "denials.yaml"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(PairsError) as error:
-        load_denials(path)
-    assert str(path) in str(error.value) and says in str(error.value)
+    _assert_one_line_naming_where(load_denials, tmp_path / "denials.yaml", text, says)
 
 
 def test_denials_for_a_point_without_pairs_are_refused_in_training_and_named_by_rubrics_check(tmp_path):
