@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from interviewer.grading.judge import (
     shipped_weights_dir,
 )
 from interviewer.grading.judge_data import (
+    AFFIRMATIONS_FILE,
     DENIALS_FILE,
     NOT_CONTRADICT,
     PAIRS_DIR,
@@ -34,6 +36,7 @@ from interviewer.grading.judge_data import (
     check_pairs,
     file_digest,
     is_held_out,
+    load_affirmations,
     load_denials,
     load_pairs,
     load_swaps,
@@ -47,7 +50,7 @@ from interviewer.grading.judge_data import (
     swapped,
     swapped_examples,
     whole_answer_examples,
-    with_denials,
+    with_reasoned,
 )
 from interviewer.sources.rubric import KeyPoint, Misconception, Rubric
 
@@ -1185,17 +1188,42 @@ DENIALS_YAML = f"""
 """
 
 
+AFFIRMATION = "Dropout is switched off at inference, but the weights are scaled so outputs keep their size."
+AFFIRMATIONS_YAML = DENIALS_YAML.replace("contradicts:", "entails:").replace(DENIAL, AFFIRMATION)
+
+
+def _with_denials(pairs, path):
+    return with_reasoned(pairs, load_denials(path), path, DENIALS_FILE)
+
+
 def test_reasoned_denials_join_their_points_contradicts_after_its_own(tmp_path):
     (tmp_path / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
     pairs = load_pairs(tmp_path)
     path = tmp_path / "denials.yaml"
     path.write_text(DENIALS_YAML, encoding="utf-8")
-    joined = with_denials(pairs, load_denials(path), path)
+    joined = _with_denials(pairs, path)
     first, second = joined["t-1"].key_points
     assert first == pairs["t-1"].key_points[0]  # a point without denials is as it was
     own = ["Dropout stays on at inference.", "At test time half the units are still dropped."]
     assert second.contradicts == [*own, DENIAL]
+    assert second.entails == pairs["t-1"].key_points[1].entails
     assert pairs["t-1"].key_points[1].contradicts == own  # the pairs read are left as they were
+
+
+def test_reasoned_affirmations_join_their_points_entails_after_its_own_beside_the_denials(tmp_path):
+    (tmp_path / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    pairs = load_pairs(tmp_path)
+    denials, affirmations = tmp_path / "denials.yaml", tmp_path / "affirmations.yaml"
+    denials.write_text(DENIALS_YAML, encoding="utf-8")
+    affirmations.write_text(AFFIRMATIONS_YAML, encoding="utf-8")
+    joined = with_reasoned(
+        _with_denials(pairs, denials), load_affirmations(affirmations), affirmations, AFFIRMATIONS_FILE
+    )
+    first, second = joined["t-1"].key_points
+    assert first == pairs["t-1"].key_points[0]
+    own = pairs["t-1"].key_points[1]
+    assert second.entails == [*own.entails, AFFIRMATION]
+    assert second.contradicts == [*own.contradicts, DENIAL]  # the denials joined first are kept
 
 
 @pytest.mark.parametrize(
@@ -1212,8 +1240,12 @@ def test_reasoned_denials_join_their_points_contradicts_after_its_own(tmp_path):
         ("- [unclosed\n", "not valid YAML"),
     ],
 )
-def test_a_bad_denials_file_is_one_line_naming_where(tmp_path, text, says):
-    _assert_one_line_naming_where(load_denials, tmp_path / "denials.yaml", text, says)
+@pytest.mark.parametrize("kind", ["denials", "affirmations"])
+def test_a_bad_denials_or_affirmations_file_is_one_line_naming_where(tmp_path, text, says, kind):
+    if kind == "affirmations":  # the same file, its sentences listed under entails
+        text, says = text.replace("contradicts", "entails"), says.replace("contradicts", "entails")
+    load = load_denials if kind == "denials" else load_affirmations
+    _assert_one_line_naming_where(load, tmp_path / f"{kind}.yaml", text, says)
 
 
 def test_denials_for_a_point_without_pairs_are_refused_in_training_and_named_by_rubrics_check(tmp_path):
@@ -1235,7 +1267,19 @@ def test_denials_for_a_point_without_pairs_are_refused_in_training_and_named_by_
     ]
     pairs = load_pairs(tmp_path / "judge" / "pairs")
     with pytest.raises(PairsError, match="no such key point.*denials.yaml"):
-        with_denials(pairs, load_denials(denials), denials)
+        _with_denials(pairs, denials)
+
+
+def test_affirmations_for_a_point_without_pairs_are_named_by_rubrics_check(tmp_path):
+    from interviewer.surfaces.checks import check_judge_pairs
+
+    (tmp_path / "judge" / "pairs").mkdir(parents=True)
+    (tmp_path / "judge" / "pairs" / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    affirmations = tmp_path / AFFIRMATIONS_FILE
+    affirmations.write_text(AFFIRMATIONS_YAML + AFFIRMATIONS_YAML.replace("t-1", "gone"), encoding="utf-8")
+    assert check_judge_pairs([_rubric()], tmp_path) == [
+        "judge/reasoned_affirmations.yaml: gone: no judge pairs for this question"
+    ]
 
 
 def test_training_with_reasoned_denials_reads_them_beside_the_pairs_and_records_the_file(tmp_path):
@@ -1256,18 +1300,65 @@ def test_training_with_reasoned_denials_reads_them_beside_the_pairs_and_records_
     made = [e for e in train if DENIAL in e.premise]
     assert made and all(e.label == CONTRADICT for e in made)
     assert not [e for e in plain if DENIAL in e.premise]
-    assert train == authored_examples(
-        [_rubric()], with_denials(sources.pairs, load_denials(denials), denials), kept.seed
-    )
+    assert train == authored_examples([_rubric()], _with_denials(sources.pairs, denials), kept.seed)
     assert read[DENIALS_FILE] == file_digest(denials)
 
 
+def test_training_with_reasoned_affirmations_reads_them_beside_the_pairs_and_records_the_file(tmp_path):
+    from interviewer.grading.judge_train import AuthoredSources, TrainSettings, training_examples
+
+    pairs_dir = tmp_path / "judge" / "pairs"
+    pairs_dir.mkdir(parents=True)
+    (pairs_dir / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    (tmp_path / DENIALS_FILE).write_text(DENIALS_YAML, encoding="utf-8")
+    (tmp_path / AFFIRMATIONS_FILE).write_text(AFFIRMATIONS_YAML, encoding="utf-8")
+    sources = AuthoredSources(load_pairs(pairs_dir), [], {})
+    kept = TrainSettings(hold_out_every=0, reasoned_denials=True)
+    plain, _, read = training_examples([_rubric()], pairs_dir, None, kept, sources)
+    assert AFFIRMATIONS_FILE not in read and not [e for e in plain if AFFIRMATION in e.premise]
+    train, _, read = training_examples(
+        [_rubric()], pairs_dir, None, replace(kept, reasoned_affirmations=True), sources
+    )
+    made = [
+        e for e in train if e.premise == AFFIRMATION and e.hypothesis == "Dropout is turned off at inference"
+    ]
+    assert made and {e.label for e in made} == {ENTAIL}  # against its own point (another's is neutral)
+    assert [e for e in train if e.premise == DENIAL]  # beside the denials, not instead of them
+    assert read[AFFIRMATIONS_FILE] == file_digest(tmp_path / AFFIRMATIONS_FILE)
+
+
 def test_the_shipped_denials_belong_to_key_points_and_the_shipped_recipe_reads_them():
-    from interviewer.grading.judge_data import check_denials
+    from interviewer.grading.judge_data import check_reasoned
     from interviewer.grading.judge_train import SHIPPED_RECIPE
 
     denials = load_denials(ROOT / DENIALS_FILE)
-    assert check_denials(load_pairs(ROOT / PAIRS_DIR), denials) == []
+    assert check_reasoned(load_pairs(ROOT / PAIRS_DIR), denials, DENIALS_FILE) == []
     assert sum(len(q.key_points) for q in denials.values()) == 1018  # one for every key point
     assert all(s.reasoned_denials for s in SHIPPED_RECIPE)
     assert judge_meta()["data"][DENIALS_FILE] == file_digest(ROOT / DENIALS_FILE)
+
+
+def test_the_reasoned_affirmations_give_every_key_point_one_true_clause():
+    from interviewer.grading.judge_data import check_reasoned
+
+    pairs = load_pairs(ROOT / PAIRS_DIR)
+    affirmations = load_affirmations(ROOT / AFFIRMATIONS_FILE)
+    assert check_reasoned(pairs, affirmations, AFFIRMATIONS_FILE) == []
+    written = {(qid, p.key_point) for qid, q in affirmations.items() for p in q.key_points}
+    assert written == {(qid, p.key_point) for qid, q in pairs.items() for p in q.key_points}
+    clause = re.compile(
+        r",\s*(but|yet|although|though|while|since|because|as|so|which|whereas)\b|;"
+        r"|\b(since|because|so that|to keep|to avoid|in order to)\b"
+    )
+    assert all(clause.search(s) for q in affirmations.values() for p in q.key_points for s in p.entails)
+
+
+def test_a_sweep_trains_the_shipped_recipes_first_judge_changed_as_asked():
+    from interviewer.grading.judge_train import RECIPES, chosen_recipe
+
+    for base, recipe in RECIPES.items():
+        assert chosen_recipe(base, 13, {}) == list(recipe)
+        (one,) = chosen_recipe(base, 7, {"reasoned_affirmations": True})
+        assert one == replace(recipe[0], seed=7, share=1.0, reasoned_affirmations=True)
+    (control,) = chosen_recipe("minilm", 13, {"reasoned_denials": False})
+    assert not control.reasoned_denials and RECIPES["minilm"][0].reasoned_denials

@@ -17,10 +17,10 @@ import csv
 import hashlib
 import random
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
@@ -37,6 +37,14 @@ NOT_CONTRADICT = 3
 MODEL_ANSWER_WORDS = 120
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Entry = TypeVar("_Entry", bound=BaseModel)
+
+
+class _Question(Protocol):
+    @property
+    def question_id(self) -> str: ...
+
+
+_Keyed = TypeVar("_Keyed", bound=_Question)
 
 
 class PairsError(ValueError):
@@ -101,14 +109,24 @@ def _question_entries(path: Path, kind: str, model: type[_Entry]) -> list[_Entry
     return entries
 
 
+def _by_question_id(
+    entries: Iterable[_Keyed], kind: str, path: Path, into: dict[str, _Keyed] | None = None
+) -> dict[str, _Keyed]:
+    """The entries by question id (added to `into`, when given, to check across files); a question
+    that appears twice is one line naming the file."""
+    out: dict[str, _Keyed] = {} if into is None else into
+    for entry in entries:
+        if entry.question_id in out:
+            raise PairsError(f"{kind} file {path}: {entry.question_id} appears twice")
+        out[entry.question_id] = entry
+    return out
+
+
 def load_pairs(folder: Path) -> dict[str, QuestionPairs]:
     """Every question's pairs, by question id; a bad file or entry is one line naming file and entry."""
     out: dict[str, QuestionPairs] = {}
     for path in pair_files(folder):
-        for entry in _question_entries(path, "pairs", QuestionPairs):
-            if entry.question_id in out:
-                raise PairsError(f"pairs file {path}: {entry.question_id} appears twice")
-            out[entry.question_id] = entry
+        _by_question_id(_question_entries(path, "pairs", QuestionPairs), "pairs", path, out)
     return out
 
 
@@ -482,21 +500,19 @@ class QuestionSwaps(BaseModel):
 def load_swaps(path: Path) -> dict[str, list[tuple[str, str]]]:
     """The terms each question contrasts (judge/swaps.yaml), by question id; a bad file or entry is
     one line naming the file and the entry."""
-    entries = _question_entries(path, "swaps", QuestionSwaps)
+    entries = _by_question_id(_question_entries(path, "swaps", QuestionSwaps), "swaps", path)
     if not entries:
         raise PairsError(f"swaps file {path}: no questions (list each as question_id and its swaps)")
     out: dict[str, list[tuple[str, str]]] = {}
-    for entry in entries:
+    for qid, entry in entries.items():
         terms = [(a.strip(), b.strip()) for a, b in entry.swaps]
         for k, (a, b) in enumerate(terms):
-            where = f"swaps file {path}: {entry.question_id}: swaps.{k}"
+            where = f"swaps file {path}: {qid}: swaps.{k}"
             if not a or not b:
                 raise PairsError(f"{where}: a term is empty")
             if a.lower() == b.lower():
                 raise PairsError(f"{where}: '{a}' would be swapped with itself")
-        if entry.question_id in out:
-            raise PairsError(f"swaps file {path}: {entry.question_id} appears twice")
-        out[entry.question_id] = terms
+        out[qid] = terms
     return out
 
 
@@ -576,6 +592,7 @@ def swapped(statement: str, first: str, second: str) -> str | None:
 
 
 DENIALS_FILE = "judge/denials.yaml"
+AFFIRMATIONS_FILE = "judge/reasoned_affirmations.yaml"
 
 
 class PointDenials(BaseModel):
@@ -588,51 +605,77 @@ class QuestionDenials(BaseModel):
     key_points: list[PointDenials] = Field(min_length=1)
 
 
+class PointAffirmations(BaseModel):
+    key_point: str
+    entails: list[str] = Field(min_length=1)
+
+
+class QuestionAffirmations(BaseModel):
+    question_id: str
+    key_points: list[PointAffirmations] = Field(min_length=1)
+
+
+# A file of sentences written for each key point beside its pairs: the reasoned denials (a true
+# opening, the point said wrong, a plausible reason: contradictions) or the reasoned affirmations (the
+# point said right with a true contrast, reason or purpose clause: entailments).
+QuestionReasoned = QuestionDenials | QuestionAffirmations
+
+
 def load_denials(path: Path) -> dict[str, QuestionDenials]:
     """The reasoned denials (judge/denials.yaml), by question id; a bad file or entry is one line
     naming the file and the entry."""
-    out: dict[str, QuestionDenials] = {}
-    for entry in _question_entries(path, "denials", QuestionDenials):
-        if entry.question_id in out:
-            raise PairsError(f"denials file {path}: {entry.question_id} appears twice")
-        out[entry.question_id] = entry
-    return out
+    return _by_question_id(_question_entries(path, "denials", QuestionDenials), "denials", path)
 
 
-def check_denials(pairs: dict[str, QuestionPairs], denials: dict[str, QuestionDenials]) -> list[str]:
-    """Problems a reviewer must fix in judge/denials.yaml: a question or key point that has no judge
-    pairs (a typo, or a reworded rubric whose pairs moved on without its denials)."""
+def load_affirmations(path: Path) -> dict[str, QuestionAffirmations]:
+    """The reasoned affirmations (judge/reasoned_affirmations.yaml), by question id; a bad file or
+    entry is one line naming the file and the entry."""
+    return _by_question_id(
+        _question_entries(path, "affirmations", QuestionAffirmations), "affirmations", path
+    )
+
+
+def check_reasoned(
+    pairs: dict[str, QuestionPairs], reasoned: Mapping[str, QuestionReasoned], name: str
+) -> list[str]:
+    """Problems a reviewer must fix in a reasoned file (`name`, e.g. judge/denials.yaml): a question or
+    key point that has no judge pairs (a typo, or a reworded rubric whose pairs moved on without it)."""
     problems = []
-    for qid, entry in denials.items():
+    for qid, entry in reasoned.items():
         if qid not in pairs:
-            problems.append(f"{DENIALS_FILE}: {qid}: no judge pairs for this question")
+            problems.append(f"{name}: {qid}: no judge pairs for this question")
             continue
         points = {p.key_point for p in pairs[qid].key_points}
         seen: set[str] = set()
         for point in entry.key_points:
             if point.key_point not in points:
-                problems.append(f"{DENIALS_FILE}: {qid}: no such key point: {point.key_point[:70]!r}")
+                problems.append(f"{name}: {qid}: no such key point: {point.key_point[:70]!r}")
             elif point.key_point in seen:
-                problems.append(f"{DENIALS_FILE}: {qid}: key point listed twice: {point.key_point[:70]!r}")
+                problems.append(f"{name}: {qid}: key point listed twice: {point.key_point[:70]!r}")
             seen.add(point.key_point)
     return problems
 
 
-def with_denials(
-    pairs: dict[str, QuestionPairs], denials: dict[str, QuestionDenials], source: Path
+def with_reasoned(
+    pairs: dict[str, QuestionPairs], reasoned: Mapping[str, QuestionReasoned], path: Path, name: str
 ) -> dict[str, QuestionPairs]:
-    """The pairs with each point's reasoned denials joined to its contradicts, after its own."""
-    problems = check_denials(pairs, denials)
+    """The pairs with each point's reasoned sentences (read from `path`, the file `name`) joined to its
+    contradicts (denials) or its entails (affirmations), after its own."""
+    problems = check_reasoned(pairs, reasoned, name)
     if problems:
-        raise PairsError(f"{problems[0]} ({source})")
+        raise PairsError(f"{problems[0]} ({path})")
     joined = dict(pairs)
-    for qid, entry in denials.items():
-        extra = {p.key_point: p.contradicts for p in entry.key_points}
-        points = [
-            p.model_copy(update={"contradicts": [*p.contradicts, *extra.get(p.key_point, [])]})
-            for p in pairs[qid].key_points
-        ]
-        joined[qid] = pairs[qid].model_copy(update={"key_points": points})
+    for qid, entry in reasoned.items():
+        extra: dict[str, PointDenials | PointAffirmations] = {p.key_point: p for p in entry.key_points}
+        points = []
+        for point in joined[qid].key_points:
+            more = extra.get(point.key_point)
+            if isinstance(more, PointDenials):
+                point = point.model_copy(update={"contradicts": [*point.contradicts, *more.contradicts]})
+            elif isinstance(more, PointAffirmations):
+                point = point.model_copy(update={"entails": [*point.entails, *more.entails]})
+            points.append(point)
+        joined[qid] = joined[qid].model_copy(update={"key_points": points})
     return joined
 
 

@@ -18,10 +18,11 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +39,7 @@ from interviewer.grading.judge import (
     native_bf16,
 )
 from interviewer.grading.judge_data import (
+    AFFIRMATIONS_FILE,
     DENIALS_FILE,
     NOT_CONTRADICT,
     SWAPS_FILE,
@@ -47,6 +49,7 @@ from interviewer.grading.judge_data import (
     authored_examples,
     file_digest,
     is_held_out,
+    load_affirmations,
     load_denials,
     load_pairs,
     load_swaps,
@@ -60,7 +63,7 @@ from interviewer.grading.judge_data import (
     snli_examples,
     swapped_examples,
     whole_answer_examples,
-    with_denials,
+    with_reasoned,
 )
 from interviewer.sources.labelled import SAF_DIR, SAF_FILE, SEMEVAL_DIR, SEMEVAL_FILE, SNLI_DIR, SNLI_FILE
 from interviewer.sources.rubric import Rubric
@@ -103,6 +106,10 @@ class TrainSettings:
     # Each point's reasoned denial (judge/denials.yaml: a true opening, the point said wrong, a plausible
     # reason) joins its contradicts: a reason after a wrong claim is then no cue for an entailment.
     reasoned_denials: bool = False
+    # Each point's reasoned affirmation (judge/reasoned_affirmations.yaml: the point said right, then a
+    # true contrast, reason or purpose clause: ", but ...", "since ...", "; to ...") joins its entails:
+    # beside the denials, a clause after the point is no cue either way. Off in the shipped judge.
+    reasoned_affirmations: bool = False
     # This judge's share of the averaged weights when a recipe trains several (ignored for one).
     share: float = 1.0
     # minilm (full fine-tuning of the encoder layers) | mpnet (judge.BASES)
@@ -121,6 +128,7 @@ _LATER_SETTINGS = {
     "rewordings": False,
     "swaps": False,
     "reasoned_denials": False,
+    "reasoned_affirmations": False,
     "base": "minilm",
     "lora_rank": 0,
 }
@@ -153,6 +161,16 @@ SHIPPED_RECIPE = (
 # the shipped MiniLM judge in the README's judge section.
 MPNET_RECIPE = (TrainSettings(base="mpnet", lora_rank=16, learning_rate=2e-4, bf16=True),)
 RECIPES = {"minilm": SHIPPED_RECIPE, "mpnet": MPNET_RECIPE}
+
+
+def chosen_recipe(base: str, seed: int, changes: Mapping[str, Any]) -> list[TrainSettings]:
+    """What `judge train` trains: the base's recipe, or, when a sweep changes any setting, one judge:
+    the recipe's first (so a sweep measures against what ships), changed so."""
+    if not changes:
+        return [replace(s, seed=seed) for s in RECIPES[base]]
+    return [replace(RECIPES[base][0], seed=seed, share=1.0, **changes)]
+
+
 # The encoder's linear maps that carry adapters: attention (q, k, v, o in MPNet; BERT's are
 # query/key/value and attention.output.dense) and the feed-forward pair.
 LORA_TARGETS = ("q", "k", "v", "o", "query", "key", "value", "intermediate.dense", "output.dense")
@@ -189,10 +207,14 @@ def training_examples(
     sources = sources or read_authored_sources(rubrics, pairs_dir)
     digests = dict(sources.digests)
     pairs = sources.pairs
+    root = pairs_dir.parent.parent
     if settings.reasoned_denials:
-        denials_file = pairs_dir.parent.parent / DENIALS_FILE
-        pairs = with_denials(pairs, load_denials(denials_file), denials_file)
-        digests[DENIALS_FILE] = file_digest(denials_file)
+        pairs = with_reasoned(pairs, load_denials(root / DENIALS_FILE), root / DENIALS_FILE, DENIALS_FILE)
+        digests[DENIALS_FILE] = file_digest(root / DENIALS_FILE)
+    if settings.reasoned_affirmations:
+        path = root / AFFIRMATIONS_FILE
+        pairs = with_reasoned(pairs, load_affirmations(path), path, AFFIRMATIONS_FILE)
+        digests[AFFIRMATIONS_FILE] = file_digest(path)
     authored = authored_examples(rubrics, pairs, settings.seed, across=settings.across_pairs)
     authored += sources.aligned
     if settings.negations:

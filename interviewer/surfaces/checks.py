@@ -212,15 +212,18 @@ def check_rubrics(questions: list[Question], folder: Path) -> CheckReport:
 def check_judge_pairs(rubrics: list, root: Path) -> list[str]:
     """Every key point has authored judge pairs, no pairs point at a key point that is gone, the
     terms judge/swaps.yaml lists (when there) trade in their question's points, and every reasoned
-    denial in judge/denials.yaml (when there) belongs to a key point with pairs."""
+    denial or affirmation (judge/denials.yaml, judge/reasoned_affirmations.yaml, when there) belongs
+    to a key point with pairs."""
     from interviewer.grading.judge_data import (
+        AFFIRMATIONS_FILE,
         DENIALS_FILE,
         PAIRS_DIR,
         SWAPS_FILE,
         PairsError,
-        check_denials,
         check_pairs,
+        check_reasoned,
         check_swaps,
+        load_affirmations,
         load_denials,
         load_pairs,
         load_swaps,
@@ -231,8 +234,9 @@ def check_judge_pairs(rubrics: list, root: Path) -> list[str]:
         problems = check_pairs(rubrics, pairs)
         if (root / SWAPS_FILE).is_file():
             problems += check_swaps(rubrics, pairs, load_swaps(root / SWAPS_FILE))
-        if (root / DENIALS_FILE).is_file():
-            problems += check_denials(pairs, load_denials(root / DENIALS_FILE))
+        for name, load in ((DENIALS_FILE, load_denials), (AFFIRMATIONS_FILE, load_affirmations)):
+            if (root / name).is_file():
+                problems += check_reasoned(pairs, load(root / name), name)
         return problems
     except PairsError as exc:
         return [str(exc)]
