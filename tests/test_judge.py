@@ -1192,16 +1192,19 @@ AFFIRMATION = "Dropout is switched off at inference, but the weights are scaled 
 AFFIRMATIONS_YAML = DENIALS_YAML.replace("contradicts:", "entails:").replace(DENIAL, AFFIRMATION)
 
 
-def _with_denials(pairs, path):
-    return with_reasoned(pairs, load_denials(path), path, DENIALS_FILE)
+def _reasoned_files(root, denials=DENIALS_YAML, affirmations=None):
+    """A repository root holding the reasoned files given."""
+    (root / "judge").mkdir(parents=True, exist_ok=True)
+    (root / DENIALS_FILE).write_text(denials, encoding="utf-8")
+    if affirmations is not None:
+        (root / AFFIRMATIONS_FILE).write_text(affirmations, encoding="utf-8")
+    return root
 
 
 def test_reasoned_denials_join_their_points_contradicts_after_its_own(tmp_path):
     (tmp_path / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
     pairs = load_pairs(tmp_path)
-    path = tmp_path / "denials.yaml"
-    path.write_text(DENIALS_YAML, encoding="utf-8")
-    joined = _with_denials(pairs, path)
+    joined = with_reasoned(pairs, _reasoned_files(tmp_path), DENIALS_FILE)
     first, second = joined["t-1"].key_points
     assert first == pairs["t-1"].key_points[0]  # a point without denials is as it was
     own = ["Dropout stays on at inference.", "At test time half the units are still dropped."]
@@ -1213,12 +1216,8 @@ def test_reasoned_denials_join_their_points_contradicts_after_its_own(tmp_path):
 def test_reasoned_affirmations_join_their_points_entails_after_its_own_beside_the_denials(tmp_path):
     (tmp_path / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
     pairs = load_pairs(tmp_path)
-    denials, affirmations = tmp_path / "denials.yaml", tmp_path / "affirmations.yaml"
-    denials.write_text(DENIALS_YAML, encoding="utf-8")
-    affirmations.write_text(AFFIRMATIONS_YAML, encoding="utf-8")
-    joined = with_reasoned(
-        _with_denials(pairs, denials), load_affirmations(affirmations), affirmations, AFFIRMATIONS_FILE
-    )
+    root = _reasoned_files(tmp_path, affirmations=AFFIRMATIONS_YAML)
+    joined = with_reasoned(with_reasoned(pairs, root, DENIALS_FILE), root, AFFIRMATIONS_FILE)
     first, second = joined["t-1"].key_points
     assert first == pairs["t-1"].key_points[0]
     own = pairs["t-1"].key_points[1]
@@ -1238,6 +1237,8 @@ def test_reasoned_affirmations_join_their_points_entails_after_its_own_beside_th
         ("- just a line\n", "entry 1: expected question_id and key_points"),
         (DENIALS_YAML + DENIALS_YAML, "t-1 appears twice"),
         ("- [unclosed\n", "not valid YAML"),
+        ("# nothing yet\n", "no questions"),
+        ("[]\n", "no questions"),
     ],
 )
 @pytest.mark.parametrize("kind", ["denials", "affirmations"])
@@ -1267,7 +1268,7 @@ def test_denials_for_a_point_without_pairs_are_refused_in_training_and_named_by_
     ]
     pairs = load_pairs(tmp_path / "judge" / "pairs")
     with pytest.raises(PairsError, match="no such key point.*denials.yaml"):
-        _with_denials(pairs, denials)
+        with_reasoned(pairs, tmp_path, DENIALS_FILE)
 
 
 def test_affirmations_for_a_point_without_pairs_are_named_by_rubrics_check(tmp_path):
@@ -1300,7 +1301,8 @@ def test_training_with_reasoned_denials_reads_them_beside_the_pairs_and_records_
     made = [e for e in train if DENIAL in e.premise]
     assert made and all(e.label == CONTRADICT for e in made)
     assert not [e for e in plain if DENIAL in e.premise]
-    assert train == authored_examples([_rubric()], _with_denials(sources.pairs, denials), kept.seed)
+    joined = with_reasoned(sources.pairs, tmp_path, DENIALS_FILE)
+    assert train == authored_examples([_rubric()], joined, kept.seed)
     assert read[DENIALS_FILE] == file_digest(denials)
 
 

@@ -621,18 +621,35 @@ class QuestionAffirmations(BaseModel):
 QuestionReasoned = QuestionDenials | QuestionAffirmations
 
 
+_Reasoned = TypeVar("_Reasoned", QuestionDenials, QuestionAffirmations)
+
+
+def _load_reasoned(path: Path, kind: str, model: type[_Reasoned]) -> dict[str, _Reasoned]:
+    """A reasoned file by question id; a bad file or entry is one line naming the file and the entry,
+    and so is an empty one: a recipe that asks for the file and finds nothing in it would train
+    without it, silently."""
+    entries = _by_question_id(_question_entries(path, kind, model), kind, path)
+    if not entries:
+        raise PairsError(f"{kind} file {path}: no questions (list each as question_id and its key_points)")
+    return entries
+
+
 def load_denials(path: Path) -> dict[str, QuestionDenials]:
-    """The reasoned denials (judge/denials.yaml), by question id; a bad file or entry is one line
-    naming the file and the entry."""
-    return _by_question_id(_question_entries(path, "denials", QuestionDenials), "denials", path)
+    """The reasoned denials (judge/denials.yaml), by question id."""
+    return _load_reasoned(path, "denials", QuestionDenials)
 
 
 def load_affirmations(path: Path) -> dict[str, QuestionAffirmations]:
-    """The reasoned affirmations (judge/reasoned_affirmations.yaml), by question id; a bad file or
-    entry is one line naming the file and the entry."""
-    return _by_question_id(
-        _question_entries(path, "affirmations", QuestionAffirmations), "affirmations", path
-    )
+    """The reasoned affirmations (judge/reasoned_affirmations.yaml), by question id."""
+    return _load_reasoned(path, "affirmations", QuestionAffirmations)
+
+
+# Each reasoned file (its path under the repository) and how it is read, in the order training joins
+# them to the pairs.
+REASONED_FILES: dict[str, Callable[[Path], Mapping[str, QuestionReasoned]]] = {
+    DENIALS_FILE: load_denials,
+    AFFIRMATIONS_FILE: load_affirmations,
+}
 
 
 def check_reasoned(
@@ -656,11 +673,11 @@ def check_reasoned(
     return problems
 
 
-def with_reasoned(
-    pairs: dict[str, QuestionPairs], reasoned: Mapping[str, QuestionReasoned], path: Path, name: str
-) -> dict[str, QuestionPairs]:
-    """The pairs with each point's reasoned sentences (read from `path`, the file `name`) joined to its
-    contradicts (denials) or its entails (affirmations), after its own."""
+def with_reasoned(pairs: dict[str, QuestionPairs], root: Path, name: str) -> dict[str, QuestionPairs]:
+    """The pairs with each point's reasoned sentences (the file `name` of REASONED_FILES, under `root`)
+    joined to its contradicts (denials) or its entails (affirmations), after its own."""
+    path = root / name
+    reasoned = REASONED_FILES[name](path)
     problems = check_reasoned(pairs, reasoned, name)
     if problems:
         raise PairsError(f"{problems[0]} ({path})")

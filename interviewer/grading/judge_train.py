@@ -42,6 +42,7 @@ from interviewer.grading.judge_data import (
     AFFIRMATIONS_FILE,
     DENIALS_FILE,
     NOT_CONTRADICT,
+    REASONED_FILES,
     SWAPS_FILE,
     Example,
     QuestionPairs,
@@ -49,8 +50,6 @@ from interviewer.grading.judge_data import (
     authored_examples,
     file_digest,
     is_held_out,
-    load_affirmations,
-    load_denials,
     load_pairs,
     load_swaps,
     negation_examples,
@@ -208,13 +207,11 @@ def training_examples(
     digests = dict(sources.digests)
     pairs = sources.pairs
     root = pairs_dir.parent.parent
-    if settings.reasoned_denials:
-        pairs = with_reasoned(pairs, load_denials(root / DENIALS_FILE), root / DENIALS_FILE, DENIALS_FILE)
-        digests[DENIALS_FILE] = file_digest(root / DENIALS_FILE)
-    if settings.reasoned_affirmations:
-        path = root / AFFIRMATIONS_FILE
-        pairs = with_reasoned(pairs, load_affirmations(path), path, AFFIRMATIONS_FILE)
-        digests[AFFIRMATIONS_FILE] = file_digest(path)
+    wanted = {DENIALS_FILE: settings.reasoned_denials, AFFIRMATIONS_FILE: settings.reasoned_affirmations}
+    for name in REASONED_FILES:
+        if wanted[name]:
+            pairs = with_reasoned(pairs, root, name)
+            digests[name] = file_digest(root / name)
     authored = authored_examples(rubrics, pairs, settings.seed, across=settings.across_pairs)
     authored += sources.aligned
     if settings.negations:

@@ -215,16 +215,13 @@ def check_judge_pairs(rubrics: list, root: Path) -> list[str]:
     denial or affirmation (judge/denials.yaml, judge/reasoned_affirmations.yaml, when there) belongs
     to a key point with pairs."""
     from interviewer.grading.judge_data import (
-        AFFIRMATIONS_FILE,
-        DENIALS_FILE,
         PAIRS_DIR,
+        REASONED_FILES,
         SWAPS_FILE,
         PairsError,
         check_pairs,
         check_reasoned,
         check_swaps,
-        load_affirmations,
-        load_denials,
         load_pairs,
         load_swaps,
     )
@@ -234,7 +231,7 @@ def check_judge_pairs(rubrics: list, root: Path) -> list[str]:
         problems = check_pairs(rubrics, pairs)
         if (root / SWAPS_FILE).is_file():
             problems += check_swaps(rubrics, pairs, load_swaps(root / SWAPS_FILE))
-        for name, load in ((DENIALS_FILE, load_denials), (AFFIRMATIONS_FILE, load_affirmations)):
+        for name, load in REASONED_FILES.items():
             if (root / name).is_file():
                 problems += check_reasoned(pairs, load(root / name), name)
         return problems
