@@ -52,6 +52,7 @@ from interviewer.grading.judge_data import (
     whole_answer_examples,
     with_reasoned,
 )
+from interviewer.grading.text import strip_fillers
 from interviewer.sources.rubric import KeyPoint, Misconception, Rubric
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1327,6 +1328,30 @@ def test_training_with_reasoned_affirmations_reads_them_beside_the_pairs_and_rec
     assert made and {e.label for e in made} == {ENTAIL}  # against its own point (another's is neutral)
     assert [e for e in train if e.premise == DENIAL]  # beside the denials, not instead of them
     assert read[AFFIRMATIONS_FILE] == file_digest(tmp_path / AFFIRMATIONS_FILE)
+
+
+def test_training_on_premises_as_read_takes_out_the_fillers_the_grader_takes_out(tmp_path):
+    """The grader gives the judge an answer's text with its spoken fillers taken out; a judge trained
+    on premises as written learns "basically" as a cue for entailment that it never sees."""
+    from interviewer.grading.judge_train import AuthoredSources, TrainSettings, training_examples
+
+    pairs_dir = tmp_path / "judge" / "pairs"
+    pairs_dir.mkdir(parents=True)
+    (pairs_dir / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    sources = AuthoredSources(load_pairs(pairs_dir), [], {})
+    kept = TrainSettings(hold_out_every=0)
+    written, _, _ = training_examples([_rubric()], pairs_dir, None, kept, sources)
+    as_read = replace(kept, premises_as_read=True)
+    read, _, _ = training_examples([_rubric()], pairs_dir, None, as_read, sources)
+    spoken = "So basically some neurons get switched off at random while it trains."
+    assert [e for e in written if e.premise == spoken]
+    assert not [e for e in read if "basically" in e.premise.lower()]
+    assert [e for e in read if e.premise == "So some neurons get switched off at random while it trains."]
+    # The same pairs in the same order, only their premises read as the grader reads them.
+    assert [(e.hypothesis, e.label, e.source) for e in read] == [
+        (e.hypothesis, e.label, e.source) for e in written
+    ]
+    assert [e.premise for e in read] == [strip_fillers(e.premise) for e in written]
 
 
 def test_the_shipped_denials_belong_to_key_points_and_the_shipped_recipe_reads_them():

@@ -64,6 +64,7 @@ from interviewer.grading.judge_data import (
     whole_answer_examples,
     with_reasoned,
 )
+from interviewer.grading.text import strip_fillers
 from interviewer.sources.labelled import SAF_DIR, SAF_FILE, SEMEVAL_DIR, SEMEVAL_FILE, SNLI_DIR, SNLI_FILE
 from interviewer.sources.rubric import Rubric
 
@@ -109,6 +110,12 @@ class TrainSettings:
     # true contrast, reason or purpose clause: ", but ...", "since ...", "; to ...") joins its entails:
     # beside the denials, a clause after the point is no cue either way. Off in the shipped judge.
     reasoned_affirmations: bool = False
+    # Every premise as the grader gives it to the judge: spoken fillers ("basically", "um", "kind of")
+    # taken out, as `text.strip_fillers` takes them out of an answer before it is read. 167 of the
+    # authored affirmations hold one and 7 of the contradictions, so a judge trained on them as
+    # written learns a filler as a cue for entailment that it never sees at run time. Off in the
+    # shipped judge.
+    premises_as_read: bool = False
     # This judge's share of the averaged weights when a recipe trains several (ignored for one).
     share: float = 1.0
     # minilm (full fine-tuning of the encoder layers) | mpnet (judge.BASES)
@@ -128,6 +135,7 @@ _LATER_SETTINGS = {
     "swaps": False,
     "reasoned_denials": False,
     "reasoned_affirmations": False,
+    "premises_as_read": False,
     "base": "minilm",
     "lora_rank": 0,
 }
@@ -250,7 +258,14 @@ def training_examples(
             if path.exists():
                 train.extend(reader(path.parent))
                 digests[f"benchmarks/{name}"] = file_digest(path)
+    if settings.premises_as_read:
+        train, held = as_read(train), as_read(held)
     return train, held, digests
+
+
+def as_read(examples: list[Example]) -> list[Example]:
+    """The examples with each premise as the grader gives an answer's text to the judge: fillers out."""
+    return [replace(e, premise=strip_fillers(e.premise)) for e in examples]
 
 
 def rubrics_digest(rubrics: list[Rubric]) -> str:

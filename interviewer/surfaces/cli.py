@@ -507,6 +507,11 @@ def judge_train(
         help="Also each point said right with a contrast or reason clause (judge/reasoned_affirmations."
         "yaml), as entailments (one judge)",
     ),
+    premises_as_read: bool = typer.Option(
+        False,
+        "--premises-as-read",
+        help="Train on each premise as the grader reads an answer, spoken fillers taken out (one judge)",
+    ),
     reasoned_denials: bool | None = typer.Option(
         None,
         "--reasoned-denials/--no-reasoned-denials",
@@ -577,6 +582,7 @@ def judge_train(
         "rewordings": rewordings or None,
         "swaps": swaps or None,
         "reasoned_affirmations": reasoned_affirmations or None,
+        "premises_as_read": premises_as_read or None,
         "reasoned_denials": reasoned_denials,
     }
     recipe = chosen_recipe(base, seed, {k: v for k, v in sweep.items() if v is not None})
