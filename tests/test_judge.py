@@ -1255,8 +1255,7 @@ def test_denials_for_a_point_without_pairs_are_refused_in_training_and_named_by_
 
     (tmp_path / "judge" / "pairs").mkdir(parents=True)
     (tmp_path / "judge" / "pairs" / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
-    denials = tmp_path / DENIALS_FILE
-    denials.write_text(DENIALS_YAML, encoding="utf-8")
+    denials = _reasoned_files(tmp_path) / DENIALS_FILE
     assert check_judge_pairs([_rubric()], tmp_path) == []
     denials.write_text(
         DENIALS_YAML.replace("turned off at inference", "kept at inference")
@@ -1290,8 +1289,7 @@ def test_training_with_reasoned_denials_reads_them_beside_the_pairs_and_records_
     pairs_dir = tmp_path / "judge" / "pairs"
     pairs_dir.mkdir(parents=True)
     (pairs_dir / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
-    denials = tmp_path / DENIALS_FILE
-    denials.write_text(DENIALS_YAML, encoding="utf-8")
+    denials = _reasoned_files(tmp_path) / DENIALS_FILE
     sources = AuthoredSources(load_pairs(pairs_dir), [], {})
     kept = TrainSettings(hold_out_every=0)
     plain, _, read = training_examples([_rubric()], pairs_dir, None, kept, sources)
@@ -1313,8 +1311,7 @@ def test_training_with_reasoned_affirmations_reads_them_beside_the_pairs_and_rec
     pairs_dir = tmp_path / "judge" / "pairs"
     pairs_dir.mkdir(parents=True)
     (pairs_dir / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
-    (tmp_path / DENIALS_FILE).write_text(DENIALS_YAML, encoding="utf-8")
-    (tmp_path / AFFIRMATIONS_FILE).write_text(AFFIRMATIONS_YAML, encoding="utf-8")
+    _reasoned_files(tmp_path, affirmations=AFFIRMATIONS_YAML)
     sources = AuthoredSources(load_pairs(pairs_dir), [], {})
     kept = TrainSettings(hold_out_every=0, reasoned_denials=True)
     plain, _, read = training_examples([_rubric()], pairs_dir, None, kept, sources)
