@@ -31,9 +31,11 @@ from interviewer.grading.judge_data import (
     NOT_CONTRADICT,
     PAIRS_DIR,
     PairsError,
+    _as_clause,
     aligned_examples,
     authored_examples,
     check_pairs,
+    composed_examples,
     file_digest,
     is_held_out,
     load_affirmations,
@@ -274,6 +276,61 @@ def test_whole_answers_made_of_the_pairs_read_against_the_model_answer(tmp_path)
     )
     assert len([e for e in grouped if e.label == NEUTRAL]) < len([e for e in examples if e.label == NEUTRAL])
     assert examples == whole_answer_examples([first, second], pairs, seed=1)  # seeded: reproducible
+
+
+THIRD_POINT_YAML = """
+  - key_point: Dropout reduces co-adaptation between units
+    entails:
+    - Units can't count on their neighbours, so each learns something useful alone.
+    - ReLU units stop leaning on each other.
+    contradicts: ["Dropout makes units co-adapt more.", "Dropout ties units closer together."]
+    neutral: ["Co-adaptation was named by Hinton."]
+"""
+
+
+def test_composed_premises_run_several_points_together_labelled_by_one(tmp_path):
+    """A long on-topic premise is no cue: other points' affirmations run together are neutral to a
+    point; joined with a denial of it they contradict it, with an affirmation of it they entail it."""
+    three = PAIRS_YAML.replace("  misconceptions:", THIRD_POINT_YAML.lstrip("\n") + "  misconceptions:")
+    (tmp_path / "a.yaml").write_text(three, encoding="utf-8")
+    pairs = load_pairs(tmp_path)
+    rubric = _rubric()
+    rubric = rubric.model_copy(
+        update={
+            "key_points": [*rubric.key_points, KeyPoint(text="Dropout reduces co-adaptation between units")]
+        }
+    )
+    assert check_pairs([rubric], pairs) == []
+    examples = composed_examples([rubric], pairs, seed=1)
+    points = {p.key_point: p for p in pairs["t-1"].key_points}
+    assert {(e.source, e.label) for e in examples} == {
+        ("composed-without", NEUTRAL),
+        ("composed-with", CONTRADICT),
+        ("composed-with", ENTAIL),
+    }
+    for e in examples:
+        own = points[e.hypothesis]
+        others = [s for p in points.values() if p is not own for s in p.entails]
+        text = e.premise.lower()  # the first statement keeps its capital
+        said = {
+            ENTAIL: any(_as_clause(s).lower() in text for s in own.entails),
+            CONTRADICT: any(_as_clause(s).lower() in text for s in own.contradicts),
+        }
+        assert [label for label, found in said.items() if found] == ([] if e.label == NEUTRAL else [e.label])
+        # every premise holds at least one other point, so the other points are no cue either way
+        assert any(_as_clause(s).lower() in text for s in others)
+    without = [e for e in examples if e.source == "composed-without"]
+    assert len(without) == 2 * len(points)
+    # per point, one run into a single sentence and one as separate sentences
+    assert sum(". " in e.premise for e in without) == sum(". " not in e.premise for e in without)
+    # run into one sentence, a clause keeps the capital of a name or an acronym, and loses a sentence's
+    assert _as_clause("ReLU units stop leaning on each other.") == "ReLU units stop leaning on each other"
+    assert _as_clause("At test time every unit is kept.") == "at test time every unit is kept"
+    assert examples == composed_examples([rubric], pairs, seed=1)  # seeded: reproducible
+    # a question with fewer than three points has no other two to run together
+    (tmp_path / "two").mkdir()
+    (tmp_path / "two" / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    assert composed_examples([_rubric()], load_pairs(tmp_path / "two"), seed=1) == []
 
 
 @pytest.mark.parametrize(

@@ -749,6 +749,60 @@ def swapped_examples(
 
 # How many points of a question's own words make one whole answer, and where a wrong point may sit:
 # a pair is cut at the judge's length limit (longest first), so only an answer's opening is read.
+# How composed clauses are joined into one sentence (`composed_examples`).
+_JOINERS = (", and ", "; ", ", while ", ", and also ")
+_KEEPS_CAPITAL = re.compile(r"^(?:I\b|[A-Z]{2,}|[A-Z][a-z]*[A-Z0-9])")
+
+
+def _as_clause(statement: str) -> str:
+    """A statement as a clause inside a longer sentence: no final stop, lower-case first letter unless
+    it starts a name or an acronym ("ReLU", "GPUs", "L2", "I")."""
+    text = statement.strip().rstrip(".!").rstrip()
+    if text and not _KEEPS_CAPITAL.match(text):
+        text = text[0].lower() + text[1:]
+    return text
+
+
+def _joined(statements: list[str], rng: random.Random) -> str:
+    """The statements as one long sentence, joined by "and", ";" or "while", as a fluent answer runs
+    several points together."""
+    first, *rest = [s.strip().rstrip(".!").rstrip() for s in statements]
+    text = first + "".join(rng.choice(_JOINERS) + _as_clause(s) for s in rest)
+    return text + "."
+
+
+def composed_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], seed: int) -> list[Example]:
+    """Long premises that run several points of one question together, labelled by one point alone.
+
+    A long on-topic sentence read as entailing every point of its question, stated or not (a fluent
+    answer's "the weights are updated by adding the gradient times the learning rate, so they move
+    where the loss increases fastest" entailed "gradient descent moves each weight opposite to its
+    gradient" at 0.94), because the only long premises in training were model answers and statements
+    in context, all entailing their point. Here, for each point: two or three other points'
+    affirmations, as sentences or joined into one, are neutral to it; one or two joined with a denial
+    of it contradict it; joined with an affirmation of it, they entail it."""
+    rng = random.Random(seed + 5)
+    out: list[Example] = []
+    for _, _, group, points in _paired_points(rubrics, pairs):
+        for p in points:
+            others = [o for o in points if o is not p and o.entails]
+            if len(others) < 2:
+                continue
+            chosen = [rng.choice(o.entails) for o in rng.sample(others, min(len(others), rng.randint(2, 3)))]
+            out.append(Example(_joined(chosen, rng), p.key_point, NEUTRAL, "composed-without", group))
+            chosen = [rng.choice(o.entails) for o in rng.sample(others, min(len(others), rng.randint(2, 3)))]
+            out.append(
+                Example(
+                    " ".join(_sentence(s) for s in chosen), p.key_point, NEUTRAL, "composed-without", group
+                )
+            )
+            for label, statements in ((CONTRADICT, p.contradicts), (ENTAIL, p.entails)):
+                context = [rng.choice(o.entails) for o in rng.sample(others, rng.randint(1, 2))]
+                context.insert(rng.randint(0, len(context)), rng.choice(statements))
+                out.append(Example(_joined(context, rng), p.key_point, label, "composed-with", group))
+    return out
+
+
 WHOLE_POINTS = 4
 WHOLE_WRONG_WITHIN = 2
 

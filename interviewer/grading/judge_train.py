@@ -48,6 +48,7 @@ from interviewer.grading.judge_data import (
     QuestionPairs,
     aligned_examples,
     authored_examples,
+    composed_examples,
     file_digest,
     is_held_out,
     load_pairs,
@@ -116,6 +117,10 @@ class TrainSettings:
     # written learns a filler as a cue for entailment that it never sees at run time. Off in the
     # shipped judge.
     premises_as_read: bool = False
+    # Long premises running several of a question's points together, labelled by one point alone
+    # (judge_data.composed_examples): a long on-topic sentence is no cue for entailment. Off in the
+    # shipped judge.
+    composed: bool = False
     # This judge's share of the averaged weights when a recipe trains several (ignored for one).
     share: float = 1.0
     # minilm (full fine-tuning of the encoder layers) | mpnet (judge.BASES)
@@ -136,6 +141,7 @@ _LATER_SETTINGS = {
     "reasoned_denials": False,
     "reasoned_affirmations": False,
     "premises_as_read": False,
+    "composed": False,
     "base": "minilm",
     "lora_rank": 0,
 }
@@ -230,6 +236,8 @@ def training_examples(
         authored += opposite_examples(rubrics, pairs, settings.seed)
     if settings.rewordings:
         authored += reworded_examples(rubrics, pairs, settings.seed)
+    if settings.composed:
+        authored += composed_examples(rubrics, pairs, settings.seed)
     if settings.swaps:
         swaps_file = pairs_dir.parent.parent / SWAPS_FILE
         authored += swapped_examples(rubrics, pairs, load_swaps(swaps_file), settings.seed)

@@ -512,6 +512,12 @@ def judge_train(
         "--premises-as-read",
         help="Train on each premise as the grader reads an answer, spoken fillers taken out (one judge)",
     ),
+    composed: bool = typer.Option(
+        False,
+        "--composed",
+        help="Also long premises running several of a question's points together, labelled by one "
+        "point alone (one judge)",
+    ),
     reasoned_denials: bool | None = typer.Option(
         None,
         "--reasoned-denials/--no-reasoned-denials",
@@ -583,6 +589,7 @@ def judge_train(
         "swaps": swaps or None,
         "reasoned_affirmations": reasoned_affirmations or None,
         "premises_as_read": premises_as_read or None,
+        "composed": composed or None,
         "reasoned_denials": reasoned_denials,
     }
     recipe = chosen_recipe(base, seed, {k: v for k, v in sweep.items() if v is not None})
