@@ -294,12 +294,8 @@ def test_composed_premises_run_several_points_together_labelled_by_one(tmp_path)
     three = PAIRS_YAML.replace("  misconceptions:", THIRD_POINT_YAML.lstrip("\n") + "  misconceptions:")
     (tmp_path / "a.yaml").write_text(three, encoding="utf-8")
     pairs = load_pairs(tmp_path)
-    rubric = _rubric()
-    rubric = rubric.model_copy(
-        update={
-            "key_points": [*rubric.key_points, KeyPoint(text="Dropout reduces co-adaptation between units")]
-        }
-    )
+    third = KeyPoint(text="Dropout reduces co-adaptation between units")
+    rubric = _rubric().model_copy(update={"key_points": [*_rubric().key_points, third]})
     assert check_pairs([rubric], pairs) == []
     examples = composed_examples([rubric], pairs, seed=1)
     points = {p.key_point: p for p in pairs["t-1"].key_points}
@@ -323,7 +319,7 @@ def test_composed_premises_run_several_points_together_labelled_by_one(tmp_path)
     assert len(without) == 2 * len(points)
     # per point, one run into a single sentence and one as separate sentences
     assert sum(". " in e.premise for e in without) == sum(". " not in e.premise for e in without)
-    # run into one sentence, a clause keeps the capital of a name or an acronym, and loses a sentence's
+    # run into one sentence, a clause keeps the capital of a name or an acronym and loses its full stop
     assert _as_clause("ReLU units stop leaning on each other.") == "ReLU units stop leaning on each other"
     assert _as_clause("At test time every unit is kept.") == "at test time every unit is kept"
     assert examples == composed_examples([rubric], pairs, seed=1)  # seeded: reproducible

@@ -747,17 +747,19 @@ def swapped_examples(
     return out
 
 
-# How many points of a question's own words make one whole answer, and where a wrong point may sit:
-# a pair is cut at the judge's length limit (longest first), so only an answer's opening is read.
 # How composed clauses are joined into one sentence (`composed_examples`).
 _JOINERS = (", and ", "; ", ", while ", ", and also ")
 _KEEPS_CAPITAL = re.compile(r"^(?:I\b|[A-Z]{2,}|[A-Z][a-z]*[A-Z0-9])")
 
 
+def _unended(statement: str) -> str:
+    return statement.strip().rstrip(".!").rstrip()
+
+
 def _as_clause(statement: str) -> str:
     """A statement as a clause inside a longer sentence: no final stop, lower-case first letter unless
     it starts a name or an acronym ("ReLU", "GPUs", "L2", "I")."""
-    text = statement.strip().rstrip(".!").rstrip()
+    text = _unended(statement)
     if text and not _KEEPS_CAPITAL.match(text):
         text = text[0].lower() + text[1:]
     return text
@@ -766,7 +768,7 @@ def _as_clause(statement: str) -> str:
 def _joined(statements: list[str], rng: random.Random) -> str:
     """The statements as one long sentence, joined by "and", ";" or "while", as a fluent answer runs
     several points together."""
-    first, *rest = [s.strip().rstrip(".!").rstrip() for s in statements]
+    first, *rest = [_unended(s) for s in statements]
     text = first + "".join(rng.choice(_JOINERS) + _as_clause(s) for s in rest)
     return text + "."
 
@@ -788,21 +790,20 @@ def composed_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
             others = [o for o in points if o is not p and o.entails]
             if len(others) < 2:
                 continue
-            chosen = [rng.choice(o.entails) for o in rng.sample(others, min(len(others), rng.randint(2, 3)))]
+            chosen = _affirmations(rng.sample(others, min(len(others), rng.randint(2, 3))), rng)
             out.append(Example(_joined(chosen, rng), p.key_point, NEUTRAL, "composed-without", group))
-            chosen = [rng.choice(o.entails) for o in rng.sample(others, min(len(others), rng.randint(2, 3)))]
-            out.append(
-                Example(
-                    " ".join(_sentence(s) for s in chosen), p.key_point, NEUTRAL, "composed-without", group
-                )
-            )
+            chosen = _affirmations(rng.sample(others, min(len(others), rng.randint(2, 3))), rng)
+            as_sentences = " ".join(_sentence(s) for s in chosen)
+            out.append(Example(as_sentences, p.key_point, NEUTRAL, "composed-without", group))
             for label, statements in ((CONTRADICT, p.contradicts), (ENTAIL, p.entails)):
-                context = [rng.choice(o.entails) for o in rng.sample(others, rng.randint(1, 2))]
+                context = _affirmations(rng.sample(others, rng.randint(1, 2)), rng)
                 context.insert(rng.randint(0, len(context)), rng.choice(statements))
                 out.append(Example(_joined(context, rng), p.key_point, label, "composed-with", group))
     return out
 
 
+# How many points of a question's own words make one whole answer, and where a wrong point may sit:
+# a pair is cut at the judge's length limit (longest first), so only an answer's opening is read.
 WHOLE_POINTS = 4
 WHOLE_WRONG_WITHIN = 2
 
