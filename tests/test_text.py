@@ -144,6 +144,8 @@ def test_german_is_recognised_by_its_common_words_not_only_the_rarer_ones():
         )
         == "German"
     )
+    # Short, and most of its words technical: its few function words ("gibt ... aus", "für") decide.
+    assert tx.answer_language("ReLU gibt null für negative Eingaben aus") == "German"
     english = (
         "Neurons that die under ReLU stay at zero, so the optimizer never updates them; "
         "a leaky slope keeps a small gradient (über-simple, but it works)."

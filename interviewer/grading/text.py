@@ -281,7 +281,7 @@ _OTHER_STOPWORDS: dict[str, frozenset[str]] = {
     "German": _word_set(
         "der das und ist nicht mit den dem des ein eine einer einen eines zu zum zur von auf für über "
         "sich auch werden wird sind oder aber bei nach durch dass diese dieser diesem kann können wenn "
-        "weil nur noch wie ich kein keine netz schicht daten"
+        "weil nur noch wie ich kein keine gibt aus vom beim netz schicht daten"
     ),
     "Italian": _word_set(
         "il di che è la le un una sono del della con gli nel nella anche più rete strato dati"
