@@ -124,6 +124,7 @@ ENGLISH = [
     "ReLU, dropout, batch norm, residual connections",
     "The loss is L = -Σ y log ŷ, and with a learning rate η the update is θ ← θ − η∇L.",
     "Use the red, green and blue channels plus a depth map as a 4-channel input.",
+    "Checkpoint id: 9b9aa1d1-4829-4a7d-ab07-053de8bef3de",  # "de" inside a hex id is not Spanish
     "ok",
     "",
 ]

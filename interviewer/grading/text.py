@@ -301,6 +301,8 @@ _SCRIPTS = (
     ("THAI", "Thai"),
 )
 _LATIN_TOKEN = re.compile(r"[^\W\d_]+", re.U)
+# A run of letters and digits (a hash, an id, "4a7d-ab07") holds no words: "de" in a hex id is not Spanish.
+_HAS_DIGIT = re.compile(r"\S*\d\S*")
 
 
 def answer_language(answer: str) -> str | None:
@@ -324,7 +326,7 @@ def answer_language(answer: str) -> str | None:
             language = "Japanese"
         if n >= 0.3 * len(letters) and n >= 2:
             return language
-    tokens = [t.lower() for t in _LATIN_TOKEN.findall(answer) if len(t) > 1]
+    tokens = [t.lower() for t in _LATIN_TOKEN.findall(_HAS_DIGIT.sub(" ", answer)) if len(t) > 1]
     if len(tokens) < 4:
         return None
     english = sum(t in FUNCTION_WORDS for t in tokens)
