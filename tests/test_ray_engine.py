@@ -134,3 +134,36 @@ def test_the_single_process_path_never_imports_ray(tmp_path):
     probe = "import sys\nfrom interviewer.surfaces import batch, cli\nprint('ray' in sys.modules)\n"
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_ray_reads_graded_examples_as_the_single_process_path_does(local_ray, grader, tmp_path):
+    source = write_rows(tmp_path)
+    examples = tmp_path / "examples.jsonl"
+    graded = [("e-ref", WARMUP_REF, 5), ("e-batch", "It uses bigger batches.", 0), ("e-bad", "x", "high")]
+    examples.write_text(
+        "".join(
+            json.dumps(
+                {"id": i, "question": WARMUP_Q, "reference_answer": WARMUP_REF, "answer": a, "grade": g}
+            )
+            + "\n"
+            for i, a, g in graded
+        ),
+        encoding="utf-8",
+    )
+    ws = Workspace(ROOT)
+    ws._grader = grader
+    quiet = Console(file=io.StringIO(), width=200)
+    run_batch(ws, source, tmp_path / "single.jsonl", console=quiet, options=BatchOptions(examples=examples))
+    console = Console(file=io.StringIO(), width=200)
+    run_ray(
+        Workspace(ROOT),
+        source,
+        tmp_path / "ray.jsonl",
+        console=console,
+        options=BatchOptions(chunk=3, examples=examples),
+        actors=2,
+    )
+    got = same_records(tmp_path)
+    assert "Graded examples" in got["adhoc-1"]["explanation"]
+    assert "Graded examples" not in got["bank-strong"]["explanation"]
+    assert "line 3 (id e-bad): `grade` must be a number" in console.file.getvalue()

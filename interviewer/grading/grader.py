@@ -14,6 +14,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -39,6 +40,14 @@ from interviewer.domain.grade import (
 from interviewer.grading import text as tx
 from interviewer.grading.calibration import Calibration, load_calibration
 from interviewer.grading.embedding import Embed
+from interviewer.grading.examples import (
+    FIT_AT_LEAST,
+    ExampleSet,
+    GradedExample,
+    apply_reading,
+    fit_share,
+    question_examples,
+)
 from interviewer.grading.index import RubricIndex, reference_passages
 from interviewer.grading.judge import (
     CONTRADICT,
@@ -751,6 +760,65 @@ class Grader:
     def grade_many(self, items: Sequence[tuple[Rubric | str, str]]) -> list[Grade]:
         """Grade several answers, embedding all their sentences in one batch."""
         return [self.grade_assessment(a) for a in self.assess_many(items)]
+
+    def with_examples(
+        self, items: Sequence[tuple[Rubric | str, str]], grades: Sequence[Grade], examples: ExampleSet
+    ) -> list[Grade]:
+        """`grades` (of `items`) with the graded examples of their questions blended in
+        (`grading/examples.py`); the answers that have examples are embedded whole, in one batch."""
+        due = [
+            i
+            for i, g in enumerate(grades)
+            if g.question_id in examples.questions and g.score is not None and not g.guarded
+        ]
+        out = list(grades)
+        if not due:
+            return out
+        vectors = self.embed_answers([items[i][1] for i in due])
+        for i, vector in zip(due, vectors, strict=True):
+            out[i] = apply_reading(grades[i], examples.read(grades[i].question_id, _normalize(vector)))
+        return out
+
+    def example_set(self, examples: Sequence[tuple[Rubric, GradedExample]]) -> ExampleSet:
+        """Examples grouped by their rubric and embedded (one batch), at the default share."""
+        groups: dict[str, list[GradedExample]] = {}
+        for rubric, example in examples:
+            groups.setdefault(rubric.question_id, []).append(example)
+        ordered = [e for group in groups.values() for e in group]
+        vectors = self.embed_answers([e.answer for e in ordered]) if ordered else np.zeros((0, 0))
+        built, start = {}, 0
+        for qid, group in groups.items():
+            built[qid] = question_examples(vectors[start : start + len(group)], group)
+            start += len(group)
+        return ExampleSet(built)
+
+    def fit_examples(
+        self, examples: ExampleSet, graded: Sequence[tuple[Rubric, GradedExample]], grades: Sequence[Grade]
+    ) -> ExampleSet:
+        """`examples` with their share fitted on `graded` (examples of the set, `grades` their
+        rubric's grades): each estimated from the others of its question, as an answer will be."""
+        kept = [
+            (example, grade)
+            for (_, example), grade in zip(graded, grades, strict=True)
+            if grade.score is not None and not grade.guarded and grade.question_id in examples.questions
+        ]
+        if not kept:
+            return examples
+        vectors = self.embed_answers([example.answer for example, _ in kept])
+        rows = []
+        for (example, grade), vector in zip(kept, vectors, strict=True):
+            reading = examples.read(grade.question_id, _normalize(vector), exclude=example.id)
+            if reading is not None:
+                rows.append((cast(float, grade.score), reading.estimate, example.grade, reading.count))
+        if not rows:
+            return examples
+        scores, estimates, truth, counts = zip(*rows, strict=True)
+        share = fit_share(scores, estimates, truth, counts)
+        return ExampleSet(examples.questions, share, len(rows) if len(rows) >= FIT_AT_LEAST else 0)
+
+    def embed_answers(self, answers: Sequence[str]) -> np.ndarray:
+        """Whole answers, as graded (cut at MAX_ANSWER_CHARS): what graded examples are compared by."""
+        return self.embedder.encode([truncate_answer(a)[0] for a in answers])
 
     def assess_many(self, items: Sequence[tuple[Rubric | str, str]]) -> list[Assessment]:
         """Signals for several answers (the uncalibrated half of grading); one embedding batch."""

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from interviewer.critic import Critic, Critique
+    from interviewer.grading.examples import ExampleSet
     from interviewer.grading.grader import Grader
     from interviewer.workspace import Workspace
 from interviewer.sources.tables import (
@@ -173,6 +174,122 @@ def read_rows(source: Path | str, fmt: str | None = None) -> Iterator[Parsed]:
     return parse_records(records)
 
 
+# ---- graded examples -----------------------------------------------------------------------------
+
+
+@dataclass
+class ExampleRow:
+    line: int
+    row: AnswerRow
+    grade: float
+    unit: str = "line"
+
+
+@dataclass
+class ExamplesFile:
+    """The rows of an `--examples` file that can be used, what was wrong with the others, and a digest
+    of the usable ones (it joins every fingerprint: other examples, other grades)."""
+
+    name: str
+    rows: list[ExampleRow]
+    problems: list[RowProblem]
+
+    @property
+    def digest(self) -> str:
+        payload = json.dumps(
+            [
+                [e.row.answer, e.row.question_id, e.row.question, e.row.reference_answer, e.grade]
+                for e in self.rows
+            ],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def as_records(self) -> list[dict]:
+        """Plain rows, for graders in other processes (Ray actors)."""
+        return [{**e.row.model_dump(), "grade": e.grade, "line": e.line, "unit": e.unit} for e in self.rows]
+
+    @classmethod
+    def from_records(cls, name: str, records: list[dict]) -> ExamplesFile:
+        rows = [
+            ExampleRow(
+                r["line"], AnswerRow(**{k: r[k] for k in AnswerRow.model_fields}), r["grade"], r["unit"]
+            )
+            for r in records
+        ]
+        return cls(name, rows, [])
+
+
+def _example_grade(value: object) -> float | None:
+    try:
+        grade = float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return grade if math.isfinite(grade) and 0.0 <= grade <= 5.0 else None
+
+
+def read_examples(source: Path | str, fmt: str | None = None) -> ExamplesFile:
+    """Answers graded by hand: the grading input's columns plus `grade` (0–5). Rows that cannot be
+    used are problems (line and id), the rest are kept; a file with none usable is an InputError."""
+    records = open_records(
+        source, fmt, required=("id", "answer", "grade"), one_of=("question_id", "question")
+    )
+    name = "<stdin>" if str(source) == STDIO else str(source)
+    rows: list[ExampleRow] = []
+    problems: list[RowProblem] = []
+    seen: dict[str, int] = {}
+    for record in records:
+        parsed = next(parse_records(iter([record])))
+        if parsed.problem is not None:
+            problems.append(parsed.problem)
+            continue
+        assert parsed.row is not None and record.data is not None  # a Parsed holds a row or a problem
+        data = {str(k).strip().lower(): v for k, v in record.data.items() if k is not None}
+        where = (parsed.line, parsed.row.id)
+        grade = _example_grade(data.get("grade"))
+        if grade is None:
+            got = data.get("grade")
+            problems.append(
+                RowProblem(*where, f"`grade` must be a number from 0 to 5 (got {got!r})", record.unit)
+            )
+        elif not parsed.row.answer.strip():
+            problems.append(
+                RowProblem(*where, "empty `answer`: an example needs the answer that was graded", record.unit)
+            )
+        elif parsed.row.id in seen:
+            problems.append(
+                RowProblem(
+                    *where, f"duplicate id (first on {record.unit} {seen[parsed.row.id]})", record.unit
+                )
+            )
+        else:
+            seen[parsed.row.id] = parsed.line
+            rows.append(ExampleRow(parsed.line, parsed.row, grade, record.unit))
+    if not rows:
+        raise InputError(
+            f"{name}: no usable graded example (each row needs `id`, `answer`, `grade` 0-5 and the question)"
+        )
+    return ExamplesFile(name, rows, problems)
+
+
+def build_examples(
+    grader: Grader, resolver: RubricResolver, examples: ExamplesFile
+) -> tuple[ExampleSet, list[RowProblem]]:
+    """Each example resolved to its rubric as a graded row would be, embedded once, grouped by
+    question; then graded by its rubric, to fit how much the examples weigh (`grading/examples.py`)."""
+    from interviewer.grading.examples import GradedExample
+
+    jobs = [Job(e.line, e.row, "", e.unit) for e in examples.rows]
+    resolved, problems = resolver.resolve(jobs)
+    grades = {e.row.id: e.grade for e in examples.rows}
+    pairs = [
+        (r.rubric, GradedExample(r.job.row.answer, grades[r.job.row.id], r.job.row.id)) for r in resolved
+    ]
+    built = grader.example_set(pairs)
+    graded = grader.grade_many([(rubric, example.answer) for rubric, example in pairs])
+    return grader.fit_examples(built, pairs, graded), problems
+
+
 # ---- fingerprints --------------------------------------------------------------------------------
 
 
@@ -198,7 +315,7 @@ def code_digest(package: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def run_settings(ws: Workspace, critic: Critic | None = None) -> str:
+def run_settings(ws: Workspace, critic: Critic | None = None, examples: ExamplesFile | None = None) -> str:
     """Everything besides the row that determines a result, without loading any model."""
     from interviewer.grading.calibration import load_calibration
     from interviewer.grading.embedding import Embedder
@@ -217,6 +334,8 @@ def run_settings(ws: Workspace, critic: Critic | None = None) -> str:
         "critic": critic_identity(critic),
         "code": code_digest(Path(__file__).resolve().parent.parent),
     }
+    if examples is not None:  # absent without examples, so the fingerprints of earlier runs still hold
+        settings["examples"] = examples.digest
     return json.dumps(settings, sort_keys=True)
 
 
@@ -548,6 +667,7 @@ class BatchOptions:
     mkdir: bool = False  # create the output's folder
     max_critic_failures: int = MAX_CRITIC_FAILURES
     chunk: int = CHUNK
+    examples: Path | None = None  # answers already graded by hand (`--examples`)
 
 
 @dataclass
@@ -714,8 +834,9 @@ def run_batch(
     check_output(output, input_path, mkdir=options.mkdir)
     store = ResultStore(output, mkdir=options.mkdir)
     rows = read_rows(input_path, options.fmt)
+    examples = read_examples(options.examples) if options.examples else None
     prior = store.prior()
-    settings = run_settings(ws, critic)
+    settings = run_settings(ws, critic, examples)
     summary = BatchSummary()
     streak = CriticStreak(0 if options.keep_going else options.max_critic_failures)
 
@@ -737,17 +858,22 @@ def run_batch(
         for problem in due:
             report(problem)
 
-    state: dict[str, Any] = {"grader": None, "resolver": None, "rows": 0}
+    state: dict[str, Any] = {"grader": None, "resolver": None, "rows": 0, "examples": None}
     progress = _progress(console, disable=is_stdout(output) and not console.is_terminal)
 
     def grade_chunk(jobs: list[Job]) -> None:
         if state["grader"] is None:
             loaded = ws.grader()
             state["grader"], state["resolver"] = loaded, RubricResolver(loaded)
+            if examples is not None:
+                state["examples"] = load_examples(loaded, state["resolver"], examples, say)
         grader, resolver = state["grader"], state["resolver"]
         resolved, problems = resolver.resolve(jobs)
         report_held(jobs[-1].line, problems)
-        grades = grader.grade_many([(r.rubric, r.job.row.answer) for r in resolved])
+        items = [(r.rubric, r.job.row.answer) for r in resolved]
+        grades = grader.grade_many(items)
+        if state["examples"] is not None:
+            grades = grader.with_examples(items, grades, state["examples"])
         if critic is not None:
             resolved, grades = _apply_critic(critic, resolved, grades, workers, summary, streak)
         records = []
@@ -846,6 +972,20 @@ def run_batch(
         + ("" if is_stdout(output) else f" → {output}")
     )
     return summary
+
+
+def load_examples(grader: Grader, resolver: RubricResolver, examples: ExamplesFile, say: Any) -> ExampleSet:
+    """The examples built, their unusable rows told (they are skipped, not fatal), and a line on use."""
+    built, unresolved = build_examples(grader, resolver, examples)
+    for problem in sorted([*examples.problems, *unresolved], key=lambda p: p.line):
+        say(f"example skipped: {examples.name}: {problem}")
+    questions = plural(len(built.questions), "question")
+    fitted = f"fitted on them: {built.share:.2f}" if built.fitted_on else f"too few to fit: {built.share:.2f}"
+    say(
+        f"Graded examples: {plural(len(built), 'answer')} for {questions} from {examples.name}; "
+        f"their share of a score ({fitted}) grows with their number per question."
+    )
+    return built
 
 
 def format_of_source(source: Path | str, fmt: str | None) -> str:

@@ -322,6 +322,12 @@ def grade(
         "--precision",
         help="auto | fp32 | bf16 for the judge (auto: bf16 on a CPU with native bf16, 2.2x faster)",
     ),
+    examples: Path | None = typer.Option(
+        None,
+        "--examples",
+        help="Answers already graded by hand (the input's columns plus `grade`, 0-5): "
+        "each answer's closest ones are blended into its score",
+    ),
 ) -> None:
     """Grade a file of written answers (resumes where a previous run stopped).
 
@@ -343,7 +349,11 @@ def grade(
         raise UserError(str(exc)) from None
     chosen = make_critic(critic, model=model, no_cache=no_cache)
     options = BatchOptions(
-        fmt=input_format, retry_fallbacks=retry_fallbacks, keep_going=keep_going, mkdir=mkdir
+        fmt=input_format,
+        retry_fallbacks=retry_fallbacks,
+        keep_going=keep_going,
+        mkdir=mkdir,
+        examples=examples,
     )
     if engine not in ("local", "ray"):
         raise UserError(f"unknown engine {engine!r}: use local or ray")

@@ -31,6 +31,7 @@ from interviewer.surfaces.batch import (
     fingerprint,
     is_stdout,
     plural,
+    read_examples,
     result_record,
     run_settings,
 )
@@ -38,6 +39,7 @@ from interviewer.surfaces.batch import (
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from interviewer.grading.examples import ExampleSet
     from interviewer.workspace import Workspace
 
 ROW_COLUMNS = ("id", "answer", "question_id", "question", "reference_answer")
@@ -68,12 +70,13 @@ class GradeActor:
         model: str | None,
         precision: str = "fp32",
         judge: str | None = None,
+        examples: tuple[str, list[dict]] | None = None,
     ) -> None:
         import torch
 
         from interviewer.critic import make_critic
         from interviewer.grading.embedding import throughput_backend
-        from interviewer.surfaces.batch import RubricResolver
+        from interviewer.surfaces.batch import ExamplesFile, RubricResolver, build_examples
         from interviewer.workspace import Workspace
 
         torch.set_num_threads(1)  # one CPU per actor: more threads would only contend
@@ -82,6 +85,13 @@ class GradeActor:
         )
         self.grader = self.ws.grader()
         self.resolver = RubricResolver(self.grader)
+        # The driver read the examples file (and told its bad rows); each actor embeds and grades them
+        # once, and fits the same share (the grading is deterministic).
+        self.examples: ExampleSet | None = None
+        if examples:
+            self.examples = build_examples(self.grader, self.resolver, ExamplesFile.from_records(*examples))[
+                0
+            ]
         self.critic = make_critic(critic, model=model)
         self.settings = settings
 
@@ -99,7 +109,10 @@ class GradeActor:
             jobs.append(Job(0, parsed.row, fingerprint(parsed.row, self.settings)))
         resolved, unresolved = self.resolver.resolve(jobs)
         problems += [json.dumps([p.row_id, p.message]) for p in unresolved]
-        grades = self.grader.grade_many([(r.rubric, r.job.row.answer) for r in resolved])
+        items = [(r.rubric, r.job.row.answer) for r in resolved]
+        grades = self.grader.grade_many(items)
+        if self.examples is not None:
+            grades = self.grader.with_examples(items, grades, self.examples)
         if self.critic is not None:
             summary = BatchSummary()
             resolved, grades = _apply_critic(self.critic, resolved, grades, 4, summary, CriticStreak(0))
@@ -187,7 +200,11 @@ def run_ray(
     store = ResultStore(output, mkdir=options.mkdir)
     prior = store.prior()
     critic = make_critic(critic_kind, model=model)
-    settings = run_settings(ws, critic)
+    examples = read_examples(options.examples) if options.examples else None
+    if examples is not None:
+        for problem in examples.problems:
+            console.print(f"example skipped: {escape(f'{examples.name}: {problem}')}", soft_wrap=True)
+    settings = run_settings(ws, critic, examples)
     done = {
         key
         for key, old in prior.items()
@@ -242,6 +259,7 @@ def run_ray(
             "judge": chosen_base(ws.judge_base),
             "critic": critic_kind,
             "model": model,
+            "examples": (examples.name, examples.as_records()) if examples else None,
         },
         batch_size=options.chunk or CHUNK,
         batch_format="pyarrow",

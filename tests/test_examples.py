@@ -1,0 +1,195 @@
+"""Graded examples (`interviewer grade --examples`): the core blend, and the batch surface that reads them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from interviewer.domain.grade import FLAG_CONTRADICTION, FLAG_EMPTY, Grade
+from interviewer.grading.examples import (
+    DEFAULT_SHARE,
+    FIT_AT_LEAST,
+    SHARE_CEILING,
+    GradedExample,
+    apply_reading,
+    example_weight,
+    fit_share,
+    question_examples,
+    with_examples,
+)
+from interviewer.surfaces.batch import InputError
+from interviewer.workspace import Workspace
+from tests.test_batch import ROOT, Run, read_jsonl, write_jsonl
+
+# Three examples in a 3-d space: the first two close to each other, the third apart.
+VECTORS = np.array([[1.0, 0.0, 0.0], [0.9, 0.1, 0.0], [0.0, 0.0, 1.0]])
+EXAMPLES = [GradedExample("a", 5.0, "e1"), GradedExample("b", 4.0, "e2"), GradedExample("c", 0.0, "e3")]
+
+
+def unit(*values: float) -> np.ndarray:
+    vector = np.array(values)
+    return vector / np.linalg.norm(vector)
+
+
+def test_the_estimate_is_the_grade_of_the_closest_examples():
+    known = question_examples(VECTORS, EXAMPLES)
+    near_first = known.read(unit(1.0, 0.0, 0.0))
+    assert near_first is not None
+    assert near_first.nearest_id == "e1" and near_first.nearest_grade == 5.0
+    assert 4.0 < near_first.estimate <= 5.0  # e2 is close too; e3 is far and weighs nothing
+    near_third = known.read(unit(0.0, 0.0, 1.0))
+    assert near_third is not None and near_third.nearest_id == "e3" and near_third.estimate < 0.1
+
+
+def test_an_example_can_be_left_out_of_its_own_reading():
+    known = question_examples(VECTORS, EXAMPLES)
+    reading = known.read(unit(1.0, 0.0, 0.0), exclude="e1")
+    assert reading is not None and reading.nearest_id == "e2" and reading.count == 2
+    alone = question_examples(VECTORS[:1], EXAMPLES[:1])
+    assert alone.read(unit(1.0, 0.0, 0.0), exclude="e1") is None
+
+
+def test_the_examples_weigh_more_the_more_there_are():
+    weights = [example_weight(n) for n in (0, 1, 4, 20, 1000)]
+    assert weights[0] == 0.0
+    assert weights == sorted(weights) and weights[-1] < DEFAULT_SHARE
+    assert example_weight(4) == pytest.approx(DEFAULT_SHARE / 2)
+    assert example_weight(4, share=0.2) == pytest.approx(0.1)
+
+
+def test_the_share_is_fitted_to_what_predicts_the_examples_grades():
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(0, 5, 200)
+    counts = [1000] * 200  # many examples per question: the share is the weight
+    noisy_rubric = np.clip(truth + rng.normal(0, 2.0, 200), 0, 5)
+    close_estimates = np.clip(truth + rng.normal(0, 0.3, 200), 0, 5)
+    trusted = fit_share(noisy_rubric, close_estimates, truth, counts)
+    assert 0.7 < trusted <= SHARE_CEILING
+    sharp_rubric = np.clip(truth + rng.normal(0, 0.3, 200), 0, 5)
+    noisy_estimates = np.clip(truth + rng.normal(0, 2.0, 200), 0, 5)
+    assert fit_share(sharp_rubric, noisy_estimates, truth, counts) < 0.3
+    few = FIT_AT_LEAST - 1
+    assert fit_share(noisy_rubric[:few], close_estimates[:few], truth[:few], counts[:few]) == DEFAULT_SHARE
+
+
+def test_examples_never_lift_an_answer_that_said_something_false():
+    known = question_examples(VECTORS, EXAMPLES)
+    reading = known.read(unit(1.0, 0.0, 0.0))
+    assert reading is not None
+    assert with_examples(2.0, [], reading) > 2.0
+    assert with_examples(2.0, [FLAG_CONTRADICTION], reading) == 2.0
+    low = known.read(unit(0.0, 0.0, 1.0))
+    assert low is not None and with_examples(2.0, [FLAG_CONTRADICTION], low) < 2.0
+
+
+def test_a_grade_the_guards_decided_is_left_alone_and_a_blend_is_explained():
+    known = question_examples(VECTORS, EXAMPLES)
+    reading = known.read(unit(1.0, 0.0, 0.0))
+    empty = Grade(question_id="q", score=0.0, band="no answer", flags=[FLAG_EMPTY], explanation="No answer.")
+    assert apply_reading(empty, reading) == empty
+    plain = Grade(question_id="q", score=2.0, band="weak", explanation="Covered 1 of 3 key points.")
+    blended = apply_reading(plain, reading)
+    assert blended.score is not None and blended.score > 2.0 and blended.band != "weak"
+    assert "Graded examples" in blended.explanation and "e1" in blended.explanation
+    assert blended.signals["examples_estimate"] == pytest.approx(reading.estimate, abs=1e-3)
+
+
+# ---- the batch surface (real model) ----------------------------------------------------------------
+
+QUESTION = "Why does a battery get warm when it is short-circuited?"
+REFERENCE = (
+    "The short circuit has very low resistance, so a large current flows, and the battery's internal "
+    "resistance turns that energy into heat."
+)
+GOOD = "A big current flows because nothing resists it, and the battery's own resistance makes heat."
+BAD = "Because of the chemical reaction in the battery."
+
+
+@pytest.fixture()
+def run(grader):
+    workspace = Workspace(ROOT)
+    workspace._grader = grader  # the session's grader: the model loads once per test run
+    return Run(workspace)
+
+
+def _row(row_id: str, answer: str, **extra) -> dict:
+    return {"id": row_id, "question": QUESTION, "reference_answer": REFERENCE, "answer": answer, **extra}
+
+
+def test_graded_examples_move_an_answer_towards_the_grades_of_answers_like_it(run, tmp_path):
+    answers = write_jsonl(
+        tmp_path / "answers.jsonl",
+        [_row("a1", "The chemicals inside react, and that is why the battery heats up.")],
+    )
+    run(answers, tmp_path / "plain.jsonl")
+    (plain,) = read_jsonl(tmp_path / "plain.jsonl")
+    lenient = write_jsonl(tmp_path / "lenient.jsonl", [_row(f"e{i}", BAD, grade=5) for i in range(4)])
+    strict = write_jsonl(tmp_path / "strict.jsonl", [_row(f"e{i}", BAD, grade=0) for i in range(4)])
+    run(answers, tmp_path / "lenient_out.jsonl", examples=lenient)
+    run(answers, tmp_path / "strict_out.jsonl", examples=strict)
+    (up,) = read_jsonl(tmp_path / "lenient_out.jsonl")
+    (down,) = read_jsonl(tmp_path / "strict_out.jsonl")
+    assert down["score"] < plain["score"] < up["score"]
+    assert "Graded examples" in up["explanation"] and "Graded examples" not in plain["explanation"]
+    assert any("Graded examples: 4 answers for 1 question" in line for line in run.lines)
+    assert any("too few to fit" in line for line in run.lines)
+
+
+def test_with_enough_examples_their_share_is_fitted_on_them(run, tmp_path):
+    graded = [(GOOD, 5), (REFERENCE, 5), (BAD, 1), ("It gets hot.", 2), ("Electrons.", 0)]
+    rows = [
+        _row(f"e{i}-{n}", answer + " " * n, grade=grade)
+        for i, (answer, grade) in enumerate(graded)
+        for n in (0, 1)
+    ]
+    examples = write_jsonl(tmp_path / "examples.jsonl", rows)
+    answers = write_jsonl(tmp_path / "answers.jsonl", [_row("a1", GOOD)])
+    run(answers, tmp_path / "out.jsonl", examples=examples)
+    assert any(
+        "Graded examples: 10 answers for 1 question" in line and "fitted on them" in line
+        for line in run.lines
+    )
+
+
+def test_unusable_examples_are_named_by_line_and_id_and_the_rest_are_used(run, tmp_path):
+    examples = tmp_path / "examples.csv"
+    examples.write_text(
+        "id,question,reference_answer,answer,grade\n"
+        f'e1,"{QUESTION}","{REFERENCE}","{GOOD}",5\n'
+        f'e2,"{QUESTION}","{REFERENCE}","{BAD}",seven\n'
+        f'e3,"{QUESTION}","{REFERENCE}",,4\n'
+        f'e4,,,"{GOOD}",4\n'
+        f'e1,"{QUESTION}","{REFERENCE}","{BAD}",1\n',
+        encoding="utf-8",
+    )
+    answers = write_jsonl(tmp_path / "answers.jsonl", [_row("a1", GOOD)])
+    summary = run(answers, tmp_path / "out.jsonl", examples=examples)
+    assert summary.graded == 1 and not summary.failed
+    told = "\n".join(run.lines)
+    assert "line 3 (id e2): `grade` must be a number from 0 to 5" in told
+    assert "line 4 (id e3): empty `answer`" in told
+    assert "line 5 (id e4): needs `question_id` or `question`" in told
+    assert "line 6 (id e1): duplicate id (first on line 2)" in told
+    assert "Graded examples: 1 answer for 1 question" in told
+
+
+def test_an_examples_file_with_no_usable_row_is_one_clear_error(run, tmp_path):
+    examples = write_jsonl(tmp_path / "examples.jsonl", [_row("e1", GOOD, grade=9)])
+    answers = write_jsonl(tmp_path / "answers.jsonl", [_row("a1", GOOD)])
+    with pytest.raises(InputError, match="no usable graded example"):
+        run(answers, tmp_path / "out.jsonl", examples=examples)
+    missing = write_jsonl(tmp_path / "ungraded.jsonl", [_row("e1", GOOD)])
+    with pytest.raises(InputError, match="grade"):
+        run(answers, tmp_path / "out.jsonl", examples=missing)
+
+
+def test_other_examples_regrade_a_resumed_run(run, tmp_path):
+    answers = write_jsonl(tmp_path / "answers.jsonl", [_row("a1", GOOD)])
+    first = write_jsonl(tmp_path / "first.jsonl", [_row("e1", GOOD, grade=5)])
+    second = write_jsonl(tmp_path / "second.jsonl", [_row("e1", GOOD, grade=3)])
+    out = tmp_path / "out.jsonl"
+    run(answers, out, examples=first)
+    assert run(answers, out, examples=first).skipped_done == 1
+    again = run(answers, out, examples=second)
+    assert again.skipped_done == 0 and again.regraded == 1
+    assert run(answers, out).regraded == 1  # and without examples, graded as without
