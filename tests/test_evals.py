@@ -718,7 +718,11 @@ def test_eval_grades_the_validity_probes_and_prints_their_line(home, tmp_path, w
 @pytest.mark.skipif(not (SEMEVAL / "semeval2013.csv").exists(), reason="SemEval-2013 data not present")
 def test_semeval_smoke_on_a_small_fixed_sample(grader):
     results = evaluate_semeval(grader, SEMEVAL, ("test-unseen-answers",), limit=20)
-    assert set(results) == {"sciEntsBank/test-unseen-answers", "beetle/test-unseen-answers"}
+    splits = {"sciEntsBank/test-unseen-answers", "beetle/test-unseen-answers"}
+    # Unseen answers are graded a second time with the training answers as graded examples.
+    assert set(results) == splits | {f"{split}+examples" for split in splits}
+    for split in splits:
+        assert 0 <= results[f"{split}+examples"]["examples_share"] <= 0.9
     for figures in results.values():
         assert figures["n"] == 20
         assert 0 <= figures["accuracy_2way"] <= 1 and 0 <= figures["macro_f1_3way"] <= 1

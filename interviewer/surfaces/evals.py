@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from interviewer.critic import Critic, Critique
+    from interviewer.grading.examples import ExampleSet
     from interviewer.sources.rubric import Rubric
     from interviewer.workspace import Workspace
 
@@ -195,6 +196,62 @@ def _semeval_features(grader: Grader, rows: list[dict]) -> tuple[np.ndarray, np.
     return scores, feats, assessments
 
 
+def train_examples(
+    grader: Grader,
+    rows: list[dict],
+    answer: str,
+    grade_of: Any,
+    graded: list[dict],
+    assessments: list[Assessment],
+) -> ExampleSet:
+    """A training split's answers as graded examples of their (ad-hoc) questions, as `interviewer
+    grade --examples` reads them (what a course that graded some answers by hand has), their share
+    fitted on `graded`, a sample of those rows already assessed, as `grade --examples` fits it on
+    all of them."""
+    from interviewer.grading.examples import GradedExample
+
+    def example(r: dict) -> tuple[Rubric, GradedExample]:
+        rubric = adhoc_rubric(r["question"], r["reference_answer"])
+        return rubric, GradedExample(r[answer], float(grade_of(r)), r["id"])
+
+    built = grader.example_set([example(r) for r in rows])
+    grades = [_exact_grade(grader, a) for a in assessments]
+    return grader.fit_examples(built, [example(r) for r in graded], grades)
+
+
+def scores_with_examples(
+    grader: Grader,
+    rows: list[dict],
+    answer: str,
+    assessments: list[Assessment],
+    examples: ExampleSet,
+    exact: bool = True,
+) -> tuple[list[float], list[float]]:
+    """Each row's score with its question's examples blended in (an example of the row's own id is
+    left out), and the examples' estimate (the score itself where its question has none)."""
+    from interviewer.grading.examples import apply_reading
+
+    vectors = grader.embed_answers([r[answer] for r in rows])
+    scores, estimates = [], []
+    for r, a, vector in zip(rows, assessments, vectors, strict=True):
+        grade = _exact_grade(grader, a) if exact else grader.grade_assessment(a)
+        unit = vector / max(float(np.linalg.norm(vector)), 1e-9)
+        reading = examples.read(a.rubric.question_id, unit, exclude=r["id"])
+        blended = apply_reading(grade, reading, exact=exact)
+        scores.append(blended.score or 0.0)
+        estimates.append(reading.estimate if reading is not None else blended.score or 0.0)
+    return scores, estimates
+
+
+def _exact_grade(grader: Grader, a: Assessment) -> Grade:
+    """The grade before rounding (ties would blunt ROC AUC)."""
+    from interviewer.grading.grader import grade_from_signals
+
+    if a.signals is None:
+        return grader.grade_assessment(a)
+    return grade_from_signals(a.rubric, a.signals, grader.calibration, exact=True)
+
+
 # SemEval's labels on the 0–5 scale, for fitting the calibration only: "incorrect" there is mostly
 # partially correct but incomplete; "contradictory" says something false.
 SEMEVAL_GRADES = {"correct": 5.0, "incorrect": 1.5, "contradictory": 0.5}
@@ -242,51 +299,66 @@ def evaluate_saf(
     grader: Grader, folder: Path, splits: tuple[str, ...] = SAF_SPLITS, limit: int | None = None
 ) -> dict[str, dict[str, float]]:
     """Agreement with the tutors' points, and the mean score per tutor label, per test split, over the
-    answers in English (`not_english` counts the others)."""
-    from sklearn.metrics import roc_auc_score
-
+    answers in English (`not_english` counts the others). Unseen answers are also graded with the
+    training answers as graded examples (`+examples`), as a course that graded those by hand would."""
     rows = saf_rows(folder)
     results: dict[str, dict[str, float]] = {}
     for split in splits:
         test = _sample([r for r in rows if r["split"] == split], limit, 11)
         if not test:
             continue
-        grades = [grader.grade_assessment(a) for a in assess_adhoc(grader, test, "provided_answer")]
-        # SAF's English file holds some German answers. The grader declines those by design (flagged,
-        # scored 0), so counting them would measure that policy, not the grading: they are counted apart.
-        graded = [(g, r) for g, r in zip(grades, test, strict=True) if FLAG_NOT_ENGLISH not in g.flags]
-        declined = len(test) - len(graded)
-        if len(graded) < 2:  # a correlation needs two answers
-            results[f"saf/{split}"] = {"n": float(len(graded)), "not_english": float(declined)}
-            continue
-        english = [r for _, r in graded]
-        scores = [g.score or 0.0 for g, _ in graded]
-        human = [r["grade"] for r in english]
-        figures = agreement(scores, human)
-        figures["not_english"] = float(declined)
-        # Unseen questions are 5 questions: Pearson over all rows mixes how answers to one question are
-        # ranked with where each question's scores sit. Within a question is what a grader must get right.
-        within = spearman_within(scores, human, [r["question_id"] for r in english])
-        if within is not None:
-            figures["spearman_within_question"] = within
-        correct = np.array([r["verification_feedback"] == "Correct" for r in english])
-        for label in ("Correct", "Partially correct", "Incorrect"):
-            chosen = [s for s, r in zip(scores, english, strict=True) if r["verification_feedback"] == label]
-            if chosen:
-                figures[f"mean_{label.split()[0].lower()}"] = round(float(np.mean(chosen)), 3)
-        if len(set(correct)) == 2:
-            figures["roc_auc_correct"] = round(float(roc_auc_score(correct, scores)), 4)
-        results[f"saf/{split}"] = figures
+        assessments = assess_adhoc(grader, test, "provided_answer")
+        grades = [grader.grade_assessment(a) for a in assessments]
+        results[f"saf/{split}"] = _saf_figures(test, grades, [g.score or 0.0 for g in grades])
+        if split == "test_unseen_answers":
+            train = [r for r in rows if r["split"] == "train"]
+            fit_rows = _sample(train, limit or SAF_TRAIN_SAMPLE, 2022)
+            fit_assessments = assess_adhoc(grader, fit_rows, "provided_answer")
+            examples = train_examples(
+                grader, train, "provided_answer", lambda r: r["grade"], fit_rows, fit_assessments
+            )
+            blended, _ = scores_with_examples(
+                grader, test, "provided_answer", assessments, examples, exact=False
+            )
+            results[f"saf/{split}{WITH_EXAMPLES}"] = {
+                **_saf_figures(test, grades, blended),
+                "examples_share": round(examples.share, 3),
+            }
     return results
+
+
+def _saf_figures(test: list[dict], grades: list[Grade], scores: list[float]) -> dict[str, float]:
+    from sklearn.metrics import roc_auc_score
+
+    # SAF's English file holds some German answers. The grader declines those by design (flagged,
+    # scored 0), so counting them would measure that policy, not the grading: they are counted apart.
+    graded = [(s, r) for g, s, r in zip(grades, scores, test, strict=True) if FLAG_NOT_ENGLISH not in g.flags]
+    declined = len(test) - len(graded)
+    if len(graded) < 2:  # a correlation needs two answers
+        return {"n": float(len(graded)), "not_english": float(declined)}
+    english = [r for _, r in graded]
+    chosen_scores = [s for s, _ in graded]
+    human = [r["grade"] for r in english]
+    figures = agreement(chosen_scores, human)
+    figures["not_english"] = float(declined)
+    # Unseen questions are 5 questions: Pearson over all rows mixes how answers to one question are
+    # ranked with where each question's scores sit. Within a question is what a grader must get right.
+    within = spearman_within(chosen_scores, human, [r["question_id"] for r in english])
+    if within is not None:
+        figures["spearman_within_question"] = within
+    correct = np.array([r["verification_feedback"] == "Correct" for r in english])
+    for label in ("Correct", "Partially correct", "Incorrect"):
+        chosen = [s for s, r in graded if r["verification_feedback"] == label]
+        if chosen:
+            figures[f"mean_{label.split()[0].lower()}"] = round(float(np.mean(chosen)), 3)
+    if len(set(correct)) == 2:
+        figures["roc_auc_correct"] = round(float(roc_auc_score(correct, chosen_scores)), 4)
+    return figures
 
 
 def _continuous_score(grader: Grader, a: Assessment) -> float:
     """The grade before rounding (ties would blunt ROC AUC)."""
-    if a.signals is None:
-        return 0.0
-    from interviewer.grading.grader import grade_from_signals
-
-    return float(grade_from_signals(a.rubric, a.signals, grader.calibration, exact=True).score or 0.0)
+    return float(_exact_grade(grader, a).score or 0.0) if a.signals is not None else 0.0
 
 
 def _sample(rows: list[dict], size: int | None, seed: int) -> list[dict]:
@@ -307,7 +379,6 @@ def evaluate_semeval(
     `limit` caps the training sample and each test split (a fixed sample), for a quick look.
     """
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score, roc_auc_score
 
     all_rows = semeval_rows(folder)
     train_size = SEMEVAL_TRAIN_SAMPLE if limit is None else min(limit, SEMEVAL_TRAIN_SAMPLE)
@@ -317,31 +388,74 @@ def evaluate_semeval(
         train = _sample(train, train_size, 2013)
         if len({r["label_3way"] for r in train}) < 2:
             continue
-        train_scores, train_feats, _ = _semeval_features(grader, train)
+        train_scores, train_feats, train_assessments = _semeval_features(grader, train)
         y2 = np.array([r["label_2way"] == "correct" for r in train])
-        candidates = np.unique(np.round(train_scores, 2))
-        threshold = float(max(candidates, key=lambda t: np.mean((train_scores >= t) == y2)))
+        threshold = _best_threshold(train_scores, y2)
         three = LogisticRegression(max_iter=2000, class_weight="balanced").fit(
             train_feats, [r["label_3way"] for r in train]
         )
+        # Unseen answers are answers to the training questions: graded as a course would that has
+        # graded the training answers by hand (`grade --examples`), each train row leaving itself out.
+        examples = None
+        if "test-unseen-answers" in splits:
+            every = [r for r in all_rows if r["dataset"] == dataset and r["split"] == "train"]
+            grade_of = lambda r: SEMEVAL_GRADES[r["label_3way"]]  # noqa: E731
+            examples = train_examples(grader, every, "student_answer", grade_of, train, train_assessments)
+            blended, estimates = scores_with_examples(
+                grader, train, "student_answer", train_assessments, examples
+            )
+            threshold_examples = _best_threshold(np.array(blended), y2)
+            three_examples = LogisticRegression(max_iter=2000, class_weight="balanced").fit(
+                np.c_[train_feats, estimates], [r["label_3way"] for r in train]
+            )
         for split in splits:
             test = _sample([r for r in all_rows if r["dataset"] == dataset and r["split"] == split], limit, 7)
             if not test:
                 continue
-            scores, feats, _ = _semeval_features(grader, test)
-            truth2 = np.array([r["label_2way"] == "correct" for r in test])
-            predicted3 = three.predict(feats)
-            # ROC AUC is undefined when a (small) sample holds one class only.
-            auc = float(roc_auc_score(truth2, scores)) if len(set(truth2)) == 2 else float("nan")
-            f1 = f1_score([r["label_3way"] for r in test], predicted3, average="macro")
-            results[f"{dataset}/{split}"] = {
-                "n": float(len(test)),
-                "accuracy_2way": round(float(np.mean((scores >= threshold) == truth2)), 4),
-                "roc_auc_2way": round(auc, 4),
-                "macro_f1_3way": round(float(f1), 4),
-                "threshold": round(threshold, 3),
-            }
+            scores, feats, assessments = _semeval_features(grader, test)
+            labels = [r["label_3way"] for r in test]
+            results[f"{dataset}/{split}"] = _semeval_figures(scores, labels, threshold, three.predict(feats))
+            if split == "test-unseen-answers" and examples is not None:
+                blended, estimates = scores_with_examples(
+                    grader, test, "student_answer", assessments, examples
+                )
+                figures = _semeval_figures(
+                    np.array(blended),
+                    labels,
+                    threshold_examples,
+                    three_examples.predict(np.c_[feats, estimates]),
+                )
+                results[f"{dataset}/{split}{WITH_EXAMPLES}"] = {
+                    **figures,
+                    "examples_share": round(examples.share, 3),
+                }
     return results
+
+
+WITH_EXAMPLES = "+examples"  # a split graded with the training answers as graded examples
+
+
+def _best_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
+    """The score threshold with the best 2-way accuracy (on a training split)."""
+    candidates = np.unique(np.round(scores, 2))
+    return float(max(candidates, key=lambda t: np.mean((scores >= t) == truth)))
+
+
+def _semeval_figures(
+    scores: np.ndarray, labels: list[str], threshold: float, predicted3: np.ndarray
+) -> dict[str, float]:
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    truth2 = np.array([label == "correct" for label in labels])
+    # ROC AUC is undefined when a (small) sample holds one class only.
+    auc = float(roc_auc_score(truth2, scores)) if len(set(truth2)) == 2 else float("nan")
+    return {
+        "n": float(len(labels)),
+        "accuracy_2way": round(float(np.mean((scores >= threshold) == truth2)), 4),
+        "roc_auc_2way": round(auc, 4),
+        "macro_f1_3way": round(float(f1_score(labels, predicted3, average="macro")), 4),
+        "threshold": round(threshold, 3),
+    }
 
 
 # ---- baseline gate ------------------------------------------------------------------------------
