@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -64,12 +66,14 @@ def test_the_share_is_fitted_to_what_predicts_the_examples_grades():
     noisy_rubric = np.clip(truth + rng.normal(0, 2.0, 200), 0, 5)
     close_estimates = np.clip(truth + rng.normal(0, 0.3, 200), 0, 5)
     trusted = fit_share(noisy_rubric, close_estimates, truth, counts)
-    assert 0.7 < trusted <= SHARE_CEILING
+    assert trusted is not None and 0.7 < trusted <= SHARE_CEILING
     sharp_rubric = np.clip(truth + rng.normal(0, 0.3, 200), 0, 5)
     noisy_estimates = np.clip(truth + rng.normal(0, 2.0, 200), 0, 5)
-    assert fit_share(sharp_rubric, noisy_estimates, truth, counts) < 0.3
+    doubted = fit_share(sharp_rubric, noisy_estimates, truth, counts)
+    assert doubted is not None and doubted < 0.3
     few = FIT_AT_LEAST - 1
-    assert fit_share(noisy_rubric[:few], close_estimates[:few], truth[:few], counts[:few]) == DEFAULT_SHARE
+    assert fit_share(noisy_rubric[:few], close_estimates[:few], truth[:few], counts[:few]) is None
+    assert fit_share(noisy_rubric, close_estimates, np.full(200, 3.0), counts) is None  # nothing to fit
 
 
 def test_examples_never_lift_an_answer_that_said_something_false():
@@ -80,6 +84,9 @@ def test_examples_never_lift_an_answer_that_said_something_false():
     assert with_examples(2.0, [FLAG_CONTRADICTION], reading) == 2.0
     low = known.read(unit(0.0, 0.0, 1.0))
     assert low is not None and with_examples(2.0, [FLAG_CONTRADICTION], low) < 2.0
+    wrong = Grade(question_id="q", score=2.0, band="weak", flags=[FLAG_CONTRADICTION], explanation="X.")
+    held = apply_reading(wrong, reading)
+    assert held.score == 2.0 and "do not lift an answer" in held.explanation
 
 
 def test_a_grade_the_guards_decided_is_left_alone_and_a_blend_is_explained():
@@ -193,3 +200,23 @@ def test_other_examples_regrade_a_resumed_run(run, tmp_path):
     again = run(answers, out, examples=second)
     assert again.skipped_done == 0 and again.regraded == 1
     assert run(answers, out).regraded == 1  # and without examples, graded as without
+
+
+def test_an_examples_file_is_never_written_over_nor_read_twice_from_stdin(run, tmp_path):
+    examples = write_jsonl(tmp_path / "examples.jsonl", [_row("e1", GOOD, grade=5)])
+    before = examples.read_text(encoding="utf-8")
+    answers = write_jsonl(tmp_path / "answers.jsonl", [_row("a1", GOOD)])
+    with pytest.raises(InputError, match="is also the output"):
+        run(answers, examples, examples=examples)
+    assert examples.read_text(encoding="utf-8") == before
+    with pytest.raises(InputError, match="cannot both read stdin"):
+        run("-", tmp_path / "out.jsonl", examples=Path("-"))
+
+
+def test_examples_that_match_no_question_are_one_clear_error(run, tmp_path):
+    examples = write_jsonl(
+        tmp_path / "examples.jsonl", [{"id": "e1", "question_id": "999-99", "answer": GOOD, "grade": 5}]
+    )
+    answers = write_jsonl(tmp_path / "answers.jsonl", [_row("a1", GOOD)])
+    with pytest.raises(InputError, match=r"no graded example matches a question \(first: line 1 \(id e1\)"):
+        run(answers, tmp_path / "out.jsonl", examples=examples)

@@ -79,17 +79,18 @@ def example_weight(count: int, share: float = DEFAULT_SHARE) -> float:
 
 def fit_share(
     scores: Sequence[float], estimates: Sequence[float], grades: Sequence[float], counts: Sequence[int]
-) -> float:
+) -> float | None:
     """The share whose blend correlates best (Pearson) with the examples' own grades, from each
     example's rubric score and its estimate from the other examples. Correlation, not squared error:
     the rubric's scale was fitted on other answers, and a share chosen for squared error would trust
     whichever is on the examples' scale rather than whichever ranks them right (on SemEval train
-    least squares chose 0.78 and ranked no better than the rubric alone)."""
+    least squares chose 0.78 and ranked no better than the rubric alone). None when it cannot be
+    fitted: fewer than FIT_AT_LEAST examples, or all of one grade."""
     if len(scores) < FIT_AT_LEAST:
-        return DEFAULT_SHARE
+        return None
     s, e, y = (np.asarray(v, dtype=float) for v in (scores, estimates, grades))
     if np.ptp(y) == 0:
-        return DEFAULT_SHARE
+        return None
     ramp = np.array([c / (c + WEIGHT_HALF) for c in counts])
 
     def fit(share: float) -> float:
@@ -176,6 +177,9 @@ def apply_reading(grade: Grade, reading: ExampleReading | None, exact: bool = Fa
     score = with_examples(grade.score, grade.flags, reading)
     score = score if exact else round(score, 1)
     note = reading.note()
+    if ONLY_LOWER.intersection(grade.flags) and reading.estimate > grade.score:
+        note = f"{note}, but they do not lift an answer that says something the rubric contradicts"
+        score = grade.score
     return grade.model_copy(
         update={
             "score": score,

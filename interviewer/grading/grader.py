@@ -41,7 +41,6 @@ from interviewer.grading import text as tx
 from interviewer.grading.calibration import Calibration, load_calibration
 from interviewer.grading.embedding import Embed
 from interviewer.grading.examples import (
-    FIT_AT_LEAST,
     ExampleSet,
     GradedExample,
     apply_reading,
@@ -814,7 +813,7 @@ class Grader:
             return examples
         scores, estimates, truth, counts = zip(*rows, strict=True)
         share = fit_share(scores, estimates, truth, counts)
-        return ExampleSet(examples.questions, share, len(rows) if len(rows) >= FIT_AT_LEAST else 0)
+        return examples if share is None else ExampleSet(examples.questions, share, len(rows))
 
     def embed_answers(self, answers: Sequence[str]) -> np.ndarray:
         """Whole answers, as graded (cut at MAX_ANSWER_CHARS): what graded examples are compared by."""

@@ -198,26 +198,13 @@ class ExamplesFile:
     def digest(self) -> str:
         payload = json.dumps(
             [
-                [e.row.answer, e.row.question_id, e.row.question, e.row.reference_answer, e.grade]
+                # The id too: it is named in explanations and left out of its own reading.
+                [e.row.id, e.row.answer, e.row.question_id, e.row.question, e.row.reference_answer, e.grade]
                 for e in self.rows
             ],
             ensure_ascii=False,
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-    def as_records(self) -> list[dict]:
-        """Plain rows, for graders in other processes (Ray actors)."""
-        return [{**e.row.model_dump(), "grade": e.grade, "line": e.line, "unit": e.unit} for e in self.rows]
-
-    @classmethod
-    def from_records(cls, name: str, records: list[dict]) -> ExamplesFile:
-        rows = [
-            ExampleRow(
-                r["line"], AnswerRow(**{k: r[k] for k in AnswerRow.model_fields}), r["grade"], r["unit"]
-            )
-            for r in records
-        ]
-        return cls(name, rows, [])
 
 
 def _example_grade(value: object) -> float | None:
@@ -226,6 +213,18 @@ def _example_grade(value: object) -> float | None:
     except (TypeError, ValueError):
         return None
     return grade if math.isfinite(grade) and 0.0 <= grade <= 5.0 else None
+
+
+def check_examples(examples: Path | None, input_path: Path | str, output: Path | str | None) -> None:
+    """Refuse an examples file that the run would read twice (stdin) or write over (the output)."""
+    if examples is None:
+        return
+    if str(examples) == STDIO:
+        if str(input_path) == STDIO:
+            raise InputError("--examples - and INPUT - cannot both read stdin; give the examples as a file")
+        return
+    if not is_stdout(output) and Path(examples).resolve() == Path(str(output)).resolve():
+        raise InputError(f"{examples}: is also the output; write the grades to another file")
 
 
 def read_examples(source: Path | str, fmt: str | None = None) -> ExamplesFile:
@@ -832,6 +831,7 @@ def run_batch(
     console = console or Console(stderr=True, highlight=False)
     source = "<stdin>" if str(input_path) == STDIO else str(input_path)
     check_output(output, input_path, mkdir=options.mkdir)
+    check_examples(options.examples, input_path, output)
     store = ResultStore(output, mkdir=options.mkdir)
     rows = read_rows(input_path, options.fmt)
     examples = read_examples(options.examples) if options.examples else None
@@ -977,7 +977,10 @@ def run_batch(
 def load_examples(grader: Grader, resolver: RubricResolver, examples: ExamplesFile, say: Any) -> ExampleSet:
     """The examples built, their unusable rows told (they are skipped, not fatal), and a line on use."""
     built, unresolved = build_examples(grader, resolver, examples)
-    for problem in sorted([*examples.problems, *unresolved], key=lambda p: p.line):
+    problems = sorted([*examples.problems, *unresolved], key=lambda p: p.line)
+    if not built.questions:
+        raise InputError(f"{examples.name}: no graded example matches a question (first: {problems[0]})")
+    for problem in problems:
         say(f"example skipped: {examples.name}: {problem}")
     questions = plural(len(built.questions), "question")
     fitted = f"fitted on them: {built.share:.2f}" if built.fitted_on else f"too few to fit: {built.share:.2f}"

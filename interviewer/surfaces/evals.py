@@ -226,9 +226,11 @@ def scores_with_examples(
     assessments: list[Assessment],
     examples: ExampleSet,
     exact: bool = True,
+    leave_out: bool = False,
 ) -> tuple[list[float], list[float]]:
-    """Each row's score with its question's examples blended in (an example of the row's own id is
-    left out), and the examples' estimate (the score itself where its question has none)."""
+    """Each row's score with its question's examples blended in, and the examples' estimate (the
+    score itself where its question has none). `leave_out`: the rows are examples themselves (a
+    training split), each read without its own (SAF reuses some train ids for other test answers)."""
     from interviewer.grading.examples import apply_reading
 
     vectors = grader.embed_answers([r[answer] for r in rows])
@@ -236,7 +238,7 @@ def scores_with_examples(
     for r, a, vector in zip(rows, assessments, vectors, strict=True):
         grade = _exact_grade(grader, a) if exact else grader.grade_assessment(a)
         unit = vector / max(float(np.linalg.norm(vector)), 1e-9)
-        reading = examples.read(a.rubric.question_id, unit, exclude=r["id"])
+        reading = examples.read(a.rubric.question_id, unit, exclude=r["id"] if leave_out else None)
         blended = apply_reading(grade, reading, exact=exact)
         scores.append(blended.score or 0.0)
         estimates.append(reading.estimate if reading is not None else blended.score or 0.0)
@@ -402,7 +404,7 @@ def evaluate_semeval(
             grade_of = lambda r: SEMEVAL_GRADES[r["label_3way"]]  # noqa: E731
             examples = train_examples(grader, every, "student_answer", grade_of, train, train_assessments)
             blended, estimates = scores_with_examples(
-                grader, train, "student_answer", train_assessments, examples
+                grader, train, "student_answer", train_assessments, examples, leave_out=True
             )
             threshold_examples = _best_threshold(np.array(blended), y2)
             three_examples = LogisticRegression(max_iter=2000, class_weight="balanced").fit(

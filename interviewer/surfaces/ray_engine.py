@@ -28,6 +28,7 @@ from interviewer.surfaces.batch import (
     Job,
     RowProblem,
     _to_row,
+    check_examples,
     fingerprint,
     is_stdout,
     plural,
@@ -70,13 +71,13 @@ class GradeActor:
         model: str | None,
         precision: str = "fp32",
         judge: str | None = None,
-        examples: tuple[str, list[dict]] | None = None,
+        examples: ExampleSet | None = None,
     ) -> None:
         import torch
 
         from interviewer.critic import make_critic
         from interviewer.grading.embedding import throughput_backend
-        from interviewer.surfaces.batch import ExamplesFile, RubricResolver, build_examples
+        from interviewer.surfaces.batch import RubricResolver
         from interviewer.workspace import Workspace
 
         torch.set_num_threads(1)  # one CPU per actor: more threads would only contend
@@ -85,13 +86,7 @@ class GradeActor:
         )
         self.grader = self.ws.grader()
         self.resolver = RubricResolver(self.grader)
-        # The driver read the examples file (and told its bad rows); each actor embeds and grades them
-        # once, and fits the same share (the grading is deterministic).
-        self.examples: ExampleSet | None = None
-        if examples:
-            self.examples = build_examples(self.grader, self.resolver, ExamplesFile.from_records(*examples))[
-                0
-            ]
+        self.examples = examples  # built, told and fitted by the driver
         self.critic = make_critic(critic, model=model)
         self.settings = settings
 
@@ -200,10 +195,8 @@ def run_ray(
     store = ResultStore(output, mkdir=options.mkdir)
     prior = store.prior()
     critic = make_critic(critic_kind, model=model)
+    check_examples(options.examples, input_path, output)
     examples = read_examples(options.examples) if options.examples else None
-    if examples is not None:
-        for problem in examples.problems:
-            console.print(f"example skipped: {escape(f'{examples.name}: {problem}')}", soft_wrap=True)
     settings = run_settings(ws, critic, examples)
     done = {
         key
@@ -248,6 +241,16 @@ def run_ray(
         store.close(finish=True)
         _say_summary(console, summary, pool, output)
         return summary
+    built_examples = None
+    if examples is not None:
+        # Built once here, where each bad example can be named, and sent to every actor (vectors and
+        # the fitted share): the actors grade, they do not refit.
+        from interviewer.surfaces.batch import RubricResolver, load_examples
+
+        grader = ws.grader()
+        built_examples = load_examples(
+            grader, RubricResolver(grader), examples, lambda text: console.print(escape(text), soft_wrap=True)
+        )
     graded = dataset.map_batches(
         GradeActor,
         fn_constructor_kwargs={
@@ -259,7 +262,7 @@ def run_ray(
             "judge": chosen_base(ws.judge_base),
             "critic": critic_kind,
             "model": model,
-            "examples": (examples.name, examples.as_records()) if examples else None,
+            "examples": built_examples,
         },
         batch_size=options.chunk or CHUNK,
         batch_format="pyarrow",
