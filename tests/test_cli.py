@@ -554,3 +554,26 @@ def test_grade_device_is_checked_before_any_row_is_read(env, tmp_path):
         assert "sees no CUDA GPU here; use --device cpu or auto" in flat(done.stderr)
     done = interviewer("grade", str(source), "--device", "cpu", env=env)
     assert json.loads(done.stdout)["band"] == "strong"
+
+
+def test_grade_with_examples_and_an_examples_file_without_grades(env, tmp_path):
+    question = "Why does a battery get warm when it is short-circuited?"
+    reference = (
+        "A large current flows through the battery's internal resistance, which turns energy into heat."
+    )
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text(
+        json.dumps({"id": "a1", "question": question, "reference_answer": reference, "answer": "Heat."})
+        + "\n"
+    )
+    examples = tmp_path / "examples.csv"
+    examples.write_text(f'id,question,reference_answer,answer,grade\ne1,"{question}","{reference}",Heat.,4\n')
+    done = interviewer("grade", str(answers), "--examples", str(examples), env=env)
+    [record] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert "Graded examples: the closest of 1 (e1" in record["explanation"]
+    assert "Graded examples: 1 answer for 1 question" in flat(done.stderr)
+    ungraded = tmp_path / "ungraded.csv"
+    ungraded.write_text(f'id,question,reference_answer,answer\ne1,"{question}","{reference}",Heat.\n')
+    done = interviewer("grade", str(answers), "--examples", str(ungraded), env=env, code=2)
+    assert flat(done.stderr).startswith(f"error: {ungraded}") and "grade" in flat(done.stderr)
+    assert done.stdout == ""
