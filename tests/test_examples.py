@@ -165,6 +165,7 @@ def test_unusable_examples_are_named_by_line_and_id_and_the_rest_are_used(run, t
         f'e1,"{QUESTION}","{REFERENCE}","{GOOD}",5\n'
         f'e2,"{QUESTION}","{REFERENCE}","{BAD}",seven\n'
         f'e3,"{QUESTION}","{REFERENCE}",,4\n'
+        f'e5,"{QUESTION}","{REFERENCE}","{GOOD}",\n'
         f'e4,,,"{GOOD}",4\n'
         f'e1,"{QUESTION}","{REFERENCE}","{BAD}",1\n',
         encoding="utf-8",
@@ -175,8 +176,9 @@ def test_unusable_examples_are_named_by_line_and_id_and_the_rest_are_used(run, t
     told = "\n".join(run.lines)
     assert "line 3 (id e2): `grade` must be a number from 0 to 5" in told
     assert "line 4 (id e3): empty `answer`" in told
-    assert "line 5 (id e4): needs `question_id` or `question`" in told
-    assert "line 6 (id e1): duplicate id (first on line 2)" in told
+    assert "line 6 (id e4): needs `question_id` or `question`" in told
+    assert "line 5 (id e5): missing `grade`" in told
+    assert "line 7 (id e1): duplicate id (first on line 2)" in told
     assert "Graded examples: 1 answer for 1 question" in told
 
 

@@ -247,9 +247,10 @@ def read_examples(source: Path | str, fmt: str | None = None) -> ExamplesFile:
         where = (parsed.line, parsed.row.id)
         grade = _example_grade(data.get("grade"))
         if grade is None:
-            got = data.get("grade")
+            got = _clean(data.get("grade"))
+            why = "missing `grade`" if got is None else f"`grade` must be a number from 0 to 5 (got {got!r})"
             problems.append(
-                RowProblem(*where, f"`grade` must be a number from 0 to 5 (got {got!r})", record.unit)
+                RowProblem(*where, f"{why}: give each example the grade it earned, 0-5", record.unit)
             )
         elif not parsed.row.answer.strip():
             problems.append(
