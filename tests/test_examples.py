@@ -138,6 +138,7 @@ def test_graded_examples_move_an_answer_towards_the_grades_of_answers_like_it(ru
     (down,) = read_jsonl(tmp_path / "strict_out.jsonl")
     assert down["score"] < plain["score"] < up["score"]
     assert "Graded examples" in up["explanation"] and "Graded examples" not in plain["explanation"]
+    assert up["examples_estimate"] > down["examples_estimate"] and plain["examples_estimate"] is None
     assert any("Graded examples: 4 answers for 1 question" in line for line in run.lines)
     assert any("too few to fit" in line for line in run.lines)
 

@@ -81,6 +81,7 @@ OUTPUT_FIELDS = [
     "contradictions",
     "flags",
     "explanation",
+    "examples_estimate",
     "critic",
     "fingerprint",
 ]
@@ -367,6 +368,8 @@ def result_record(
         "contradictions": [{"said": c.said, "fact": c.fact} for c in grade.contradictions],
         "flags": grade.flags,
         "explanation": grade.explanation,
+        # What the graded examples (`--examples`) suggest; None where none were blended in.
+        "examples_estimate": grade.signals.get("examples_estimate"),
         "critic": grade.critic.changed if grade.critic else None,
         "fingerprint": fp,
     }
@@ -609,6 +612,7 @@ def parquet_schema():
             ("contradictions", pa.list_(pa.struct([("said", pa.string()), ("fact", pa.string())]))),
             ("flags", text_list),
             ("explanation", pa.string()),
+            ("examples_estimate", pa.float64()),
             ("critic", pa.string()),
             ("fingerprint", pa.string()),
         ]
