@@ -16,7 +16,7 @@ from rich.console import Console
 ray = pytest.importorskip("ray")
 pytest.importorskip("ray.data")
 
-from interviewer.surfaces.batch import BatchOptions, run_batch  # noqa: E402
+from interviewer.surfaces.batch import BatchOptions, InputError, run_batch  # noqa: E402
 from interviewer.surfaces.ray_engine import run_ray  # noqa: E402
 from interviewer.workspace import Workspace  # noqa: E402
 
@@ -167,3 +167,12 @@ def test_ray_reads_graded_examples_as_the_single_process_path_does(local_ray, gr
     assert "Graded examples" in got["adhoc-1"]["explanation"]
     assert "Graded examples" not in got["bank-strong"]["explanation"]
     assert "line 3 (id e-bad): `grade` must be a number" in console.file.getvalue()
+
+    # An examples file given as the output too is refused before the output is read (a CSV output
+    # with other columns would be rewritten on reading).
+    kept = tmp_path / "kept.csv"
+    kept.write_text(f'id,question,reference_answer,answer,grade\ne1,"{WARMUP_Q}","{WARMUP_REF}",x,5\n')
+    before = kept.read_text()
+    with pytest.raises(InputError, match="is also the output"):
+        run_ray(Workspace(ROOT), source, kept, console=console, options=BatchOptions(examples=kept))
+    assert kept.read_text() == before

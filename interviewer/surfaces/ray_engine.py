@@ -192,10 +192,10 @@ def run_ray(
         source = str(path.resolve())
     format_of(source, options.fmt)
     check_output(output, None if is_uri else input_path, mkdir=options.mkdir)
+    check_examples(options.examples, input_path, output)  # before the output is read (and maybe rewritten)
     store = ResultStore(output, mkdir=options.mkdir)
     prior = store.prior()
     critic = make_critic(critic_kind, model=model)
-    check_examples(options.examples, input_path, output)
     examples = read_examples(options.examples) if options.examples else None
     settings = run_settings(ws, critic, examples)
     done = {
