@@ -155,6 +155,13 @@ class ExampleSet:
         known = self.questions.get(question_id or "")
         return known.read(vector, exclude, self.share) if known is not None else None
 
+    def read_own(self, question_id: str | None, example_id: str) -> ExampleReading | None:
+        """An example of the set read, by its stored vector, against the other examples of its question."""
+        known = self.questions.get(question_id or "")
+        if known is None or example_id not in known.ids:
+            return None
+        return known.read(known.vectors[known.ids.index(example_id)], example_id, self.share)
+
     def __len__(self) -> int:
         return sum(len(q.grades) for q in self.questions.values())
 
@@ -177,9 +184,10 @@ def apply_reading(grade: Grade, reading: ExampleReading | None, exact: bool = Fa
     score = with_examples(grade.score, grade.flags, reading)
     score = score if exact else round(score, 1)
     note = reading.note()
-    if ONLY_LOWER.intersection(grade.flags) and reading.estimate > grade.score:
+    if (
+        ONLY_LOWER.intersection(grade.flags) and reading.estimate > grade.score
+    ):  # with_examples kept the score
         note = f"{note}, but they do not lift an answer that says something the rubric contradicts"
-        score = grade.score
     return grade.model_copy(
         update={
             "score": score,

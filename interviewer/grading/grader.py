@@ -14,7 +14,6 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -41,6 +40,7 @@ from interviewer.grading import text as tx
 from interviewer.grading.calibration import Calibration, load_calibration
 from interviewer.grading.embedding import Embed
 from interviewer.grading.examples import (
+    ExampleReading,
     ExampleSet,
     GradedExample,
     apply_reading,
@@ -764,19 +764,27 @@ class Grader:
         self, items: Sequence[tuple[Rubric | str, str]], grades: Sequence[Grade], examples: ExampleSet
     ) -> list[Grade]:
         """`grades` (of `items`) with the graded examples of their questions blended in
-        (`grading/examples.py`); the answers that have examples are embedded whole, in one batch."""
-        due = [
-            i
-            for i, g in enumerate(grades)
-            if g.question_id in examples.questions and g.score is not None and not g.guarded
-        ]
-        out = list(grades)
-        if not due:
-            return out
-        vectors = self.embed_answers([items[i][1] for i in due])
+        (`grading/examples.py`). Only answers a blend can change are read."""
+        blendable = [g.question_id if g.score is not None and not g.guarded else None for g in grades]
+        readings = self.read_examples([answer for _, answer in items], blendable, examples)
+        return [apply_reading(g, reading) for g, reading in zip(grades, readings, strict=True)]
+
+    def read_examples(
+        self,
+        answers: Sequence[str],
+        question_ids: Sequence[str | None],
+        examples: ExampleSet,
+        exclude: Sequence[str] | None = None,
+    ) -> list[ExampleReading | None]:
+        """Each answer read by its question's examples (None where it has none, or for a None id); the
+        answers read are embedded whole, in one batch. `exclude[i]`: an example id left out for answer i."""
+        due = [i for i, qid in enumerate(question_ids) if qid in examples.questions]
+        readings: list[ExampleReading | None] = [None] * len(answers)
+        vectors = self.embed_answers([answers[i] for i in due]) if due else np.zeros((0, 0))
         for i, vector in zip(due, vectors, strict=True):
-            out[i] = apply_reading(grades[i], examples.read(grades[i].question_id, _normalize(vector)))
-        return out
+            left_out = exclude[i] if exclude is not None else None
+            readings[i] = examples.read(question_ids[i], _normalize(vector), exclude=left_out)
+        return readings
 
     def example_set(self, examples: Sequence[tuple[Rubric, GradedExample]]) -> ExampleSet:
         """Examples grouped by their rubric and embedded (one batch), at the default share."""
@@ -795,20 +803,13 @@ class Grader:
         self, examples: ExampleSet, graded: Sequence[tuple[Rubric, GradedExample]], grades: Sequence[Grade]
     ) -> ExampleSet:
         """`examples` with their share fitted on `graded` (examples of the set, `grades` their
-        rubric's grades): each estimated from the others of its question, as an answer will be."""
-        kept = [
-            (example, grade)
-            for (_, example), grade in zip(graded, grades, strict=True)
-            if grade.score is not None and not grade.guarded and grade.question_id in examples.questions
-        ]
-        if not kept:
-            return examples
-        vectors = self.embed_answers([example.answer for example, _ in kept])
+        rubric's grades): each estimated, by its stored vector, from the others of its question, as
+        an answer will be."""
         rows = []
-        for (example, grade), vector in zip(kept, vectors, strict=True):
-            reading = examples.read(grade.question_id, _normalize(vector), exclude=example.id)
-            if reading is not None:
-                rows.append((cast(float, grade.score), reading.estimate, example.grade, reading.count))
+        for (_, example), grade in zip(graded, grades, strict=True):
+            reading = examples.read_own(grade.question_id, example.id)
+            if reading is not None and grade.score is not None and not grade.guarded:
+                rows.append((grade.score, reading.estimate, example.grade, reading.count))
         if not rows:
             return examples
         scores, estimates, truth, counts = zip(*rows, strict=True)

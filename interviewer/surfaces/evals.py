@@ -233,12 +233,15 @@ def scores_with_examples(
     training split), each read without its own (SAF reuses some train ids for other test answers)."""
     from interviewer.grading.examples import apply_reading
 
-    vectors = grader.embed_answers([r[answer] for r in rows])
+    grades = [_exact_grade(grader, a) if exact else grader.grade_assessment(a) for a in assessments]
+    readings = grader.read_examples(
+        [r[answer] for r in rows],
+        [a.rubric.question_id for a in assessments],
+        examples,
+        exclude=[r["id"] for r in rows] if leave_out else None,
+    )
     scores, estimates = [], []
-    for r, a, vector in zip(rows, assessments, vectors, strict=True):
-        grade = _exact_grade(grader, a) if exact else grader.grade_assessment(a)
-        unit = vector / max(float(np.linalg.norm(vector)), 1e-9)
-        reading = examples.read(a.rubric.question_id, unit, exclude=r["id"] if leave_out else None)
+    for grade, reading in zip(grades, readings, strict=True):
         blended = apply_reading(grade, reading, exact=exact)
         scores.append(blended.score or 0.0)
         estimates.append(reading.estimate if reading is not None else blended.score or 0.0)

@@ -27,10 +27,12 @@ from interviewer.surfaces.batch import (
     BatchSummary,
     Job,
     RowProblem,
+    RubricResolver,
     _to_row,
     check_examples,
     fingerprint,
     is_stdout,
+    load_examples,
     plural,
     read_examples,
     result_record,
@@ -77,7 +79,6 @@ class GradeActor:
 
         from interviewer.critic import make_critic
         from interviewer.grading.embedding import throughput_backend
-        from interviewer.surfaces.batch import RubricResolver
         from interviewer.workspace import Workspace
 
         torch.set_num_threads(1)  # one CPU per actor: more threads would only contend
@@ -245,8 +246,6 @@ def run_ray(
     if examples is not None:
         # Built once here, where each bad example can be named, and sent to every actor (vectors and
         # the fitted share): the actors grade, they do not refit.
-        from interviewer.surfaces.batch import RubricResolver, load_examples
-
         grader = ws.grader()
         built_examples = load_examples(
             grader, RubricResolver(grader), examples, lambda text: console.print(escape(text), soft_wrap=True)
