@@ -13,6 +13,7 @@ import pytest
 from rich.console import Console
 
 from interviewer.domain.grade import Contradiction, Grade
+from interviewer.grading.examples import NEAR_FROMS
 from interviewer.grading.fit import cross_validated_grades
 from interviewer.grading.metrics import agreement
 from interviewer.grading.validity import ValidityGrades, probe_problems, validity_line
@@ -723,6 +724,7 @@ def test_semeval_smoke_on_a_small_fixed_sample(grader):
     assert set(results) == splits | {f"{split}+examples" for split in splits}
     for split in splits:
         assert 0 <= results[f"{split}+examples"]["examples_share"] <= 0.9
+        assert results[f"{split}+examples"].get("examples_near_from") in NEAR_FROMS  # absent: no ramp
     for figures in results.values():
         assert figures["n"] == 20
         assert 0 <= figures["accuracy_2way"] <= 1 and 0 <= figures["macro_f1_3way"] <= 1

@@ -9,13 +9,17 @@ import pytest
 
 from interviewer.domain.grade import FLAG_CONTRADICTION, FLAG_EMPTY, Grade
 from interviewer.grading.examples import (
+    DEFAULT_NEAR_FROM,
     DEFAULT_SHARE,
     FIT_AT_LEAST,
+    NEAR_SPAN,
     SHARE_CEILING,
     GradedExample,
+    Trust,
     apply_reading,
+    closeness,
     example_weight,
-    fit_share,
+    fit_trust,
     question_examples,
     with_examples,
 )
@@ -63,17 +67,57 @@ def test_the_share_is_fitted_to_what_predicts_the_examples_grades():
     rng = np.random.default_rng(0)
     truth = rng.uniform(0, 5, 200)
     counts = [1000] * 200  # many examples per question: the share is the weight
+    close = np.full(200, 0.95)  # and every example close to another: no ramp to fit
     noisy_rubric = np.clip(truth + rng.normal(0, 2.0, 200), 0, 5)
     close_estimates = np.clip(truth + rng.normal(0, 0.3, 200), 0, 5)
-    trusted = fit_share(noisy_rubric, close_estimates, truth, counts)
-    assert trusted is not None and 0.7 < trusted <= SHARE_CEILING
+    trusted = fit_trust(noisy_rubric, close_estimates, truth, counts, close)
+    assert trusted is not None and 0.7 < trusted.share <= SHARE_CEILING
     sharp_rubric = np.clip(truth + rng.normal(0, 0.3, 200), 0, 5)
     noisy_estimates = np.clip(truth + rng.normal(0, 2.0, 200), 0, 5)
-    doubted = fit_share(sharp_rubric, noisy_estimates, truth, counts)
-    assert doubted is not None and doubted < 0.3
+    doubted = fit_trust(sharp_rubric, noisy_estimates, truth, counts, close)
+    assert doubted is not None and doubted.share < 0.3
     few = FIT_AT_LEAST - 1
-    assert fit_share(noisy_rubric[:few], close_estimates[:few], truth[:few], counts[:few]) is None
-    assert fit_share(noisy_rubric, close_estimates, np.full(200, 3.0), counts) is None  # nothing to fit
+    too_few = fit_trust(noisy_rubric[:few], close_estimates[:few], truth[:few], counts[:few], close[:few])
+    assert too_few is None
+    flat = np.full(200, 3.0)
+    assert fit_trust(noisy_rubric, close_estimates, flat, counts, close) is None  # nothing to fit
+
+
+def test_the_closeness_ramp_is_fitted_where_far_examples_mislead():
+    """Half the examples have a close neighbour, whose grade they share; the other half have none
+    close, and their neighbours' grades are noise. Trusting the examples by closeness fits better than
+    trusting them alike, and where all are close, no ramp is fitted."""
+    rng = np.random.default_rng(1)
+    truth = rng.uniform(0, 5, 400)
+    counts = [1000] * 400
+    rubric = np.clip(truth + rng.normal(0, 1.0, 400), 0, 5)
+    near = np.r_[np.full(200, 0.95), np.full(200, 0.25)]
+    estimates = np.r_[np.clip(truth[:200] + rng.normal(0, 0.3, 200), 0, 5), rng.uniform(0, 5, 200)]
+    fitted = fit_trust(rubric, estimates, truth, counts, near)
+    assert fitted is not None and fitted.near_from is not None
+    assert closeness(0.25, fitted.near_from) <= 0.15 and closeness(0.95, fitted.near_from) == 1.0
+    assert fitted.share > 0.5  # the close half is trusted, the far half hardly
+    alike = fit_trust(rubric[:200], estimates[:200], truth[:200], counts[:200], near[:200])
+    assert alike is not None and alike.near_from is None
+
+
+def test_an_answer_unlike_every_example_is_graded_by_its_rubric():
+    assert closeness(DEFAULT_NEAR_FROM) == 0.0
+    assert closeness(DEFAULT_NEAR_FROM + NEAR_SPAN) == pytest.approx(1.0)
+    assert closeness(DEFAULT_NEAR_FROM + NEAR_SPAN / 2) == pytest.approx(0.5)
+    assert closeness(0.1, near_from=None) == 1.0
+    known = question_examples(VECTORS, EXAMPLES)
+    # Similarity 0.5 to the closest example (e3): half the weight under the default ramp, all without.
+    halfway = unit(0.0, np.sqrt(0.75), 0.5)
+    ramped, unramped = known.read(halfway), known.read(halfway, trust=Trust(DEFAULT_SHARE, None))
+    assert ramped is not None and unramped is not None and ramped.nearest_id == "e3"
+    assert ramped.closeness == pytest.approx(0.5) and ramped.weight == pytest.approx(unramped.weight / 2)
+    # Orthogonal to every example: they do not weigh in, and the explanation says why.
+    apart = known.read(unit(0.0, 1.0, -0.2))
+    assert apart is not None and apart.weight == 0.0
+    plain = Grade(question_id="q", score=2.0, band="weak", explanation="Covered 1 of 3 key points.")
+    kept = apply_reading(plain, apart)
+    assert kept.score == 2.0 and "not close to this answer" in kept.explanation
 
 
 def test_examples_never_lift_an_answer_that_said_something_false():

@@ -6,7 +6,9 @@ embedding, give a second estimate of its grade, blended with the rubric's score.
 it is fitted on the examples themselves: each is graded by its rubric and estimated from the other
 examples (leave one out), and the share that best predicts their grades is the one used. Where the
 rubric already grades as the course does, the examples weigh little; where it does not, they weigh
-more. Plain numpy: no I/O, no model.
+more. An answer unlike every example of its question is one they have not seen: their estimate of it
+is a guess from answers that say other things, so it weighs less, down to nothing (how far below
+which closeness is fitted too). Plain numpy: no I/O, no model.
 
 The constants were chosen on training splits only (README, "Graded examples"): SemEval-2013 train
 and SAF train, each answer estimated from the other train answers to its question (leave one out),
@@ -32,13 +34,19 @@ from interviewer.domain.grade import (
 NEIGHBOURS = 10  # the closest examples read
 TEMPERATURE = 0.05  # softmax over cosine similarity: 0.05 apart weighs e (2.7) times less
 # A question's examples weigh share · n / (n + WEIGHT_HALF) for n of them: few examples are a noisy
-# estimate (a third of the share at 2, half at 4, 5/6 at 20). The share is fitted (fit_share); with
+# estimate (a third of the share at 2, half at 4, 5/6 at 20). The share is fitted (fit_trust); with
 # fewer than FIT_AT_LEAST examples read by their rubric it is DEFAULT_SHARE.
 WEIGHT_HALF = 4.0
 DEFAULT_SHARE = 0.6
 SHARE_CEILING = 0.9  # the rubric always keeps a tenth: it is what names points made and missed
 FIT_AT_LEAST = 8
 SHARES = tuple(round(0.05 * i, 2) for i in range(int(SHARE_CEILING / 0.05) + 1))  # 0, 0.05, …, 0.9
+# The weight also ramps with the closest example's cosine similarity: nothing at NEAR_FROM or below,
+# all of it from NEAR_FROM + NEAR_SPAN. NEAR_FROM is fitted with the share (None: no ramp); without a
+# fit it is DEFAULT_NEAR_FROM, the start that did best over SemEval and SAF train pooled.
+NEAR_SPAN = 0.4
+DEFAULT_NEAR_FROM = 0.3
+NEAR_FROMS: tuple[float | None, ...] = (None, 0.2, 0.3, 0.4, 0.5, 0.6)
 
 # A grade with one of these named something wrong (or was capped as a list of terms): its examples
 # may lower it but never lift it, since an answer that negates a point reads like the right ones.
@@ -62,42 +70,77 @@ class ExampleReading:
     nearest_id: str
     nearest_grade: float
     nearest_similarity: float
+    closeness: float = 1.0  # 0–1: how much of its weight the closest example's similarity allows
 
     def note(self) -> str:
         closest = f"{self.nearest_id}, " if self.nearest_id else ""
         similarity = f"similarity {self.nearest_similarity:.2f}"
-        return (
-            f"graded examples: the closest of {self.count} ({closest}{similarity}, "
-            f"graded {self.nearest_grade:g}) and its neighbours suggest {self.estimate:.1f}, "
-            f"weighed at {self.weight:.0%}"
-        )
+        seen = f"graded examples: the closest of {self.count} ({closest}{similarity}, "
+        seen += f"graded {self.nearest_grade:g})"
+        if self.closeness == 0.0:
+            return f"{seen} is not close to this answer: they suggest {self.estimate:.1f} but do not weigh in"
+        less = ", less as none is close to this answer" if self.closeness < 1.0 else ""
+        return f"{seen} and its neighbours suggest {self.estimate:.1f}, weighed at {self.weight:.0%}{less}"
 
 
 def example_weight(count: int, share: float = DEFAULT_SHARE) -> float:
     return share * count / (count + WEIGHT_HALF) if count > 0 else 0.0
 
 
-def fit_share(
-    scores: Sequence[float], estimates: Sequence[float], grades: Sequence[float], counts: Sequence[int]
-) -> float | None:
-    """The share whose blend correlates best (Pearson) with the examples' own grades, from each
-    example's rubric score and its estimate from the other examples. Correlation, not squared error:
-    the rubric's scale was fitted on other answers, and a share chosen for squared error would trust
-    whichever is on the examples' scale rather than whichever ranks them right (on SemEval train
-    least squares chose 0.78 and ranked no better than the rubric alone). None when it cannot be
-    fitted: fewer than FIT_AT_LEAST examples, or all of one grade."""
+def closeness(similarity: float, near_from: float | None = DEFAULT_NEAR_FROM) -> float:
+    """The part of the examples' weight an answer keeps whose closest example is this similar."""
+    return float(closeness_of(np.array([similarity]), near_from)[0])
+
+
+def closeness_of(similarities: np.ndarray, near_from: float | None) -> np.ndarray:
+    if near_from is None:
+        return np.ones_like(similarities, dtype=float)
+    return np.clip((similarities - near_from) / NEAR_SPAN, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Trust:
+    """How much a set's examples weigh: the share, and from which closeness (fitted together)."""
+
+    share: float = DEFAULT_SHARE
+    near_from: float | None = DEFAULT_NEAR_FROM
+
+
+def fit_trust(
+    scores: Sequence[float],
+    estimates: Sequence[float],
+    grades: Sequence[float],
+    counts: Sequence[int],
+    nearest: Sequence[float],
+) -> Trust | None:
+    """The share and closeness ramp whose blend correlates best (Pearson) with the examples' own
+    grades, from each example's rubric score, its estimate from the other examples of its question,
+    their number and the closest one's similarity. Correlation, not squared error: the rubric's
+    scale was fitted on other answers, and a share chosen for squared error would trust whichever is
+    on the examples' scale rather than whichever ranks them right (on SemEval train least squares
+    chose 0.78 and ranked no better than the rubric alone). None when it cannot be fitted: fewer than
+    FIT_AT_LEAST examples, or all of one grade."""
     if len(scores) < FIT_AT_LEAST:
         return None
     s, e, y = (np.asarray(v, dtype=float) for v in (scores, estimates, grades))
     if np.ptp(y) == 0:
         return None
     ramp = np.array([c / (c + WEIGHT_HALF) for c in counts])
+    nearest_similarity = np.asarray(nearest, dtype=float)
 
-    def fit(share: float) -> float:
-        blend = s + share * ramp * (e - s)
+    def correlation(reach: np.ndarray, share: float) -> float:
+        blend = s + share * reach * (e - s)
         return float(np.corrcoef(blend, y)[0, 1]) if np.ptp(blend) > 0 else -1.0
 
-    return max(SHARES, key=fit)  # the smallest share among equals: the rubric explains itself
+    best, best_fit = Trust(0.0, None), -2.0
+    # Among equals the first: no ramp, then the smallest share (the rubric explains itself).
+    for near_from in NEAR_FROMS:
+        reach = ramp * closeness_of(nearest_similarity, near_from)
+        for share in SHARES:
+            fit = correlation(reach, share)
+            if fit > best_fit:
+                best, best_fit = Trust(share, near_from), fit
+    return best
 
 
 @dataclass
@@ -109,7 +152,7 @@ class QuestionExamples:
     ids: list[str] = field(default_factory=list)
 
     def read(
-        self, vector: np.ndarray, exclude: str | None = None, share: float = DEFAULT_SHARE
+        self, vector: np.ndarray, exclude: str | None = None, trust: Trust = Trust()
     ) -> ExampleReading | None:
         """The reading for one answer (unit vector). `exclude` leaves out the example of that id, so
         an example is not measured against its own grade."""
@@ -123,13 +166,15 @@ class QuestionExamples:
         similarity = vectors @ vector
         top = np.argsort(-similarity, kind="stable")[:NEIGHBOURS]
         weights = np.exp((similarity[top] - similarity[top[0]]) / TEMPERATURE)
+        near = closeness(float(similarity[top[0]]), trust.near_from)
         return ExampleReading(
             estimate=float(weights @ grades[top] / weights.sum()),
-            weight=example_weight(len(grades), share),
+            weight=example_weight(len(grades), trust.share) * near,
             count=len(grades),
             nearest_id=ids[top[0]],
             nearest_grade=float(grades[top[0]]),
             nearest_similarity=float(similarity[top[0]]),
+            closeness=near,
         )
 
 
@@ -143,24 +188,28 @@ def with_examples(score: float, flags: Iterable[str], reading: ExampleReading) -
 
 @dataclass
 class ExampleSet:
-    """Every question's examples, and the share fitted on them (how much the examples weigh)."""
+    """Every question's examples, and how much they weigh (fitted on them)."""
 
     questions: dict[str, QuestionExamples]
-    share: float = DEFAULT_SHARE
-    fitted_on: int = 0  # examples the share was fitted on (0: the default)
+    trust: Trust = Trust()
+    fitted_on: int = 0  # examples the trust was fitted on (0: the default)
+
+    @property
+    def share(self) -> float:
+        return self.trust.share
 
     def read(
         self, question_id: str | None, vector: np.ndarray, exclude: str | None = None
     ) -> ExampleReading | None:
         known = self.questions.get(question_id or "")
-        return known.read(vector, exclude, self.share) if known is not None else None
+        return known.read(vector, exclude, self.trust) if known is not None else None
 
     def read_own(self, question_id: str | None, example_id: str) -> ExampleReading | None:
         """An example of the set read, by its stored vector, against the other examples of its question."""
         known = self.questions.get(question_id or "")
         if known is None or example_id not in known.ids:
             return None
-        return known.read(known.vectors[known.ids.index(example_id)], example_id, self.share)
+        return known.read(known.vectors[known.ids.index(example_id)], example_id, self.trust)
 
     def __len__(self) -> int:
         return sum(len(q.grades) for q in self.questions.values())
@@ -185,7 +234,7 @@ def apply_reading(grade: Grade, reading: ExampleReading | None, exact: bool = Fa
     score = score if exact else round(score, 1)
     note = reading.note()
     if (
-        ONLY_LOWER.intersection(grade.flags) and reading.estimate > grade.score
+        ONLY_LOWER.intersection(grade.flags) and reading.weight > 0 and reading.estimate > grade.score
     ):  # with_examples kept the score
         note = f"{note}, but they do not lift an answer that says something the rubric contradicts"
     return grade.model_copy(

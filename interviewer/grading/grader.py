@@ -44,7 +44,7 @@ from interviewer.grading.examples import (
     ExampleSet,
     GradedExample,
     apply_reading,
-    fit_share,
+    fit_trust,
     question_examples,
 )
 from interviewer.grading.index import RubricIndex, reference_passages
@@ -802,19 +802,21 @@ class Grader:
     def fit_examples(
         self, examples: ExampleSet, graded: Sequence[tuple[Rubric, GradedExample]], grades: Sequence[Grade]
     ) -> ExampleSet:
-        """`examples` with their share fitted on `graded` (examples of the set, `grades` their
-        rubric's grades): each estimated, by its stored vector, from the others of its question, as
-        an answer will be."""
+        """`examples` with how much they weigh (share, closeness ramp) fitted on `graded` (examples
+        of the set, `grades` their rubric's grades): each estimated, by its stored vector, from the
+        others of its question, as an answer will be."""
         rows = []
         for (_, example), grade in zip(graded, grades, strict=True):
             reading = examples.read_own(grade.question_id, example.id)
             if reading is not None and grade.score is not None and not grade.guarded:
-                rows.append((grade.score, reading.estimate, example.grade, reading.count))
+                rows.append(
+                    (grade.score, reading.estimate, example.grade, reading.count, reading.nearest_similarity)
+                )
         if not rows:
             return examples
-        scores, estimates, truth, counts = zip(*rows, strict=True)
-        share = fit_share(scores, estimates, truth, counts)
-        return examples if share is None else ExampleSet(examples.questions, share, len(rows))
+        scores, estimates, truth, counts, nearest = zip(*rows, strict=True)
+        trust = fit_trust(scores, estimates, truth, counts, nearest)
+        return examples if trust is None else ExampleSet(examples.questions, trust, len(rows))
 
     def embed_answers(self, answers: Sequence[str]) -> np.ndarray:
         """Whole answers, as graded (cut at MAX_ANSWER_CHARS): what graded examples are compared by."""

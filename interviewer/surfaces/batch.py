@@ -989,9 +989,15 @@ def load_examples(grader: Grader, resolver: RubricResolver, examples: ExamplesFi
         say(f"example skipped: {examples.name}: {problem}")
     questions = plural(len(built.questions), "question")
     fitted = f"fitted on them: {built.share:.2f}" if built.fitted_on else f"too few to fit: {built.share:.2f}"
+    near_from = built.trust.near_from
+    closer = (
+        f" and with an answer's closeness to them (none at similarity {near_from:.1f} or below)"
+        if near_from is not None
+        else ""
+    )
     say(
         f"Graded examples: {plural(len(built), 'answer')} for {questions} from {examples.name}; "
-        f"their share of a score ({fitted}) grows with their number per question."
+        f"their share of a score ({fitted}) grows with their number per question{closer}."
     )
     return built
 

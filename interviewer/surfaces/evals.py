@@ -327,7 +327,7 @@ def evaluate_saf(
             )
             results[f"saf/{split}{WITH_EXAMPLES}"] = {
                 **_saf_figures(test, grades, blended),
-                "examples_share": round(examples.share, 3),
+                **_trust_figures(examples),
             }
     return results
 
@@ -432,12 +432,19 @@ def evaluate_semeval(
                 )
                 results[f"{dataset}/{split}{WITH_EXAMPLES}"] = {
                     **figures,
-                    "examples_share": round(examples.share, 3),
+                    **_trust_figures(examples),
                 }
     return results
 
 
 WITH_EXAMPLES = "+examples"  # a split graded with the training answers as graded examples
+
+
+def _trust_figures(examples: ExampleSet) -> dict[str, float]:
+    """How much the examples weighed: the fitted share and, when ramped, the closeness it starts at."""
+    near_from = examples.trust.near_from
+    ramp = {"examples_near_from": near_from} if near_from is not None else {}
+    return {"examples_share": round(examples.share, 3), **ramp}
 
 
 def _best_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
