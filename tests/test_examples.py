@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from interviewer.grading.examples import (
     FIT_AT_LEAST,
     NEAR_SPAN,
     SHARE_CEILING,
+    ExampleSet,
     GradedExample,
     Trust,
     apply_reading,
@@ -102,9 +104,9 @@ def test_the_closeness_ramp_is_fitted_where_far_examples_mislead():
 
 
 def test_an_answer_unlike_every_example_is_graded_by_its_rubric():
-    assert closeness(DEFAULT_NEAR_FROM) == 0.0
-    assert closeness(DEFAULT_NEAR_FROM + NEAR_SPAN) == pytest.approx(1.0)
-    assert closeness(DEFAULT_NEAR_FROM + NEAR_SPAN / 2) == pytest.approx(0.5)
+    assert closeness(DEFAULT_NEAR_FROM, DEFAULT_NEAR_FROM) == 0.0
+    assert closeness(DEFAULT_NEAR_FROM + NEAR_SPAN, DEFAULT_NEAR_FROM) == pytest.approx(1.0)
+    assert closeness(DEFAULT_NEAR_FROM + NEAR_SPAN / 2, DEFAULT_NEAR_FROM) == pytest.approx(0.5)
     assert closeness(0.1, near_from=None) == 1.0
     known = question_examples(VECTORS, EXAMPLES)
     # Similarity 0.5 to the closest example (e3): half the weight under the default ramp, all without.
@@ -118,6 +120,40 @@ def test_an_answer_unlike_every_example_is_graded_by_its_rubric():
     plain = Grade(question_id="q", score=2.0, band="weak", explanation="Covered 1 of 3 key points.")
     kept = apply_reading(plain, apart)
     assert kept.score == 2.0 and "not close to this answer" in kept.explanation
+    assert "less as the closest is under similarity 0.70" in apply_reading(plain, ramped).explanation
+    # A far reading that would have lifted a flagged answer did not weigh in: nothing was held back.
+    lifting = known.read(unit(1.0, -4.0, 0.0))
+    assert lifting is not None and lifting.weight == 0.0 and lifting.estimate > 2.0
+    wrong = Grade(question_id="q", score=2.0, band="weak", flags=[FLAG_CONTRADICTION], explanation="X.")
+    held = apply_reading(wrong, lifting)
+    assert held.score == 2.0 and "do not lift" not in held.explanation
+
+
+def test_the_grader_fits_the_ramp_on_its_examples_own_closeness(grader):
+    """Ten pairs of near-identical examples graded alike, and twelve examples like no other with
+    grades their rubric predicts: the examples are trusted only where they have a close neighbour."""
+    rng = np.random.default_rng(3)
+    basis = np.eye(64)
+    vectors, examples, grades = [], [], []
+    for k in range(10):
+        truth = float(rng.uniform(0, 5))
+        for n, vector in enumerate((basis[k], basis[k] + 0.1 * basis[k + 10])):
+            vectors.append(vector)
+            examples.append(GradedExample(f"pair {k}.{n}", truth, f"p{k}.{n}"))
+            grades.append(float(np.clip(truth + rng.normal(0, 1.5), 0, 5)))
+    for m in range(12):
+        truth = float(rng.uniform(0, 5))
+        vectors.append(basis[40 + m])
+        examples.append(GradedExample(f"alone {m}", truth, f"a{m}"))
+        grades.append(float(np.clip(truth + rng.normal(0, 0.3), 0, 5)))
+    built = ExampleSet({"q": question_examples(np.array(vectors), examples)})
+    rubric = SimpleNamespace(question_id="q")
+    graded = [(rubric, e) for e in examples]
+    rubric_grades = [Grade(question_id="q", score=g, band="adequate", explanation="") for g in grades]
+    fitted = grader.fit_examples(built, graded, rubric_grades)
+    assert fitted.fitted_on == len(examples) and fitted.trust.near_from is not None
+    assert fitted.read_own("q", "a0").weight == 0.0  # (the closest is another lone one, at 0)
+    assert fitted.read_own("q", "p0.0").weight > 0.5
 
 
 def test_examples_never_lift_an_answer_that_said_something_false():

@@ -71,6 +71,7 @@ class ExampleReading:
     nearest_grade: float
     nearest_similarity: float
     closeness: float = 1.0  # 0–1: how much of its weight the closest example's similarity allows
+    full_from: float | None = None  # the similarity from which the closest example allows it all
 
     def note(self) -> str:
         closest = f"{self.nearest_id}, " if self.nearest_id else ""
@@ -79,7 +80,9 @@ class ExampleReading:
         seen += f"graded {self.nearest_grade:g})"
         if self.closeness == 0.0:
             return f"{seen} is not close to this answer: they suggest {self.estimate:.1f} but do not weigh in"
-        less = ", less as none is close to this answer" if self.closeness < 1.0 else ""
+        less = ""
+        if self.closeness < 1.0 and self.full_from is not None:
+            less = f", less as the closest is under similarity {self.full_from:.2f}"
         return f"{seen} and its neighbours suggest {self.estimate:.1f}, weighed at {self.weight:.0%}{less}"
 
 
@@ -87,7 +90,7 @@ def example_weight(count: int, share: float = DEFAULT_SHARE) -> float:
     return share * count / (count + WEIGHT_HALF) if count > 0 else 0.0
 
 
-def closeness(similarity: float, near_from: float | None = DEFAULT_NEAR_FROM) -> float:
+def closeness(similarity: float, near_from: float | None) -> float:
     """The part of the examples' weight an answer keeps whose closest example is this similar."""
     return float(closeness_of(np.array([similarity]), near_from)[0])
 
@@ -125,7 +128,7 @@ def fit_trust(
     s, e, y = (np.asarray(v, dtype=float) for v in (scores, estimates, grades))
     if np.ptp(y) == 0:
         return None
-    ramp = np.array([c / (c + WEIGHT_HALF) for c in counts])
+    by_count = np.array([c / (c + WEIGHT_HALF) for c in counts])
     nearest_similarity = np.asarray(nearest, dtype=float)
 
     def correlation(reach: np.ndarray, share: float) -> float:
@@ -135,7 +138,7 @@ def fit_trust(
     best, best_fit = Trust(0.0, None), -2.0
     # Among equals the first: no ramp, then the smallest share (the rubric explains itself).
     for near_from in NEAR_FROMS:
-        reach = ramp * closeness_of(nearest_similarity, near_from)
+        reach = by_count * closeness_of(nearest_similarity, near_from)
         for share in SHARES:
             fit = correlation(reach, share)
             if fit > best_fit:
@@ -167,6 +170,7 @@ class QuestionExamples:
         top = np.argsort(-similarity, kind="stable")[:NEIGHBOURS]
         weights = np.exp((similarity[top] - similarity[top[0]]) / TEMPERATURE)
         near = closeness(float(similarity[top[0]]), trust.near_from)
+        full_from = trust.near_from + NEAR_SPAN if trust.near_from is not None else None
         return ExampleReading(
             estimate=float(weights @ grades[top] / weights.sum()),
             weight=example_weight(len(grades), trust.share) * near,
@@ -175,6 +179,7 @@ class QuestionExamples:
             nearest_grade=float(grades[top[0]]),
             nearest_similarity=float(similarity[top[0]]),
             closeness=near,
+            full_from=full_from,
         )
 
 

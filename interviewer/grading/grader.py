@@ -787,7 +787,7 @@ class Grader:
         return readings
 
     def example_set(self, examples: Sequence[tuple[Rubric, GradedExample]]) -> ExampleSet:
-        """Examples grouped by their rubric and embedded (one batch), at the default share."""
+        """Examples grouped by their rubric and embedded (one batch), at the default share and start."""
         groups: dict[str, list[GradedExample]] = {}
         for rubric, example in examples:
             groups.setdefault(rubric.question_id, []).append(example)

@@ -981,6 +981,8 @@ def run_batch(
 
 def load_examples(grader: Grader, resolver: RubricResolver, examples: ExamplesFile, say: Any) -> ExampleSet:
     """The examples built, their unusable rows told (they are skipped, not fatal), and a line on use."""
+    from interviewer.grading.examples import NEAR_SPAN
+
     built, unresolved = build_examples(grader, resolver, examples)
     problems = sorted([*examples.problems, *unresolved], key=lambda p: p.line)
     if not built.questions:
@@ -991,7 +993,8 @@ def load_examples(grader: Grader, resolver: RubricResolver, examples: ExamplesFi
     fitted = f"fitted on them: {built.share:.2f}" if built.fitted_on else f"too few to fit: {built.share:.2f}"
     near_from = built.trust.near_from
     closer = (
-        f" and with an answer's closeness to them (none at similarity {near_from:.1f} or below)"
+        f" and with an answer's closeness to them (none at similarity {near_from:.1f} or below, "
+        f"all from {near_from + NEAR_SPAN:.1f})"
         if near_from is not None
         else ""
     )

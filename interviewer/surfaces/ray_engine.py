@@ -245,7 +245,7 @@ def run_ray(
     built_examples = None
     if examples is not None:
         # Built once here, where each bad example can be named, and sent to every actor (vectors and
-        # the fitted share): the actors grade, they do not refit.
+        # the fitted share and start): the actors grade, they do not refit.
         grader = ws.grader()
         built_examples = load_examples(
             grader, RubricResolver(grader), examples, lambda text: console.print(escape(text), soft_wrap=True)
