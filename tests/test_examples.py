@@ -101,6 +101,13 @@ def test_the_closeness_ramp_is_fitted_where_far_examples_mislead():
     assert fitted.share > 0.5  # the close half is trusted, the far half hardly
     alike = fit_trust(rubric[:200], estimates[:200], truth[:200], counts[:200], near[:200])
     assert alike is not None and alike.near_from is None
+    # All equally close, inside any ramp: a ramp would only scale the weight evenly. None is fitted.
+    inside = np.full(200, 0.75)
+    even = [
+        fit_trust(rubric[:200], estimates[:200] + rng.normal(0, s, 200), truth[:200], counts[:200], inside)
+        for s in (0.5, 1.0, 2.0)
+    ]
+    assert all(t is not None and t.near_from is None for t in even)
 
 
 def test_an_answer_unlike_every_example_is_graded_by_its_rubric():
@@ -167,6 +174,7 @@ def test_examples_never_lift_an_answer_that_said_something_false():
     wrong = Grade(question_id="q", score=2.0, band="weak", flags=[FLAG_CONTRADICTION], explanation="X.")
     held = apply_reading(wrong, reading)
     assert held.score == 2.0 and "do not lift an answer" in held.explanation
+    assert held.signals["examples_weight"] == 0.0  # it weighed nothing in the score
 
 
 def test_a_grade_the_guards_decided_is_left_alone_and_a_blend_is_explained():
@@ -179,6 +187,9 @@ def test_a_grade_the_guards_decided_is_left_alone_and_a_blend_is_explained():
     assert blended.score is not None and blended.score > 2.0 and blended.band != "weak"
     assert "Graded examples" in blended.explanation and "e1" in blended.explanation
     assert blended.signals["examples_estimate"] == pytest.approx(reading.estimate, abs=1e-3)
+    assert reading.weight > 0 and blended.signals["examples_weight"] == pytest.approx(
+        reading.weight, abs=1e-3
+    )
 
 
 # ---- the batch surface (real model) ----------------------------------------------------------------
@@ -219,6 +230,7 @@ def test_graded_examples_move_an_answer_towards_the_grades_of_answers_like_it(ru
     assert down["score"] < plain["score"] < up["score"]
     assert "Graded examples" in up["explanation"] and "Graded examples" not in plain["explanation"]
     assert up["examples_estimate"] > down["examples_estimate"] and plain["examples_estimate"] is None
+    assert up["examples_weight"] > 0 and plain["examples_weight"] is None
     assert any("Graded examples: 4 answers for 1 question" in line for line in run.lines)
     assert any("too few to fit" in line for line in run.lines)
 

@@ -82,6 +82,7 @@ OUTPUT_FIELDS = [
     "flags",
     "explanation",
     "examples_estimate",
+    "examples_weight",
     "critic",
     "fingerprint",
 ]
@@ -370,6 +371,8 @@ def result_record(
         "explanation": grade.explanation,
         # What the graded examples (`--examples`) suggest; None where none were blended in.
         "examples_estimate": grade.signals.get("examples_estimate"),
+        # Its share of the score (0 where they were not let lift it, or no example is close).
+        "examples_weight": grade.signals.get("examples_weight"),
         "critic": grade.critic.changed if grade.critic else None,
         "fingerprint": fp,
     }
@@ -613,6 +616,7 @@ def parquet_schema():
             ("flags", text_list),
             ("explanation", pa.string()),
             ("examples_estimate", pa.float64()),
+            ("examples_weight", pa.float64()),
             ("critic", pa.string()),
             ("fingerprint", pa.string()),
         ]
