@@ -21,6 +21,7 @@ from interviewer.grading.examples import (
     apply_reading,
     closeness,
     example_weight,
+    fit_sample,
     fit_trust,
     question_examples,
     with_examples,
@@ -235,20 +236,43 @@ def test_graded_examples_move_an_answer_towards_the_grades_of_answers_like_it(ru
     assert any("too few to fit" in line for line in run.lines)
 
 
-def test_with_enough_examples_their_share_is_fitted_on_them(run, tmp_path):
+def _ten_examples(path: Path) -> Path:
+    """Five answers graded 0-5, each twice (the second with a trailing space: another example)."""
     graded = [(GOOD, 5), (REFERENCE, 5), (BAD, 1), ("It gets hot.", 2), ("Electrons.", 0)]
     rows = [
         _row(f"e{i}-{n}", answer + " " * n, grade=grade)
         for i, (answer, grade) in enumerate(graded)
         for n in (0, 1)
     ]
-    examples = write_jsonl(tmp_path / "examples.jsonl", rows)
+    return write_jsonl(path, rows)
+
+
+def test_with_enough_examples_their_share_is_fitted_on_them(run, tmp_path):
+    examples = _ten_examples(tmp_path / "examples.jsonl")
     answers = write_jsonl(tmp_path / "answers.jsonl", [_row("a1", GOOD)])
     run(answers, tmp_path / "out.jsonl", examples=examples)
     assert any(
-        "Graded examples: 10 answers for 1 question" in line and "fitted on them" in line
+        "Graded examples: 10 answers for 1 question" in line and "fitted on 10 of them" in line
         for line in run.lines
     )
+
+
+def test_the_fit_reads_a_fixed_sample_of_many_examples(run, tmp_path, monkeypatch):
+    ids = [f"e{i}" for i in range(50)]
+    chosen = fit_sample(ids, limit=20)
+    assert len(chosen) == 20 and chosen == sorted(chosen)
+    # The same examples whatever the file's order, and adding one moves at most one out.
+    reversed_ids = ids[::-1]
+    assert {reversed_ids[i] for i in fit_sample(reversed_ids, limit=20)} == {ids[i] for i in chosen}
+    grown = ids + ["e50"]
+    assert len({ids[i] for i in chosen} - {grown[i] for i in fit_sample(grown, limit=20)}) <= 1
+    assert fit_sample(ids[:5], limit=20) == [0, 1, 2, 3, 4]
+    # grade --examples grades only the sample (every example still serves as a neighbour).
+    monkeypatch.setattr("interviewer.grading.examples.FIT_AT_MOST", 9)
+    examples = _ten_examples(tmp_path / "examples.jsonl")
+    answers = write_jsonl(tmp_path / "answers.jsonl", [_row("a1", GOOD)])
+    run(answers, tmp_path / "out.jsonl", examples=examples)
+    assert any("Graded examples: 10 answers" in line and "fitted on 9 of them" in line for line in run.lines)
 
 
 def test_unusable_examples_are_named_by_line_and_id_and_the_rest_are_used(run, tmp_path):

@@ -17,6 +17,7 @@ with the examples drawn down to 3, 5, 10, 20, 40 per question and all of them.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -40,6 +41,10 @@ WEIGHT_HALF = 4.0
 DEFAULT_SHARE = 0.6
 SHARE_CEILING = 0.9  # the rubric always keeps a tenth: it is what names points made and missed
 FIT_AT_LEAST = 8
+# The fit grades its examples by their rubric, which costs what grading them does: it reads a fixed
+# sample of at most FIT_AT_MOST (every example still serves as a neighbour). The eval's fits read
+# 300-1,500 and chose the same shares and starts as on more (README, "Graded examples").
+FIT_AT_MOST = 1000
 SHARES = tuple(round(0.05 * i, 2) for i in range(int(SHARE_CEILING / 0.05) + 1))  # 0, 0.05, …, 0.9
 # The weight also ramps with the closest example's cosine similarity: nothing at NEAR_FROM or below,
 # all of it from NEAR_FROM + NEAR_SPAN. NEAR_FROM is fitted with the share (None: no ramp); without a
@@ -57,6 +62,17 @@ MIN_RAMP_GAIN = 0.001
 # A grade with one of these named something wrong (or was capped as a list of terms): its examples
 # may lower it but never lift it, since an answer that negates a point reads like the right ones.
 ONLY_LOWER = frozenset({FLAG_CONTRADICTION, FLAG_MISCONCEPTION, FLAG_KEYWORD_LIST, FLAG_INJECTION})
+
+
+def fit_sample(ids: Sequence[str], limit: int | None = None) -> list[int]:
+    """Positions of the examples the fit reads: all of them up to `limit` (FIT_AT_MOST), else the
+    `limit` whose ids hash lowest, so the sample does not depend on the file's order and an example
+    added to the file leaves the others where they were."""
+    limit = FIT_AT_MOST if limit is None else limit
+    if len(ids) <= limit:
+        return list(range(len(ids)))
+    ranked = sorted(range(len(ids)), key=lambda i: (hashlib.sha256(ids[i].encode()).hexdigest(), i))
+    return sorted(ranked[:limit])
 
 
 @dataclass(frozen=True)

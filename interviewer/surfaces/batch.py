@@ -278,8 +278,9 @@ def build_examples(
     grader: Grader, resolver: RubricResolver, examples: ExamplesFile
 ) -> tuple[ExampleSet, list[RowProblem]]:
     """Each example resolved to its rubric as a graded row would be, embedded once, grouped by
-    question; then graded by its rubric, to fit how much the examples weigh (`grading/examples.py`)."""
-    from interviewer.grading.examples import GradedExample
+    question; then a fixed sample of them graded by its rubric, to fit how much the examples weigh
+    (`grading/examples.py`)."""
+    from interviewer.grading.examples import GradedExample, fit_sample
 
     jobs = [Job(e.line, e.row, "", e.unit) for e in examples.rows]
     resolved, problems = resolver.resolve(jobs)
@@ -288,8 +289,9 @@ def build_examples(
         (r.rubric, GradedExample(r.job.row.answer, grades[r.job.row.id], r.job.row.id)) for r in resolved
     ]
     built = grader.example_set(pairs)
-    graded = grader.grade_many([(rubric, example.answer) for rubric, example in pairs])
-    return grader.fit_examples(built, pairs, graded), problems
+    sample = [pairs[i] for i in fit_sample([example.id for _, example in pairs])]
+    graded = grader.grade_many([(rubric, example.answer) for rubric, example in sample])
+    return grader.fit_examples(built, sample, graded), problems
 
 
 # ---- fingerprints --------------------------------------------------------------------------------
@@ -994,7 +996,9 @@ def load_examples(grader: Grader, resolver: RubricResolver, examples: ExamplesFi
     for problem in problems:
         say(f"example skipped: {examples.name}: {problem}")
     questions = plural(len(built.questions), "question")
-    fitted = f"fitted on them: {built.share:.2f}" if built.fitted_on else f"too few to fit: {built.share:.2f}"
+    fitted = f"too few to fit: {built.share:.2f}"
+    if built.fitted_on:  # of a fixed sample, those another example of their question could read
+        fitted = f"fitted on {built.fitted_on} of them: {built.share:.2f}"
     near_from = built.trust.near_from
     closer = (
         f" and with an answer's closeness to them (none at similarity {near_from:.1f} or below, "
