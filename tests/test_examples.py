@@ -176,6 +176,10 @@ def test_examples_never_lift_an_answer_that_said_something_false():
     held = apply_reading(wrong, reading)
     assert held.score == 2.0 and "do not lift an answer" in held.explanation
     assert held.signals["examples_weight"] == 0.0  # it weighed nothing in the score
+    assert "would have weighed" in held.explanation and "weighed at" not in held.explanation
+    lowered = apply_reading(wrong, low)  # examples may lower a flagged answer, and then they weigh
+    assert lowered.score is not None and lowered.score < 2.0 and lowered.signals["examples_weight"] > 0
+    assert "weighed at" in lowered.explanation and "do not lift" not in lowered.explanation
 
 
 def test_a_grade_the_guards_decided_is_left_alone_and_a_blend_is_explained():
@@ -234,6 +238,10 @@ def test_graded_examples_move_an_answer_towards_the_grades_of_answers_like_it(ru
     assert up["examples_weight"] > 0 and plain["examples_weight"] is None
     assert any("Graded examples: 4 answers for 1 question" in line for line in run.lines)
     assert any("too few to fit" in line for line in run.lines)
+    # Enough examples, but all of one grade: nothing to fit the share on, and the run says so.
+    alike = write_jsonl(tmp_path / "alike.jsonl", [_row(f"e{i}", GOOD + " " * i, grade=5) for i in range(10)])
+    run(answers, tmp_path / "alike_out.jsonl", examples=alike)
+    assert any("all graded alike, nothing to fit" in line for line in run.lines)
 
 
 def _ten_examples(path: Path) -> Path:

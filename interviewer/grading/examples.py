@@ -42,8 +42,8 @@ DEFAULT_SHARE = 0.6
 SHARE_CEILING = 0.9  # the rubric always keeps a tenth: it is what names points made and missed
 FIT_AT_LEAST = 8
 # The fit grades its examples by their rubric, which costs what grading them does: it reads a fixed
-# sample of at most FIT_AT_MOST (every example still serves as a neighbour). The eval's fits read
-# 300-1,500 and chose the same shares and starts as on more (README, "Graded examples").
+# sample of at most FIT_AT_MOST (every example still serves as a neighbour). The eval fits on samples
+# of 300 to 1,500 training answers (README, "Graded examples").
 FIT_AT_MOST = 1000
 SHARES = tuple(round(0.05 * i, 2) for i in range(int(SHARE_CEILING / 0.05) + 1))  # 0, 0.05, …, 0.9
 # The weight also ramps with the closest example's cosine similarity: nothing at NEAR_FROM or below,
@@ -95,7 +95,8 @@ class ExampleReading:
     closeness: float = 1.0  # 0–1: how much of its weight the closest example's similarity allows
     full_from: float | None = None  # the similarity from which the closest example allows it all
 
-    def note(self) -> str:
+    def note(self, held: bool = False) -> str:
+        """What the examples said and weighed; `held`: they would have lifted an answer they may not."""
         closest = f"{self.nearest_id}, " if self.nearest_id else ""
         similarity = f"similarity {self.nearest_similarity:.2f}"
         seen = f"graded examples: the closest of {self.count} ({closest}{similarity}, "
@@ -105,7 +106,8 @@ class ExampleReading:
         less = ""
         if self.closeness < 1.0 and self.full_from is not None:
             less = f", less as the closest is under similarity {self.full_from:.2f}"
-        return f"{seen} and its neighbours suggest {self.estimate:.1f}, weighed at {self.weight:.0%}{less}"
+        weighed = "would have weighed" if held else "weighed at"
+        return f"{seen} and its neighbours suggest {self.estimate:.1f}, {weighed} {self.weight:.0%}{less}"
 
 
 def example_weight(count: int, share: float = DEFAULT_SHARE) -> float:
@@ -260,10 +262,10 @@ def apply_reading(grade: Grade, reading: ExampleReading | None, exact: bool = Fa
         return grade
     score = with_examples(grade.score, grade.flags, reading)
     score = score if exact else round(score, 1)
-    note = reading.note()
     weight = reading.weight
-    held = ONLY_LOWER.intersection(grade.flags) and reading.estimate > grade.score
-    if held and weight > 0:  # with_examples kept the score
+    held = bool(ONLY_LOWER.intersection(grade.flags)) and reading.estimate > grade.score and weight > 0
+    note = reading.note(held)
+    if held:  # with_examples kept the score
         note = f"{note}, but they do not lift an answer that says something the rubric contradicts"
         weight = 0.0
     signals = {"examples_estimate": round(reading.estimate, 3), "examples_weight": round(weight, 3)}

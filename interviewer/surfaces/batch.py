@@ -987,7 +987,7 @@ def run_batch(
 
 def load_examples(grader: Grader, resolver: RubricResolver, examples: ExamplesFile, say: Any) -> ExampleSet:
     """The examples built, their unusable rows told (they are skipped, not fatal), and a line on use."""
-    from interviewer.grading.examples import NEAR_SPAN
+    from interviewer.grading.examples import FIT_AT_LEAST, NEAR_SPAN
 
     built, unresolved = build_examples(grader, resolver, examples)
     problems = sorted([*examples.problems, *unresolved], key=lambda p: p.line)
@@ -997,6 +997,9 @@ def load_examples(grader: Grader, resolver: RubricResolver, examples: ExamplesFi
         say(f"example skipped: {examples.name}: {problem}")
     questions = plural(len(built.questions), "question")
     fitted = f"too few to fit: {built.share:.2f}"
+    alike = len({float(g) for q in built.questions.values() for g in q.grades}) == 1
+    if alike and len(built) >= FIT_AT_LEAST:
+        fitted = f"all graded alike, nothing to fit: {built.share:.2f}"
     if built.fitted_on:  # of a fixed sample, those another example of their question could read
         fitted = f"fitted on {built.fitted_on} of them: {built.share:.2f}"
     near_from = built.trust.near_from
