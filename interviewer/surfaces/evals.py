@@ -173,17 +173,20 @@ def semeval_rows(folder: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+def adhoc_rubrics(rows: list[dict]) -> list[Rubric]:
+    """Each row's ad-hoc rubric, built from its question and reference answer once per pair of them."""
+    built: dict[tuple[str, str], Rubric] = {}
+    for r in rows:
+        key = (r["question"], r["reference_answer"])
+        if key not in built:
+            built[key] = adhoc_rubric(*key)
+    return [built[(r["question"], r["reference_answer"])] for r in rows]
+
+
 def assess_adhoc(grader: Grader, rows: list[dict], answer: str) -> list[Assessment]:
     """Rows that carry their own question and reference answer, each graded against an ad-hoc rubric
     built from that reference, exactly as `interviewer grade` does."""
-    rubrics = {}
-    items = []
-    for r in rows:
-        key = (r["question"], r["reference_answer"])
-        if key not in rubrics:
-            rubrics[key] = adhoc_rubric(r["question"], r["reference_answer"])
-        items.append((rubrics[key], r[answer]))
-    return grader.assess_many(items)
+    return grader.assess_many(list(zip(adhoc_rubrics(rows), [r[answer] for r in rows], strict=True)))
 
 
 def _semeval_features(grader: Grader, rows: list[dict]) -> tuple[np.ndarray, np.ndarray, list[Assessment]]:
@@ -206,17 +209,17 @@ def train_examples(
 ) -> ExampleSet:
     """A training split's answers as graded examples of their (ad-hoc) questions, as `interviewer
     grade --examples` reads them (what a course that graded some answers by hand has), their share
-    fitted on `graded`, a sample of those rows already assessed, as `grade --examples` fits it on
-    all of them."""
+    and start fitted on `graded`, a sample of those rows already assessed, as `grade --examples`
+    fits them on a sample of its own."""
     from interviewer.grading.examples import GradedExample
 
-    def example(r: dict) -> tuple[Rubric, GradedExample]:
-        rubric = adhoc_rubric(r["question"], r["reference_answer"])
-        return rubric, GradedExample(r[answer], float(grade_of(r)), r["id"])
+    def examples_of(chosen: list[dict]) -> list[tuple[Rubric, GradedExample]]:
+        answers = [GradedExample(r[answer], float(grade_of(r)), r["id"]) for r in chosen]
+        return list(zip(adhoc_rubrics(chosen), answers, strict=True))
 
-    built = grader.example_set([example(r) for r in rows])
+    built = grader.example_set(examples_of(rows))
     grades = [_exact_grade(grader, a) for a in assessments]
-    return grader.fit_examples(built, [example(r) for r in graded], grades)
+    return grader.fit_examples(built, examples_of(graded), grades)
 
 
 def scores_with_examples(
