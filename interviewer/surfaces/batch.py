@@ -126,8 +126,13 @@ def _clean(value: object) -> str | None:
     return text if text.strip() else None
 
 
+def _columns(data: dict) -> dict:
+    """A record's values by column name, as matched: trimmed and lower-cased."""
+    return {str(k).strip().lower(): v for k, v in data.items() if k is not None}
+
+
 def _to_row(line: int, data: dict, unit: str = "line") -> Parsed:
-    data = {str(k).strip().lower(): v for k, v in data.items() if k is not None}
+    data = _columns(data)
 
     def problem(row_id: str | None, message: str) -> Parsed:
         return Parsed(line, problem=RowProblem(line, row_id, message, unit))
@@ -160,13 +165,15 @@ def read_text(path: Path, error: type[ValueError] = InputError) -> str:
     return files.read_text(path, error)
 
 
+def parse_record(record: Record) -> Parsed:
+    if record.problem or record.data is None:
+        problem = RowProblem(record.number, None, record.problem or "empty row", record.unit)
+        return Parsed(record.number, problem=problem)
+    return _to_row(record.number, record.data, record.unit)
+
+
 def parse_records(records: Iterator[Record]) -> Iterator[Parsed]:
-    for record in records:
-        if record.problem or record.data is None:
-            problem = RowProblem(record.number, None, record.problem or "empty row", record.unit)
-            yield Parsed(record.number, problem=problem)
-        else:
-            yield _to_row(record.number, record.data, record.unit)
+    return map(parse_record, records)
 
 
 def read_rows(source: Path | str, fmt: str | None = None) -> Iterator[Parsed]:
@@ -240,12 +247,12 @@ def read_examples(source: Path | str, fmt: str | None = None) -> ExamplesFile:
     problems: list[RowProblem] = []
     seen: dict[str, int] = {}
     for record in records:
-        parsed = next(parse_records(iter([record])))
+        parsed = parse_record(record)
         if parsed.problem is not None:
             problems.append(parsed.problem)
             continue
         assert parsed.row is not None and record.data is not None  # a Parsed holds a row or a problem
-        data = {str(k).strip().lower(): v for k, v in record.data.items() if k is not None}
+        data = _columns(record.data)
         where = (parsed.line, parsed.row.id)
         grade = _example_grade(data.get("grade"))
         if grade is None:
