@@ -310,8 +310,9 @@ def test_unusable_examples_are_named_by_line_and_id_and_the_rest_are_used(run, t
 def test_an_examples_file_with_no_usable_row_is_one_clear_error(run, tmp_path):
     examples = write_jsonl(tmp_path / "examples.jsonl", [_row("e1", GOOD, grade=9)])
     answers = write_jsonl(tmp_path / "answers.jsonl", [_row("a1", GOOD)])
-    with pytest.raises(InputError, match="no usable graded example"):
+    with pytest.raises(InputError, match="no usable graded example") as refused:
         run(answers, tmp_path / "out.jsonl", examples=examples)
+    assert "(first: line 1 (id e1): `grade` must be a number from 0 to 5" in str(refused.value)
     missing = write_jsonl(tmp_path / "ungraded.jsonl", [_row("e1", GOOD)])
     with pytest.raises(InputError, match="grade"):
         run(answers, tmp_path / "out.jsonl", examples=missing)

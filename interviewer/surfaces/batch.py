@@ -275,8 +275,10 @@ def read_examples(source: Path | str, fmt: str | None = None) -> ExamplesFile:
             seen[parsed.row.id] = parsed.line
             rows.append(ExampleRow(parsed.line, parsed.row, grade, record.unit))
     if not rows:
+        first = f" (first: {problems[0]})" if problems else ""
         raise InputError(
-            f"{name}: no usable graded example (each row needs `id`, `answer`, `grade` 0-5 and the question)"
+            f"{name}: no usable graded example{first}; each row needs `id`, `answer`, `grade` 0-5 "
+            "and the question"
         )
     return ExamplesFile(name, rows, problems)
 
