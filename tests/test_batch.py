@@ -148,6 +148,132 @@ def test_a_question_with_its_own_reference_is_graded_against_an_adhoc_rubric(run
     assert good["score"] >= 4.0 > bad["score"]
 
 
+OVERFIT_Q = "Name one way to reduce overfitting in a neural network and say how it helps."
+DROPOUT_REF = (
+    "Dropout randomly zeroes activations during training, so units cannot co-adapt and the network "
+    "must learn redundant features."
+)
+DECAY_REF = (
+    "Weight decay adds a penalty on the size of the weights to the loss, which keeps the model simpler "
+    "and less able to memorise noise."
+)
+DECAY_ANSWER = (
+    "Put an L2 penalty on the weights into the loss, so the network stays simple and does not memorise "
+    "the noise in the training data."
+)
+
+
+def test_a_row_with_several_reference_answers_keeps_the_grade_of_the_one_it_matches_best(run, tmp_path):
+    """Other acceptable answers go in reference_answer_2, …: an answer that says what the second one
+    says is graded against it (and told so), the same from CSV (blank cells left out) and JSONL."""
+    source = tmp_path / "answers.csv"
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["id", "question", "reference_answer", "reference_answer_2", "reference_answer_3", "answer"]
+        )
+        writer.writerow(["one-ref", OVERFIT_Q, DROPOUT_REF, "", "", DECAY_ANSWER])
+        writer.writerow(["two-refs", OVERFIT_Q, DROPOUT_REF, "", DECAY_REF, DECAY_ANSWER])
+        writer.writerow(
+            [
+                "wrong",
+                OVERFIT_Q,
+                DROPOUT_REF,
+                DECAY_REF,
+                "",
+                "Train it for longer with a bigger learning rate.",
+            ]
+        )
+    run(source, tmp_path / "out.jsonl")
+    one, two, wrong = read_jsonl(tmp_path / "out.jsonl")
+    assert two["score"] >= one["score"] + 1.0 and two["score"] > wrong["score"]
+    assert two["explanation"].endswith(
+        "Graded against the one of its 2 reference answers it matches best: “Weight decay adds a penalty on "
+        "the size of the weights to…”."
+    )
+    assert "reference answer" not in one["explanation"]  # one reference: nothing to say
+    # One question, however many acceptable answers a row lists: graded examples still meet it.
+    assert two["question_id"] == one["question_id"]
+
+    rows = [
+        {
+            "id": "two-refs",
+            "question": OVERFIT_Q,
+            "reference_answer": DROPOUT_REF,
+            "reference_answer_2": DECAY_REF,
+            "answer": DECAY_ANSWER,
+        }
+    ]
+    run(write_jsonl(tmp_path / "answers.jsonl", rows), tmp_path / "out-json.jsonl")
+    [from_json] = read_jsonl(tmp_path / "out-json.jsonl")
+    assert (from_json["score"], from_json["explanation"]) == (two["score"], two["explanation"])
+
+
+def test_other_reference_answers_join_the_fingerprint(run, tmp_path):
+    """A row whose other acceptable answers change is graded again on resume; one without any keeps
+    the fingerprint it had before they existed."""
+    row = {"id": "r", "question": OVERFIT_Q, "reference_answer": DROPOUT_REF, "answer": DECAY_ANSWER}
+    source, output = tmp_path / "answers.jsonl", tmp_path / "out.jsonl"
+    run(write_jsonl(source, [row]), output)
+    [before] = read_jsonl(output)
+    summary = run(write_jsonl(source, [{**row, "reference_answer_2": DECAY_REF}]), output)
+    assert summary.regraded == 1
+    [after] = read_jsonl(output)
+    assert after["fingerprint"] != before["fingerprint"] and after["score"] > before["score"]
+    summary = run(write_jsonl(source, [row]), output)
+    assert summary.regraded == 1 and read_jsonl(output) == [before]
+
+
+def test_the_critic_reads_the_reference_answer_the_answer_was_graded_against(run, tmp_path):
+    """Critiqued against the first reference, an answer that gives the second would read as wrong."""
+    from scripted_chat import ScriptedChatModel
+
+    from interviewer.critic import Critic
+
+    chat = ScriptedChatModel()
+    row = {"question": OVERFIT_Q, "reference_answer": DROPOUT_REF, "reference_answer_2": DECAY_REF}
+    rows = [{"id": "decay", **row, "answer": DECAY_ANSWER}, {"id": "wrong", **row, "answer": "Train longer."}]
+    run(write_jsonl(tmp_path / "answers.jsonl", rows), tmp_path / "out.jsonl", critic=Critic(chat))
+    references = [
+        prompt[-1]["content"].split("REFERENCE", 1)[1].split("KEY POINTS", 1)[0] for prompt in chat.prompts
+    ]
+    assert len(references) == 2
+    assert DECAY_REF in references[0] and DROPOUT_REF not in references[0]
+    assert DROPOUT_REF in references[1]  # graded alike against both: the first
+
+
+def test_reference_answers_that_cannot_be_read_are_named_by_row(run, tmp_path):
+    base = {"question": OVERFIT_Q, "answer": DECAY_ANSWER}
+    source = write_jsonl(
+        tmp_path / "answers.jsonl",
+        [
+            {"id": "no-first", **base, "reference_answer_2": DECAY_REF},
+            {"id": "a-list", **base, "reference_answer": [DROPOUT_REF, DECAY_REF]},
+            {"id": "too-many", **base, "reference_answer": DROPOUT_REF, "reference_answer_17": DECAY_REF},
+            {"id": "tiny-other", **base, "reference_answer": DROPOUT_REF, "reference_answer_2": "ab"},
+            {"id": "misnumbered", **base, "reference_answer": DROPOUT_REF, "reference_answer_02": DECAY_REF},
+            {"id": "blank-second", **base, "reference_answer_2": " ", "reference_answer_3": DECAY_REF},
+            {"id": "ok", **base, "reference_answer": DROPOUT_REF, "reference_answer_2": DECAY_REF},
+        ],
+    )
+    summary = run(source, tmp_path / "out.jsonl")
+    assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["ok"]
+    assert [str(p) for p in summary.errors] == [
+        "line 1 (id no-first): `reference_answer_2` needs `reference_answer` too "
+        "(the first reference answer)",
+        "line 2 (id a-list): `reference_answer` must be text; give other acceptable answers as "
+        "`reference_answer_2`, `reference_answer_3`, …",
+        "line 3 (id too-many): unknown column `reference_answer_17`: other acceptable answers go in "
+        "`reference_answer_2` … `reference_answer_16` (at most 16 reference answers)",
+        "line 4 (id tiny-other): the reference answer 'ab' is too short to grade against; "
+        "give a sentence or more",
+        "line 5 (id misnumbered): unknown column `reference_answer_02`: other acceptable answers go in "
+        "`reference_answer_2` … `reference_answer_16` (at most 16 reference answers)",
+        "line 6 (id blank-second): `reference_answer_3` needs `reference_answer` too "
+        "(the first reference answer)",
+    ]
+
+
 def test_an_empty_answer_is_graded_zero_not_rejected(run, tmp_path):
     source = tmp_path / "answers.csv"
     source.write_text('id,question_id,answer\nblank,000-12,\nspaces,000-12,"   "\n', encoding="utf-8")

@@ -244,6 +244,16 @@ def test_graded_examples_move_an_answer_towards_the_grades_of_answers_like_it(ru
     assert any("all graded alike, nothing to fit" in line for line in run.lines)
 
 
+def test_examples_meet_answers_whose_rows_list_other_acceptable_answers(run, tmp_path):
+    """Examples given with the first reference only still inform rows that list more: one question."""
+    other = "A shorted battery drives a huge current through its own internal resistance, which heats it."
+    answers = write_jsonl(tmp_path / "answers.jsonl", [_row("a1", BAD, reference_answer_2=other)])
+    lenient = write_jsonl(tmp_path / "lenient.jsonl", [_row(f"e{i}", BAD, grade=5) for i in range(4)])
+    run(answers, tmp_path / "out.jsonl", examples=lenient)
+    (graded,) = read_jsonl(tmp_path / "out.jsonl")
+    assert graded["examples_weight"] > 0 and "Graded examples" in graded["explanation"]
+
+
 def _ten_examples(path: Path) -> Path:
     """Five answers graded 0-5, each twice (the second with a trailing space: another example)."""
     graded = [(GOOD, 5), (REFERENCE, 5), (BAD, 1), ("It gets hot.", 2), ("Electrons.", 0)]

@@ -56,6 +56,8 @@ def rows() -> list[dict]:
         out.append(
             {"id": f"adhoc-{i}", "question": WARMUP_Q, "reference_answer": WARMUP_REF, "answer": answer}
         )
+    # Another acceptable answer, in a column the other rows do not have.
+    out.append({**out[-1], "id": "two-refs", "reference_answer_2": "Small steps first, then larger ones."})
     return out
 
 
@@ -94,14 +96,14 @@ def test_ray_results_equal_the_single_process_path_row_by_row_and_resume(local_r
         options=BatchOptions(chunk=3),
         actors=2,
     )
-    assert summary.graded == single.graded == 7 and len(summary.errors) == 1
+    assert summary.graded == single.graded == 8 and len(summary.errors) == 1
     got = same_records(tmp_path)
     assert "ghost" in console.file.getvalue()
 
     again = run_ray(
         Workspace(ROOT), source, tmp_path / "ray.jsonl", console=console, options=BatchOptions(), actors=2
     )
-    assert again.graded == 0 and again.skipped_done == 7
+    assert again.graded == 0 and again.skipped_done == 8
     assert read(tmp_path / "ray.jsonl") == got
 
 
@@ -125,7 +127,7 @@ def test_ray_in_bf16_equals_the_single_process_path_in_bf16(local_ray, tmp_path)
         options=BatchOptions(chunk=2),
         actors=2,
     )
-    assert len(same_records(tmp_path)) == 7
+    assert len(same_records(tmp_path)) == 8
 
 
 def test_the_single_process_path_never_imports_ray(tmp_path):
@@ -176,3 +178,17 @@ def test_ray_reads_graded_examples_as_the_single_process_path_does(local_ray, gr
     with pytest.raises(InputError, match="is also the output"):
         run_ray(Workspace(ROOT), source, kept, console=console, options=BatchOptions(examples=kept))
     assert kept.read_text() == before
+
+
+def test_ray_names_a_misnumbered_reference_column_as_the_single_process_path_does(local_ray, tmp_path):
+    """Only the row columns reach the actors, so a `reference_answer_17` would vanish unread."""
+    source = tmp_path / "answers.csv"
+    source.write_text(
+        f'id,question,reference_answer,reference_answer_17,answer\na,"{WARMUP_Q}","{WARMUP_REF}",x,y\n'
+    )
+    console = Console(file=io.StringIO(), width=200)
+    with pytest.raises(
+        InputError, match=r"unknown column `reference_answer_17`: other acceptable answers go in"
+    ):
+        run_ray(Workspace(ROOT), source, tmp_path / "out.jsonl", console=console)
+    assert not (tmp_path / "out.jsonl").exists()

@@ -25,6 +25,10 @@ def apply_critic(
     critique in order. When `stop()` turns true after a window, the items not yet sent are dropped:
     the list returned then ends with the last item of that window.
     """
+    from interviewer.grading.grader import graded_against
+
+    # Each answer is critiqued against the reference answer it was graded against, not the first.
+    items = [(graded_against(rubric, grade), answer, grade) for rubric, answer, grade in items]
     out = [grade for _, _, grade in items]
     pending = [i for i, grade in enumerate(out) if grade.score is not None]
     step = max(1, workers)

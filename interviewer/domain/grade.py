@@ -71,6 +71,9 @@ class Grade(BaseModel):
     signals: dict[str, float] = Field(default_factory=dict)
     explanation: str = ""
     critic: CriticNote | None = None
+    # Which of the rubric's acceptable reference answers it was graded against (0: its own reference;
+    # n: its n-th other one). Not written out: the explanation says it.
+    matched_reference: int = Field(default=0, ge=0, exclude=True)
 
     @property
     def guarded(self) -> bool:

@@ -8,12 +8,13 @@ fitted on the dev set maps the signals to 0–5. No I/O; deterministic for a giv
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -123,20 +124,54 @@ class RubricVectors:
     misconceptions: np.ndarray
 
 
-def adhoc_rubric(question: str, reference: str, question_id: str | None = None) -> Rubric:
-    """A rubric for a question not in the banks: its reference answer cut into key points."""
+def adhoc_rubric(
+    question: str, reference: str, question_id: str | None = None, others: Sequence[str] = ()
+) -> Rubric:
+    """A rubric for a question not in the banks: its reference answer cut into key points. `others`
+    are other acceptable answers, each checked here to make a rubric of its own (as graded). The id
+    is the question's and first reference's, whatever the others: the examples of a question and its
+    answers meet by it."""
     qid = question_id or "adhoc-" + hashlib.sha256(f"{question}\n{reference}".encode()).hexdigest()[:10]
     points = derive_key_points(reference, question=question)
     if not points:
         points = [KeyPoint(text=reference.strip(), source="bank")]
-    return Rubric(
+    rubric = Rubric(
         question_id=qid,
         bank="adhoc",
         question=question,
         reference=reference,
         reference_source="bank",
         key_points=points,
+        other_references=list(others),
     )
+    acceptable_rubrics(rubric)  # a reference too short to grade against fails here, not mid-batch
+    return rubric
+
+
+@functools.lru_cache(maxsize=ADHOC_VECTORS)
+def _acceptable_variant(question: str, reference: str, question_id: str) -> Rubric:
+    """One other acceptable answer's rubric, built once per run (a batch grades many answers to it)."""
+    return adhoc_rubric(question, reference, question_id)
+
+
+def acceptable_rubrics(rubric: Rubric) -> list[Rubric]:
+    """The rubric, then one per other acceptable answer (same question and id): an answer is graded
+    against each and keeps the best grade, as a grader who lists several acceptable answers would."""
+    others = [_acceptable_variant(rubric.question, o, rubric.question_id) for o in rubric.other_references]
+    return [rubric, *others]
+
+
+def graded_against(rubric: Rubric, grade: Grade) -> Rubric:
+    """The rubric of the acceptable answer a grade was given against (the critic must read that one)."""
+    return acceptable_rubrics(rubric)[grade.matched_reference] if rubric.other_references else rubric
+
+
+def _quoted(text: str, limit: int = 60) -> str:
+    """A text's opening, quoted: enough to tell which of several references is meant."""
+    flat = " ".join(text.split())
+    if len(flat) > limit:
+        flat = flat[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"  # at a word's end
+    return f"“{flat}”"
 
 
 def _normalize(vector: np.ndarray) -> np.ndarray:
@@ -829,7 +864,37 @@ class Grader:
     def _assess(
         self, items: Sequence[tuple[Rubric | str, str]], floored: bool, second_look: bool = True
     ) -> list[Assessment]:
-        prepared = [self._prepare(self.rubric(r) if isinstance(r, str) else r, a) for r, a in items]
+        """Each answer assessed against its rubric, or, where the rubric lists other acceptable
+        answers, against each of them (one batch), keeping the one it is graded best against."""
+        rubrics = [self.rubric(r) if isinstance(r, str) else r for r, _ in items]
+        if not any(r.other_references for r in rubrics):
+            return self._assess_each(
+                [(r, a) for r, (_, a) in zip(rubrics, items, strict=True)], floored, second_look
+            )
+        variants = [acceptable_rubrics(r) for r in rubrics]
+        flat = [(v, a) for vs, (_, a) in zip(variants, items, strict=True) for v in vs]
+        assessed = iter(self._assess_each(flat, floored, second_look))
+        chosen = []
+        for vs in variants:
+            options = [next(assessed) for _ in vs]
+            scores = [self._exact_score(a) for a in options]
+            best = max(range(len(options)), key=lambda i: scores[i])  # the first of equals: the reference
+            chosen.append(replace(options[best], matched=best, acceptable=len(options)))
+        return chosen
+
+    def _exact_score(self, assessment: Assessment) -> float:
+        """The unrounded grade an assessment earns (-1 where none: a guard, no reference)."""
+        if assessment.signals is None:
+            return -1.0
+        return float(
+            grade_from_signals(assessment.rubric, assessment.signals, self.calibration, exact=True).score
+            or 0.0
+        )
+
+    def _assess_each(
+        self, items: Sequence[tuple[Rubric, str]], floored: bool, second_look: bool = True
+    ) -> list[Assessment]:
+        prepared = [self._prepare(r, a) for r, a in items]
         # One embedding batch for every answer's sentences and every new ad-hoc rubric's texts
         # (sentence-transformers sorts a batch by length, so mixing them costs no padding).
         texts = {t for p in prepared if p.graded for t in p.texts or ()}
@@ -899,7 +964,7 @@ class Grader:
         ]
         if not suspects:
             return
-        rivals = self._assess(
+        rivals = self._assess_each(
             [(self.rubric(s.off_topic_match or ""), answer) for s, answer in suspects],
             floored,
             second_look=False,
@@ -986,8 +1051,18 @@ class Grader:
 
     def grade_assessment(self, assessment: Assessment, calibration: Calibration | None = None) -> Grade:
         if assessment.signals is None:
-            return _ungraded(assessment.rubric, assessment.flags, assessment.content_free)
-        return grade_from_signals(assessment.rubric, assessment.signals, calibration or self.calibration)
+            grade = _ungraded(assessment.rubric, assessment.flags, assessment.content_free)
+        else:
+            grade = grade_from_signals(assessment.rubric, assessment.signals, calibration or self.calibration)
+        if assessment.acceptable > 1:
+            update: dict[str, object] = {"matched_reference": assessment.matched}
+            if grade.score is not None and not grade.guarded:
+                quoted = _quoted(assessment.rubric.reference or "")
+                of = f"the one of its {assessment.acceptable} reference answers it matches best"
+                note = f"Graded against {of}: {quoted}."
+                update["explanation"] = f"{grade.explanation} {note}".strip()
+            grade = grade.model_copy(update=update)
+        return grade
 
     def _prepare(self, rubric: Rubric, answer: str) -> _Prepared:
         flags: list[str] = []
@@ -1287,6 +1362,10 @@ class Assessment:
     flags: list[str]
     # Flagged empty though something was typed ("It will work."): said so, not "no answer was given".
     content_free: bool = False
+    # Of `acceptable` reference answers (the rubric's and its other acceptable ones), the one this
+    # assessment is against: 0 the rubric's own.
+    matched: int = 0
+    acceptable: int = 1
 
 
 @dataclass

@@ -6,7 +6,7 @@ bank question whose text is most similar, if it is similar enough (MATCH_THRESHO
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,8 @@ class Resolution:
     matched: str | None = None
     similarity: float | None = None
     problem: str | None = None
+    # SHORT_REFERENCE: the reference answer too short to grade against, where the row gave several.
+    short: str | None = None
 
 
 def needs_match(question_id: str | None, reference_answer: str | None) -> bool:
@@ -45,12 +47,13 @@ def resolve_rubric(
     question_id: str | None,
     question: str | None,
     reference_answer: str | None,
-    adhoc: Callable[[str, str], Rubric] | None = None,
+    adhoc: Callable[[str, str, Sequence[str]], Rubric] | None = None,
     match: tuple[str, float] | None = None,
+    other_references: Sequence[str] = (),
 ) -> Resolution:
-    """The rubric a row is graded against. `adhoc` builds (or reuses) an ad-hoc rubric; `match` is
-    the row's best bank match when the caller matched several questions in one batch (else it is
-    matched here)."""
+    """The rubric a row is graded against. `adhoc` builds (or reuses) an ad-hoc rubric from the
+    question, the reference and the other acceptable answers; `match` is the row's best bank match
+    when the caller matched several questions in one batch (else it is matched here)."""
     if question_id:
         if question_id not in grader.index.rubrics:
             return Resolution(problem=UNKNOWN_ID)
@@ -58,12 +61,32 @@ def resolve_rubric(
     if reference_answer:
         from interviewer.grading.grader import adhoc_rubric
 
-        build = adhoc or adhoc_rubric
+        def build_adhoc(question: str, reference: str, others: Sequence[str]) -> Rubric:
+            return adhoc_rubric(question, reference, others=others)
+
+        build = adhoc or build_adhoc
         try:
-            return Resolution(build(question or "", reference_answer))
+            return Resolution(build(question or "", reference_answer, tuple(other_references)))
         except ValidationError:
-            return Resolution(problem=SHORT_REFERENCE)
+            short = next(r for r in (reference_answer, *other_references) if not _gradable(question or "", r))
+            return Resolution(problem=SHORT_REFERENCE, short=short if other_references else None)
     matched, similarity = match if match is not None else grader.match_question(question or "")
     if not matched or similarity < MATCH_THRESHOLD:
         return Resolution(matched=matched, similarity=similarity, problem=NO_MATCH)
     return Resolution(grader.rubric(matched), matched, similarity)
+
+
+def _gradable(question: str, reference: str) -> bool:
+    from interviewer.grading.grader import adhoc_rubric
+
+    try:
+        adhoc_rubric(question, reference)
+    except ValidationError:
+        return False
+    return True
+
+
+def short_reference_message(found: Resolution) -> str:
+    """What `grade` and `eval` say of a reference answer too short to grade against."""
+    which = "`reference_answer`" if found.short is None else f"the reference answer {found.short.strip()!r}"
+    return f"{which} is too short to grade against; give a sentence or more"

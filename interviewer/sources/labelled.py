@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from interviewer.domain.errors import InterviewerError
+from interviewer.sources.references import ReferencesError, reference_answers
 
 
 class EvalInputError(InterviewerError, ValueError):
@@ -23,6 +24,7 @@ class LabelledRow(BaseModel):
     question_id: str | None = None
     question: str | None = None
     reference_answer: str | None = None
+    other_references: list[str] = Field(default_factory=list)  # reference_answer_2, …
     category: str = "uncategorized"
 
 
@@ -30,6 +32,8 @@ DATASET_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json")
 
 # The public sets, as `../shared/benchmarks` lays them out: each set's folder and file.
 SEMEVAL_DIR, SEMEVAL_FILE = "semeval2013", "semeval2013.csv"
+# Every reference answer of each question, with Beetle's category for it.
+SEMEVAL_REFERENCES_FILE = "semeval2013_reference_answers.csv"
 SAF_DIR, SAF_FILE = "saf", "saf_communication_networks_english.csv"
 SNLI_DIR, SNLI_FILE = "snli_subset", "snli_1.0_dev_test_prefix.csv"
 
@@ -86,7 +90,11 @@ def load_labelled(paths: list[Path]) -> list[LabelledRow]:
             if not 0 <= grade <= 5 or math.isnan(grade):
                 raise EvalInputError(f"{where}: grade {grade} is outside 0–5")
             question_id, question = _text(data.get("question_id")), _text(data.get("question"))
-            reference = _text(data.get("reference_answer"))
+            try:
+                references = reference_answers(data)
+            except ReferencesError as exc:
+                raise EvalInputError(f"{where}: {exc}") from None
+            reference = references[0].strip() if references else None
             if not (question_id or question):
                 raise EvalInputError(f"{where}: needs `question_id` or `question`")
             if reference and not question:
@@ -104,6 +112,7 @@ def load_labelled(paths: list[Path]) -> list[LabelledRow]:
                     question_id=question_id,
                     question=question,
                     reference_answer=reference,
+                    other_references=references[1:],
                     category=_text(data.get("category")) or "uncategorized",
                 )
             )

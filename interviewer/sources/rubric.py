@@ -132,6 +132,10 @@ class Rubric(BaseModel):
     misconceptions: list[Misconception] = Field(default_factory=list)
     follow_ups: list[FollowUp] = Field(default_factory=list)
     group: str | None = Field(default=None, description="concept group shared by duplicate questions")
+    # Other acceptable answers to an ad-hoc question (a batch row's `reference_answer_2`, …, Beetle's
+    # alternative references): an answer is graded against each and keeps its best grade. Not part of
+    # a bank's rubric file.
+    other_references: list[str] = Field(default_factory=list, exclude=True)
 
     @property
     def prompt(self) -> str:

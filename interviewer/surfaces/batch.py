@@ -28,11 +28,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from interviewer.domain.grade import FLAG_CRITIC_FAILED, Grade
-from interviewer.grading.resolve import SHORT_REFERENCE, UNKNOWN_ID, Resolution, needs_match, resolve_rubric
+from interviewer.grading.resolve import (
+    SHORT_REFERENCE,
+    UNKNOWN_ID,
+    Resolution,
+    needs_match,
+    resolve_rubric,
+    short_reference_message,
+)
 from interviewer.sources import files
+from interviewer.sources.references import ReferencesError, reference_answers
 from interviewer.sources.rubric import Rubric
 
 if TYPE_CHECKING:
@@ -98,6 +106,8 @@ class AnswerRow(BaseModel):
     question_id: str | None = None
     question: str | None = None
     reference_answer: str | None = None
+    # reference_answer_2, …: other acceptable answers (the answer keeps its best grade).
+    other_references: list[str] = Field(default_factory=list)
 
 
 @dataclass
@@ -143,7 +153,11 @@ def _to_row(line: int, data: dict, unit: str = "line") -> Parsed:
     if "answer" not in data:
         return problem(row_id, "missing `answer` column")
     question_id, question = _clean(data.get("question_id")), _clean(data.get("question"))
-    reference = _clean(data.get("reference_answer"))
+    try:
+        references = reference_answers(data)
+    except ReferencesError as exc:
+        return problem(row_id, str(exc))
+    reference = references[0] if references else None
     if not question_id and not question:
         return problem(row_id, "needs `question_id` or `question`")
     if reference and not question:
@@ -155,6 +169,7 @@ def _to_row(line: int, data: dict, unit: str = "line") -> Parsed:
             question_id=question_id.strip() if question_id else None,
             question=question,
             reference_answer=reference,
+            other_references=references[1:],
         )
     except ValidationError as exc:
         return problem(row_id, exc.errors()[0]["msg"])
@@ -208,7 +223,7 @@ class ExamplesFile:
         payload = json.dumps(
             [
                 # The id too: it is named in explanations and left out of its own reading.
-                [e.row.id, e.row.answer, e.row.question_id, e.row.question, e.row.reference_answer, e.grade]
+                [*_row_key(e.row), e.grade]
                 for e in self.rows
             ],
             ensure_ascii=False,
@@ -352,11 +367,15 @@ def run_settings(ws: Workspace, critic: Critic | None = None, examples: Examples
     return json.dumps(settings, sort_keys=True)
 
 
+def _row_key(row: AnswerRow) -> list:
+    """What a row is graded from; other acceptable answers only where given, so the fingerprints
+    of rows without them are as before."""
+    key = [row.id, row.answer, row.question_id, row.question, row.reference_answer]
+    return key + [row.other_references] if row.other_references else key
+
+
 def fingerprint(row: AnswerRow, settings: str) -> str:
-    payload = json.dumps(
-        [row.id, row.answer, row.question_id, row.question, row.reference_answer, settings],
-        ensure_ascii=False,
-    )
+    payload = json.dumps([*_row_key(row), settings], ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -739,16 +758,16 @@ class RubricResolver:
 
     def __init__(self, grader: Grader) -> None:
         self.grader = grader
-        self.adhoc: OrderedDict[tuple[str, str], Rubric] = OrderedDict()
+        self.adhoc: OrderedDict[tuple[str, str, tuple[str, ...]], Rubric] = OrderedDict()
 
-    def adhoc_rubric(self, question: str, reference: str) -> Rubric:
+    def adhoc_rubric(self, question: str, reference: str, others: Sequence[str] = ()) -> Rubric:
         from interviewer.grading.grader import adhoc_rubric
 
-        key = (question, reference)
+        key = (question, reference, tuple(others))
         if key in self.adhoc:
             self.adhoc.move_to_end(key)
             return self.adhoc[key]
-        rubric = adhoc_rubric(question, reference)
+        rubric = adhoc_rubric(question, reference, others=others)
         self.adhoc[key] = rubric
         while len(self.adhoc) > ADHOC_CACHE:
             self.adhoc.popitem(last=False)
@@ -772,7 +791,12 @@ class RubricResolver:
                 by_text.append(i)
                 continue
             found = resolve_rubric(
-                self.grader, row.question_id, row.question, row.reference_answer, adhoc=self.adhoc_rubric
+                self.grader,
+                row.question_id,
+                row.question,
+                row.reference_answer,
+                adhoc=self.adhoc_rubric,
+                other_references=row.other_references,
             )
             settle(i, found)
         questions = [jobs[i].row.question or "" for i in by_text]
@@ -789,7 +813,7 @@ def _unresolved(job: Job, found: Resolution) -> str:
     if found.problem == UNKNOWN_ID:
         return f"unknown question_id {row.question_id!r}; see `interviewer questions`"
     if found.problem == SHORT_REFERENCE:
-        return "`reference_answer` is too short to grade against; give a sentence or more"
+        return short_reference_message(found)
     message = (
         f"no bank question matches {(row.question or '')[:60]!r} (best {found.matched or 'none'} at "
         f"{found.similarity or 0.0:.2f}); add `reference_answer` to grade it against your own reference"

@@ -19,6 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from interviewer.grading.embedding import is_gpu
+from interviewer.sources.references import (
+    NUMBERED_REFERENCES,
+    unknown_column_message,
+    unknown_reference_columns,
+)
 from interviewer.sources.tables import InputError, format_of
 from interviewer.surfaces.batch import (
     CHUNK,
@@ -45,7 +50,7 @@ if TYPE_CHECKING:
     from interviewer.grading.examples import ExampleSet
     from interviewer.workspace import Workspace
 
-ROW_COLUMNS = ("id", "answer", "question_id", "question", "reference_answer")
+ROW_COLUMNS = ("id", "answer", "question_id", "question", "reference_answer", *NUMBERED_REFERENCES)
 # Variables the actors need to grade as the driver would (models, caches, critic endpoint).
 PASSED_PREFIXES = ("INTERVIEWER_", "OPENAI_", "HF_", "TRANSFORMERS_")
 
@@ -149,6 +154,11 @@ def _dataset(ray, source: str, fmt: str | None):
         dataset = ray.data.read_json(source, lines=True, num_cpus=LIGHT)
     else:
         dataset = _read_csv(ray, source, kind)
+    # Only the row columns reach the actors: a misnumbered reference column would vanish unread, where
+    # the single-process reader names it.
+    unknown = unknown_reference_columns(list(dataset.schema().names))
+    if unknown:
+        raise InputError(f"{source}: {unknown_column_message(unknown[0])}")
     return dataset.map_batches(as_text_columns, batch_size=None, batch_format="pyarrow", num_cpus=LIGHT)
 
 
@@ -221,6 +231,8 @@ def run_ray(
     context.enable_progress_bars = False
     try:
         dataset = _dataset(ray, source, options.fmt)
+    except InputError:
+        raise
     except Exception as exc:  # Ray wraps reader errors in its own; say which file
         raise InputError(f"{input_path}: cannot be read by Ray Data ({str(exc).splitlines()[0]})") from None
 

@@ -1,0 +1,65 @@
+"""A row's reference answers: `reference_answer`, then other acceptable answers in numbered columns.
+
+A question often has more than one acceptable answer (a marking scheme's "or", Beetle's BEST, GOOD
+and MINIMAL references). A row gives them as `reference_answer`, `reference_answer_2`, … (the same
+columns in CSV, JSONL and Parquet); the answer is graded against each and keeps its best grade.
+"""
+
+from __future__ import annotations
+
+import re
+
+REFERENCE = "reference_answer"
+MAX_REFERENCES = 16  # each one is another grading of the answer
+NUMBERED_REFERENCES = tuple(f"{REFERENCE}_{n}" for n in range(2, MAX_REFERENCES + 1))
+_NUMBERED_LIKE = re.compile(rf"{REFERENCE}_\d+")
+
+
+class ReferencesError(ValueError):
+    """Reference answers that cannot be read; the message says which column and what to do."""
+
+
+def _text(value: object, column: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple, dict)):
+        raise ReferencesError(
+            f"`{column}` must be text; give other acceptable answers as "
+            f"`{NUMBERED_REFERENCES[0]}`, `{NUMBERED_REFERENCES[1]}`, …"
+        )
+    text = str(value)
+    return text if text.strip() else None
+
+
+def reference_answers(data: dict) -> list[str]:
+    """The row's reference answers, `reference_answer` first, then the numbered ones in order; blank
+    cells (a CSV row with fewer alternatives than its header) and repeats are left out. `data`'s keys
+    are column names as matched (trimmed, lower-cased)."""
+    unknown = unknown_reference_columns(list(data))
+    if unknown:
+        raise ReferencesError(unknown_column_message(unknown[0]))
+    first = _text(data.get(REFERENCE), REFERENCE)
+    given = [(c, text) for c in NUMBERED_REFERENCES if c in data and (text := _text(data[c], c))]
+    if given and first is None:
+        raise ReferencesError(f"`{given[0][0]}` needs `{REFERENCE}` too (the first reference answer)")
+    others = [text for _, text in given]
+    seen: set[str] = set()
+    out = []
+    for text in ([first] if first else []) + others:
+        if text.strip() not in seen:
+            seen.add(text.strip())
+            out.append(text)
+    return out
+
+
+def unknown_column_message(column: str) -> str:
+    return (
+        f"unknown column `{column}`: other acceptable answers go in `{NUMBERED_REFERENCES[0]}` "
+        f"… `{NUMBERED_REFERENCES[-1]}` (at most {MAX_REFERENCES} reference answers)"
+    )
+
+
+def unknown_reference_columns(columns: list[str]) -> list[str]:
+    """Columns named like a numbered reference answer that is not one (`reference_answer_17`, `_02`)."""
+    names = [str(c).strip().lower() for c in columns]
+    return [c for c in names if _NUMBERED_LIKE.fullmatch(c) and c not in NUMBERED_REFERENCES]
