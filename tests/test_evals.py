@@ -198,6 +198,73 @@ def test_rows_no_rubric_fits_name_their_file_and_line(grader, tmp_path):
         rubric_for_row(grader, tiny)
 
 
+def test_a_labelled_row_may_list_other_acceptable_answers(grader, tmp_path):
+    """`interviewer eval` reads reference_answer_2, … as `interviewer grade` does."""
+    question = "Name one way to reduce overfitting in a neural network and say how it helps."
+    first = "Dropout randomly zeroes activations during training, so units cannot co-adapt."
+    second = (
+        "Weight decay adds a penalty on the size of the weights to the loss, which keeps the model simple."
+    )
+    path = tmp_path / "labels.csv"
+    path.write_text(
+        "id,question,reference_answer,reference_answer_2,answer,grade\n"
+        f'a,"{question}","{first}","{second}","An L2 penalty on the weights in the loss keeps it simple.",5\n'
+        f'b,"{question}","{first}",,"An L2 penalty on the weights in the loss keeps it simple.",5\n'
+        f'c,"{question}",,"{second}",x,1\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        EvalInputError, match=rf"^{path} line 4: `reference_answer_2` needs `reference_answer`"
+    ):
+        load_labelled([path])
+    path.write_text("\n".join(path.read_text(encoding="utf-8").splitlines()[:3]) + "\n", encoding="utf-8")
+    both, one = load_labelled([path])
+    assert (both.reference_answer, both.other_references) == (first, [second])
+    assert one.other_references == []
+    assert rubric_for_row(grader, both).other_references == [second]
+    tiny = both.model_copy(update={"other_references": ["ab"]})
+    with pytest.raises(EvalInputError, match=rf"^{path} line 2: the reference answer 'ab' is too short"):
+        rubric_for_row(grader, tiny)
+    graded_both, graded_one = grader.grade_many([(rubric_for_row(grader, r), r.answer) for r in (both, one)])
+    assert (graded_both.score or 0) > (graded_one.score or 0)
+
+
+def test_semeval_rows_carry_each_questions_other_acceptable_answers(tmp_path):
+    """Beetle lists several acceptable answers per question (BEST, GOOD, MINIMAL); bare KEYWORD entries
+    and the row's own reference are not among its others. Without the companion file: none."""
+    from interviewer.surfaces.evals import semeval_rows
+
+    fields = ["id", "dataset", "split", "question_id", "module", "question", "reference_answer"]
+    fields += ["student_answer", "label_3way", "label_2way"]
+    with (tmp_path / "semeval2013.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(fields)
+        writer.writerow(
+            ["1", "beetle", "train", "Q1", "m", "Why?", "The gap.", "a gap", "correct", "correct"]
+        )
+        writer.writerow(
+            ["2", "sciEntsBank", "train", "S1", "m", "What?", "Salt.", "salt", "correct", "correct"]
+        )
+    assert [r["other_references"] for r in semeval_rows(tmp_path)] == [(), ()]
+    with (tmp_path / "semeval2013_reference_answers.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["dataset", "question_id", "ref_index", "category", "reference_answer"])
+        for i, (category, text) in enumerate(
+            [
+                ("BEST", "The gap."),
+                ("GOOD", "They are not connected."),
+                ("MINIMAL", "A gap."),
+                ("KEYWORD", "gap"),
+            ]
+        ):
+            writer.writerow(["beetle", "Q1", i, category, text])
+        writer.writerow(["sciEntsBank", "S1", 0, "", "Salt."])
+    beetle, sci = semeval_rows(tmp_path)
+    assert (
+        beetle["other_references"] == ("They are not connected.", "A gap.") and sci["other_references"] == ()
+    )
+
+
 # ---- cross-validation -----------------------------------------------------------------------------
 
 

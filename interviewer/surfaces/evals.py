@@ -35,6 +35,7 @@ from interviewer.sources.labelled import (
     SAF_FILE,
     SEMEVAL_DIR,
     SEMEVAL_FILE,
+    SEMEVAL_REFERENCES_FILE,
     EvalInputError,
     LabelledRow,
     check_dataset,
@@ -90,16 +91,23 @@ class EvalResult:
 
 def rubric_for_row(grader: Grader, row: LabelledRow) -> Rubric:
     """The rubric a labelled row is graded against, as in `interviewer grade` (see resolve_rubric)."""
-    from interviewer.grading.resolve import SHORT_REFERENCE, UNKNOWN_ID, resolve_rubric
+    from interviewer.grading.resolve import (
+        SHORT_REFERENCE,
+        UNKNOWN_ID,
+        resolve_rubric,
+        short_reference_message,
+    )
 
     where = f"{row.source} line {row.line}"
-    found = resolve_rubric(grader, row.question_id, row.question, row.reference_answer)
+    found = resolve_rubric(
+        grader, row.question_id, row.question, row.reference_answer, other_references=row.other_references
+    )
     if found.rubric is not None:
         return found.rubric
     if found.problem == UNKNOWN_ID:
         raise EvalInputError(f"{where}: unknown question_id {row.question_id!r}")
     if found.problem == SHORT_REFERENCE:
-        raise EvalInputError(f"{where}: `reference_answer` is too short to grade against")
+        raise EvalInputError(f"{where}: {short_reference_message(found)}")
     raise EvalInputError(
         f"{where}: no bank question matches {(row.question or '')[:60]!r} (best {found.matched or 'none'} at "
         f"{found.similarity or 0.0:.2f}); add `reference_answer` or `question_id`"
@@ -165,22 +173,42 @@ SEMEVAL_SPLIT_CHOICES = {"all": SEMEVAL_SPLITS, "ua": ("test-unseen-answers",)}
 SEMEVAL_TRAIN_SAMPLE = 1500
 
 
+# Beetle lists several acceptable answers per question; a student answer is correct when it says what
+# one of them says. KEYWORD entries ("a gap", "same") are terms an answer must use, not answers.
+SEMEVAL_ACCEPTABLE = frozenset({"BEST", "GOOD", "MINIMAL"})
+
+
 def semeval_rows(folder: Path) -> list[dict]:
+    """The SemEval rows, each with `other_references`: its question's other acceptable answers (from
+    the companion file, where it is there; SciEntsBank has one reference per question)."""
     path = folder / SEMEVAL_FILE
     if not path.exists():
         raise EvalInputError(f"{path}: not found")
     with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+        rows = list(csv.DictReader(handle))
+    acceptable: dict[str, list[str]] = {}
+    companion = folder / SEMEVAL_REFERENCES_FILE
+    if companion.exists():
+        with companion.open(encoding="utf-8", newline="") as handle:
+            for r in csv.DictReader(handle):
+                if r["category"] in SEMEVAL_ACCEPTABLE:
+                    acceptable.setdefault(r["question_id"], []).append(r["reference_answer"].strip())
+    for r in rows:
+        own = r["reference_answer"].strip()
+        others = acceptable.get(r["question_id"], [])
+        r["other_references"] = tuple(dict.fromkeys(a for a in others if a and a != own))
+    return rows
 
 
 def adhoc_rubrics(rows: list[dict]) -> list[Rubric]:
-    """Each row's ad-hoc rubric, built from its question and reference answer once per pair of them."""
-    built: dict[tuple[str, str], Rubric] = {}
-    for r in rows:
-        key = (r["question"], r["reference_answer"])
-        if key not in built:
-            built[key] = adhoc_rubric(*key)
-    return [built[(r["question"], r["reference_answer"])] for r in rows]
+    """Each row's ad-hoc rubric, built from its question, reference answer and other acceptable
+    answers (`other_references`, if any) once per distinct set of them."""
+    built: dict[tuple[str, str, tuple[str, ...]], Rubric] = {}
+    keys = [(r["question"], r["reference_answer"], tuple(r.get("other_references", ()))) for r in rows]
+    for question, reference, others in keys:
+        if (question, reference, others) not in built:
+            built[(question, reference, others)] = adhoc_rubric(question, reference, others=others)
+    return [built[key] for key in keys]
 
 
 def assess_adhoc(grader: Grader, rows: list[dict], answer: str) -> list[Assessment]:
