@@ -208,11 +208,17 @@ class QuestionExamples:
         )
 
 
+def held_back(score: float, flags: Iterable[str], reading: ExampleReading) -> bool:
+    """Whether the examples would lift an answer they may not lift (one that says something the
+    rubric contradicts, asserts a misconception, lists terms or addresses the grader)."""
+    return bool(ONLY_LOWER.intersection(flags)) and reading.estimate > score and reading.weight > 0
+
+
 def with_examples(score: float, flags: Iterable[str], reading: ExampleReading) -> float:
-    """The rubric's score blended with the examples' estimate (unrounded)."""
+    """The rubric's score blended with the examples' estimate (unrounded), unless held back."""
+    if held_back(score, flags, reading):
+        return min(5.0, max(0.0, score))
     blended = (1.0 - reading.weight) * score + reading.weight * reading.estimate
-    if ONLY_LOWER.intersection(flags):
-        blended = min(blended, score)
     return min(5.0, max(0.0, blended))
 
 
@@ -263,7 +269,7 @@ def apply_reading(grade: Grade, reading: ExampleReading | None, exact: bool = Fa
     score = with_examples(grade.score, grade.flags, reading)
     score = score if exact else round(score, 1)
     weight = reading.weight
-    held = bool(ONLY_LOWER.intersection(grade.flags)) and reading.estimate > grade.score and weight > 0
+    held = held_back(grade.score, grade.flags, reading)
     note = reading.note(held)
     if held:  # with_examples kept the score
         note = f"{note}, but they do not lift an answer that says something the rubric contradicts"
