@@ -125,6 +125,8 @@ ENGLISH = [
     "The loss is L = -Σ y log ŷ, and with a learning rate η the update is θ ← θ − η∇L.",
     "Use the red, green and blue channels plus a depth map as a 4-channel input.",
     "Checkpoint id: 9b9aa1d1-4829-4a7d-ab07-053de8bef3de",  # "de" inside a hex id is not Spanish
+    "Zimbabwe‚Äôs opposition MDC party challenges Robert Mugabe‚Äôs election win",  # mojibake, not umlauts
+    "Schrödinger and Gödel were cited; a naïve Bayes model is the baseline.",
     "ok",
     "",
 ]
@@ -152,6 +154,18 @@ def test_german_is_recognised_by_its_common_words_not_only_the_rarer_ones():
         "a leaky slope keeps a small gradient (über-simple, but it works)."
     )
     assert tx.answer_language(english) is None
+    # Written mostly in technical nouns with few function words (SAF): its umlauts decide.
+    assert (
+        tx.answer_language(
+            "Binary Encoding Technik hat größte Bandbreite von 3 vorgestellten Techniken, nämlich 1 Bit pro "
+            "Baud. Binäre Kodierung hat außerdem gute Auslastung der Bandbreite."
+        )
+        == "German"
+    )
+    assert (
+        tx.answer_language("Die anderen beiden Encodierungen liefern langsamere Übertragungsraten.")
+        == "German"
+    )
     # Words English shares stay out of the list: terse English is not German.
     for terse in ("Neuron dies. Gradient dies. Weights frozen.", "Use ES modules; ES6 imports die less"):
         assert tx.answer_language(terse) is None

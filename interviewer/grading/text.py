@@ -281,7 +281,9 @@ _OTHER_STOPWORDS: dict[str, frozenset[str]] = {
     "German": _word_set(
         "der das und ist nicht mit den dem des ein eine einer einen eines zu zum zur von auf für über "
         "sich auch werden wird sind oder aber bei nach durch dass diese dieser diesem kann können wenn "
-        "weil nur noch wie ich kein keine gibt aus vom beim netz schicht daten"
+        "weil nur noch wie ich kein keine gibt aus vom beim netz schicht daten sie im ja damit alle "
+        "beiden anderen sehr muss zwischen jedoch dann denn wir uns immer schon mehr eigentlich "
+        "außerdem nämlich bzw dabei daher sowie welche welcher"
     ),
     "Italian": _word_set(
         "il di che è la le un una sono del della con gli nel nella anche più rete strato dati"
@@ -301,6 +303,10 @@ _SCRIPTS = (
     ("THAI", "Thai"),
 )
 _LATIN_TOKEN = re.compile(r"[^\W\d_]+", re.U)
+# Letters only German of these languages writes, in words English does not borrow ("naïve", "café",
+# "résumé" do, so French and Spanish accents are no evidence): a word holding one, and no letter German
+# does not write, counts as German (mojibake such as "‚Äôs" holds other letters too).
+_OWN_LETTERS = {"German": re.compile("[a-zäöüß]*[äöüß][a-zäöüß]*")}
 # A run of letters and digits (a hash, an id, "4a7d-ab07") holds no words: "de" in a hex id is not Spanish.
 _HAS_DIGIT = re.compile(r"\S*\d\S*")
 
@@ -330,8 +336,13 @@ def answer_language(answer: str) -> str | None:
     if len(tokens) < 4:
         return None
     english = sum(t in FUNCTION_WORDS for t in tokens)
+
+    def evidence(language: str, words: frozenset[str]) -> int:
+        own = _OWN_LETTERS.get(language)
+        return sum(t in words or (own is not None and own.fullmatch(t) is not None) for t in tokens)
+
     best, count = max(
-        ((lang, sum(t in words for t in tokens)) for lang, words in _OTHER_STOPWORDS.items()),
+        ((lang, evidence(lang, words)) for lang, words in _OTHER_STOPWORDS.items()),
         key=lambda kv: kv[1],
     )
     if count >= 2 and count > 2 * english and count >= 0.15 * len(tokens):
