@@ -209,6 +209,26 @@ def test_a_row_with_several_reference_answers_keeps_the_grade_of_the_one_it_matc
     assert (from_json["score"], from_json["explanation"]) == (two["score"], two["explanation"])
 
 
+def test_a_row_without_other_references_keeps_the_fingerprint_it_had_before_them():
+    """Outputs written before rows could list other acceptable answers resume without re-grading."""
+    import hashlib
+
+    from interviewer.surfaces.batch import AnswerRow, fingerprint
+
+    row = AnswerRow(id="r", answer="a", question="q?", reference_answer=DROPOUT_REF)
+    before = json.dumps(["r", "a", None, "q?", DROPOUT_REF, "settings"], ensure_ascii=False)
+    assert fingerprint(row, "settings") == hashlib.sha256(before.encode()).hexdigest()[:16]
+    listed = row.model_copy(update={"other_references": [DECAY_REF]})
+    assert fingerprint(listed, "settings") != fingerprint(row, "settings")
+
+
+def test_repeated_or_nan_references_are_not_graded_twice_or_as_text():
+    from interviewer.sources.references import reference_answers
+
+    data = {"reference_answer": "A  b.", "reference_answer_2": "A b.", "reference_answer_3": float("nan")}
+    assert reference_answers(data) == ["A  b."]
+
+
 def test_other_reference_answers_join_the_fingerprint(run, tmp_path):
     """A row whose other acceptable answers change is graded again on resume; one without any keeps
     the fingerprint it had before they existed."""

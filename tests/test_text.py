@@ -127,6 +127,9 @@ ENGLISH = [
     "Checkpoint id: 9b9aa1d1-4829-4a7d-ab07-053de8bef3de",  # "de" inside a hex id is not Spanish
     "Zimbabwe‚Äôs opposition MDC party challenges Robert Mugabe‚Äôs election win",  # mojibake, not umlauts
     "Schrödinger and Gödel were cited; a naïve Bayes model is the baseline.",
+    # Names spelt with umlauts, no German word among them: terms, not German.
+    "Müller-Lyer illusion, Schrödinger equation, Gödel incompleteness, Fourier transform",
+    "über-simple model, Schrödinger cat, Fräulein",
     "ok",
     "",
 ]
@@ -166,6 +169,8 @@ def test_german_is_recognised_by_its_common_words_not_only_the_rarer_ones():
         tx.answer_language("Die anderen beiden Encodierungen liefern langsamere Übertragungsraten.")
         == "German"
     )
+    # One German function word, and the rest told by their umlauts alone.
+    assert tx.answer_language("Übertragungsrate größer, Störung geringer und Verzögerung kürzer") == "German"
     # Words English shares stay out of the list: terse English is not German.
     for terse in ("Neuron dies. Gradient dies. Weights frozen.", "Use ES modules; ES6 imports die less"):
         assert tx.answer_language(terse) is None

@@ -304,8 +304,10 @@ _SCRIPTS = (
 )
 _LATIN_TOKEN = re.compile(r"[^\W\d_]+", re.U)
 # Letters only German of these languages writes, in words English does not borrow ("naïve", "café",
-# "résumé" do, so French and Spanish accents are no evidence): a word holding one, and no letter German
-# does not write, counts as German (mojibake such as "‚Äôs" holds other letters too).
+# "résumé" do, so French and Spanish accents are no evidence): where the answer has one of German's
+# function words (one spelt without them), a word holding one of them, and no letter German does not
+# write, counts as German too (mojibake such as "‚Äôs" holds other letters; "Schrödinger, Gödel" alone
+# are names).
 _OWN_LETTERS = {"German": re.compile("[a-zäöüß]*[äöüß][a-zäöüß]*")}
 # A run of letters and digits (a hash, an id, "4a7d-ab07") holds no words: "de" in a hex id is not Spanish.
 _HAS_DIGIT = re.compile(r"\S*\d\S*")
@@ -338,8 +340,12 @@ def answer_language(answer: str) -> str | None:
     english = sum(t in FUNCTION_WORDS for t in tokens)
 
     def evidence(language: str, words: frozenset[str]) -> int:
+        said = sum(t in words for t in tokens)
         own = _OWN_LETTERS.get(language)
-        return sum(t in words or (own is not None and own.fullmatch(t) is not None) for t in tokens)
+        # Umlauts count once a function word without one says so too ("über-simple" is English).
+        if own is None or not any(t in words and own.fullmatch(t) is None for t in tokens):
+            return said
+        return said + sum(t not in words and own.fullmatch(t) is not None for t in tokens)
 
     best, count = max(
         ((lang, evidence(lang, words)) for lang, words in _OTHER_STOPWORDS.items()),

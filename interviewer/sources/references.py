@@ -7,6 +7,7 @@ columns in CSV, JSONL and Parquet); the answer is graded against each and keeps 
 
 from __future__ import annotations
 
+import math
 import re
 
 REFERENCE = "reference_answer"
@@ -20,7 +21,7 @@ class ReferencesError(ValueError):
 
 
 def _text(value: object, column: str) -> str | None:
-    if value is None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):  # a Parquet or JSON NaN
         return None
     if isinstance(value, (list, tuple, dict)):
         raise ReferencesError(
@@ -46,8 +47,9 @@ def reference_answers(data: dict) -> list[str]:
     seen: set[str] = set()
     out = []
     for text in ([first] if first else []) + others:
-        if text.strip() not in seen:
-            seen.add(text.strip())
+        spaced = " ".join(text.split())  # a repeat that differs only in spacing is the same answer
+        if spaced not in seen:
+            seen.add(spaced)
             out.append(text)
     return out
 

@@ -156,7 +156,8 @@ def _dataset(ray, source: str, fmt: str | None):
         dataset = _read_csv(ray, source, kind)
     # Only the row columns reach the actors: a misnumbered reference column would vanish unread, where
     # the single-process reader names it.
-    unknown = unknown_reference_columns(list(dataset.schema().names))
+    schema = dataset.schema()  # None for an empty input: nothing to check
+    unknown = unknown_reference_columns(list(schema.names)) if schema is not None else []
     if unknown:
         raise InputError(f"{source}: {unknown_column_message(unknown[0])}")
     return dataset.map_batches(as_text_columns, batch_size=None, batch_format="pyarrow", num_cpus=LIGHT)
