@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -207,6 +208,28 @@ def test_a_row_with_several_reference_answers_keeps_the_grade_of_the_one_it_matc
     run(write_jsonl(tmp_path / "answers.jsonl", rows), tmp_path / "out-json.jsonl")
     [from_json] = read_jsonl(tmp_path / "out-json.jsonl")
     assert (from_json["score"], from_json["explanation"]) == (two["score"], two["explanation"])
+
+
+def test_which_acceptable_answer_is_best_is_chosen_under_the_calibration_that_grades(grader):
+    """A refitted calibration (eval --calibrate, cross-validation) may rank the acceptable answers
+    otherwise than the one the answer was assessed under: grading under it chooses again."""
+    from interviewer.grading.calibration import Calibration
+    from interviewer.grading.grader import Assessment, Signals, adhoc_rubric
+
+    rubric = adhoc_rubric(OVERFIT_Q, DROPOUT_REF, others=[DECAY_REF])
+    by_cover = Assessment(rubric, Signals(values={"coverage": 1.0, "similarity": 0.0}), [])
+    by_similarity = Assessment(rubric, Signals(values={"coverage": 0.0, "similarity": 1.0}), [])
+    assessed = replace(by_cover, acceptable=2, options=(by_cover, by_similarity))
+
+    def calibration(weight: str) -> Calibration:
+        return Calibration(
+            version=weight, model="m", weights={weight: 1.0}, iso_x=[0.0, 1.0], iso_y=[0.0, 5.0]
+        )
+
+    on_cover = grader.grade_assessment(assessed, calibration("coverage"))
+    on_similarity = grader.grade_assessment(assessed, calibration("similarity"))
+    assert (on_cover.matched_reference, on_similarity.matched_reference) == (0, 1)
+    assert on_cover.score == on_similarity.score == 5.0
 
 
 def test_a_row_without_other_references_keeps_the_fingerprint_it_had_before_them():

@@ -874,22 +874,29 @@ class Grader:
         variants = [acceptable_rubrics(r) for r in rubrics]
         flat = [(v, a) for vs, (_, a) in zip(variants, items, strict=True) for v in vs]
         assessed = iter(self._assess_each(flat, floored, second_look))
-        chosen = []
-        for vs in variants:
-            options = [next(assessed) for _ in vs]
-            scores = [self._exact_score(a) for a in options]
-            best = max(range(len(options)), key=lambda i: scores[i])  # the first of equals: the reference
-            chosen.append(replace(options[best], matched=best, acceptable=len(options)))
-        return chosen
+        return [self._best_option(tuple(next(assessed) for _ in vs), self.calibration) for vs in variants]
 
-    def _exact_score(self, assessment: Assessment) -> float:
-        """The unrounded grade an assessment earns (-1 where none: a guard, no reference)."""
-        if assessment.signals is None:
-            return -1.0
-        return float(
-            grade_from_signals(assessment.rubric, assessment.signals, self.calibration, exact=True).score
-            or 0.0
-        )
+    def chosen(self, assessment: Assessment, calibration: Calibration | None = None) -> Assessment:
+        """The answer's assessment against the acceptable answer it earns most under `calibration`
+        (the grader's by default); itself where its rubric has one."""
+        if not assessment.options:
+            return assessment
+        return self._best_option(assessment.options, calibration or self.calibration)
+
+    @staticmethod
+    def _best_option(options: tuple[Assessment, ...], cal: Calibration) -> Assessment:
+        """Of an answer's assessments against each acceptable answer, the one it earns most under
+        `cal` (the first of equals: the rubric's own), carrying them all: another calibration may
+        choose another (grade_assessment chooses again)."""
+
+        def earned(a: Assessment) -> float:  # -1 where no grade: a guard, no reference
+            if a.signals is None:
+                return -1.0
+            return float(grade_from_signals(a.rubric, a.signals, cal, exact=True).score or 0.0)
+
+        scores = [earned(a) for a in options]
+        best = max(range(len(options)), key=lambda i: scores[i])
+        return replace(options[best], matched=best, acceptable=len(options), options=options)
 
     def _assess_each(
         self, items: Sequence[tuple[Rubric, str]], floored: bool, second_look: bool = True
@@ -1050,10 +1057,12 @@ class Grader:
         return ShippedFloors(judge=judge, calibration=self.calibration.version, floors=floors)
 
     def grade_assessment(self, assessment: Assessment, calibration: Calibration | None = None) -> Grade:
+        cal = calibration or self.calibration
+        assessment = self.chosen(assessment, cal)
         if assessment.signals is None:
             grade = _ungraded(assessment.rubric, assessment.flags, assessment.content_free)
         else:
-            grade = grade_from_signals(assessment.rubric, assessment.signals, calibration or self.calibration)
+            grade = grade_from_signals(assessment.rubric, assessment.signals, cal)
         if assessment.acceptable > 1:
             update: dict[str, object] = {"matched_reference": assessment.matched}
             if grade.score is not None and not grade.guarded:
@@ -1366,6 +1375,9 @@ class Assessment:
     # assessment is against: 0 the rubric's own.
     matched: int = 0
     acceptable: int = 1
+    # The answer's assessment against each acceptable answer, in order (empty: the rubric has one);
+    # which is best depends on the calibration, so grading under another one chooses again.
+    options: tuple[Assessment, ...] = ()
 
 
 @dataclass

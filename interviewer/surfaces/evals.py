@@ -283,6 +283,7 @@ def _exact_grade(grader: Grader, a: Assessment) -> Grade:
     """The grade before rounding (ties would blunt ROC AUC)."""
     from interviewer.grading.grader import grade_from_signals
 
+    a = grader.chosen(a)  # of several acceptable answers, the best under the calibration now in use
     if a.signals is None:
         return grader.grade_assessment(a)
     return grade_from_signals(a.rubric, a.signals, grader.calibration, exact=True)
