@@ -193,6 +193,9 @@ def test_a_row_with_several_reference_answers_keeps_the_grade_of_the_one_it_matc
         "the size of the weights to…”."
     )
     assert "reference answer" not in one["explanation"]  # one reference: nothing to say
+    # The output names the column of the reference it was graded against (blank cells skipped).
+    assert (one["matched_reference"], two["matched_reference"]) == (None, "reference_answer_3")
+    assert wrong["matched_reference"] in ("reference_answer", "reference_answer_2")
     # One question, however many acceptable answers a row lists: graded examples still meet it.
     assert two["question_id"] == one["question_id"]
 
@@ -208,6 +211,7 @@ def test_a_row_with_several_reference_answers_keeps_the_grade_of_the_one_it_matc
     run(write_jsonl(tmp_path / "answers.jsonl", rows), tmp_path / "out-json.jsonl")
     [from_json] = read_jsonl(tmp_path / "out-json.jsonl")
     assert (from_json["score"], from_json["explanation"]) == (two["score"], two["explanation"])
+    assert from_json["matched_reference"] == "reference_answer_2"
 
 
 def test_which_acceptable_answer_is_best_is_chosen_under_the_calibration_that_grades(grader):
@@ -246,10 +250,13 @@ def test_a_row_without_other_references_keeps_the_fingerprint_it_had_before_them
 
 
 def test_repeated_or_nan_references_are_not_graded_twice_or_as_text():
-    from interviewer.sources.references import reference_answers
+    from interviewer.sources.references import named_reference_answers, reference_answers
 
     data = {"reference_answer": "A  b.", "reference_answer_2": "A b.", "reference_answer_3": float("nan")}
     assert reference_answers(data) == ["A  b."]
+    # Each kept with its column: a repeat keeps the first's, so a later one keeps its own number.
+    data = {"reference_answer": "A b.", "reference_answer_2": " A  b. ", "reference_answer_3": "C d."}
+    assert named_reference_answers(data) == [("reference_answer", "A b."), ("reference_answer_3", "C d.")]
 
 
 def test_other_reference_answers_join_the_fingerprint(run, tmp_path):

@@ -36,6 +36,11 @@ def reference_answers(data: dict) -> list[str]:
     """The row's reference answers, `reference_answer` first, then the numbered ones in order; blank
     cells (a CSV row with fewer alternatives than its header) and repeats are left out. `data`'s keys
     are column names as matched (trimmed, lower-cased)."""
+    return [text for _, text in named_reference_answers(data)]
+
+
+def named_reference_answers(data: dict) -> list[tuple[str, str]]:
+    """`reference_answers`, each with the column it came from (a repeat keeps the first one's)."""
     unknown = unknown_reference_columns(list(data))
     if unknown:
         raise ReferencesError(unknown_column_message(unknown[0]))
@@ -43,14 +48,13 @@ def reference_answers(data: dict) -> list[str]:
     given = [(c, text) for c in NUMBERED_REFERENCES if c in data and (text := _text(data[c], c))]
     if given and first is None:
         raise ReferencesError(f"`{given[0][0]}` needs `{REFERENCE}` too (the first reference answer)")
-    others = [text for _, text in given]
     seen: set[str] = set()
     out = []
-    for text in ([first] if first else []) + others:
+    for column, text in ([(REFERENCE, first)] if first else []) + given:
         spaced = " ".join(text.split())  # a repeat that differs only in spacing is the same answer
         if spaced not in seen:
             seen.add(spaced)
-            out.append(text)
+            out.append((column, text))
     return out
 
 

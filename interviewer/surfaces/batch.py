@@ -40,7 +40,7 @@ from interviewer.grading.resolve import (
     short_reference_message,
 )
 from interviewer.sources import files
-from interviewer.sources.references import ReferencesError, reference_answers
+from interviewer.sources.references import ReferencesError, named_reference_answers
 from interviewer.sources.rubric import Rubric
 
 if TYPE_CHECKING:
@@ -80,6 +80,7 @@ OUTPUT_FIELDS = [
     "question_id",
     "matched_question",
     "match_similarity",
+    "matched_reference",
     "score",
     "band",
     "covered",
@@ -108,6 +109,8 @@ class AnswerRow(BaseModel):
     reference_answer: str | None = None
     # reference_answer_2, …: other acceptable answers (the answer keeps its best grade).
     other_references: list[str] = Field(default_factory=list)
+    # The column of each reference answer, in the same order (blank cells and repeats left out).
+    reference_columns: list[str] = Field(default_factory=list)
 
 
 @dataclass
@@ -154,9 +157,10 @@ def _to_row(line: int, data: dict, unit: str = "line") -> Parsed:
         return problem(row_id, "missing `answer` column")
     question_id, question = _clean(data.get("question_id")), _clean(data.get("question"))
     try:
-        references = reference_answers(data)
+        named = named_reference_answers(data)
     except ReferencesError as exc:
         return problem(row_id, str(exc))
+    references = [text for _, text in named]
     reference = references[0] if references else None
     if not question_id and not question:
         return problem(row_id, "needs `question_id` or `question`")
@@ -170,6 +174,7 @@ def _to_row(line: int, data: dict, unit: str = "line") -> Parsed:
             question=question,
             reference_answer=reference,
             other_references=references[1:],
+            reference_columns=[column for column, _ in named],
         )
     except ValidationError as exc:
         return problem(row_id, exc.errors()[0]["msg"])
@@ -390,6 +395,7 @@ def result_record(
         "question_id": grade.question_id,
         "matched_question": matched,
         "match_similarity": similarity,
+        "matched_reference": matched_reference(row, grade),
         "score": grade.score,
         "band": grade.band,
         "covered": grade.covered,
@@ -406,6 +412,14 @@ def result_record(
         "critic": grade.critic.changed if grade.critic else None,
         "fingerprint": fp,
     }
+
+
+def matched_reference(row: AnswerRow, grade: Grade) -> str | None:
+    """The column of the reference answer a row was graded against, where it gives several and a
+    score was given (None where it gives one: nothing to tell)."""
+    if len(row.reference_columns) < 2 or grade.score is None or grade.guarded:
+        return None
+    return row.reference_columns[grade.matched_reference]
 
 
 def is_stdout(path: Path | str | None) -> bool:
@@ -636,6 +650,7 @@ def parquet_schema():
             ("question_id", pa.string()),
             ("matched_question", pa.string()),
             ("match_similarity", pa.float64()),
+            ("matched_reference", pa.string()),
             ("score", pa.float64()),
             ("band", pa.string()),
             ("covered", text_list),
