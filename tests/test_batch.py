@@ -247,6 +247,28 @@ def test_a_row_without_other_references_keeps_the_fingerprint_it_had_before_them
     assert fingerprint(row, "settings") == hashlib.sha256(before.encode()).hexdigest()[:16]
     listed = row.model_copy(update={"other_references": [DECAY_REF]})
     assert fingerprint(listed, "settings") != fingerprint(row, "settings")
+    # Columns numbered in a run leave the key as it was; an answer moved to another column (the
+    # output names it) re-grades.
+    in_a_run = listed.model_copy(update={"reference_columns": ["reference_answer", "reference_answer_2"]})
+    moved = listed.model_copy(update={"reference_columns": ["reference_answer", "reference_answer_3"]})
+    assert fingerprint(in_a_run, "settings") == fingerprint(listed, "settings")
+    assert fingerprint(moved, "settings") != fingerprint(listed, "settings")
+
+
+def test_a_bank_question_id_beside_several_references_names_no_reference_column(run, tmp_path):
+    """A `question_id` chooses the bank rubric over the row's references: none of them was graded against."""
+    row = {
+        "id": "bank",
+        "question_id": "000-12",
+        "question": OVERFIT_Q,
+        "reference_answer": DROPOUT_REF,
+        "reference_answer_2": DECAY_REF,
+        "answer": "Gradients shrink layer by layer going backwards; ReLU and residual connections help.",
+    }
+    run(write_jsonl(tmp_path / "answers.jsonl", [row]), tmp_path / "out.jsonl")
+    [graded] = read_jsonl(tmp_path / "out.jsonl")
+    assert graded["question_id"] == "000-12" and graded["score"] is not None
+    assert graded["matched_reference"] is None
 
 
 def test_repeated_or_nan_references_are_not_graded_twice_or_as_text():

@@ -180,6 +180,18 @@ def test_ray_reads_graded_examples_as_the_single_process_path_does(local_ray, gr
     assert kept.read_text() == before
 
 
+def test_a_nan_reference_cell_reaches_the_actors_blank_as_the_local_reader_has_it():
+    """A Parquet column of floats (pandas writes an all-NaN column so) is cast to text: NaN is no "nan"."""
+    import pyarrow as pa
+
+    from interviewer.surfaces.ray_engine import as_text_columns
+
+    batch = pa.table({"id": [7, 8], "reference_answer_3": pa.array([float("nan"), None], pa.float64())})
+    text = as_text_columns(batch)
+    assert text.column("id").to_pylist() == ["7", "8"]
+    assert text.column("reference_answer_3").to_pylist() == [None, None]
+
+
 def test_ray_names_a_misnumbered_reference_column_as_the_single_process_path_does(local_ray, tmp_path):
     """Only the row columns reach the actors, so a `reference_answer_17` would vanish unread."""
     source = tmp_path / "answers.csv"

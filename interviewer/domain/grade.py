@@ -72,7 +72,7 @@ class Grade(BaseModel):
     explanation: str = ""
     critic: CriticNote | None = None
     # Which of the rubric's acceptable reference answers it was graded against (0: its own reference;
-    # n: its n-th other one). Not written out: the explanation says it.
+    # n: its n-th other one). The explanation quotes it; `grade` output names its column.
     matched_reference: int = Field(default=0, ge=0, exclude=True)
 
     @property

@@ -40,7 +40,12 @@ from interviewer.grading.resolve import (
     short_reference_message,
 )
 from interviewer.sources import files
-from interviewer.sources.references import ReferencesError, named_reference_answers
+from interviewer.sources.references import (
+    NUMBERED_REFERENCES,
+    REFERENCE,
+    ReferencesError,
+    named_reference_answers,
+)
 from interviewer.sources.rubric import Rubric
 
 if TYPE_CHECKING:
@@ -374,9 +379,14 @@ def run_settings(ws: Workspace, critic: Critic | None = None, examples: Examples
 
 def _row_key(row: AnswerRow) -> list:
     """What a row is graded from; other acceptable answers only where given, so the fingerprints
-    of rows without them are as before."""
+    of rows without them are as before, and their columns only where not numbered in a run from
+    `reference_answer` (the output names the column: moving an answer to another one re-grades)."""
     key = [row.id, row.answer, row.question_id, row.question, row.reference_answer]
-    return key + [row.other_references] if row.other_references else key
+    if not row.other_references:
+        return key
+    in_a_run = [REFERENCE, *NUMBERED_REFERENCES][: len(row.reference_columns)]
+    columns = [row.reference_columns] if row.reference_columns != in_a_run else []
+    return key + [row.other_references] + columns
 
 
 def fingerprint(row: AnswerRow, settings: str) -> str:
@@ -388,14 +398,19 @@ def fingerprint(row: AnswerRow, settings: str) -> str:
 
 
 def result_record(
-    row: AnswerRow, grade: Grade, matched: str | None, similarity: float | None, fp: str = ""
+    row: AnswerRow,
+    grade: Grade,
+    matched: str | None,
+    similarity: float | None,
+    fp: str = "",
+    rubric: Rubric | None = None,
 ) -> dict:
     return {
         "id": row.id,
         "question_id": grade.question_id,
         "matched_question": matched,
         "match_similarity": similarity,
-        "matched_reference": matched_reference(row, grade),
+        "matched_reference": matched_reference(row, grade, rubric),
         "score": grade.score,
         "band": grade.band,
         "covered": grade.covered,
@@ -414,10 +429,13 @@ def result_record(
     }
 
 
-def matched_reference(row: AnswerRow, grade: Grade) -> str | None:
-    """The column of the reference answer a row was graded against, where it gives several and a
-    score was given (None where it gives one: nothing to tell)."""
-    if len(row.reference_columns) < 2 or grade.score is None or grade.guarded:
+def matched_reference(row: AnswerRow, grade: Grade, rubric: Rubric | None) -> str | None:
+    """The column of the reference answer a row was graded against, where it was graded against the
+    several it gives and the guards did not decide its grade. None otherwise: one reference (nothing
+    to tell), or a `question_id` that chose a bank rubric over the row's references."""
+    if grade.score is None or grade.guarded or rubric is None:
+        return None
+    if len(row.reference_columns) < 2 or len(rubric.other_references) + 1 != len(row.reference_columns):
         return None
     return row.reference_columns[grade.matched_reference]
 
@@ -937,7 +955,7 @@ def run_batch(
             resolved, grades = _apply_critic(critic, resolved, grades, workers, summary, streak)
         records = []
         for r, g in zip(resolved, grades, strict=True):
-            records.append(result_record(r.job.row, g, r.matched, r.similarity, r.job.fingerprint))
+            records.append(result_record(r.job.row, g, r.matched, r.similarity, r.job.fingerprint, r.rubric))
             if r.job.row.id in prior:
                 summary.regraded += 1
                 store.superseded += 1

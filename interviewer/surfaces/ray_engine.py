@@ -118,7 +118,7 @@ class GradeActor:
             summary = BatchSummary()
             resolved, grades = _apply_critic(self.critic, resolved, grades, 4, summary, CriticStreak(0))
         records = [
-            json.dumps(result_record(r.job.row, g, r.matched, r.similarity, r.job.fingerprint))
+            json.dumps(result_record(r.job.row, g, r.matched, r.similarity, r.job.fingerprint, r.rubric))
             for r, g in zip(resolved, grades, strict=True)
         ]
         return {"record": records + [""] * len(problems), "problem": [""] * len(records) + problems}
@@ -134,12 +134,15 @@ def as_text_columns(batch):
     """The row columns only, all as text (a block where a column is all null is read as a number, and
     blocks of different types cannot be batched together; an id 7 becomes "7" as in the local path)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     names = {str(n).strip().lower(): n for n in batch.column_names}
     columns = []
     for name in ROW_COLUMNS:
         if name in names:
             column = batch.column(names[name])
+            if pa.types.is_floating(column.type):  # a NaN cell is blank, as the local reader has it
+                column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
             columns.append(column if column.type == pa.string() else column.cast(pa.string()))
         else:
             columns.append(pa.nulls(batch.num_rows, pa.string()))
