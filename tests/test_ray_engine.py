@@ -186,10 +186,12 @@ def test_a_nan_reference_cell_reaches_the_actors_blank_as_the_local_reader_has_i
 
     from interviewer.surfaces.ray_engine import as_text_columns
 
-    batch = pa.table({"id": [7, 8], "reference_answer_3": pa.array([float("nan"), None], pa.float64())})
+    floats = pa.array([float("nan"), None], pa.float64())
+    batch = pa.table({"id": [7, 8], "reference_answer_3": floats, "answer": floats})
     text = as_text_columns(batch)
     assert text.column("id").to_pylist() == ["7", "8"]
     assert text.column("reference_answer_3").to_pylist() == [None, None]
+    assert text.column("answer").to_pylist() == ["nan", None]  # as str() reads it in the local path
 
 
 def test_ray_names_a_misnumbered_reference_column_as_the_single_process_path_does(local_ray, tmp_path):

@@ -13,6 +13,7 @@ import re
 REFERENCE = "reference_answer"
 MAX_REFERENCES = 16  # each one is another grading of the answer
 NUMBERED_REFERENCES = tuple(f"{REFERENCE}_{n}" for n in range(2, MAX_REFERENCES + 1))
+REFERENCE_COLUMNS = (REFERENCE, *NUMBERED_REFERENCES)
 _NUMBERED_LIKE = re.compile(rf"{REFERENCE}_\d+")
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from interviewer.grading.embedding import is_gpu
 from interviewer.sources.references import (
-    NUMBERED_REFERENCES,
+    REFERENCE_COLUMNS,
     unknown_column_message,
     unknown_reference_columns,
 )
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from interviewer.grading.examples import ExampleSet
     from interviewer.workspace import Workspace
 
-ROW_COLUMNS = ("id", "answer", "question_id", "question", "reference_answer", *NUMBERED_REFERENCES)
+ROW_COLUMNS = ("id", "answer", "question_id", "question", *REFERENCE_COLUMNS)
 # Variables the actors need to grade as the driver would (models, caches, critic endpoint).
 PASSED_PREFIXES = ("INTERVIEWER_", "OPENAI_", "HF_", "TRANSFORMERS_")
 
@@ -141,7 +141,8 @@ def as_text_columns(batch):
     for name in ROW_COLUMNS:
         if name in names:
             column = batch.column(names[name])
-            if pa.types.is_floating(column.type):  # a NaN cell is blank, as the local reader has it
+            # A NaN reference cell is blank, as the local reader has it (other columns read it as text).
+            if name in REFERENCE_COLUMNS and pa.types.is_floating(column.type):
                 column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
             columns.append(column if column.type == pa.string() else column.cast(pa.string()))
         else:
