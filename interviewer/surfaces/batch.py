@@ -40,12 +40,7 @@ from interviewer.grading.resolve import (
     short_reference_message,
 )
 from interviewer.sources import files
-from interviewer.sources.references import (
-    NUMBERED_REFERENCES,
-    REFERENCE,
-    ReferencesError,
-    named_reference_answers,
-)
+from interviewer.sources.references import REFERENCE_COLUMNS, ReferencesError, named_reference_answers
 from interviewer.sources.rubric import Rubric
 
 if TYPE_CHECKING:
@@ -384,7 +379,7 @@ def _row_key(row: AnswerRow) -> list:
     key = [row.id, row.answer, row.question_id, row.question, row.reference_answer]
     if not row.other_references:
         return key
-    in_a_run = [REFERENCE, *NUMBERED_REFERENCES][: len(row.reference_columns)]
+    in_a_run = list(REFERENCE_COLUMNS[: len(row.reference_columns)])
     columns = [row.reference_columns] if row.reference_columns != in_a_run else []
     return key + [row.other_references] + columns
 
@@ -398,13 +393,9 @@ def fingerprint(row: AnswerRow, settings: str) -> str:
 
 
 def result_record(
-    row: AnswerRow,
-    grade: Grade,
-    matched: str | None,
-    similarity: float | None,
-    fp: str = "",
-    rubric: Rubric | None = None,
+    row: AnswerRow, grade: Grade, rubric: Rubric, matched: str | None, similarity: float | None, fp: str = ""
 ) -> dict:
+    """A graded row's output record; `rubric` is the one it was graded against."""
     return {
         "id": row.id,
         "question_id": grade.question_id,
@@ -429,11 +420,11 @@ def result_record(
     }
 
 
-def matched_reference(row: AnswerRow, grade: Grade, rubric: Rubric | None) -> str | None:
+def matched_reference(row: AnswerRow, grade: Grade, rubric: Rubric) -> str | None:
     """The column of the reference answer a row was graded against, where it was graded against the
     several it gives and the guards did not decide its grade. None otherwise: one reference (nothing
     to tell), or a `question_id` that chose a bank rubric over the row's references."""
-    if grade.score is None or grade.guarded or rubric is None:
+    if grade.score is None or grade.guarded:
         return None
     if len(row.reference_columns) < 2 or len(rubric.other_references) + 1 != len(row.reference_columns):
         return None
@@ -955,7 +946,7 @@ def run_batch(
             resolved, grades = _apply_critic(critic, resolved, grades, workers, summary, streak)
         records = []
         for r, g in zip(resolved, grades, strict=True):
-            records.append(result_record(r.job.row, g, r.matched, r.similarity, r.job.fingerprint, r.rubric))
+            records.append(result_record(r.job.row, g, r.rubric, r.matched, r.similarity, r.job.fingerprint))
             if r.job.row.id in prior:
                 summary.regraded += 1
                 store.superseded += 1

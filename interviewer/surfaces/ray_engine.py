@@ -118,7 +118,7 @@ class GradeActor:
             summary = BatchSummary()
             resolved, grades = _apply_critic(self.critic, resolved, grades, 4, summary, CriticStreak(0))
         records = [
-            json.dumps(result_record(r.job.row, g, r.matched, r.similarity, r.job.fingerprint, r.rubric))
+            json.dumps(result_record(r.job.row, g, r.rubric, r.matched, r.similarity, r.job.fingerprint))
             for r, g in zip(resolved, grades, strict=True)
         ]
         return {"record": records + [""] * len(problems), "problem": [""] * len(records) + problems}
