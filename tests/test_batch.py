@@ -265,10 +265,59 @@ def test_a_bank_question_id_beside_several_references_names_no_reference_column(
         "reference_answer_2": DECAY_REF,
         "answer": "Gradients shrink layer by layer going backwards; ReLU and residual connections help.",
     }
-    run(write_jsonl(tmp_path / "answers.jsonl", [row]), tmp_path / "out.jsonl")
+    summary = run(write_jsonl(tmp_path / "answers.jsonl", [row]), tmp_path / "out.jsonl")
     [graded] = read_jsonl(tmp_path / "out.jsonl")
     assert graded["question_id"] == "000-12" and graded["score"] is not None
     assert graded["matched_reference"] is None
+    # Said once, so the user learns their references were not read.
+    assert summary.references_unread == ["bank"]
+    assert (
+        "1 row (bank) gave a bank question_id and reference answers: graded against the bank question, "
+        "their reference answers unread; leave question_id out (or use an id of your own) to grade "
+        "against them."
+    ) in run.lines
+
+
+def test_an_id_of_the_users_own_beside_a_reference_is_a_label_and_the_reference_is_graded(run, tmp_path):
+    """A user grading their own questions names them (`Q1`); that must not skip the row as an unknown
+    bank id. Without a reference the id is still unknown."""
+    own = {"id": "own", "question_id": "Q1", "question": OVERFIT_Q, "reference_answer": DROPOUT_REF}
+    rows = [
+        {**own, "answer": DECAY_ANSWER},
+        {**own, "id": "plain", "question_id": None, "answer": DECAY_ANSWER},
+        {"id": "bare", "question_id": "Q1", "answer": DECAY_ANSWER},
+    ]
+    summary = run(write_jsonl(tmp_path / "answers.jsonl", rows), tmp_path / "out.jsonl")
+    graded = {r["id"]: r for r in read_jsonl(tmp_path / "out.jsonl")}
+    assert set(graded) == {"own", "plain"} and summary.references_unread == []
+    # The same rubric as the row without an id: graded alike.
+    assert graded["own"]["question_id"] == graded["plain"]["question_id"]
+    assert graded["own"]["score"] == graded["plain"]["score"] is not None
+    assert [p.row_id for p in summary.errors] == ["bare"]
+    assert "unknown question_id 'Q1'" in run.skipped[0]
+
+
+def test_nan_cells_read_as_blank_not_as_the_text_nan(run, tmp_path):
+    """JSON's NaN (and pandas' missing number in Parquet) is an empty cell: a NaN `question_id`
+    beside a reference is no id, and a NaN answer is no answer."""
+    nan = float("nan")  # json.dumps writes it as NaN, which JSON readers accept
+    rows = [
+        {
+            "id": "a",
+            "question_id": nan,
+            "question": OVERFIT_Q,
+            "reference_answer": DROPOUT_REF,
+            "answer": DECAY_ANSWER,
+        },
+        {"id": "b", "question_id": "000-12", "answer": nan},
+    ]
+    source = write_jsonl(tmp_path / "answers.jsonl", rows)
+    assert "NaN" in source.read_text()
+    summary = run(source, tmp_path / "out.jsonl")
+    graded = {r["id"]: r for r in read_jsonl(tmp_path / "out.jsonl")}
+    assert summary.errors == [] and summary.references_unread == []
+    assert graded["a"]["question_id"].startswith("adhoc-") and graded["a"]["score"] is not None
+    assert graded["b"]["score"] == 0.0 and graded["b"]["band"] == "no answer"
 
 
 def test_repeated_or_nan_references_are_not_graded_twice_or_as_text():
@@ -395,7 +444,8 @@ def test_bad_csv_rows_are_named_by_line_and_id_and_the_rest_are_graded(run, tmp_
     assert len(messages) == 7
     expected = [
         f"skipped {source}: line 5: missing `id`; give every row a unique id",
-        f"skipped {source}: line 6 (id ghost): unknown question_id '999-99'; see `interviewer questions`",
+        f"skipped {source}: line 6 (id ghost): unknown question_id '999-99'; see `interviewer questions`, "
+        "or add `question` and `reference_answer` to grade it against your own reference",
         f"skipped {source}: line 7 (id loose): needs `question_id` or `question`",
         f"skipped {source}: line 8 (id ref-only): `reference_answer` needs the `question` text too",
         f"skipped {source}: line 9 (id ok1): duplicate id (first on line 2)",
@@ -713,7 +763,8 @@ def test_user_text_that_looks_like_markup_is_printed_verbatim(run, tmp_path):
     summary = run(source, tmp_path / "out.jsonl")
     assert summary.graded == 0
     assert run.skipped == [
-        f"skipped {source}: line 1 (id [/bold]): unknown question_id '[red]x'; see `interviewer questions`"
+        f"skipped {source}: line 1 (id [/bold]): unknown question_id '[red]x'; see `interviewer questions`, "
+        "or add `question` and `reference_answer` to grade it against your own reference"
     ]
 
 

@@ -198,6 +198,18 @@ def test_rows_no_rubric_fits_name_their_file_and_line(grader, tmp_path):
         rubric_for_row(grader, tiny)
 
 
+def test_a_labelled_rows_own_question_id_beside_a_reference_is_a_label(grader, tmp_path):
+    """As in `interviewer grade`: an id that is no bank id does not stop the row's own reference."""
+    question = "Name one way to reduce overfitting in a neural network and say how it helps."
+    reference = "Dropout randomly zeroes activations during training, so units cannot co-adapt."
+    path = tmp_path / "labels.jsonl"
+    row = {"question": question, "reference_answer": reference, "answer": "x", "grade": 1}
+    path.write_text(json.dumps({**row, "question_id": "Q1"}) + "\n" + json.dumps(row) + "\n")
+    labelled, plain = load_labelled([path])
+    assert rubric_for_row(grader, labelled).question_id == rubric_for_row(grader, plain).question_id
+    assert rubric_for_row(grader, labelled).reference == reference
+
+
 def test_a_labelled_row_may_list_other_acceptable_answers(grader, tmp_path):
     """`interviewer eval` reads reference_answer_2, … as `interviewer grade` does."""
     question = "Name one way to reduce overfitting in a neural network and say how it helps."

@@ -58,6 +58,10 @@ def rows() -> list[dict]:
         )
     # Another acceptable answer, in a column the other rows do not have.
     out.append({**out[-1], "id": "two-refs", "reference_answer_2": "Small steps first, then larger ones."})
+    # A bank id chooses the bank rubric over the row's reference (said once per run); an id of the
+    # user's own is a label, and the row is graded against its reference.
+    out.append({**out[0], "id": "bank-with-ref", "question": WARMUP_Q, "reference_answer": WARMUP_REF})
+    out.append({**out[-2], "id": "own-id", "question_id": "Q7"})
     return out
 
 
@@ -96,14 +100,18 @@ def test_ray_results_equal_the_single_process_path_row_by_row_and_resume(local_r
         options=BatchOptions(chunk=3),
         actors=2,
     )
-    assert summary.graded == single.graded == 8 and len(summary.errors) == 1
+    assert summary.graded == single.graded == 10 and len(summary.errors) == 1
     got = same_records(tmp_path)
     assert "ghost" in console.file.getvalue()
+    assert summary.references_unread == single.references_unread == ["bank-with-ref"]
+    assert "1 row (bank-with-ref) gave a bank question_id and reference answers" in console.file.getvalue()
+    assert got["bank-with-ref"]["question_id"] == "000-12"
+    assert got["own-id"]["question_id"].startswith("adhoc-") and got["own-id"]["score"] is not None
 
     again = run_ray(
         Workspace(ROOT), source, tmp_path / "ray.jsonl", console=console, options=BatchOptions(), actors=2
     )
-    assert again.graded == 0 and again.skipped_done == 8
+    assert again.graded == 0 and again.skipped_done == 10
     assert read(tmp_path / "ray.jsonl") == got
 
 
@@ -127,7 +135,7 @@ def test_ray_in_bf16_equals_the_single_process_path_in_bf16(local_ray, tmp_path)
         options=BatchOptions(chunk=2),
         actors=2,
     )
-    assert len(same_records(tmp_path)) == 8
+    assert len(same_records(tmp_path)) == 10
 
 
 def test_the_single_process_path_never_imports_ray(tmp_path):
@@ -180,18 +188,30 @@ def test_ray_reads_graded_examples_as_the_single_process_path_does(local_ray, gr
     assert kept.read_text() == before
 
 
-def test_a_nan_reference_cell_reaches_the_actors_blank_as_the_local_reader_has_it():
-    """A Parquet column of floats (pandas writes an all-NaN column so) is cast to text: NaN is no "nan"."""
+def test_a_nan_cell_reaches_the_actors_blank_as_the_local_reader_has_it():
+    """A Parquet column of floats (pandas writes a column with gaps so) is cast to text: NaN is no "nan"."""
     import pyarrow as pa
 
+    from interviewer.surfaces.batch import _to_row
     from interviewer.surfaces.ray_engine import as_text_columns
 
     floats = pa.array([float("nan"), None], pa.float64())
-    batch = pa.table({"id": [7, 8], "reference_answer_3": floats, "answer": floats})
+    batch = pa.table(
+        {
+            "id": [7, 8],
+            "reference_answer_3": floats,
+            "answer": floats,
+            "question_id": floats,
+            "question": ["Q?"] * 2,
+        }
+    )
     text = as_text_columns(batch)
     assert text.column("id").to_pylist() == ["7", "8"]
-    assert text.column("reference_answer_3").to_pylist() == [None, None]
-    assert text.column("answer").to_pylist() == ["nan", None]  # as str() reads it in the local path
+    for column in ("reference_answer_3", "answer", "question_id"):
+        assert text.column(column).to_pylist() == [None, None]
+    # The local reader, given the same cells, reads the same row.
+    local = _to_row(1, {"id": 7, "answer": float("nan"), "question_id": float("nan"), "question": "Q?"}).row
+    assert local is not None and (local.answer, local.question_id) == ("", None)
 
 
 def test_ray_names_a_misnumbered_reference_column_as_the_single_process_path_does(local_ray, tmp_path):

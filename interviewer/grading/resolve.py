@@ -1,7 +1,8 @@
 """Which rubric an answer is graded against: the one rule `grade` and `eval` share.
 
-A bank question by id; else an ad-hoc rubric built from the row's own reference answer; else the
-bank question whose text is most similar, if it is similar enough (MATCH_THRESHOLD).
+A bank question by id; else an ad-hoc rubric built from the row's own reference answer (a
+`question_id` that is not a bank id is then the user's own label); else the bank question whose
+text is most similar, if it is similar enough (MATCH_THRESHOLD).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class Resolution:
     problem: str | None = None
     # SHORT_REFERENCE: the reference answer too short to grade against, where the row gave several.
     short: str | None = None
+    # A bank `question_id` chose the rubric, so the row's own reference answers were not read.
+    references_unread: bool = False
 
 
 def needs_match(question_id: str | None, reference_answer: str | None) -> bool:
@@ -54,10 +57,10 @@ def resolve_rubric(
     """The rubric a row is graded against. `adhoc` builds (or reuses) an ad-hoc rubric from the
     question, the reference and the other acceptable answers; `match` is the row's best bank match
     when the caller matched several questions in one batch (else it is matched here)."""
-    if question_id:
-        if question_id not in grader.index.rubrics:
-            return Resolution(problem=UNKNOWN_ID)
-        return Resolution(grader.rubric(question_id))
+    if question_id and question_id in grader.index.rubrics:
+        return Resolution(grader.rubric(question_id), references_unread=bool(reference_answer))
+    if question_id and not reference_answer:
+        return Resolution(problem=UNKNOWN_ID)
     if reference_answer:
         from interviewer.grading.grader import adhoc_rubric
 

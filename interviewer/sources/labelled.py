@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from interviewer.domain.errors import InterviewerError
 from interviewer.sources.references import ReferencesError, reference_answers
+from interviewer.sources.tables import is_missing
 
 
 class EvalInputError(InterviewerError, ValueError):
@@ -72,7 +73,7 @@ def _records(path: Path) -> list[tuple[int, dict]]:
 
 def _text(value: object) -> str | None:
     """A field as stripped text, None when absent or blank (a number id such as 12 becomes "12")."""
-    if value is None or isinstance(value, (dict, list)):
+    if is_missing(value) or isinstance(value, (dict, list)):
         return None
     text = str(value).strip()
     return text or None
@@ -107,7 +108,7 @@ def load_labelled(paths: list[Path]) -> list[LabelledRow]:
                     id=_text(data.get("id")) or f"{path.stem}:{number}",
                     line=number,
                     source=str(path),
-                    answer="" if answer is None else str(answer),
+                    answer="" if is_missing(answer) else str(answer),
                     grade=grade,
                     question_id=question_id,
                     question=question,

@@ -7,8 +7,9 @@ columns in CSV, JSONL and Parquet); the answer is graded against each and keeps 
 
 from __future__ import annotations
 
-import math
 import re
+
+from interviewer.sources.tables import is_missing
 
 REFERENCE = "reference_answer"
 MAX_REFERENCES = 16  # each one is another grading of the answer
@@ -22,7 +23,7 @@ class ReferencesError(ValueError):
 
 
 def _text(value: object, column: str) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):  # a Parquet or JSON NaN
+    if is_missing(value):
         return None
     if isinstance(value, (list, tuple, dict)):
         raise ReferencesError(

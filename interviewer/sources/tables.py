@@ -12,6 +12,7 @@ import csv
 import io
 import itertools
 import json
+import math
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -34,6 +35,12 @@ FORMATS: dict[str, Format] = {
 PARQUET_BATCH = 2048
 # A CSV cell may hold a very long answer (they are truncated for grading, not refused when read).
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+def is_missing(value: object) -> bool:
+    """A cell with no value: absent (None), or NaN, which is how pandas writes a missing number to
+    Parquet (a column of ids or references with gaps becomes floats) and how some tools write JSON."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 class InputError(InterviewerError, ValueError):

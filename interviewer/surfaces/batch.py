@@ -57,6 +57,7 @@ from interviewer.sources.tables import (
     csv_cells,
     csv_records,
     format_of,
+    is_missing,
     jsonl_records,
     open_records,
     pyarrow_modules,
@@ -133,7 +134,7 @@ class Parsed:
 
 
 def _clean(value: object) -> str | None:
-    if value is None:
+    if is_missing(value):
         return None
     text = str(value)
     return text if text.strip() else None
@@ -169,7 +170,7 @@ def _to_row(line: int, data: dict, unit: str = "line") -> Parsed:
     try:
         row = AnswerRow(
             id=row_id.strip(),
-            answer="" if data.get("answer") is None else str(data.get("answer")),
+            answer="" if is_missing(data.get("answer")) else str(data.get("answer")),
             question_id=question_id.strip() if question_id else None,
             question=question,
             reference_answer=reference,
@@ -745,6 +746,8 @@ class BatchSummary:
     scored: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # Ids of rows whose own reference answers were not read (a bank `question_id` chose the rubric).
+    references_unread: list[str] = field(default_factory=list)
 
     @property
     def mean(self) -> float:
@@ -772,6 +775,7 @@ class Resolved:
     rubric: Rubric
     matched: str | None = None
     similarity: float | None = None
+    references_unread: bool = False  # a bank `question_id` chose the rubric over the row's references
 
 
 class RubricResolver:
@@ -805,7 +809,9 @@ class RubricResolver:
         def settle(i: int, found: Resolution) -> None:
             job = jobs[i]
             if found.rubric is not None:
-                resolved[i] = Resolved(job, found.rubric, found.matched, found.similarity)
+                resolved[i] = Resolved(
+                    job, found.rubric, found.matched, found.similarity, found.references_unread
+                )
             else:
                 problems.append(RowProblem(job.line, job.row.id, _unresolved(job, found), job.unit))
 
@@ -835,7 +841,10 @@ def _unresolved(job: Job, found: Resolution) -> str:
     """Why a row has no rubric, in `interviewer grade`'s words."""
     row = job.row
     if found.problem == UNKNOWN_ID:
-        return f"unknown question_id {row.question_id!r}; see `interviewer questions`"
+        return (
+            f"unknown question_id {row.question_id!r}; see `interviewer questions`, or add `question` "
+            "and `reference_answer` to grade it against your own reference"
+        )
     if found.problem == SHORT_REFERENCE:
         return short_reference_message(found)
     message = (
@@ -955,6 +964,8 @@ def run_batch(
                 summary.scored += 1
             summary.fallbacks += bool(g.critic and g.critic.failed)
             summary.truncated += "truncated" in g.flags
+            if r.references_unread:
+                summary.references_unread.append(r.job.row.id)
         if records:
             store.write(records)
         summary.graded += len(records)
@@ -1022,6 +1033,8 @@ def run_batch(
         )
     if summary.stopped:
         say(summary.stopped)
+    if summary.references_unread:
+        say(references_unread_notice(summary.references_unread))
     extras = []
     if summary.regraded:
         extras.append(f"{summary.regraded} re-graded (answer, rubric or settings changed)")
@@ -1040,6 +1053,16 @@ def run_batch(
         + ("" if is_stdout(output) else f" → {output}")
     )
     return summary
+
+
+def references_unread_notice(row_ids: Sequence[str]) -> str:
+    """One line for every row whose reference answers a bank `question_id` overrode."""
+    ids = ", ".join(row_ids[:3]) + (", …" if len(row_ids) > 3 else "")
+    return (
+        f"{plural(len(row_ids), 'row')} ({ids}) gave a bank question_id and reference answers: graded "
+        "against the bank question, their reference answers unread; leave question_id out (or use an id "
+        "of your own) to grade against them."
+    )
 
 
 def load_examples(grader: Grader, resolver: RubricResolver, examples: ExamplesFile, say: Any) -> ExampleSet:

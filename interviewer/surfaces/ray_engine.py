@@ -40,6 +40,7 @@ from interviewer.surfaces.batch import (
     load_examples,
     plural,
     read_examples,
+    references_unread_notice,
     result_record,
     run_settings,
 )
@@ -121,7 +122,12 @@ class GradeActor:
             json.dumps(result_record(r.job.row, g, r.rubric, r.matched, r.similarity, r.job.fingerprint))
             for r, g in zip(resolved, grades, strict=True)
         ]
-        return {"record": records + [""] * len(problems), "problem": [""] * len(records) + problems}
+        unread = [r.references_unread for r in resolved]
+        return {
+            "record": records + [""] * len(problems),
+            "problem": [""] * len(records) + problems,
+            "references_unread": unread + [False] * len(problems),
+        }
 
 
 # Reading and filtering are light; the actors hold the CPUs. Were a read task to ask for a whole CPU
@@ -141,8 +147,8 @@ def as_text_columns(batch):
     for name in ROW_COLUMNS:
         if name in names:
             column = batch.column(names[name])
-            # A NaN reference cell is blank, as the local reader has it (other columns read it as text).
-            if name in REFERENCE_COLUMNS and pa.types.is_floating(column.type):
+            # A NaN cell is blank (pandas writes a missing number so), as the local reader has it.
+            if pa.types.is_floating(column.type):
                 column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
             columns.append(column if column.type == pa.string() else column.cast(pa.string()))
         else:
@@ -291,8 +297,11 @@ def run_ray(
     try:
         for batch in graded.iter_batches(batch_size=None, batch_format="pyarrow"):
             records = []
-            for text, problem in zip(
-                batch.column("record").to_pylist(), batch.column("problem").to_pylist(), strict=True
+            for text, problem, unread in zip(
+                batch.column("record").to_pylist(),
+                batch.column("problem").to_pylist(),
+                batch.column("references_unread").to_pylist(),
+                strict=True,
             ):
                 if problem:
                     row_id, message = json.loads(problem)
@@ -315,6 +324,8 @@ def run_ray(
                     summary.scored += 1
                 summary.fallbacks += "critic-unavailable" in record["flags"]
                 summary.truncated += "truncated" in record["flags"]
+                if unread:
+                    summary.references_unread.append(record["id"])
                 records.append(record)
             if records:
                 store.write(records)
@@ -329,6 +340,8 @@ def run_ray(
 def _say_summary(console, summary: BatchSummary, pool: int, output) -> None:
     from rich.markup import escape
 
+    if summary.references_unread:
+        console.print(escape(references_unread_notice(summary.references_unread)), soft_wrap=True)
     console.print(
         escape(
             f"Graded {plural(summary.graded, 'answer')} (mean {summary.mean:.2f}) with Ray on "
