@@ -297,6 +297,21 @@ def test_an_id_of_the_users_own_beside_a_reference_is_a_label_and_the_reference_
     assert "unknown question_id 'Q1'" in run.skipped[0]
 
 
+def test_a_spreadsheets_column_names_are_read_whatever_their_case_spaces_or_hyphens(run, tmp_path):
+    """ "Reference Answer" is `reference_answer`: read as anything else, the row would silently be
+    graded against whichever bank question its text is nearest."""
+    source = tmp_path / "answers.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["ID", "Question-ID", "Question", "Reference Answer", "Reference Answer 2", "Answer"])
+        writer.writerow(["s1", "", OVERFIT_Q, DROPOUT_REF, DECAY_REF, DECAY_ANSWER])
+    summary = run(source, tmp_path / "out.jsonl")
+    [graded] = read_jsonl(tmp_path / "out.jsonl")
+    assert summary.errors == [] and graded["id"] == "s1"
+    assert graded["question_id"].startswith("adhoc-") and graded["matched_question"] is None
+    assert graded["matched_reference"] == "reference_answer_2"
+
+
 def test_nan_cells_read_as_blank_not_as_the_text_nan(run, tmp_path):
     """JSON's NaN (and pandas' missing number in Parquet) is an empty cell: a NaN `question_id`
     beside a reference is no id, and a NaN answer is no answer."""
@@ -720,7 +735,7 @@ UNUSABLE = {
     "csv without an answer column": (
         "answers.csv",
         lambda p: p.write_text("id,question_id,text\nr1,000-12,hello\n"),
-        "line 1: the header has no answer column",
+        "line 1: the header has no answer column (it has: id, question_id, text)",
     ),
     "unknown extension": ("answers.xlsx", lambda p: p.write_text("id,answer\n"), "unknown file type .xlsx"),
     "not UTF-8": ("answers.csv", _bad_utf8, "not UTF-8 text (byte 35); save it as UTF-8"),

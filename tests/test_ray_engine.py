@@ -226,3 +226,19 @@ def test_ray_names_a_misnumbered_reference_column_as_the_single_process_path_doe
     ):
         run_ray(Workspace(ROOT), source, tmp_path / "out.jsonl", console=console)
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_ray_reads_a_spreadsheets_column_names_as_the_single_process_path_does(local_ray, grader, tmp_path):
+    """ "ID" and "Reference Answer" are `id` and `reference_answer`; an id "007" stays text."""
+    source = tmp_path / "answers.csv"
+    source.write_text(
+        "ID,Question,Reference Answer,Answer\n"
+        f'007,"{WARMUP_Q}","{WARMUP_REF}","Small steps first, then larger."\n'
+    )
+    ws = Workspace(ROOT)
+    ws._grader = grader
+    quiet = Console(file=io.StringIO(), width=200)
+    run_batch(ws, source, tmp_path / "single.jsonl", console=quiet)
+    run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=quiet, actors=1)
+    got = same_records(tmp_path)
+    assert list(got) == ["007"] and got["007"]["question_id"].startswith("adhoc-")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from interviewer.domain.errors import InterviewerError
 from interviewer.sources.references import ReferencesError, reference_answers
-from interviewer.sources.tables import is_missing
+from interviewer.sources.tables import column_key, is_missing
 
 
 class EvalInputError(InterviewerError, ValueError):
@@ -67,7 +67,7 @@ def _records(path: Path) -> list[tuple[int, dict]]:
             raise EvalInputError(f"{path} line {number}: {problem}")
         assert data is not None  # a row without a problem holds its fields
         # CSV column names are matched whatever their case and spacing; JSON keys are as written.
-        rows.append((number, {str(k).strip().lower(): v for k, v in data.items()} if is_csv else data))
+        rows.append((number, {column_key(k): v for k, v in data.items()} if is_csv else data))
     return rows
 
 

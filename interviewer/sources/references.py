@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from interviewer.sources.tables import is_missing
+from interviewer.sources.tables import column_key, is_missing
 
 REFERENCE = "reference_answer"
 MAX_REFERENCES = 16  # each one is another grading of the answer
@@ -69,5 +69,5 @@ def unknown_column_message(column: str) -> str:
 
 def unknown_reference_columns(columns: list[str]) -> list[str]:
     """Columns named like a numbered reference answer that is not one (`reference_answer_17`, `_02`)."""
-    names = [str(c).strip().lower() for c in columns]
+    names = [column_key(c) for c in columns]
     return [c for c in names if _NUMBERED_LIKE.fullmatch(c) and c not in NUMBERED_REFERENCES]

@@ -13,6 +13,7 @@ import io
 import itertools
 import json
 import math
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -35,6 +36,20 @@ FORMATS: dict[str, Format] = {
 PARQUET_BATCH = 2048
 # A CSV cell may hold a very long answer (they are truncated for grading, not refused when read).
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+_SEPARATORS = re.compile(r"[\s\-]+")
+
+
+def column_key(name: object) -> str:
+    """A column name as matched: case, spaces and hyphens aside, so a spreadsheet's "Reference Answer"
+    or "Question-ID" is `reference_answer` or `question_id`."""
+    return _SEPARATORS.sub("_", str(name).strip().lower())
+
+
+def _header_has(names: Iterable[object]) -> str:
+    """The columns a header does have, for a message that says one is missing."""
+    return ", ".join(str(n).strip() for n in names)
 
 
 def is_missing(value: object) -> bool:
@@ -360,9 +375,11 @@ def _text_records(
     if not header:
         wanted = ", ".join([*required, "|".join(one_of)]) if required or one_of else "column names"
         raise InputError(f"{name}: empty file; expected a header row with {wanted}")
-    missing = _missing_columns({h.strip().lower() for h in header}, required, one_of)
+    missing = _missing_columns({column_key(h) for h in header}, required, one_of)
     if missing:
-        raise InputError(f"{name} line 1: the header has no {', '.join(missing)} column")
+        raise InputError(
+            f"{name} line 1: the header has no {', '.join(missing)} column (it has: {_header_has(header)})"
+        )
     return _closing((Record(n, data, problem) for n, data, problem in rows), handle, name)
 
 
@@ -383,10 +400,13 @@ def _parquet_records(source, name: str, required: list[str], one_of: list[str]) 
         parquet = pq.ParquetFile(source)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{name}: not a readable Parquet file ({exc})") from None
-    names = {n.strip().lower() for n in parquet.schema_arrow.names}
+    names = {column_key(n) for n in parquet.schema_arrow.names}
     missing = _missing_columns(names, required, one_of)
     if missing:
-        raise InputError(f"{name}: the Parquet schema has no {', '.join(missing)} column")
+        raise InputError(
+            f"{name}: the Parquet schema has no {', '.join(missing)} column "
+            f"(it has: {_header_has(parquet.schema_arrow.names)})"
+        )
 
     def records() -> Iterator[Record]:
         number = 0

@@ -54,6 +54,7 @@ from interviewer.sources.tables import (
     STDIO,
     InputError,
     Record,
+    column_key,
     csv_cells,
     csv_records,
     format_of,
@@ -141,8 +142,8 @@ def _clean(value: object) -> str | None:
 
 
 def _columns(data: dict) -> dict:
-    """A record's values by column name, as matched: trimmed and lower-cased."""
-    return {str(k).strip().lower(): v for k, v in data.items() if k is not None}
+    """A record's values by column name, as matched (`column_key`)."""
+    return {column_key(k): v for k, v in data.items() if k is not None}
 
 
 def _to_row(line: int, data: dict, unit: str = "line") -> Parsed:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ from interviewer.sources.references import (
     unknown_column_message,
     unknown_reference_columns,
 )
-from interviewer.sources.tables import InputError, format_of
+from interviewer.sources.tables import InputError, column_key, format_of
 from interviewer.surfaces.batch import (
     CHUNK,
     STDIO,
@@ -142,7 +143,7 @@ def as_text_columns(batch):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    names = {str(n).strip().lower(): n for n in batch.column_names}
+    names = {column_key(n): n for n in batch.column_names}
     columns = []
     for name in ROW_COLUMNS:
         if name in names:
@@ -177,10 +178,21 @@ def _read_csv(ray, source: str, kind: str):
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    # Everything is text, as the single-process reader has it ("007" stays "007").
-    convert = pacsv.ConvertOptions(column_types={c: pa.string() for c in ROW_COLUMNS})
+    # Everything is text, as the single-process reader has it ("007" stays "007"). The header is not
+    # read here, so the row columns are typed under the spellings a spreadsheet gives them.
+    convert = pacsv.ConvertOptions(column_types={name: pa.string() for name in _spellings(ROW_COLUMNS)})
     parse = pacsv.ParseOptions(delimiter="\t" if kind == "tsv" else ",", newlines_in_values=True)
     return ray.data.read_csv(source, convert_options=convert, parse_options=parse, num_cpus=LIGHT)
+
+
+def _spellings(columns: Sequence[str]) -> set[str]:
+    """Each column as a header may spell it: `question_id`, `Question_ID`, `Question ID`, `QUESTION-ID`…"""
+    out: set[str] = set()
+    for column in columns:
+        for joined in (column, column.replace("_", " "), column.replace("_", "-")):
+            title = joined.title()
+            out |= {joined, title, title.replace("Id", "ID"), joined.upper(), joined.capitalize()}
+    return out
 
 
 def run_ray(
