@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from interviewer.grading.resolve import OWN_LABEL, REFERENCES_UNREAD
 from interviewer.surfaces.batch import OUTPUT_FIELDS, BatchOptions, InputError, done_ids, run_batch
 from interviewer.workspace import Workspace
 
@@ -149,6 +150,7 @@ def test_a_question_with_its_own_reference_is_graded_against_an_adhoc_rubric(run
     assert good["score"] >= 4.0 > bad["score"]
 
 
+VANISHING_Q = "What is the vanishing gradient problem, and how can it be mitigated?"
 OVERFIT_Q = "Name one way to reduce overfitting in a neural network and say how it helps."
 DROPOUT_REF = (
     "Dropout randomly zeroes activations during training, so units cannot co-adapt and the network "
@@ -270,7 +272,7 @@ def test_a_bank_question_id_beside_several_references_names_no_reference_column(
     assert graded["question_id"] == "000-12" and graded["score"] is not None
     assert graded["matched_reference"] is None
     # Said once, so the user learns their references were not read.
-    assert summary.references_unread == ["bank"]
+    assert list(summary.notes) == [REFERENCES_UNREAD] and summary.notes[REFERENCES_UNREAD].first == ["bank"]
     assert (
         "1 row (bank) gave a bank question_id and reference answers: graded against the bank question, "
         "their reference answers unread; leave question_id out (or use an id of your own) to grade "
@@ -289,7 +291,12 @@ def test_an_id_of_the_users_own_beside_a_reference_is_a_label_and_the_reference_
     ]
     summary = run(write_jsonl(tmp_path / "answers.jsonl", rows), tmp_path / "out.jsonl")
     graded = {r["id"]: r for r in read_jsonl(tmp_path / "out.jsonl")}
-    assert set(graded) == {"own", "plain"} and summary.references_unread == []
+    assert set(graded) == {"own", "plain"} and list(summary.notes) == [OWN_LABEL]
+    # Said once: a mistyped bank id would otherwise be graded against the reference without a word.
+    assert (
+        "1 row (own) gave a question_id that is no bank id beside reference answers: read as your own "
+        "label and graded against the references (for a bank question, see `interviewer questions`)."
+    ) in run.lines
     # The same rubric as the row without an id: graded alike.
     assert graded["own"]["question_id"] == graded["plain"]["question_id"]
     assert graded["own"]["score"] == graded["plain"]["score"] is not None
@@ -313,26 +320,21 @@ def test_a_spreadsheets_column_names_are_read_whatever_their_case_spaces_or_hyph
 
 
 def test_nan_cells_read_as_blank_not_as_the_text_nan(run, tmp_path):
-    """JSON's NaN (and pandas' missing number in Parquet) is an empty cell: a NaN `question_id`
-    beside a reference is no id, and a NaN answer is no answer."""
+    """JSON's NaN (and pandas' missing number in Parquet) is an empty cell: a NaN `question_id` is
+    no id (the row is matched by its question text, not skipped as an unknown id 'nan'), a NaN
+    answer is no answer, and a whole number read as a float is an id without its ".0"."""
     nan = float("nan")  # json.dumps writes it as NaN, which JSON readers accept
     rows = [
-        {
-            "id": "a",
-            "question_id": nan,
-            "question": OVERFIT_Q,
-            "reference_answer": DROPOUT_REF,
-            "answer": DECAY_ANSWER,
-        },
-        {"id": "b", "question_id": "000-12", "answer": nan},
+        {"id": "a", "question_id": nan, "question": VANISHING_Q, "answer": DECAY_ANSWER},
+        {"id": 7.0, "question_id": "000-12", "answer": nan},
     ]
     source = write_jsonl(tmp_path / "answers.jsonl", rows)
     assert "NaN" in source.read_text()
     summary = run(source, tmp_path / "out.jsonl")
     graded = {r["id"]: r for r in read_jsonl(tmp_path / "out.jsonl")}
-    assert summary.errors == [] and summary.references_unread == []
-    assert graded["a"]["question_id"].startswith("adhoc-") and graded["a"]["score"] is not None
-    assert graded["b"]["score"] == 0.0 and graded["b"]["band"] == "no answer"
+    assert summary.errors == [] and summary.notes == {}
+    assert graded["a"]["matched_question"] is not None and graded["a"]["score"] is not None
+    assert graded["7"]["score"] == 0.0 and graded["7"]["band"] == "no answer"
 
 
 def test_repeated_or_nan_references_are_not_graded_twice_or_as_text():

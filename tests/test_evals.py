@@ -187,7 +187,9 @@ def test_rows_no_rubric_fits_name_their_file_and_line(grader, tmp_path):
         + "\n"
     )
     unknown, unmatched, tiny = load_labelled([path])
-    with pytest.raises(EvalInputError, match=rf"^{path} line 1: unknown question_id '999-99'$"):
+    with pytest.raises(
+        EvalInputError, match=rf"^{path} line 1: unknown question_id '999-99'; see `interview"
+    ):
         rubric_for_row(grader, unknown)
     # Never silently graded against whatever bank question happens to be nearest.
     with pytest.raises(
@@ -208,6 +210,13 @@ def test_a_labelled_rows_own_question_id_beside_a_reference_is_a_label(grader, t
     labelled, plain = load_labelled([path])
     assert rubric_for_row(grader, labelled).question_id == rubric_for_row(grader, plain).question_id
     assert rubric_for_row(grader, labelled).reference == reference
+
+
+def test_a_labelled_nan_is_an_empty_cell(tmp_path):
+    path = tmp_path / "labels.jsonl"
+    path.write_text('{"question_id": NaN, "question": "What is X?", "answer": NaN, "id": 7.0, "grade": 1}\n')
+    [row] = load_labelled([path])
+    assert (row.question_id, row.answer, row.id) == (None, "", "7")
 
 
 def test_a_labelled_row_may_list_other_acceptable_answers(grader, tmp_path):

@@ -317,6 +317,19 @@ def test_unusable_examples_are_named_by_line_and_id_and_the_rest_are_used(run, t
     assert "Graded examples: 1 answer for 1 question" in told
 
 
+def test_an_example_whose_bank_id_overrides_its_reference_is_said(run, tmp_path):
+    """Graded against the bank question, whose examples it is not: said, never dropped unsaid."""
+    examples = write_jsonl(
+        tmp_path / "examples.jsonl",
+        [_row("e1", GOOD, grade=5), _row("e2", GOOD, grade=5, question_id="000-12")],
+    )
+    answers = write_jsonl(tmp_path / "answers.jsonl", [_row("a1", GOOD)])
+    run(answers, tmp_path / "out.jsonl", examples=examples)
+    told = "\n".join(run.lines)
+    assert f"{examples}: 1 row (e2) gave a bank question_id and reference answers: graded against" in told
+    assert "Graded examples: 2 answers for 2 questions" in told
+
+
 def test_an_examples_file_with_no_usable_row_is_one_clear_error(run, tmp_path):
     examples = write_jsonl(tmp_path / "examples.jsonl", [_row("e1", GOOD, grade=9)])
     answers = write_jsonl(tmp_path / "answers.jsonl", [_row("a1", GOOD)])

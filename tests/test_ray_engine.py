@@ -16,6 +16,7 @@ from rich.console import Console
 ray = pytest.importorskip("ray")
 pytest.importorskip("ray.data")
 
+from interviewer.grading.resolve import OWN_LABEL, REFERENCES_UNREAD  # noqa: E402
 from interviewer.surfaces.batch import BatchOptions, InputError, run_batch  # noqa: E402
 from interviewer.surfaces.ray_engine import run_ray  # noqa: E402
 from interviewer.workspace import Workspace  # noqa: E402
@@ -103,7 +104,11 @@ def test_ray_results_equal_the_single_process_path_row_by_row_and_resume(local_r
     assert summary.graded == single.graded == 10 and len(summary.errors) == 1
     got = same_records(tmp_path)
     assert "ghost" in console.file.getvalue()
-    assert summary.references_unread == single.references_unread == ["bank-with-ref"]
+    assert summary.notes == single.notes
+    assert {kind: tally.first for kind, tally in summary.notes.items()} == {
+        REFERENCES_UNREAD: ["bank-with-ref"],
+        OWN_LABEL: ["own-id"],
+    }
     assert "1 row (bank-with-ref) gave a bank question_id and reference answers" in console.file.getvalue()
     assert got["bank-with-ref"]["question_id"] == "000-12"
     assert got["own-id"]["question_id"].startswith("adhoc-") and got["own-id"]["score"] is not None
@@ -198,7 +203,7 @@ def test_a_nan_cell_reaches_the_actors_blank_as_the_local_reader_has_it():
     floats = pa.array([float("nan"), None], pa.float64())
     batch = pa.table(
         {
-            "id": [7, 8],
+            "id": pa.array([7.0, 8.0], pa.float64()),  # pandas' integer ids, where a column has gaps
             "reference_answer_3": floats,
             "answer": floats,
             "question_id": floats,
@@ -210,8 +215,8 @@ def test_a_nan_cell_reaches_the_actors_blank_as_the_local_reader_has_it():
     for column in ("reference_answer_3", "answer", "question_id"):
         assert text.column(column).to_pylist() == [None, None]
     # The local reader, given the same cells, reads the same row.
-    local = _to_row(1, {"id": 7, "answer": float("nan"), "question_id": float("nan"), "question": "Q?"}).row
-    assert local is not None and (local.answer, local.question_id) == ("", None)
+    local = _to_row(1, {"id": 7.0, "answer": float("nan"), "question_id": float("nan"), "question": "Q?"}).row
+    assert local is not None and (local.id, local.answer, local.question_id) == ("7", "", None)
 
 
 def test_ray_names_a_misnumbered_reference_column_as_the_single_process_path_does(local_ray, tmp_path):

@@ -25,6 +25,10 @@ UNKNOWN_ID = "unknown-id"
 SHORT_REFERENCE = "short-reference"
 NO_MATCH = "no-match"
 
+# How a graded row's columns were read, where the user may not expect it (told once per run).
+REFERENCES_UNREAD = "references-unread"  # a bank `question_id` chose the rubric over the row's references
+OWN_LABEL = "own-label"  # a `question_id` that is no bank id, beside a reference: the user's own label
+
 
 @dataclass(frozen=True)
 class Resolution:
@@ -36,8 +40,8 @@ class Resolution:
     problem: str | None = None
     # SHORT_REFERENCE: the reference answer too short to grade against, where the row gave several.
     short: str | None = None
-    # A bank `question_id` chose the rubric, so the row's own reference answers were not read.
-    references_unread: bool = False
+    # REFERENCES_UNREAD or OWN_LABEL, where one applies.
+    note: str | None = None
 
 
 def needs_match(question_id: str | None, reference_answer: str | None) -> bool:
@@ -58,7 +62,7 @@ def resolve_rubric(
     question, the reference and the other acceptable answers; `match` is the row's best bank match
     when the caller matched several questions in one batch (else it is matched here)."""
     if question_id and question_id in grader.index.rubrics:
-        return Resolution(grader.rubric(question_id), references_unread=bool(reference_answer))
+        return Resolution(grader.rubric(question_id), note=REFERENCES_UNREAD if reference_answer else None)
     if question_id and not reference_answer:
         return Resolution(problem=UNKNOWN_ID)
     if reference_answer:
@@ -69,7 +73,8 @@ def resolve_rubric(
 
         build = adhoc or build_adhoc
         try:
-            return Resolution(build(question or "", reference_answer, tuple(other_references)))
+            rubric = build(question or "", reference_answer, tuple(other_references))
+            return Resolution(rubric, note=OWN_LABEL if question_id else None)
         except ValidationError:
             short = next(r for r in (reference_answer, *other_references) if not _gradable(question or "", r))
             return Resolution(problem=SHORT_REFERENCE, short=short if other_references else None)

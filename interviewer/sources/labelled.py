@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from interviewer.domain.errors import InterviewerError
 from interviewer.sources.references import ReferencesError, reference_answers
-from interviewer.sources.tables import column_key, is_missing
+from interviewer.sources.tables import cell_text, column_key, is_missing
 
 
 class EvalInputError(InterviewerError, ValueError):
@@ -75,7 +75,7 @@ def _text(value: object) -> str | None:
     """A field as stripped text, None when absent or blank (a number id such as 12 becomes "12")."""
     if is_missing(value) or isinstance(value, (dict, list)):
         return None
-    text = str(value).strip()
+    text = cell_text(value).strip()
     return text or None
 
 
@@ -108,7 +108,7 @@ def load_labelled(paths: list[Path]) -> list[LabelledRow]:
                     id=_text(data.get("id")) or f"{path.stem}:{number}",
                     line=number,
                     source=str(path),
-                    answer="" if is_missing(answer) else str(answer),
+                    answer="" if is_missing(answer) else cell_text(answer),
                     grade=grade,
                     question_id=question_id,
                     question=question,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from interviewer.sources.tables import column_key, is_missing
+from interviewer.sources.tables import cell_text, column_key, is_missing
 
 REFERENCE = "reference_answer"
 MAX_REFERENCES = 16  # each one is another grading of the answer
@@ -30,7 +30,7 @@ def _text(value: object, column: str) -> str | None:
             f"`{column}` must be text; give other acceptable answers as "
             f"`{NUMBERED_REFERENCES[0]}`, `{NUMBERED_REFERENCES[1]}`, …"
         )
-    text = str(value)
+    text = cell_text(value)
     return text if text.strip() else None
 
 

@@ -58,6 +58,14 @@ def is_missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def cell_text(value: object) -> str:
+    """A cell's value as text; a whole number that was read as a float (pandas writes a column of
+    integers with gaps so) without its ".0", as Arrow's cast to text has it: id 7, not "7.0"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 class InputError(InterviewerError, ValueError):
     """An input or output file that cannot be used at all; the message says where and what to do."""
 

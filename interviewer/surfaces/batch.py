@@ -32,6 +32,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from interviewer.domain.grade import FLAG_CRITIC_FAILED, Grade
 from interviewer.grading.resolve import (
+    OWN_LABEL,
+    REFERENCES_UNREAD,
     SHORT_REFERENCE,
     UNKNOWN_ID,
     Resolution,
@@ -54,6 +56,7 @@ from interviewer.sources.tables import (
     STDIO,
     InputError,
     Record,
+    cell_text,
     column_key,
     csv_cells,
     csv_records,
@@ -137,7 +140,7 @@ class Parsed:
 def _clean(value: object) -> str | None:
     if is_missing(value):
         return None
-    text = str(value)
+    text = cell_text(value)
     return text if text.strip() else None
 
 
@@ -171,7 +174,7 @@ def _to_row(line: int, data: dict, unit: str = "line") -> Parsed:
     try:
         row = AnswerRow(
             id=row_id.strip(),
-            answer="" if is_missing(data.get("answer")) else str(data.get("answer")),
+            answer="" if is_missing(data.get("answer")) else cell_text(data.get("answer")),
             question_id=question_id.strip() if question_id else None,
             question=question,
             reference_answer=reference,
@@ -307,7 +310,7 @@ def read_examples(source: Path | str, fmt: str | None = None) -> ExamplesFile:
 
 def build_examples(
     grader: Grader, resolver: RubricResolver, examples: ExamplesFile
-) -> tuple[ExampleSet, list[RowProblem]]:
+) -> tuple[ExampleSet, list[RowProblem], dict[str, RowTally]]:
     """Each example resolved to its rubric as a graded row would be, embedded once, grouped by
     question; then a fixed sample of them graded by its rubric, to fit how much the examples weigh
     (`grading/examples.py`)."""
@@ -322,7 +325,10 @@ def build_examples(
     built = grader.example_set(pairs)
     sample = [pairs[i] for i in fit_sample([example.id for _, example in pairs])]
     graded = grader.grade_many([(rubric, example.answer) for rubric, example in sample])
-    return grader.fit_examples(built, sample, graded), problems
+    notes: dict[str, RowTally] = {}
+    for r in resolved:
+        tally(notes, r.note, r.job.row.id)
+    return grader.fit_examples(built, sample, graded), problems, notes
 
 
 # ---- fingerprints --------------------------------------------------------------------------------
@@ -735,6 +741,29 @@ class BatchOptions:
 
 
 @dataclass
+class RowTally:
+    """How many rows something happened to, and the first few ids to name: flat in memory however
+    many rows it is."""
+
+    count: int = 0
+    first: list[str] = field(default_factory=list)
+
+    def add(self, row_id: str) -> None:
+        self.count += 1
+        if len(self.first) < 3:
+            self.first.append(row_id)
+
+    def __str__(self) -> str:
+        ids = ", ".join(self.first) + (", …" if self.count > len(self.first) else "")
+        return f"{plural(self.count, 'row')} ({ids})"
+
+
+def tally(notes: dict[str, RowTally], kind: str | None, row_id: str) -> None:
+    if kind:
+        notes.setdefault(kind, RowTally()).add(row_id)
+
+
+@dataclass
 class BatchSummary:
     graded: int = 0
     skipped_done: int = 0
@@ -747,8 +776,11 @@ class BatchSummary:
     scored: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    # Ids of rows whose own reference answers were not read (a bank `question_id` chose the rubric).
-    references_unread: list[str] = field(default_factory=list)
+    # Rows read in a way the user may not expect (resolve.REFERENCES_UNREAD, OWN_LABEL), told once.
+    notes: dict[str, RowTally] = field(default_factory=dict)
+
+    def note(self, kind: str | None, row_id: str) -> None:
+        tally(self.notes, kind, row_id)
 
     @property
     def mean(self) -> float:
@@ -776,7 +808,7 @@ class Resolved:
     rubric: Rubric
     matched: str | None = None
     similarity: float | None = None
-    references_unread: bool = False  # a bank `question_id` chose the rubric over the row's references
+    note: str | None = None  # resolve.REFERENCES_UNREAD or OWN_LABEL, where one applies
 
 
 class RubricResolver:
@@ -810,9 +842,7 @@ class RubricResolver:
         def settle(i: int, found: Resolution) -> None:
             job = jobs[i]
             if found.rubric is not None:
-                resolved[i] = Resolved(
-                    job, found.rubric, found.matched, found.similarity, found.references_unread
-                )
+                resolved[i] = Resolved(job, found.rubric, found.matched, found.similarity, found.note)
             else:
                 problems.append(RowProblem(job.line, job.row.id, _unresolved(job, found), job.unit))
 
@@ -965,8 +995,7 @@ def run_batch(
                 summary.scored += 1
             summary.fallbacks += bool(g.critic and g.critic.failed)
             summary.truncated += "truncated" in g.flags
-            if r.references_unread:
-                summary.references_unread.append(r.job.row.id)
+            summary.note(r.note, r.job.row.id)
         if records:
             store.write(records)
         summary.graded += len(records)
@@ -1009,6 +1038,7 @@ def run_batch(
             finished = True
     except KeyboardInterrupt:
         report_held(math.inf)
+        say_notes(summary.notes, say)
         # Ctrl-C: the graded rows are already written (the finally closes the store unfinished); say
         # so, and how to go on, before exiting 130.
         where = "written to stdout" if is_stdout(output) else f"saved in {output}"
@@ -1034,8 +1064,7 @@ def run_batch(
         )
     if summary.stopped:
         say(summary.stopped)
-    if summary.references_unread:
-        say(references_unread_notice(summary.references_unread))
+    say_notes(summary.notes, say)
     extras = []
     if summary.regraded:
         extras.append(f"{summary.regraded} re-graded (answer, rubric or settings changed)")
@@ -1056,26 +1085,34 @@ def run_batch(
     return summary
 
 
-def references_unread_notice(row_ids: Sequence[str]) -> str:
-    """One line for every row whose reference answers a bank `question_id` overrode."""
-    ids = ", ".join(row_ids[:3]) + (", …" if len(row_ids) > 3 else "")
-    return (
-        f"{plural(len(row_ids), 'row')} ({ids}) gave a bank question_id and reference answers: graded "
-        "against the bank question, their reference answers unread; leave question_id out (or use an id "
-        "of your own) to grade against them."
-    )
+def say_notes(notes: dict[str, RowTally], say: Any, rows: str = "") -> None:
+    """One line per way rows were read that the user may not expect; `rows` names whose ("example ")."""
+    for kind, tally in notes.items():
+        if kind == REFERENCES_UNREAD:
+            say(
+                f"{rows}{tally} gave a bank question_id and reference answers: graded against the bank "
+                "question, their reference answers unread; leave question_id out (or use an id of your "
+                "own) to grade against them."
+            )
+        elif kind == OWN_LABEL:
+            say(
+                f"{rows}{tally} gave a question_id that is no bank id beside reference answers: read as "
+                "your own label and graded against the references (for a bank question, see "
+                "`interviewer questions`)."
+            )
 
 
 def load_examples(grader: Grader, resolver: RubricResolver, examples: ExamplesFile, say: Any) -> ExampleSet:
     """The examples built, their unusable rows told (they are skipped, not fatal), and a line on use."""
     from interviewer.grading.examples import FIT_AT_LEAST, NEAR_SPAN
 
-    built, unresolved = build_examples(grader, resolver, examples)
+    built, unresolved, notes = build_examples(grader, resolver, examples)
     problems = sorted([*examples.problems, *unresolved], key=lambda p: p.line)
     if not built.questions:
         raise InputError(f"{examples.name}: no graded example matches a question (first: {problems[0]})")
     for problem in problems:
         say(f"example skipped: {examples.name}: {problem}")
+    say_notes(notes, say, f"{examples.name}: ")
     questions = plural(len(built.questions), "question")
     fitted = f"too few to fit: {built.share:.2f}"
     alike = len({float(g) for q in built.questions.values() for g in q.grades}) == 1

@@ -105,7 +105,10 @@ def rubric_for_row(grader: Grader, row: LabelledRow) -> Rubric:
     if found.rubric is not None:
         return found.rubric
     if found.problem == UNKNOWN_ID:
-        raise EvalInputError(f"{where}: unknown question_id {row.question_id!r}")
+        raise EvalInputError(
+            f"{where}: unknown question_id {row.question_id!r}; see `interviewer questions`, or add "
+            "`question` and `reference_answer` to grade it against your own reference"
+        )
     if found.problem == SHORT_REFERENCE:
         raise EvalInputError(f"{where}: {short_reference_message(found)}")
     raise EvalInputError(

@@ -41,9 +41,9 @@ from interviewer.surfaces.batch import (
     load_examples,
     plural,
     read_examples,
-    references_unread_notice,
     result_record,
     run_settings,
+    say_notes,
 )
 
 if TYPE_CHECKING:
@@ -123,11 +123,10 @@ class GradeActor:
             json.dumps(result_record(r.job.row, g, r.rubric, r.matched, r.similarity, r.job.fingerprint))
             for r, g in zip(resolved, grades, strict=True)
         ]
-        unread = [r.references_unread for r in resolved]
         return {
             "record": records + [""] * len(problems),
             "problem": [""] * len(records) + problems,
-            "references_unread": unread + [False] * len(problems),
+            "note": [r.note or "" for r in resolved] + [""] * len(problems),
         }
 
 
@@ -309,10 +308,10 @@ def run_ray(
     try:
         for batch in graded.iter_batches(batch_size=None, batch_format="pyarrow"):
             records = []
-            for text, problem, unread in zip(
+            for text, problem, note in zip(
                 batch.column("record").to_pylist(),
                 batch.column("problem").to_pylist(),
-                batch.column("references_unread").to_pylist(),
+                batch.column("note").to_pylist(),
                 strict=True,
             ):
                 if problem:
@@ -336,8 +335,7 @@ def run_ray(
                     summary.scored += 1
                 summary.fallbacks += "critic-unavailable" in record["flags"]
                 summary.truncated += "truncated" in record["flags"]
-                if unread:
-                    summary.references_unread.append(record["id"])
+                summary.note(note, record["id"])
                 records.append(record)
             if records:
                 store.write(records)
@@ -352,8 +350,7 @@ def run_ray(
 def _say_summary(console, summary: BatchSummary, pool: int, output) -> None:
     from rich.markup import escape
 
-    if summary.references_unread:
-        console.print(escape(references_unread_notice(summary.references_unread)), soft_wrap=True)
+    say_notes(summary.notes, lambda text: console.print(escape(text), soft_wrap=True))
     console.print(
         escape(
             f"Graded {plural(summary.graded, 'answer')} (mean {summary.mean:.2f}) with Ray on "
