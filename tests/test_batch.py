@@ -275,8 +275,7 @@ def test_a_bank_question_id_beside_several_references_names_no_reference_column(
     assert list(summary.notes) == [REFERENCES_UNREAD] and summary.notes[REFERENCES_UNREAD].first == ["bank"]
     assert (
         "1 row (bank) gave a bank question_id and reference answers: graded against the bank question, "
-        "their reference answers unread; leave question_id out (or use an id of your own) to grade "
-        "against them."
+        "their reference answers unread; leave question_id out (or use an id of your own) to use them."
     ) in run.lines
 
 
@@ -317,6 +316,18 @@ def test_a_spreadsheets_column_names_are_read_whatever_their_case_spaces_or_hyph
     assert summary.errors == [] and graded["id"] == "s1"
     assert graded["question_id"].startswith("adhoc-") and graded["matched_question"] is None
     assert graded["matched_reference"] == "reference_answer_2"
+
+
+def test_a_jsonl_row_with_two_keys_read_as_one_is_named_not_read_by_whichever_came_last(run, tmp_path):
+    rows = [
+        {"id": "r1", "question_id": "000-12", "Answer": "Gradients shrink going backwards.", "answer ": ""}
+    ]
+    summary = run(write_jsonl(tmp_path / "answers.jsonl", rows), tmp_path / "out.jsonl")
+    assert summary.graded == 0
+    assert run.skipped == [
+        f"skipped {tmp_path / 'answers.jsonl'}: line 1 (id r1): columns 'Answer' and 'answer ' are both "
+        "read as `answer`; rename or drop one"
+    ]
 
 
 def test_nan_cells_read_as_blank_not_as_the_text_nan(run, tmp_path):
@@ -738,6 +749,11 @@ UNUSABLE = {
         "answers.csv",
         lambda p: p.write_text("id,question_id,text\nr1,000-12,hello\n"),
         "line 1: the header has no answer column (it has: id, question_id, text)",
+    ),
+    "csv with two columns read as one": (
+        "answers.csv",
+        lambda p: p.write_text("id,Question ID,question_id,answer\nr1,,000-12,hello\n"),
+        "line 1: columns 'Question ID' and 'question_id' are both read as `question_id`; rename or drop one",
     ),
     "unknown extension": ("answers.xlsx", lambda p: p.write_text("id,answer\n"), "unknown file type .xlsx"),
     "not UTF-8": ("answers.csv", _bad_utf8, "not UTF-8 text (byte 35); save it as UTF-8"),

@@ -212,6 +212,22 @@ def test_a_labelled_rows_own_question_id_beside_a_reference_is_a_label(grader, t
     assert rubric_for_row(grader, labelled).reference == reference
 
 
+def test_a_labelled_rows_keys_are_matched_as_grade_matches_columns(tmp_path):
+    path = tmp_path / "labels.jsonl"
+    row = {
+        "Question": "What is X?",
+        "Reference Answer": "X is a thing that does Y.",
+        "Answer": "x",
+        "Grade": 1,
+    }
+    path.write_text(json.dumps(row) + "\n")
+    [labelled] = load_labelled([path])
+    assert (labelled.question, labelled.reference_answer) == ("What is X?", row["Reference Answer"])
+    path.write_text(json.dumps({**row, "grade": 2}) + "\n")
+    with pytest.raises(EvalInputError, match=rf"^{path} line 1: columns 'Grade' and 'grade' are both read"):
+        load_labelled([path])
+
+
 def test_a_labelled_nan_is_an_empty_cell(tmp_path):
     path = tmp_path / "labels.jsonl"
     path.write_text('{"question_id": NaN, "question": "What is X?", "answer": NaN, "id": 7.0, "grade": 1}\n')

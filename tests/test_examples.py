@@ -326,7 +326,7 @@ def test_an_example_whose_bank_id_overrides_its_reference_is_said(run, tmp_path)
     answers = write_jsonl(tmp_path / "answers.jsonl", [_row("a1", GOOD)])
     run(answers, tmp_path / "out.jsonl", examples=examples)
     told = "\n".join(run.lines)
-    assert f"{examples}: 1 row (e2) gave a bank question_id and reference answers: graded against" in told
+    assert f"{examples}: 1 row (e2) gave a bank question_id and reference answers: taken as examples" in told
     assert "Graded examples: 2 answers for 2 questions" in told
 
 

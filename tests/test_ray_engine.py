@@ -214,6 +214,12 @@ def test_a_nan_cell_reaches_the_actors_blank_as_the_local_reader_has_it():
     assert text.column("id").to_pylist() == ["7", "8"]
     for column in ("reference_answer_3", "answer", "question_id"):
         assert text.column(column).to_pylist() == [None, None]
+    # Any cell that is not text reads as the local reader reads it, not as Arrow casts it.
+    odd = pa.table({"id": pa.array([1e15, 2.5]), "answer": pa.array([True, False])})
+    local = _to_row(1, {"id": 1e15, "answer": True, "question": "Q?"}).row
+    assert local is not None
+    assert as_text_columns(odd).column("id").to_pylist() == [local.id, "2.5"]
+    assert as_text_columns(odd).column("answer").to_pylist() == [local.answer, "False"]
     # The local reader, given the same cells, reads the same row.
     local = _to_row(1, {"id": 7.0, "answer": float("nan"), "question_id": float("nan"), "question": "Q?"}).row
     assert local is not None and (local.id, local.answer, local.question_id) == ("7", "", None)
@@ -234,11 +240,11 @@ def test_ray_names_a_misnumbered_reference_column_as_the_single_process_path_doe
 
 
 def test_ray_reads_a_spreadsheets_column_names_as_the_single_process_path_does(local_ray, grader, tmp_path):
-    """ "ID" and "Reference Answer" are `id` and `reference_answer`; an id "007" stays text."""
+    """Headers "ID " and "reference Answer" are `id` and `reference_answer`, typed from the header as
+    written: "007", "0012" and "1.50" stay text (Arrow would read them as numbers)."""
     source = tmp_path / "answers.csv"
     source.write_text(
-        "ID,Question,Reference Answer,Answer\n"
-        f'007,"{WARMUP_Q}","{WARMUP_REF}","Small steps first, then larger."\n'
+        f'ID ,question  ID,Question,reference Answer,Answer\n007,0012,"{WARMUP_Q}","{WARMUP_REF}",1.50\n'
     )
     ws = Workspace(ROOT)
     ws._grader = grader
@@ -247,3 +253,15 @@ def test_ray_reads_a_spreadsheets_column_names_as_the_single_process_path_does(l
     run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=quiet, actors=1)
     got = same_records(tmp_path)
     assert list(got) == ["007"] and got["007"]["question_id"].startswith("adhoc-")
+    assert "1 row (007) gave a question_id that is no bank id" in quiet.file.getvalue()
+
+
+def test_ray_refuses_an_input_without_an_answer_column_as_the_single_process_path_does(local_ray, tmp_path):
+    """Where every answer would otherwise be graded as empty."""
+    source = tmp_path / "answers.csv"
+    source.write_text("id,question_id,response\na,000-12,Gradients shrink.\n")
+    console = Console(file=io.StringIO(), width=200)
+    with pytest.raises(InputError, match=r"has no answer column \(it has: id, question_id, response\)"):
+        run_ray(Workspace(ROOT), source, tmp_path / "out.jsonl", console=console)
+    with pytest.raises(InputError, match=r"has no answer column \(it has: id, question_id, response\)"):
+        run_batch(Workspace(ROOT), source, tmp_path / "out.jsonl", console=console)

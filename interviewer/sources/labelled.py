@@ -8,8 +8,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from interviewer.domain.errors import InterviewerError
-from interviewer.sources.references import ReferencesError, reference_answers
-from interviewer.sources.tables import cell_text, column_key, is_missing
+from interviewer.sources.references import REFERENCE_COLUMNS, ReferencesError, reference_answers
+from interviewer.sources.tables import cell_text, column_conflict, column_key, is_missing
 
 
 class EvalInputError(InterviewerError, ValueError):
@@ -29,6 +29,8 @@ class LabelledRow(BaseModel):
     category: str = "uncategorized"
 
 
+# The columns a labelled row is read from.
+LABELLED_COLUMNS = ("id", "answer", "grade", "question_id", "question", "category", *REFERENCE_COLUMNS)
 DATASET_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json")
 
 # The public sets, as `../shared/benchmarks` lays them out: each set's folder and file.
@@ -66,8 +68,11 @@ def _records(path: Path) -> list[tuple[int, dict]]:
         if problem:
             raise EvalInputError(f"{path} line {number}: {problem}")
         assert data is not None  # a row without a problem holds its fields
-        # CSV column names are matched whatever their case and spacing; JSON keys are as written.
-        rows.append((number, {column_key(k): v for k, v in data.items()} if is_csv else data))
+        # Column names and JSON keys are matched as `interviewer grade` matches them (`column_key`).
+        conflict = column_conflict(data, LABELLED_COLUMNS)
+        if conflict:
+            raise EvalInputError(f"{path} line {number}: {conflict}")
+        rows.append((number, {column_key(k): v for k, v in data.items()}))
     return rows
 
 

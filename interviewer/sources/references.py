@@ -68,6 +68,10 @@ def unknown_column_message(column: str) -> str:
 
 
 def unknown_reference_columns(columns: list[str]) -> list[str]:
-    """Columns named like a numbered reference answer that is not one (`reference_answer_17`, `_02`)."""
-    names = [column_key(c) for c in columns]
-    return [c for c in names if _NUMBERED_LIKE.fullmatch(c) and c not in NUMBERED_REFERENCES]
+    """Columns named like a numbered reference answer that is not one (`reference_answer_17`, `_02`),
+    as the header writes them."""
+    return [
+        str(c).strip()
+        for c in columns
+        if _NUMBERED_LIKE.fullmatch(key := column_key(c)) and key not in NUMBERED_REFERENCES
+    ]

@@ -15,7 +15,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -38,7 +38,7 @@ PARQUET_BATCH = 2048
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
-_SEPARATORS = re.compile(r"[\s\-]+")
+_SEPARATORS = re.compile(r"[\s\-_]+")
 
 
 def column_key(name: object) -> str:
@@ -47,9 +47,34 @@ def column_key(name: object) -> str:
     return _SEPARATORS.sub("_", str(name).strip().lower())
 
 
-def _header_has(names: Iterable[object]) -> str:
-    """The columns a header does have, for a message that says one is missing."""
-    return ", ".join(str(n).strip() for n in names)
+def column_conflict(names: Iterable[object], read: Collection[str]) -> str | None:
+    """Where two columns would be read as one (`column_key`) that is `read`, which and what to do;
+    else None. Whichever came last would win, a blank cell included, without a word."""
+    seen: dict[str, str] = {}
+    for name in names:
+        key = column_key(name)
+        if key in read and key in seen:
+            return f"columns {seen[key]!r} and {str(name)!r} are both read as `{key}`; rename or drop one"
+        seen.setdefault(key, str(name))
+    return None
+
+
+def header_problem(
+    names: Sequence[object],
+    required: Iterable[str],
+    one_of: Iterable[str],
+    read: Collection[str] = (),
+    header: str = "the header",
+) -> str | None:
+    """What makes a header unusable (a column the rows need is missing, or two read as one), or None."""
+    conflict = column_conflict(names, {*read, *required, *one_of})
+    if conflict:
+        return conflict
+    missing = _missing_columns({column_key(n) for n in names}, list(required), list(one_of))
+    if missing:
+        has = ", ".join(str(n).strip() for n in names)
+        return f"{header} has no {', '.join(missing)} column (it has: {has})"
+    return None
 
 
 def is_missing(value: object) -> bool:
@@ -327,13 +352,17 @@ def _sniff(lines: Iterator[str]) -> tuple[Format, Iterator[str]]:
 
 
 def open_records(
-    source: Path | str, fmt: str | None = None, required: Iterable[str] = (), one_of: Iterable[str] = ()
+    source: Path | str,
+    fmt: str | None = None,
+    required: Iterable[str] = (),
+    one_of: Iterable[str] = (),
+    read: Collection[str] = (),
 ) -> Iterator[Record]:
     """Records of a table (a path, or `-` for stdin), streamed.
 
-    The file's usability (exists, type, header with the `required` columns and one of `one_of`) is
-    checked before this returns, so an unusable file fails before any work starts; row-level
-    problems come back as records with a `problem`.
+    The file's usability (exists, type, header with the `required` columns and one of `one_of`, no two
+    columns read as one of `read`) is checked before this returns, so an unusable file fails before
+    any work starts; row-level problems come back as records with a `problem`.
     """
     required, one_of = list(required), list(one_of)
     if str(source) == STDIO:
@@ -345,8 +374,8 @@ def open_records(
             kind, lines = _sniff(lines)
         if kind == "parquet":
             data = io.BytesIO(sys.stdin.buffer.read())
-            return _parquet_records(data, name, required, one_of)
-        return _text_records(lines, kind, name, required, one_of)
+            return _parquet_records(data, name, required, one_of, read)
+        return _text_records(lines, kind, name, required, one_of, read)
     path = Path(source)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -354,12 +383,12 @@ def open_records(
         raise InputError(f"{path}: is a folder, not a file")
     kind = format_of(path, fmt)
     if kind == "parquet":
-        return _parquet_records(path, str(path), required, one_of)
+        return _parquet_records(path, str(path), required, one_of, read)
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return _text_records(decoded_lines(handle, str(path)), kind, str(path), required, one_of, handle)
+    return _text_records(decoded_lines(handle, str(path)), kind, str(path), required, one_of, read, handle)
 
 
 def _missing_columns(names: set[str], required: list[str], one_of: list[str]) -> list[str]:
@@ -375,6 +404,7 @@ def _text_records(
     name: str,
     required: list[str],
     one_of: list[str],
+    read: Collection[str],
     handle: BinaryIO | None = None,
 ) -> Iterator[Record]:
     if kind == "jsonl":
@@ -383,11 +413,9 @@ def _text_records(
     if not header:
         wanted = ", ".join([*required, "|".join(one_of)]) if required or one_of else "column names"
         raise InputError(f"{name}: empty file; expected a header row with {wanted}")
-    missing = _missing_columns({column_key(h) for h in header}, required, one_of)
-    if missing:
-        raise InputError(
-            f"{name} line 1: the header has no {', '.join(missing)} column (it has: {_header_has(header)})"
-        )
+    problem = header_problem(header, required, one_of, read)
+    if problem:
+        raise InputError(f"{name} line 1: {problem}")
     return _closing((Record(n, data, problem) for n, data, problem in rows), handle, name)
 
 
@@ -402,19 +430,17 @@ def _closing(records: Iterator[Record], handle: BinaryIO | None, name: str) -> I
             handle.close()
 
 
-def _parquet_records(source, name: str, required: list[str], one_of: list[str]) -> Iterator[Record]:
+def _parquet_records(
+    source, name: str, required: list[str], one_of: list[str], read: Collection[str]
+) -> Iterator[Record]:
     pa, pq = pyarrow_modules()
     try:
         parquet = pq.ParquetFile(source)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{name}: not a readable Parquet file ({exc})") from None
-    names = {column_key(n) for n in parquet.schema_arrow.names}
-    missing = _missing_columns(names, required, one_of)
-    if missing:
-        raise InputError(
-            f"{name}: the Parquet schema has no {', '.join(missing)} column "
-            f"(it has: {_header_has(parquet.schema_arrow.names)})"
-        )
+    problem = header_problem(parquet.schema_arrow.names, required, one_of, read, "the Parquet schema")
+    if problem:
+        raise InputError(f"{name}: {problem}")
 
     def records() -> Iterator[Record]:
         number = 0

@@ -57,6 +57,7 @@ from interviewer.sources.tables import (
     InputError,
     Record,
     cell_text,
+    column_conflict,
     column_key,
     csv_cells,
     csv_records,
@@ -77,6 +78,9 @@ __all__ = [
     "OUTPUT_FIELDS",
 ]
 
+# The columns a row is read from (any others are the user's own, kept out of grading).
+ROW_COLUMNS = ("id", "answer", "question_id", "question", *REFERENCE_COLUMNS)
+REQUIRED, ONE_OF = ("id", "answer"), ("question_id", "question")
 CHUNK = 256  # rows graded together: one embedding batch and two judge passes
 ADHOC_CACHE = 4096  # distinct (question, reference) rubrics kept built during a run
 MAX_CRITIC_FAILURES = 5  # consecutive critic transport failures before a run stops (unless --keep-going)
@@ -150,12 +154,17 @@ def _columns(data: dict) -> dict:
 
 
 def _to_row(line: int, data: dict, unit: str = "line") -> Parsed:
-    data = _columns(data)
+    columns = _columns(data)
+    # Two of a JSONL row's keys read as one (a header is checked whole, before any row).
+    conflict = column_conflict(data, ROW_COLUMNS) if len(columns) < len(data) else None
+    data = columns
 
     def problem(row_id: str | None, message: str) -> Parsed:
         return Parsed(line, problem=RowProblem(line, row_id, message, unit))
 
     row_id = _clean(data.get("id"))
+    if conflict:
+        return problem(row_id, conflict)
     if row_id is None:
         return problem(None, "missing `id`; give every row a unique id")
     if "answer" not in data:
@@ -204,7 +213,7 @@ def parse_records(records: Iterator[Record]) -> Iterator[Parsed]:
 def read_rows(source: Path | str, fmt: str | None = None) -> Iterator[Parsed]:
     """Rows of a CSV, JSONL or Parquet file (or `-`, stdin), streamed; problems instead of exceptions.
     An unusable file (missing, wrong type, no header) raises InputError before the first row."""
-    records = open_records(source, fmt, required=("id", "answer"), one_of=("question_id", "question"))
+    records = open_records(source, fmt, required=REQUIRED, one_of=ONE_OF, read=ROW_COLUMNS)
     return parse_records(records)
 
 
@@ -264,9 +273,7 @@ def check_examples(examples: Path | None, input_path: Path | str, output: Path |
 def read_examples(source: Path | str, fmt: str | None = None) -> ExamplesFile:
     """Answers graded by hand: the grading input's columns plus `grade` (0–5). Rows that cannot be
     used are problems (line and id), the rest are kept; a file with none usable is an InputError."""
-    records = open_records(
-        source, fmt, required=("id", "answer", "grade"), one_of=("question_id", "question")
-    )
+    records = open_records(source, fmt, required=(*REQUIRED, "grade"), one_of=ONE_OF, read=ROW_COLUMNS)
     name = "<stdin>" if str(source) == STDIO else str(source)
     rows: list[ExampleRow] = []
     problems: list[RowProblem] = []
@@ -1085,20 +1092,21 @@ def run_batch(
     return summary
 
 
-def say_notes(notes: dict[str, RowTally], say: Any, rows: str = "") -> None:
-    """One line per way rows were read that the user may not expect; `rows` names whose ("example ")."""
+def say_notes(notes: dict[str, RowTally], say: Any, source: str = "", examples: bool = False) -> None:
+    """One line per way rows were read that the user may not expect; `source` names the file (for
+    examples, which are taken as examples of a question, not graded)."""
     for kind, tally in notes.items():
         if kind == REFERENCES_UNREAD:
+            taken = f"{'taken as examples of' if examples else 'graded against'} the bank question"
             say(
-                f"{rows}{tally} gave a bank question_id and reference answers: graded against the bank "
-                "question, their reference answers unread; leave question_id out (or use an id of your "
-                "own) to grade against them."
+                f"{source}{tally} gave a bank question_id and reference answers: {taken}, their reference "
+                "answers unread; leave question_id out (or use an id of your own) to use them."
             )
         elif kind == OWN_LABEL:
+            taken = "taken as examples of the question" if examples else "graded against the references"
             say(
-                f"{rows}{tally} gave a question_id that is no bank id beside reference answers: read as "
-                "your own label and graded against the references (for a bank question, see "
-                "`interviewer questions`)."
+                f"{source}{tally} gave a question_id that is no bank id beside reference answers: read as "
+                f"your own label and {taken} (for a bank question, see `interviewer questions`)."
             )
 
 
@@ -1112,7 +1120,7 @@ def load_examples(grader: Grader, resolver: RubricResolver, examples: ExamplesFi
         raise InputError(f"{examples.name}: no graded example matches a question (first: {problems[0]})")
     for problem in problems:
         say(f"example skipped: {examples.name}: {problem}")
-    say_notes(notes, say, f"{examples.name}: ")
+    say_notes(notes, say, f"{examples.name}: ", examples=True)
     questions = plural(len(built.questions), "question")
     fitted = f"too few to fit: {built.share:.2f}"
     alike = len({float(g) for q in built.questions.values() for g in q.grades}) == 1

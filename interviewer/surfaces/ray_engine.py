@@ -21,13 +21,22 @@ from typing import TYPE_CHECKING
 
 from interviewer.grading.embedding import is_gpu
 from interviewer.sources.references import (
-    REFERENCE_COLUMNS,
     unknown_column_message,
     unknown_reference_columns,
 )
-from interviewer.sources.tables import InputError, column_key, format_of
+from interviewer.sources.tables import (
+    InputError,
+    cell_text,
+    column_key,
+    format_of,
+    header_problem,
+    is_missing,
+)
 from interviewer.surfaces.batch import (
     CHUNK,
+    ONE_OF,
+    REQUIRED,
+    ROW_COLUMNS,
     STDIO,
     BatchOptions,
     BatchSummary,
@@ -52,7 +61,6 @@ if TYPE_CHECKING:
     from interviewer.grading.examples import ExampleSet
     from interviewer.workspace import Workspace
 
-ROW_COLUMNS = ("id", "answer", "question_id", "question", *REFERENCE_COLUMNS)
 # Variables the actors need to grade as the driver would (models, caches, critic endpoint).
 PASSED_PREFIXES = ("INTERVIEWER_", "OPENAI_", "HF_", "TRANSFORMERS_")
 
@@ -138,21 +146,22 @@ ACTOR_CPUS = 0.9
 
 def as_text_columns(batch):
     """The row columns only, all as text (a block where a column is all null is read as a number, and
-    blocks of different types cannot be batched together; an id 7 becomes "7" as in the local path)."""
+    blocks of different types cannot be batched together). A cell that is not text becomes the text
+    the local reader makes of it (`cell_text`: an id 7.0 is "7", a NaN is blank), not Arrow's cast
+    ("1e+15", "true")."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     names = {column_key(n): n for n in batch.column_names}
     columns = []
     for name in ROW_COLUMNS:
-        if name in names:
-            column = batch.column(names[name])
-            # A NaN cell is blank (pandas writes a missing number so), as the local reader has it.
-            if pa.types.is_floating(column.type):
-                column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
-            columns.append(column if column.type == pa.string() else column.cast(pa.string()))
-        else:
+        if name not in names:
             columns.append(pa.nulls(batch.num_rows, pa.string()))
+            continue
+        column = batch.column(names[name])
+        if column.type not in (pa.string(), pa.large_string()):
+            cells = column.to_pylist()
+            column = pa.array([None if is_missing(v) else cell_text(v) for v in cells], pa.string())
+        columns.append(column)
     return pa.table(columns, names=list(ROW_COLUMNS))
 
 
@@ -164,12 +173,16 @@ def _dataset(ray, source: str, fmt: str | None):
         dataset = ray.data.read_json(source, lines=True, num_cpus=LIGHT)
     else:
         dataset = _read_csv(ray, source, kind)
-    # Only the row columns reach the actors: a misnumbered reference column would vanish unread, where
-    # the single-process reader names it.
+    # Only the row columns reach the actors: a misnumbered reference column would vanish unread, and a
+    # missing answer column would read as empty answers, where the single-process reader names both.
     schema = dataset.schema()  # None for an empty input: nothing to check
-    unknown = unknown_reference_columns(list(schema.names)) if schema is not None else []
+    names = list(schema.names) if schema is not None else []
+    unknown = unknown_reference_columns(names)
     if unknown:
         raise InputError(f"{source}: {unknown_column_message(unknown[0])}")
+    problem = header_problem(names, REQUIRED, ONE_OF, ROW_COLUMNS, "the input") if names else None
+    if problem:
+        raise InputError(f"{source}: {problem}")
     return dataset.map_batches(as_text_columns, batch_size=None, batch_format="pyarrow", num_cpus=LIGHT)
 
 
@@ -177,11 +190,41 @@ def _read_csv(ray, source: str, kind: str):
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    # Everything is text, as the single-process reader has it ("007" stays "007"). The header is not
-    # read here, so the row columns are typed under the spellings a spreadsheet gives them.
-    convert = pacsv.ConvertOptions(column_types={name: pa.string() for name in _spellings(ROW_COLUMNS)})
-    parse = pacsv.ParseOptions(delimiter="\t" if kind == "tsv" else ",", newlines_in_values=True)
+    # Everything is text, as the single-process reader has it ("007" stays "007", "N/A" is no null):
+    # each row column typed as text under the name its header gives it.
+    delimiter = "\t" if kind == "tsv" else ","
+    names = _csv_header_names(source, delimiter) | _spellings(ROW_COLUMNS)
+    text = {name: pa.string() for name in names if column_key(name) in ROW_COLUMNS}
+    convert = pacsv.ConvertOptions(column_types=text, strings_can_be_null=False)
+    parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
     return ray.data.read_csv(source, convert_options=convert, parse_options=parse, num_cpus=LIGHT)
+
+
+def _csv_header_names(source: str, delimiter: str) -> set[str]:
+    """The column names of a CSV file's header, or of every CSV file in a folder, as written; empty
+    where they cannot be read here (the spellings in `_spellings` still apply)."""
+    import csv
+
+    import pyarrow.fs as pafs
+
+    try:
+        filesystem, path = (
+            pafs.FileSystem.from_uri(source) if "://" in source else (pafs.LocalFileSystem(), source)
+        )
+        if filesystem.get_file_info(path).type == pafs.FileType.Directory:
+            found = filesystem.get_file_info(pafs.FileSelector(path, recursive=True))
+            paths = sorted(f.path for f in found if f.type == pafs.FileType.File)
+        else:
+            paths = [path]
+        names: set[str] = set()
+        for each in paths:
+            with filesystem.open_input_stream(each) as stream:
+                head = stream.read(1 << 16).decode("utf-8-sig", "replace")
+            first = head.splitlines()[0] if head.strip() else ""
+            names.update(next(csv.reader([first], delimiter=delimiter), []))
+        return names
+    except Exception:  # an object store without credentials here, a compressed file: keep the spellings
+        return set()
 
 
 def _spellings(columns: Sequence[str]) -> set[str]:
@@ -341,6 +384,10 @@ def run_ray(
                 store.write(records)
                 summary.graded += len(records)
         finished = True
+    except KeyboardInterrupt:
+        # The rows graded so far resume as done: what was noted of them is said now or never.
+        say_notes(summary.notes, lambda text: console.print(escape(text), soft_wrap=True))
+        raise
     finally:
         store.close(finish=finished)
     _say_summary(console, summary, pool, output)
