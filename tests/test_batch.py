@@ -755,7 +755,7 @@ UNUSABLE = {
         lambda p: p.write_text("id,Question ID,question_id,answer\nr1,,000-12,hello\n"),
         "line 1: columns 'Question ID' and 'question_id' are both read as `question_id`; rename or drop one",
     ),
-    "unknown extension": ("answers.xlsx", lambda p: p.write_text("id,answer\n"), "unknown file type .xlsx"),
+    "unknown extension": ("answers.ods", lambda p: p.write_text("id,answer\n"), "unknown file type .ods"),
     "not UTF-8": ("answers.csv", _bad_utf8, "not UTF-8 text (byte 35); save it as UTF-8"),
     "missing": ("answers.jsonl", lambda p: None, "no such file"),
     "a folder": ("answers.csv", lambda p: p.mkdir(), "is a folder, not a file"),
@@ -1029,6 +1029,80 @@ def test_parquet_in_and_out_streamed_and_resumed(run, tmp_path):
     assert again.regraded == 1 and again.skipped_done == 2
     records = {r["id"]: r for r in pq.read_table(output).to_pylist()}
     assert len(records) == 3 and records["r0"]["score"] > first["score"]
+
+
+def _workbook(path: Path, rows: list[list], title: str = "Answers") -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = title
+    for row in rows:
+        sheet.append(row)
+    book.create_sheet("Notes").append(["not read"])  # only the first sheet is read
+    book.save(path)
+    return path
+
+
+def test_an_excel_workbook_is_graded_as_the_same_rows_in_csv_and_told_by_spreadsheet_row(run, tmp_path):
+    """Hand-graded answers often live in a spreadsheet: its first sheet is read as a CSV would be,
+    numbers as the text they show (id 4, not 4.0), blank rows skipped, rows named as Excel numbers them."""
+    header = ["ID", "Question ID", "Answer", "Notes"]
+    rows = [
+        [1, "000-12", STRONG, "x"],
+        [None, None, None, None],
+        ["2", "000-12", WEAK, None],
+        [3, "999-99", "hello", None],
+        [4.0, "000-12", 42, None],
+    ]
+    workbook = _workbook(tmp_path / "answers.xlsx", [header, *rows])
+    summary = run(workbook, tmp_path / "from_xlsx.jsonl")
+    assert summary.graded == 3
+    assert run.skipped == [
+        f"skipped {workbook}: row 5 (id 3): unknown question_id '999-99'; see `interviewer questions`, "
+        "or add `question` and `reference_answer` to grade it against your own reference"
+    ]
+    same = tmp_path / "answers.csv"
+    with same.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, *([str(c) for c in r] for r in rows if r[0] is not None)])
+    same.write_text(same.read_text().replace("4.0,", "4,"), encoding="utf-8")
+    run(same, tmp_path / "from_csv.jsonl")
+    assert read_jsonl(tmp_path / "from_xlsx.jsonl") == read_jsonl(tmp_path / "from_csv.jsonl")
+    assert [r["id"] for r in read_jsonl(tmp_path / "from_xlsx.jsonl")] == ["1", "2", "4"]
+
+
+def test_an_unusable_workbook_is_one_clear_error(run, tmp_path):
+    no_answer = _workbook(
+        tmp_path / "no_answer.xlsx", [["id", "question_id", "response"], ["a", "000-12", "x"]]
+    )
+    with pytest.raises(
+        InputError,
+        match=r"row 1 of sheet 'Answers' has no answer column \(it has: id, question_id, response\)",
+    ):
+        run(no_answer, tmp_path / "out.jsonl")
+    empty = _workbook(tmp_path / "empty.xlsx", [])
+    with pytest.raises(InputError, match=r"sheet 'Answers' has no header in row 1; expected id, answer"):
+        run(empty, tmp_path / "out.jsonl")
+    broken = tmp_path / "broken.xlsx"
+    broken.write_text("id,answer\n")
+    with pytest.raises(InputError, match=r"broken\.xlsx: not a readable Excel workbook"):
+        run(broken, tmp_path / "out.jsonl")
+    with pytest.raises(InputError, match=r"unknown output type \.xlsx; use \.jsonl, \.csv or \.parquet"):
+        run(no_answer, tmp_path / "graded.xlsx")
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_workbook_is_read_from_stdin_with_format_xlsx(run, tmp_path, monkeypatch):
+    workbook = _workbook(
+        tmp_path / "answers.xlsx", [["id", "question_id", "answer"], ["a", "000-12", STRONG]]
+    )
+
+    class Stdin:
+        buffer = io.BytesIO(workbook.read_bytes())
+
+    monkeypatch.setattr("sys.stdin", Stdin())
+    summary = run("-", tmp_path / "out.jsonl", fmt="xlsx")
+    assert summary.graded == 1 and [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["a"]
 
 
 def test_a_csv_output_from_before_fingerprints_is_upgraded_and_its_rows_regraded(run, tmp_path):

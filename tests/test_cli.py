@@ -248,10 +248,12 @@ def test_grade_an_unusable_file_is_one_clear_error(env, tmp_path, content, messa
 
 
 def test_grade_an_unknown_extension_is_one_clear_error(env, tmp_path):
-    source = tmp_path / "answers.xlsx"
+    source = tmp_path / "answers.xls"  # the old binary format: openpyxl reads .xlsx only
     source.write_text("id,answer\n")
     done = interviewer("grade", str(source), env=env, code=2)
-    assert flat(done.stderr) == f"error: {source}: unknown file type .xlsx; use .jsonl, .csv or .parquet"
+    assert (
+        flat(done.stderr) == f"error: {source}: unknown file type .xls; use .jsonl, .csv, .parquet or .xlsx"
+    )
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])

@@ -265,3 +265,11 @@ def test_ray_refuses_an_input_without_an_answer_column_as_the_single_process_pat
         run_ray(Workspace(ROOT), source, tmp_path / "out.jsonl", console=console)
     with pytest.raises(InputError, match=r"has no answer column \(it has: id, question_id, response\)"):
         run_batch(Workspace(ROOT), source, tmp_path / "out.jsonl", console=console)
+
+
+def test_ray_refuses_a_workbook_and_says_what_reads_it(local_ray, tmp_path):
+    source = tmp_path / "answers.xlsx"
+    source.write_bytes(b"")
+    console = Console(file=io.StringIO(), width=200)
+    with pytest.raises(InputError, match=r"--engine ray reads CSV, JSONL or Parquet; grade a workbook with"):
+        run_ray(Workspace(ROOT), source, tmp_path / "out.jsonl", console=console)

@@ -23,7 +23,7 @@ from typing import BinaryIO, Literal
 from interviewer.domain.errors import InterviewerError
 
 STDIO = "-"
-Format = Literal["csv", "tsv", "jsonl", "parquet"]
+Format = Literal["csv", "tsv", "jsonl", "parquet", "xlsx"]
 FORMATS: dict[str, Format] = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -32,7 +32,10 @@ FORMATS: dict[str, Format] = {
     ".json": "jsonl",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
 }
+READ_ONLY: set[Format] = {"tsv", "xlsx"}  # read, never written
 PARQUET_BATCH = 2048
 # A CSV cell may hold a very long answer (they are truncated for grading, not refused when read).
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -84,8 +87,9 @@ def is_missing(value: object) -> bool:
 
 
 def cell_text(value: object) -> str:
-    """A cell's value as text; a whole number that was read as a float (pandas writes a column of
-    integers with gaps so) without its ".0", as Arrow's cast to text has it: id 7, not "7.0"."""
+    """A cell's value as text (both engines read cells through this); a whole number that was read as
+    a float (pandas writes a column of integers with gaps so, a spreadsheet every number) without its
+    ".0": id 7, not "7.0"."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -109,13 +113,13 @@ def format_of(path: Path | str, given: str | None = None, writing: bool = False)
     """The format named by `given`, else by the file's suffix; stdin is sniffed by the reader."""
     if given:
         chosen = given.strip().lower()
-        if chosen not in ("csv", "tsv", "jsonl", "parquet"):
-            raise InputError(f"unknown format {given!r}; use csv, jsonl or parquet")
+        if chosen not in ("csv", "tsv", "jsonl", "parquet", "xlsx"):
+            raise InputError(f"unknown format {given!r}; use csv, jsonl, parquet or xlsx")
         return chosen  # type: ignore[return-value]
     suffix = Path(str(path)).suffix.lower()
-    if suffix in FORMATS and not (writing and FORMATS[suffix] == "tsv"):
+    if suffix in FORMATS and not (writing and FORMATS[suffix] in READ_ONLY):
         return FORMATS[suffix]
-    kinds = ".jsonl, .csv or .parquet"
+    kinds = ".jsonl, .csv or .parquet" if writing else ".jsonl, .csv, .parquet or .xlsx"
     what = "output" if writing else "file"
     raise InputError(f"{path}: unknown {what} type {suffix or '(none)'}; use {kinds}")
 
@@ -372,9 +376,10 @@ def open_records(
             kind = format_of(name, fmt)
         else:
             kind, lines = _sniff(lines)
-        if kind == "parquet":
+        if kind in ("parquet", "xlsx"):
             data = io.BytesIO(sys.stdin.buffer.read())
-            return _parquet_records(data, name, required, one_of, read)
+            binary = _parquet_records if kind == "parquet" else _xlsx_records
+            return binary(data, name, required, one_of, read)
         return _text_records(lines, kind, name, required, one_of, read)
     path = Path(source)
     if not path.exists():
@@ -384,6 +389,8 @@ def open_records(
     kind = format_of(path, fmt)
     if kind == "parquet":
         return _parquet_records(path, str(path), required, one_of, read)
+    if kind == "xlsx":
+        return _xlsx_records(path, str(path), required, one_of, read)
     try:
         handle = path.open("rb")
     except OSError as exc:
@@ -451,6 +458,48 @@ def _parquet_records(
                     yield Record(number, data, unit="row")
         except (pa.ArrowException, OSError) as exc:
             raise InputError(f"{name} row {number + 1}: cannot be read ({exc})") from None
+
+    return records()
+
+
+def _xlsx_records(
+    source, name: str, required: list[str], one_of: list[str], read: Collection[str]
+) -> Iterator[Record]:
+    """The rows of a workbook's first sheet, streamed, under the names in its first row; each told by
+    the row number the spreadsheet shows. Formulas read as their last computed value."""
+    try:
+        import openpyxl
+    except ImportError:
+        raise InputError(f"{name}: Excel workbooks need openpyxl: run `pip install openpyxl`") from None
+    try:
+        book = openpyxl.load_workbook(source, read_only=True, data_only=True)
+    except Exception as exc:  # a zip that is no workbook, a broken part: openpyxl raises many kinds
+        raise InputError(f"{name}: not a readable Excel workbook ({exc}); save it again as .xlsx") from None
+    sheet = book.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header = [None if is_missing(c) or not str(c).strip() else str(c) for c in next(rows, ())]
+    names = [n for n in header if n is not None]
+    if not names:
+        book.close()
+        wanted = ", ".join([*required, "|".join(one_of)])
+        raise InputError(f"{name}: sheet {sheet.title!r} has no header in row 1; expected {wanted}")
+    problem = header_problem(names, required, one_of, read, f"row 1 of sheet {sheet.title!r}")
+    if problem:
+        book.close()
+        raise InputError(f"{name}: {problem}")
+
+    def records() -> Iterator[Record]:
+        number = 1
+        try:
+            for number, values in enumerate(rows, start=2):
+                # A row may run shorter or longer than the header: cells without a name are not read.
+                data = {n: v for n, v in zip(header, values, strict=False) if n is not None}
+                if any(not is_missing(v) and str(v).strip() for v in data.values()):  # blank rows are skipped
+                    yield Record(number, data, unit="row")
+        except Exception as exc:  # openpyxl reads lazily: a broken part shows only here
+            raise InputError(f"{name} row {number + 1}: cannot be read ({exc})") from None
+        finally:
+            book.close()
 
     return records()
 

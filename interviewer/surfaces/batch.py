@@ -1009,7 +1009,7 @@ def run_batch(
         progress.advance(task, len(jobs))
 
     source_format = format_of_source(input_path, options.fmt)
-    unit = "row" if source_format == "parquet" else "line"
+    unit = "row" if source_format in ("parquet", "xlsx") else "line"
     seen: dict[str, int] = {}
     pending: list[Job] = []
     finished = False

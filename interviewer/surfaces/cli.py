@@ -295,7 +295,7 @@ def grade(
         None, "-o", "--output", help="JSONL, CSV or Parquet by extension; - (or none) is JSONL to stdout"
     ),
     input_format: str | None = typer.Option(
-        None, "--format", help="csv | jsonl | parquet: the input's format when its name does not say"
+        None, "--format", help="csv | jsonl | parquet | xlsx: the input's format when its name does not say"
     ),
     critic: str | None = CriticOption,
     model: str | None = ModelOption,

@@ -166,7 +166,7 @@ def as_text_columns(batch):
 
 
 def _dataset(ray, source: str, fmt: str | None):
-    kind = fmt or format_of(source)
+    kind = format_of(source, fmt)
     if kind == "parquet":
         dataset = ray.data.read_parquet(source, num_cpus=LIGHT)
     elif kind == "jsonl":
@@ -266,7 +266,11 @@ def run_ray(
         if not path.exists():
             raise InputError(f"{path}: no such file")
         source = str(path.resolve())
-    format_of(source, options.fmt)
+    if format_of(source, options.fmt) == "xlsx":  # before Ray starts
+        raise InputError(
+            f"{input_path}: --engine ray reads CSV, JSONL or Parquet; grade a workbook with the default "
+            "engine, or save it as CSV"
+        )
     check_output(output, None if is_uri else input_path, mkdir=options.mkdir)
     check_examples(options.examples, input_path, output)  # before the output is read (and maybe rewritten)
     store = ResultStore(output, mkdir=options.mkdir)
