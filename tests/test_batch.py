@@ -1092,17 +1092,57 @@ def test_an_unusable_workbook_is_one_clear_error(run, tmp_path):
     assert not (tmp_path / "out.jsonl").exists()
 
 
-def test_a_workbook_is_read_from_stdin_with_format_xlsx(run, tmp_path, monkeypatch):
+@pytest.mark.parametrize("fmt", ["xlsx", None], ids=["--format xlsx", "sniffed"])
+def test_a_workbook_is_read_from_stdin(run, tmp_path, monkeypatch, fmt):
     workbook = _workbook(
         tmp_path / "answers.xlsx", [["id", "question_id", "answer"], ["a", "000-12", STRONG]]
     )
 
     class Stdin:
-        buffer = io.BytesIO(workbook.read_bytes())
+        buffer = io.BufferedReader(io.BytesIO(workbook.read_bytes()))  # a pipe's buffer can be peeked at
 
     monkeypatch.setattr("sys.stdin", Stdin())
-    summary = run("-", tmp_path / "out.jsonl", fmt="xlsx")
+    summary = run("-", tmp_path / "out.jsonl", fmt=fmt)
     assert summary.graded == 1 and [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["a"]
+
+
+def test_a_workbooks_cells_read_as_the_spreadsheet_holds_them(tmp_path):
+    """What real workbooks hold: a hidden first sheet, a size recorded short by an exporter, Excel's
+    escaped carriage returns, error cells, dates. Read through the reader `grade` uses."""
+    import datetime
+    import zipfile
+
+    import openpyxl
+
+    from interviewer.sources.tables import open_records
+
+    book = openpyxl.Workbook()
+    hidden = book.active
+    hidden.title, hidden.sheet_state = "Lookup", "hidden"
+    hidden.append(["not", "the", "answers"])
+    sheet = book.create_sheet("Answers")
+    sheet.append(["id", "question_id", "answer"])
+    sheet.append(["a", "000-12", "line one_x000D_\nline two"])
+    sheet.append([datetime.date(2024, 1, 5), "000-12", "#N/A"])
+    sheet.append(["c", "000-12", "third"])
+    sheet.append(["d", "000-12", "fourth"])
+    book.save(tmp_path / "built.xlsx")
+    # An exporter that records the sheet as two rows long: read-only openpyxl would stop there.
+    short = tmp_path / "answers.bin"  # any name: `--format xlsx` says what it is
+    with zipfile.ZipFile(tmp_path / "built.xlsx") as built, zipfile.ZipFile(short, "w") as out:
+        for item in built.infolist():
+            data = built.read(item.filename)
+            if item.filename == "xl/worksheets/sheet2.xml":
+                data = data.replace(b'<dimension ref="A1:C5"', b'<dimension ref="A1:C2"')
+                assert b'ref="A1:C2"' in data
+            out.writestr(item, data)
+    records = list(open_records(short, "xlsx", required=("id", "answer")))
+    assert [(r.number, r.data["id"], r.data["answer"]) for r in records] == [
+        (2, "a", "line one\r\nline two"),
+        (3, "2024-01-05", None),  # an error cell holds no answer
+        (4, "c", "third"),
+        (5, "d", "fourth"),
+    ]
 
 
 def test_a_csv_output_from_before_fingerprints_is_upgraded_and_its_rows_regraded(run, tmp_path):

@@ -244,7 +244,8 @@ def test_ray_reads_a_spreadsheets_column_names_as_the_single_process_path_does(l
     written: "007", "0012" and "1.50" stay text (Arrow would read them as numbers)."""
     source = tmp_path / "answers.csv"
     source.write_text(
-        f'ID ,question  ID,Question,reference Answer,Answer\n007,0012,"{WARMUP_Q}","{WARMUP_REF}",1.50\n'
+        'ID ,"question\nID",Question,reference Answer,Answer\n'  # a wrapped header cell, as Excel writes it
+        f'007,0012,"{WARMUP_Q}","{WARMUP_REF}",1.50\n'
     )
     ws = Workspace(ROOT)
     ws._grader = grader

@@ -63,13 +63,16 @@ def _records(path: Path) -> list[tuple[int, dict]]:
         if not header:
             expected = "answer, grade, question_id|question"
             raise EvalInputError(f"{path}: empty file; expected a header row with {expected}")
+        conflict = column_conflict(header, LABELLED_COLUMNS)  # a row's dict has merged them already
+        if conflict:
+            raise EvalInputError(f"{path} line 1: {conflict}")
     rows: list[tuple[int, dict]] = []
     for number, data, problem in records if is_csv else jsonl_records(text):
         if problem:
             raise EvalInputError(f"{path} line {number}: {problem}")
         assert data is not None  # a row without a problem holds its fields
         # Column names and JSON keys are matched as `interviewer grade` matches them (`column_key`).
-        conflict = column_conflict(data, LABELLED_COLUMNS)
+        conflict = None if is_csv else column_conflict(data, LABELLED_COLUMNS)
         if conflict:
             raise EvalInputError(f"{path} line {number}: {conflict}")
         rows.append((number, {column_key(k): v for k, v in data.items()}))

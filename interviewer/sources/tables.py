@@ -9,12 +9,14 @@ traceback at a user. pyarrow is imported only for Parquet, and only when it is u
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import itertools
 import json
 import math
 import re
 import sys
+import weakref
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -344,6 +346,14 @@ def _is_a_row(line: str, delimiter: str, columns: int, named: int) -> bool:
 # ---- readers -------------------------------------------------------------------------------------
 
 
+def _binary_kind(buffer: BinaryIO) -> Format | None:
+    """A workbook or a Parquet file by its first bytes (a zip, or Parquet's magic), where the stream
+    can be peeked at without reading it; else None (text, sniffed by `_sniff`)."""
+    peek = getattr(buffer, "peek", None)
+    head = peek(4)[:4] if peek is not None else b""
+    return {b"PK\x03\x04": "xlsx", b"PAR1": "parquet"}.get(head)  # type: ignore[return-value]
+
+
 def _sniff(lines: Iterator[str]) -> tuple[Format, Iterator[str]]:
     """JSONL when the first non-blank line starts with `{`, else CSV; the lines are given back whole."""
     head: list[str] = []
@@ -374,6 +384,8 @@ def open_records(
         lines = decoded_lines(sys.stdin.buffer, name)
         if fmt:
             kind = format_of(name, fmt)
+        elif sniffed := _binary_kind(sys.stdin.buffer):
+            kind = sniffed
         else:
             kind, lines = _sniff(lines)
         if kind in ("parquet", "xlsx"):
@@ -462,30 +474,75 @@ def _parquet_records(
     return records()
 
 
+# A cell Excel could not compute (`#N/A`, `#DIV/0!`…) holds no answer, whatever it shows.
+EXCEL_ERRORS = frozenset(
+    {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"}
+)
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")  # how a workbook stores a carriage return, say
+
+
+def _excel_cell(value: object) -> object:
+    """A workbook cell as the other readers give it: text unescaped (`_x000D_` is a carriage return),
+    an error cell blank, a date without a midnight time."""
+    if isinstance(value, str):
+        return None if value in EXCEL_ERRORS else _EXCEL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value)
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time():
+        return value.date().isoformat()
+    return value
+
+
 def _xlsx_records(
     source, name: str, required: list[str], one_of: list[str], read: Collection[str]
 ) -> Iterator[Record]:
-    """The rows of a workbook's first sheet, streamed, under the names in its first row; each told by
-    the row number the spreadsheet shows. Formulas read as their last computed value."""
+    """The rows of a workbook's first visible sheet, streamed, under the names in its first row; each
+    told by the row number the spreadsheet shows. A formula reads as the value last computed (blank
+    where the file was never opened in a spreadsheet)."""
+    import warnings
+
+    import openpyxl
+
+    # Data validation, conditional formatting…: openpyxl warns that it drops them; grading reads values.
+    warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
+    handle = source if isinstance(source, io.IOBase) else None
     try:
-        import openpyxl
-    except ImportError:
-        raise InputError(f"{name}: Excel workbooks need openpyxl: run `pip install openpyxl`") from None
-    try:
-        book = openpyxl.load_workbook(source, read_only=True, data_only=True)
+        if handle is None:
+            # By handle: openpyxl refuses a path of another suffix. Closed with the workbook.
+            handle = Path(source).open("rb")  # noqa: SIM115
+        book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:  # a zip that is no workbook, a broken part: openpyxl raises many kinds
+        if handle is not None:
+            handle.close()
         raise InputError(f"{name}: not a readable Excel workbook ({exc}); save it again as .xlsx") from None
-    sheet = book.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header = [None if is_missing(c) or not str(c).strip() else str(c) for c in next(rows, ())]
+
+    def close() -> None:
+        book.close()
+        handle.close()
+
+    try:
+        sheets = book.worksheets
+        sheet = next((w for w in sheets if w.sheet_state == "visible"), sheets[0] if sheets else None)
+        if sheet is None:
+            raise InputError(f"{name}: the workbook has no sheet")
+        # Read-only mode trusts the size a sheet records, which some exporters get wrong: rows past it
+        # would be dropped without a word.
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(values_only=True)
+        header = [
+            None if is_missing(c) or not str(c).strip() else str(c) for c in map(_excel_cell, next(rows, ()))
+        ]
+    except InputError:
+        close()
+        raise
+    except Exception as exc:
+        close()
+        raise InputError(f"{name}: not a readable Excel workbook ({exc}); save it again as .xlsx") from None
     names = [n for n in header if n is not None]
-    if not names:
-        book.close()
-        wanted = ", ".join([*required, "|".join(one_of)])
-        raise InputError(f"{name}: sheet {sheet.title!r} has no header in row 1; expected {wanted}")
     problem = header_problem(names, required, one_of, read, f"row 1 of sheet {sheet.title!r}")
+    if not names:
+        wanted = ", ".join([*required, "|".join(one_of)])
+        problem = f"sheet {sheet.title!r} has no header in row 1; expected {wanted}"
     if problem:
-        book.close()
+        close()
         raise InputError(f"{name}: {problem}")
 
     def records() -> Iterator[Record]:
@@ -493,15 +550,18 @@ def _xlsx_records(
         try:
             for number, values in enumerate(rows, start=2):
                 # A row may run shorter or longer than the header: cells without a name are not read.
-                data = {n: v for n, v in zip(header, values, strict=False) if n is not None}
+                cells = zip(header, map(_excel_cell, values), strict=False)
+                data = {n: v for n, v in cells if n is not None}
                 if any(not is_missing(v) and str(v).strip() for v in data.values()):  # blank rows are skipped
                     yield Record(number, data, unit="row")
         except Exception as exc:  # openpyxl reads lazily: a broken part shows only here
             raise InputError(f"{name} row {number + 1}: cannot be read ({exc})") from None
         finally:
-            book.close()
+            close()
 
-    return records()
+    rows_read = records()
+    weakref.finalize(rows_read, close)  # closed even if the run stops before reading a row
+    return rows_read
 
 
 # ---- writers -------------------------------------------------------------------------------------

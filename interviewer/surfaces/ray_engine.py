@@ -200,28 +200,42 @@ def _read_csv(ray, source: str, kind: str):
     return ray.data.read_csv(source, convert_options=convert, parse_options=parse, num_cpus=LIGHT)
 
 
+# Headers read before a run: a few files of a folder or prefix say how its columns are spelled (Ray's
+# reader wants every file to have the same columns anyway); any others fall back on `_spellings`.
+HEADERS_READ = 16
+
+
 def _csv_header_names(source: str, delimiter: str) -> set[str]:
-    """The column names of a CSV file's header, or of every CSV file in a folder, as written; empty
-    where they cannot be read here (the spellings in `_spellings` still apply)."""
+    """The column names of a CSV file's header, or of the first CSV files in a folder, as written;
+    empty where they cannot be read here (the spellings in `_spellings` still apply)."""
     import csv
+    import io
 
     import pyarrow.fs as pafs
 
     try:
-        filesystem, path = (
-            pafs.FileSystem.from_uri(source) if "://" in source else (pafs.LocalFileSystem(), source)
-        )
+        if "://" in source:
+            filesystem, path = pafs.FileSystem.from_uri(source)
+        else:
+            filesystem, path = pafs.LocalFileSystem(), source
         if filesystem.get_file_info(path).type == pafs.FileType.Directory:
             found = filesystem.get_file_info(pafs.FileSelector(path, recursive=True))
-            paths = sorted(f.path for f in found if f.type == pafs.FileType.File)
+            # The files Ray reads: not `_SUCCESS`, `.hidden` or another kind of file.
+            paths = sorted(
+                f.path
+                for f in found
+                if f.type == pafs.FileType.File
+                and not f.base_name.startswith((".", "_"))
+                and f.base_name.lower().endswith((".csv", ".tsv"))
+            )[:HEADERS_READ]
         else:
             paths = [path]
         names: set[str] = set()
         for each in paths:
             with filesystem.open_input_stream(each) as stream:
                 head = stream.read(1 << 16).decode("utf-8-sig", "replace")
-            first = head.splitlines()[0] if head.strip() else ""
-            names.update(next(csv.reader([first], delimiter=delimiter), []))
+            # As a CSV reader reads it: a quoted name may hold a line break ("Question\nID").
+            names.update(next(csv.reader(io.StringIO(head), delimiter=delimiter), []))
         return names
     except Exception:  # an object store without credentials here, a compressed file: keep the spellings
         return set()
