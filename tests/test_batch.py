@@ -1101,6 +1101,10 @@ def test_a_workbook_is_read_from_stdin(run, tmp_path, monkeypatch, fmt):
     class Stdin:
         buffer = io.BufferedReader(io.BytesIO(workbook.read_bytes()))  # a pipe's buffer can be peeked at
 
+        @staticmethod
+        def isatty() -> bool:
+            return False
+
     monkeypatch.setattr("sys.stdin", Stdin())
     summary = run("-", tmp_path / "out.jsonl", fmt=fmt)
     assert summary.graded == 1 and [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["a"]
@@ -1126,6 +1130,11 @@ def test_a_workbooks_cells_read_as_the_spreadsheet_holds_them(tmp_path):
     sheet.append([datetime.date(2024, 1, 5), "000-12", "#N/A"])
     sheet.append(["c", "000-12", "third"])
     sheet.append(["d", "000-12", "fourth"])
+    sheet.append(["e", "000-12", "#SPILL!"])
+    sheet["C6"].data_type = "e"  # an error Excel reports, newer than openpyxl's list of them
+    sheet.append(["f", "000-12", "#N/A"])
+    sheet["C7"].data_type = "s"  # typed as text: it stays what was typed
+    sheet.append(["g", "000-12", "my_x0041_var and a_x005F_x000D_b"])  # escapes Excel never writes stay
     book.save(tmp_path / "built.xlsx")
     # An exporter that records the sheet as two rows long: read-only openpyxl would stop there.
     short = tmp_path / "answers.bin"  # any name: `--format xlsx` says what it is
@@ -1133,7 +1142,7 @@ def test_a_workbooks_cells_read_as_the_spreadsheet_holds_them(tmp_path):
         for item in built.infolist():
             data = built.read(item.filename)
             if item.filename == "xl/worksheets/sheet2.xml":
-                data = data.replace(b'<dimension ref="A1:C5"', b'<dimension ref="A1:C2"')
+                data = data.replace(b'<dimension ref="A1:C8"', b'<dimension ref="A1:C2"')
                 assert b'ref="A1:C2"' in data
             out.writestr(item, data)
     records = list(open_records(short, "xlsx", required=("id", "answer")))
@@ -1142,6 +1151,9 @@ def test_a_workbooks_cells_read_as_the_spreadsheet_holds_them(tmp_path):
         (3, "2024-01-05", None),  # an error cell holds no answer
         (4, "c", "third"),
         (5, "d", "fourth"),
+        (6, "e", None),
+        (7, "f", "#N/A"),
+        (8, "g", "my_x0041_var and a_x000D_b"),
     ]
 
 

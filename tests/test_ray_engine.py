@@ -274,3 +274,19 @@ def test_ray_refuses_a_workbook_and_says_what_reads_it(local_ray, tmp_path):
     console = Console(file=io.StringIO(), width=200)
     with pytest.raises(InputError, match=r"--engine ray reads CSV, JSONL or Parquet; grade a workbook with"):
         run_ray(Workspace(ROOT), source, tmp_path / "out.jsonl", console=console)
+
+
+def test_ray_reads_the_headers_of_the_files_it_will_read_in_a_folder(tmp_path):
+    """Ray reads every file of a folder (compressed, without a suffix) but those whose path in it
+    starts with "." or "_"; their headers say which columns to read as text."""
+    import gzip
+
+    from interviewer.surfaces.ray_engine import _csv_header_names
+
+    (tmp_path / "part-0000.csv.gz").write_bytes(gzip.compress(b"ID ,Answer\n007,x\n"))
+    (tmp_path / "part-0001").write_text('"Question\nID",answer\n0012,y\n')
+    (tmp_path / "_SUCCESS").write_text("")
+    (tmp_path / ".hidden.csv").write_text("Secret\n1\n")
+    (tmp_path / "_temporary").mkdir()
+    (tmp_path / "_temporary" / "x.csv").write_text("Temp\n1\n")
+    assert _csv_header_names(str(tmp_path), ",") == {"ID ", "Answer", "Question\nID", "answer"}

@@ -384,7 +384,8 @@ def open_records(
         lines = decoded_lines(sys.stdin.buffer, name)
         if fmt:
             kind = format_of(name, fmt)
-        elif sniffed := _binary_kind(sys.stdin.buffer):
+        elif not sys.stdin.isatty() and (sniffed := _binary_kind(sys.stdin.buffer)):
+            # Not on a terminal: peeking there would wait for a line, and a Ctrl-D would not stick.
             kind = sniffed
         else:
             kind, lines = _sniff(lines)
@@ -474,18 +475,19 @@ def _parquet_records(
     return records()
 
 
-# A cell Excel could not compute (`#N/A`, `#DIV/0!`…) holds no answer, whatever it shows.
-EXCEL_ERRORS = frozenset(
-    {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"}
-)
-_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")  # how a workbook stores a carriage return, say
+# How a workbook stores the control characters XML cannot hold (`_x000D_`, a carriage return) and an
+# underscore that would read as such an escape (`_x005F_`); no other text is touched.
+_EXCEL_ESCAPE = re.compile(r"_x(00[01][0-9A-Fa-f]|005[Ff])_")
 
 
-def _excel_cell(value: object) -> object:
-    """A workbook cell as the other readers give it: text unescaped (`_x000D_` is a carriage return),
-    an error cell blank, a date without a midnight time."""
+def _excel_cell(cell) -> object:
+    """A workbook cell as the other readers give it: an error cell (`#N/A`, `#SPILL!`…: nothing Excel
+    could compute) blank, text unescaped, a date without a midnight time."""
+    value = cell.value
+    if cell.data_type == "e":
+        return None
     if isinstance(value, str):
-        return None if value in EXCEL_ERRORS else _EXCEL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value)
+        return _EXCEL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value)
     if isinstance(value, datetime.datetime) and value.time() == datetime.time():
         return value.date().isoformat()
     return value
@@ -526,7 +528,7 @@ def _xlsx_records(
         # Read-only mode trusts the size a sheet records, which some exporters get wrong: rows past it
         # would be dropped without a word.
         sheet.reset_dimensions()
-        rows = sheet.iter_rows(values_only=True)
+        rows = sheet.iter_rows()  # cells, not values: an error cell is told by its type, not its text
         header = [
             None if is_missing(c) or not str(c).strip() else str(c) for c in map(_excel_cell, next(rows, ()))
         ]

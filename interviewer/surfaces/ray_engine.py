@@ -220,13 +220,13 @@ def _csv_header_names(source: str, delimiter: str) -> set[str]:
             filesystem, path = pafs.LocalFileSystem(), source
         if filesystem.get_file_info(path).type == pafs.FileType.Directory:
             found = filesystem.get_file_info(pafs.FileSelector(path, recursive=True))
-            # The files Ray reads: not `_SUCCESS`, `.hidden` or another kind of file.
+            base = path.rstrip("/") + "/"
+            # The files Ray reads (any kind, compressed ones too), but for those whose path inside the
+            # folder starts with "." or "_" (`_SUCCESS`, `_temporary/`, `.hidden`).
             paths = sorted(
                 f.path
                 for f in found
-                if f.type == pafs.FileType.File
-                and not f.base_name.startswith((".", "_"))
-                and f.base_name.lower().endswith((".csv", ".tsv"))
+                if f.type == pafs.FileType.File and not f.path.removeprefix(base).startswith((".", "_"))
             )[:HEADERS_READ]
         else:
             paths = [path]
