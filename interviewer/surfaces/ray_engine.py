@@ -206,8 +206,8 @@ HEADERS_READ = 16
 
 
 def _csv_header_names(source: str, delimiter: str) -> set[str]:
-    """The column names of a CSV file's header, or of the first CSV files in a folder, as written;
-    empty where they cannot be read here (the spellings in `_spellings` still apply)."""
+    """The column names of a CSV file's header, or of the first files Ray would read in a folder, as
+    written; those that cannot be read here add none (the spellings in `_spellings` still apply)."""
     import csv
     import io
 
@@ -220,25 +220,27 @@ def _csv_header_names(source: str, delimiter: str) -> set[str]:
             filesystem, path = pafs.LocalFileSystem(), source
         if filesystem.get_file_info(path).type == pafs.FileType.Directory:
             found = filesystem.get_file_info(pafs.FileSelector(path, recursive=True))
-            base = path.rstrip("/") + "/"
             # The files Ray reads (any kind, compressed ones too), but for those whose path inside the
-            # folder starts with "." or "_" (`_SUCCESS`, `_temporary/`, `.hidden`).
+            # folder starts with "." or "_" (`_SUCCESS`, `_temporary/`, `.hidden`), as Ray tells them.
             paths = sorted(
                 f.path
                 for f in found
-                if f.type == pafs.FileType.File and not f.path.removeprefix(base).startswith((".", "_"))
+                if f.type == pafs.FileType.File and not f.path[len(path) :].lstrip("/").startswith((".", "_"))
             )[:HEADERS_READ]
         else:
             paths = [path]
-        names: set[str] = set()
-        for each in paths:
-            with filesystem.open_input_stream(each) as stream:
-                head = stream.read(1 << 16).decode("utf-8-sig", "replace")
-            # As a CSV reader reads it: a quoted name may hold a line break ("Question\nID").
-            names.update(next(csv.reader(io.StringIO(head), delimiter=delimiter), []))
-        return names
-    except Exception:  # an object store without credentials here, a compressed file: keep the spellings
+    except Exception:  # an object store without credentials here: keep the spellings
         return set()
+    names: set[str] = set()
+    for each in paths:
+        try:
+            with filesystem.open_input_stream(each) as stream:  # decompressed by its suffix
+                head = stream.read(1 << 16).decode("utf-8-sig", "replace")
+        except Exception:  # a corrupt or unknown compression: Ray will say so when it reads it
+            continue
+        # As a CSV reader reads it: a quoted name may hold a line break ("Question\nID").
+        names.update(next(csv.reader(io.StringIO(head), delimiter=delimiter), []))
+    return names
 
 
 def _spellings(columns: Sequence[str]) -> set[str]:
