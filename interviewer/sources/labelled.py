@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from interviewer.domain.errors import InterviewerError
 from interviewer.sources.references import REFERENCE_COLUMNS, ReferencesError, reference_answers
-from interviewer.sources.tables import cell_text, column_conflict, column_key, is_missing
+from interviewer.sources.tables import cell_text, cell_text_or_none, column_conflict, column_key, is_missing
 
 
 class EvalInputError(InterviewerError, ValueError):
@@ -81,10 +81,8 @@ def _records(path: Path) -> list[tuple[int, dict]]:
 
 def _text(value: object) -> str | None:
     """A field as stripped text, None when absent or blank (a number id such as 12 becomes "12")."""
-    if is_missing(value) or isinstance(value, (dict, list)):
-        return None
-    text = cell_text(value).strip()
-    return text or None
+    text = None if isinstance(value, (dict, list)) else cell_text_or_none(value)
+    return text.strip() if text else None
 
 
 def load_labelled(paths: list[Path]) -> list[LabelledRow]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from interviewer.sources.tables import cell_text, column_key, is_missing
+from interviewer.sources.tables import cell_text_or_none, column_key
 
 REFERENCE = "reference_answer"
 MAX_REFERENCES = 16  # each one is another grading of the answer
@@ -23,15 +23,12 @@ class ReferencesError(ValueError):
 
 
 def _text(value: object, column: str) -> str | None:
-    if is_missing(value):
-        return None
     if isinstance(value, (list, tuple, dict)):
         raise ReferencesError(
             f"`{column}` must be text; give other acceptable answers as "
             f"`{NUMBERED_REFERENCES[0]}`, `{NUMBERED_REFERENCES[1]}`, …"
         )
-    text = cell_text(value)
-    return text if text.strip() else None
+    return cell_text_or_none(value)
 
 
 def reference_answers(data: dict) -> list[str]:

@@ -97,6 +97,14 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
+def cell_text_or_none(value: object) -> str | None:
+    """`cell_text`, or None where the cell is missing or holds only blanks."""
+    if is_missing(value):
+        return None
+    text = cell_text(value)
+    return text if text.strip() else None
+
+
 class InputError(InterviewerError, ValueError):
     """An input or output file that cannot be used at all; the message says where and what to do."""
 
@@ -115,7 +123,7 @@ def format_of(path: Path | str, given: str | None = None, writing: bool = False)
     """The format named by `given`, else by the file's suffix; stdin is sniffed by the reader."""
     if given:
         chosen = given.strip().lower()
-        if chosen not in ("csv", "tsv", "jsonl", "parquet", "xlsx"):
+        if chosen not in FORMATS.values():
             raise InputError(f"unknown format {given!r}; use csv, jsonl, parquet or xlsx")
         return chosen  # type: ignore[return-value]
     suffix = Path(str(path)).suffix.lower()
@@ -539,8 +547,9 @@ def _xlsx_records(
         close()
         raise InputError(f"{name}: not a readable Excel workbook ({exc}); save it again as .xlsx") from None
     names = [n for n in header if n is not None]
-    problem = header_problem(names, required, one_of, read, f"row 1 of sheet {sheet.title!r}")
-    if not names:
+    if names:
+        problem = header_problem(names, required, one_of, read, f"row 1 of sheet {sheet.title!r}")
+    else:
         wanted = ", ".join([*required, "|".join(one_of)])
         problem = f"sheet {sheet.title!r} has no header in row 1; expected {wanted}"
     if problem:

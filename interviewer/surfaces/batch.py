@@ -57,6 +57,7 @@ from interviewer.sources.tables import (
     InputError,
     Record,
     cell_text,
+    cell_text_or_none,
     column_conflict,
     column_key,
     csv_cells,
@@ -141,13 +142,6 @@ class Parsed:
     problem: RowProblem | None = None
 
 
-def _clean(value: object) -> str | None:
-    if is_missing(value):
-        return None
-    text = cell_text(value)
-    return text if text.strip() else None
-
-
 def _columns(data: dict) -> dict:
     """A record's values by column name, as matched (`column_key`)."""
     return {column_key(k): v for k, v in data.items() if k is not None}
@@ -162,14 +156,17 @@ def _to_row(line: int, data: dict, unit: str = "line") -> Parsed:
     def problem(row_id: str | None, message: str) -> Parsed:
         return Parsed(line, problem=RowProblem(line, row_id, message, unit))
 
-    row_id = _clean(data.get("id"))
+    row_id = cell_text_or_none(data.get("id"))
     if conflict:
         return problem(row_id, conflict)
     if row_id is None:
         return problem(None, "missing `id`; give every row a unique id")
     if "answer" not in data:
         return problem(row_id, "missing `answer` column")
-    question_id, question = _clean(data.get("question_id")), _clean(data.get("question"))
+    question_id, question = (
+        cell_text_or_none(data.get("question_id")),
+        cell_text_or_none(data.get("question")),
+    )
     try:
         named = named_reference_answers(data)
     except ReferencesError as exc:
@@ -288,7 +285,7 @@ def read_examples(source: Path | str, fmt: str | None = None) -> ExamplesFile:
         where = (parsed.line, parsed.row.id)
         grade = _example_grade(data.get("grade"))
         if grade is None:
-            got = _clean(data.get("grade"))
+            got = cell_text_or_none(data.get("grade"))
             why = "missing `grade`" if got is None else f"`grade` must be a number from 0 to 5 (got {got!r})"
             problems.append(
                 RowProblem(*where, f"{why}: give each example the grade it earned, 0-5", record.unit)
@@ -1095,17 +1092,17 @@ def run_batch(
 def say_notes(notes: dict[str, RowTally], say: Any, source: str = "", examples: bool = False) -> None:
     """One line per way rows were read that the user may not expect; `source` names the file (for
     examples, which are taken as examples of a question, not graded)."""
-    for kind, tally in notes.items():
+    for kind, rows in notes.items():
         if kind == REFERENCES_UNREAD:
             taken = f"{'taken as examples of' if examples else 'graded against'} the bank question"
             say(
-                f"{source}{tally} gave a bank question_id and reference answers: {taken}, their reference "
+                f"{source}{rows} gave a bank question_id and reference answers: {taken}, their reference "
                 "answers unread; leave question_id out (or use an id of your own) to use them."
             )
         elif kind == OWN_LABEL:
             taken = "taken as examples of the question" if examples else "graded against the references"
             say(
-                f"{source}{tally} gave a question_id that is no bank id beside reference answers: read as "
+                f"{source}{rows} gave a question_id that is no bank id beside reference answers: read as "
                 f"your own label and {taken} (for a bank question, see `interviewer questions`)."
             )
 
