@@ -1439,3 +1439,14 @@ def test_a_sweep_trains_the_shipped_recipes_first_judge_changed_as_asked():
         assert one == replace(recipe[0], seed=7, share=1.0, reasoned_affirmations=True)
     (control,) = chosen_recipe("minilm", 13, {"reasoned_denials": False})
     assert not control.reasoned_denials and RECIPES["minilm"][0].reasoned_denials
+
+
+def test_a_whole_recipe_sweep_changes_every_judge_and_keeps_the_soups_shares():
+    from interviewer.grading.judge_train import RECIPES, chosen_recipe
+
+    shipped = RECIPES["minilm"]
+    swept = chosen_recipe("minilm", 7, {"reasoned_affirmations": True}, whole_recipe=True)
+    assert swept == [replace(s, seed=7, reasoned_affirmations=True) for s in shipped]
+    assert [s.share for s in swept] == [s.share for s in shipped] and len(swept) > 1
+    assert [s.epochs for s in swept] == [s.epochs for s in shipped]  # each judge's own settings stay
+    assert chosen_recipe("minilm", 13, {}, whole_recipe=True) == list(shipped)

@@ -176,11 +176,15 @@ MPNET_RECIPE = (TrainSettings(base="mpnet", lora_rank=16, learning_rate=2e-4, bf
 RECIPES = {"minilm": SHIPPED_RECIPE, "mpnet": MPNET_RECIPE}
 
 
-def chosen_recipe(base: str, seed: int, changes: Mapping[str, Any]) -> list[TrainSettings]:
+def chosen_recipe(
+    base: str, seed: int, changes: Mapping[str, Any], whole_recipe: bool = False
+) -> list[TrainSettings]:
     """What `judge train` trains: the base's recipe, or, when a sweep changes any setting, one judge:
-    the recipe's first (so a sweep measures against what ships), changed so."""
-    if not changes:
-        return [replace(s, seed=seed) for s in RECIPES[base]]
+    the recipe's first (so a sweep measures against what ships), changed so. With `whole_recipe`,
+    every judge of the recipe is changed so and the soup keeps its shares: what the shipped recipe
+    would make with the change (a single judge's gains often do not survive the soup)."""
+    if whole_recipe or not changes:
+        return [replace(s, seed=seed, **changes) for s in RECIPES[base]]
     return [replace(RECIPES[base][0], seed=seed, share=1.0, **changes)]
 
 

@@ -537,6 +537,12 @@ def judge_train(
     device: str | None = typer.Option(
         None, help="auto | cpu | cuda (default: cpu, where the shipped weights reproduce; a GPU for sweeps)"
     ),
+    whole_recipe: bool = typer.Option(
+        False,
+        "--whole-recipe",
+        help="Change every judge of the shipped recipe as the sweep options ask and average them at its "
+        "shares, instead of training its first judge alone",
+    ),
     keep_parts: Path | None = typer.Option(
         None,
         "--keep-parts",
@@ -551,7 +557,8 @@ def judge_train(
 ) -> None:
     """Train the shipped judge (two judges, their weights averaged: about 2.4 hours on 2 CPU cores
     with AVX2) from judge/pairs/, judge/denials.yaml and the public sets; any of the sweep options
-    trains one judge instead: the shipped recipe's first, changed as asked."""
+    trains one judge instead: the shipped recipe's first, changed as asked (with --whole-recipe, every
+    judge of the recipe, averaged as shipped)."""
     from rich.markup import escape
 
     from interviewer.grading.embedding import resolve_device
@@ -602,7 +609,7 @@ def judge_train(
         "composed": composed or None,
         "reasoned_denials": reasoned_denials,
     }
-    recipe = chosen_recipe(base, seed, {k: v for k, v in sweep.items() if v is not None})
+    recipe = chosen_recipe(base, seed, {k: v for k, v in sweep.items() if v is not None}, whole_recipe)
     if any(s.lora_rank for s in recipe):
         import importlib.util
 
