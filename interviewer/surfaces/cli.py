@@ -555,8 +555,8 @@ def judge_train(
         "the mpnet part packages; about an hour on 2 CPU cores with AMX)",
     ),
 ) -> None:
-    """Train the shipped judge (two judges, their weights averaged: about 2.4 hours on 2 CPU cores
-    with AVX2) from judge/pairs/, judge/denials.yaml and the public sets; any of the sweep options
+    """Train the shipped judge (two judges, their weights averaged: about an hour on 2 idle CPU
+    cores with AVX2) from judge/pairs/, judge/denials.yaml and the public sets; any of the sweep options
     trains one judge instead: the shipped recipe's first, changed as asked (with --whole-recipe, every
     judge of the recipe, averaged as shipped)."""
     from rich.markup import escape
