@@ -444,6 +444,19 @@ def test_judge_train_without_the_public_sets_never_replaces_the_shipped_judge(en
     assert "Traceback" not in done.stderr and shipped.stat().st_mtime_ns == before
 
 
+def test_a_judge_train_sweep_never_replaces_the_shipped_judge(env):
+    """A sweep trains another judge than the shipped recipe: over the shipped weights it would leave
+    their calibration, floors and baseline describing a judge that is gone. Refused before training."""
+    shipped = ROOT / "interviewer" / "judge_model" / "judge.safetensors"
+    before = shipped.stat().st_mtime_ns
+    for args in (("--reasoned-affirmations",), ("--whole-recipe", "--composed"), ("--seed", "14")):
+        done = interviewer("judge", "train", *args, env=env, code=2)
+        message = flat(done.stderr)
+        assert "not the shipped recipe" in message and "--out DIR" in message, args
+        assert "Traceback" not in done.stderr and "training pairs" not in done.stderr
+    assert shipped.stat().st_mtime_ns == before
+
+
 def test_judge_train_keep_parts_on_a_file_is_one_clear_line_before_training(env, tmp_path):
     taken = tmp_path / "parts.txt"
     taken.write_text("not a folder", encoding="utf-8")

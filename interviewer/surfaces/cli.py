@@ -571,6 +571,30 @@ def judge_train(
         base_model_path(base)  # a missing base is said now, not after the pairs are read
     except JudgeError as exc:
         raise UserError(str(exc)) from None
+    sweep = {
+        "epochs": epochs,
+        "learning_rate": learning_rate,
+        "bf16": bf16 or None,
+        "semeval_per_dataset": semeval_per_dataset,
+        "across_pairs": across_pairs or None,
+        "negations": negations or None,
+        "whole_answers": whole_answers or None,
+        "opposites": opposites or None,
+        "rewordings": rewordings or None,
+        "swaps": swaps or None,
+        "reasoned_affirmations": reasoned_affirmations or None,
+        "premises_as_read": premises_as_read or None,
+        "composed": composed or None,
+        "reasoned_denials": reasoned_denials,
+    }
+    recipe = chosen_recipe(base, seed, {k: v for k, v in sweep.items() if v is not None}, whole_recipe)
+    if out_dir is None and recipe != chosen_recipe(base, 13, {}):
+        # Said before training: a sweep's judge over the shipped one would leave the shipped calibration,
+        # floors and baseline describing another judge (and `make test` failing on them).
+        raise UserError(
+            "a sweep option or another --seed trains a judge that is not the shipped recipe; pass "
+            "--out DIR to keep it apart (INTERVIEWER_JUDGE_DIR=DIR grades with it)"
+        )
     ws = _workspace()
     public = _benchmarks_folder(ws, benchmarks)
     if keep_parts is not None and keep_parts.exists() and not keep_parts.is_dir():
@@ -593,23 +617,6 @@ def judge_train(
             escape(f"No public sets at {missing}: training from the authored pairs alone (--benchmarks DIR)"),
             soft_wrap=True,
         )
-    sweep = {
-        "epochs": epochs,
-        "learning_rate": learning_rate,
-        "bf16": bf16 or None,
-        "semeval_per_dataset": semeval_per_dataset,
-        "across_pairs": across_pairs or None,
-        "negations": negations or None,
-        "whole_answers": whole_answers or None,
-        "opposites": opposites or None,
-        "rewordings": rewordings or None,
-        "swaps": swaps or None,
-        "reasoned_affirmations": reasoned_affirmations or None,
-        "premises_as_read": premises_as_read or None,
-        "composed": composed or None,
-        "reasoned_denials": reasoned_denials,
-    }
-    recipe = chosen_recipe(base, seed, {k: v for k, v in sweep.items() if v is not None}, whole_recipe)
     if any(s.lora_rank for s in recipe):
         import importlib.util
 
