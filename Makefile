@@ -36,9 +36,9 @@ test: index mpnet
 
 # Reproduce the shipped judge (interviewer/judge_model/: two judges trained from judge/pairs/,
 # judge/denials.yaml and ../shared/benchmarks, their weights averaged): about an hour on 2 idle
-# AVX2 CPU cores (both in fp32; 2.4 hours beside other work); then refit the calibration on it
-# (with CI's public samples), and read the bank rubrics' model answers with both (the judge's
-# floors, shipped beside them).
+# AVX2 CPU cores (both in fp32; 8,577 s was recorded for the shipped run); then refit the
+# calibration on it (with CI's public samples), and read the bank rubrics' model answers with both
+# (the judge's floors, shipped beside them).
 judge: setup
 	$(BIN)/interviewer judge train
 	$(BIN)/interviewer eval --calibrate --calibration-out interviewer/calibration.json --update-baseline --semeval-splits ua --public-limit 300

@@ -444,17 +444,28 @@ def test_judge_train_without_the_public_sets_never_replaces_the_shipped_judge(en
     assert "Traceback" not in done.stderr and shipped.stat().st_mtime_ns == before
 
 
-def test_a_judge_train_sweep_never_replaces_the_shipped_judge(env):
-    """A sweep trains another judge than the shipped recipe: over the shipped weights it would leave
-    their calibration, floors and baseline describing a judge that is gone. Refused before training."""
-    shipped = ROOT / "interviewer" / "judge_model" / "judge.safetensors"
-    before = shipped.stat().st_mtime_ns
-    for args in (("--reasoned-affirmations",), ("--whole-recipe", "--composed"), ("--seed", "14")):
-        done = interviewer("judge", "train", *args, env=env, code=2)
+def test_a_judge_train_sweep_never_replaces_the_shipped_judge(env, tmp_path):
+    """A sweep, another seed or a GPU trains another judge than the shipped one: over the shipped
+    weights it would leave their calibration, floors and baseline describing a judge that is gone.
+    Refused before training, naming what was asked. The home has no pairs, so were the refusal ever
+    lost these runs would stop at "no authored pairs" rather than train over the shipped judge."""
+    home = tmp_path / "home"
+    for folder in ("corpus", "rubrics"):
+        shutil.copytree(ROOT / folder, home / folder)
+    shipped = ROOT / "interviewer" / "judge_model"
+    before = (shipped / "judge.safetensors").stat().st_mtime_ns
+    asked = {
+        ("--reasoned-affirmations",): "--reasoned-affirmations",
+        ("--whole-recipe", "--composed", "--lr", "0.0001"): "--lr 0.0001 --composed --whole-recipe",
+        ("--seed", "14"): "--seed 14",
+        ("--no-reasoned-denials", "--out", str(shipped)): "--no-reasoned-denials",
+    }
+    for args, named in asked.items():
+        done = interviewer("judge", "train", *args, env={**env, "INTERVIEWER_HOME": str(home)}, code=2)
         message = flat(done.stderr)
-        assert "not the shipped recipe" in message and "--out DIR" in message, args
-        assert "Traceback" not in done.stderr and "training pairs" not in done.stderr
-    assert shipped.stat().st_mtime_ns == before
+        assert f"{named}: not the shipped judge" in message and "--out DIR" in message, message
+        assert "Traceback" not in done.stderr and "no authored pairs" not in message
+    assert (shipped / "judge.safetensors").stat().st_mtime_ns == before
 
 
 def test_judge_train_keep_parts_on_a_file_is_one_clear_line_before_training(env, tmp_path):

@@ -809,6 +809,12 @@ def test_the_shipped_recipe_averages_the_weights_of_the_judges_it_trains(tmp_pat
     (pairs / "a.yaml").write_text(PAIRS_YAML.replace("each step", "every step", 1), encoding="utf-8")
     with pytest.raises(judge_train.PartsError, match="judge-1.safetensors: trained on other pairs"):
         judge_train.mix_parts([_rubric()], pairs, None, parts, [1.0, 3.0], tmp_path / "x", said.append)
+    # Only the shipped recipe's judges at its shares may replace the shipped judge.
+    with pytest.raises(judge_train.PartsError, match="not the shipped recipe"):
+        judge_train.mix_parts(
+            [_rubric()], pairs, None, parts, [1.0, 3.0], tmp_path / "y", said.append, shipped_only=True
+        )
+    assert not (tmp_path / "y").exists()
     with pytest.raises(judge_train.PartsError, match="shares 1 for the 2 judges"):
         judge_train.mix_parts([_rubric()], pairs, None, parts, [1.0], tmp_path / "x", said.append)
 
@@ -1450,3 +1456,19 @@ def test_a_whole_recipe_sweep_changes_every_judge_and_keeps_the_soups_shares():
     assert [s.share for s in swept] == [s.share for s in shipped] and len(swept) > 1
     assert [s.epochs for s in swept] == [s.epochs for s in shipped]  # each judge's own settings stay
     assert chosen_recipe("minilm", 13, {}, whole_recipe=True) == list(shipped)
+
+
+def test_only_the_shipped_recipe_counts_as_the_shipped_judge():
+    from interviewer.grading.judge_train import RECIPES, chosen_recipe, is_shipped_recipe
+
+    for base in RECIPES:
+        assert is_shipped_recipe(base, chosen_recipe(base, 13, {}))
+        assert is_shipped_recipe(base, chosen_recipe(base, 13, {}, whole_recipe=True))
+        assert not is_shipped_recipe(base, chosen_recipe(base, 14, {}))
+        assert not is_shipped_recipe(base, chosen_recipe(base, 13, {"composed": True}, whole_recipe=True))
+    # A sweep option at the shipped value still trains the first judge alone: not the soup.
+    assert not is_shipped_recipe("minilm", chosen_recipe("minilm", 13, {"reasoned_denials": True}))
+    assert is_shipped_recipe("minilm", chosen_recipe("minilm", 13, {"reasoned_denials": True}, True))
+    # The mpnet recipe is one judge: its own settings asked again are that judge.
+    assert is_shipped_recipe("mpnet", chosen_recipe("mpnet", 13, {"bf16": True, "learning_rate": 2e-4}))
+    assert not is_shipped_recipe("mpnet", chosen_recipe("minilm", 13, {}))

@@ -188,6 +188,11 @@ def chosen_recipe(
     return [replace(RECIPES[base][0], seed=seed, share=1.0, **changes)]
 
 
+def is_shipped_recipe(base: str, recipe: Sequence[TrainSettings]) -> bool:
+    """Whether a recipe is the one whose judge ships for this base: the same judges, seeds and shares."""
+    return list(recipe) == list(RECIPES[base])
+
+
 # The encoder's linear maps that carry adapters: attention (q, k, v, o in MPNet; BERT's are
 # query/key/value and attention.output.dense) and the feed-forward pair.
 LORA_TARGETS = ("q", "k", "v", "o", "query", "key", "value", "intermediate.dense", "output.dense")
@@ -650,11 +655,13 @@ def mix_parts(
     shares: Sequence[float],
     out_dir: Path,
     progress: Callable[[str], None] = print,
+    shipped_only: bool = False,
 ) -> dict:
     """The soup of the judges kept in `parts_dir` at other shares: what `judge train` would make with
     those shares in its recipe (same weights, same version), in minutes rather than the training's
     hour. A part trained on other pairs, files or settings than these is refused: its soup could not
-    be reproduced from the repository."""
+    be reproduced from the repository. With `shipped_only` (the soup goes where the shipped judge
+    is), so is any soup but the shipped recipe's."""
     from interviewer.grading.judge import base_model
 
     files = kept_part_files(parts_dir)
@@ -667,6 +674,13 @@ def mix_parts(
         )
     parts = [read_kept_part(f) for f in files]
     recipe = [replace(part.settings, share=float(share)) for part, share in zip(parts, shares, strict=True)]
+    if shipped_only and not is_shipped_recipe(recipe[0].base, recipe):
+        # Its calibration, floors and baseline would be left describing a judge that is gone.
+        raise PartsError(
+            f"{parts_dir}: these judges at shares {' / '.join(f'{s:g}' for s in shares)} are not the "
+            "shipped recipe (SHIPPED_RECIPE in judge_train.py), so they do not replace the shipped "
+            "judge; pass --out DIR to keep their soup apart (INTERVIEWER_JUDGE_DIR=DIR grades with it)"
+        )
     data = _RecipeData(rubrics, pairs_dir, benchmarks)
     made: list[dict] = []
     for path, part, settings in zip(files, parts, recipe, strict=True):

@@ -458,13 +458,16 @@ def evaluate(
 @judge_app.command("train")
 def judge_train(
     out_dir: Path | None = typer.Option(
-        None, "--out", help="Where to write the weights (default: the package's judge_model/)"
+        None,
+        "--out",
+        help="Where to write the weights (default: the base's shipped judge folder, which only the "
+        "shipped recipe trained on the CPU may replace: a sweep, another --seed or a GPU needs --out)",
     ),
     benchmarks: Path | None = typer.Option(
         None, help="Public sets folder (default: ../shared/benchmarks when present)"
     ),
     epochs: float | None = typer.Option(None, min=0.05, help="Passes over the training pairs (one judge)"),
-    seed: int = typer.Option(13, help="Random seed (the shipped weights use 13)"),
+    seed: int = typer.Option(13, help="Random seed (the shipped weights use 13; another needs --out)"),
     learning_rate: float | None = typer.Option(
         None, "--lr", min=1e-7, max=1e-2, help="Peak learning rate (one judge; default 5e-5)"
     ),
@@ -540,7 +543,7 @@ def judge_train(
     whole_recipe: bool = typer.Option(
         False,
         "--whole-recipe",
-        help="Change every judge of the shipped recipe as the sweep options ask and average them at its "
+        help="Change every judge of the base's recipe as the sweep options ask and average them at its "
         "shares, instead of training its first judge alone",
     ),
     keep_parts: Path | None = typer.Option(
@@ -558,13 +561,14 @@ def judge_train(
     """Train the shipped judge (two judges, their weights averaged: about an hour on 2 idle CPU
     cores with AVX2) from judge/pairs/, judge/denials.yaml and the public sets; any of the sweep options
     trains one judge instead: the shipped recipe's first, changed as asked (with --whole-recipe, every
-    judge of the recipe, averaged as shipped)."""
+    judge of the recipe, averaged as shipped). Only the shipped recipe, trained on the CPU, replaces
+    the shipped judge: anything else needs --out."""
     from rich.markup import escape
 
     from interviewer.grading.embedding import resolve_device
     from interviewer.grading.judge import JudgeError, base_model_path, chosen_base, shipped_weights_dir
     from interviewer.grading.judge_data import PAIRS_DIR
-    from interviewer.grading.judge_train import chosen_recipe, run_training
+    from interviewer.grading.judge_train import RECIPES, chosen_recipe, is_shipped_recipe, run_training
 
     try:
         base = chosen_base(base)
@@ -588,27 +592,37 @@ def judge_train(
         "reasoned_denials": reasoned_denials,
     }
     recipe = chosen_recipe(base, seed, {k: v for k, v in sweep.items() if v is not None}, whole_recipe)
-    if out_dir is None and recipe != chosen_recipe(base, 13, {}):
-        # Said before training: a sweep's judge over the shipped one would leave the shipped calibration,
-        # floors and baseline describing another judge (and `make test` failing on them).
+    target = out_dir or shipped_weights_dir(base)
+    chosen_device = resolve_device(device or "cpu")
+    over_shipped = _shipped_base(target)
+    if over_shipped is not None and (
+        over_shipped != base or not is_shipped_recipe(base, recipe) or chosen_device != "cpu"
+    ):
+        # Said before training: another judge over the shipped one would leave the shipped calibration,
+        # floors and baseline describing a judge that is gone (and `make test` failing on them); GPU
+        # weights differ from the CPU's in the last digits, so `make judge` would not reproduce them.
+        asked = [_option_given(name, value) for name, value in sweep.items() if value is not None]
+        asked += [f"--seed {seed}"] * (seed != RECIPES[base][0].seed) + ["--whole-recipe"] * whole_recipe
+        asked += [f"--device {device}"] * (chosen_device != "cpu") + [f"--base {base}"] * (
+            over_shipped != base
+        )
         raise UserError(
-            "a sweep option or another --seed trains a judge that is not the shipped recipe; pass "
-            "--out DIR to keep it apart (INTERVIEWER_JUDGE_DIR=DIR grades with it)"
+            f"{' '.join(asked)}: not the shipped judge, so it is not written over {target}; pass --out DIR "
+            "to keep it apart (INTERVIEWER_JUDGE_DIR=DIR grades with it)"
         )
     ws = _workspace()
     public = _benchmarks_folder(ws, benchmarks)
     if keep_parts is not None and keep_parts.exists() and not keep_parts.is_dir():
-        # Said now, not after the first judge has trained (a quarter of an hour) and cannot be saved.
+        # Said now, not after the first judge has trained (twenty minutes or more) and cannot be saved.
         raise UserError(f"--keep-parts {keep_parts}: not a folder; name a folder to save each judge in")
     pairs_dir = ws.root / PAIRS_DIR
     if not pairs_dir.is_dir():
         raise UserError(f"{pairs_dir}: no authored pairs; the judge is trained mostly on them")
-    target = out_dir or shipped_weights_dir(base)
     if public is None:
         # A judge trained from the pairs alone reads SemEval and SAF far worse (a recipe trained so
         # measured SemEval AUC 0.726 / 0.790, SAF unseen questions 0.46): never over the shipped one.
         missing = _default_benchmarks(ws)
-        if out_dir is None:
+        if over_shipped is not None:
             raise UserError(
                 f"{missing}: no public sets, and the shipped judge is trained on SemEval, SAF and SNLI "
                 "train too; pass --benchmarks DIR, or --out DIR to train a judge from the pairs alone"
@@ -630,7 +644,7 @@ def judge_train(
             target,
             recipe,
             progress=lambda line: err.print(escape(line)),
-            device=resolve_device(device or "cpu"),
+            device=chosen_device,
             parts_dir=keep_parts,
         ),
         target,
@@ -644,7 +658,10 @@ def judge_soup(
     ),
     shares: str = typer.Option(..., "--shares", help="Each judge's share, comma-separated, e.g. 0.6,0.4"),
     out_dir: Path | None = typer.Option(
-        None, "--out", help="Where to write the weights (default: the package's judge_model/)"
+        None,
+        "--out",
+        help="Where to write the weights (default: the package's judge_model/, which only the shipped "
+        "recipe's judges at its shares may replace)",
     ),
     benchmarks: Path | None = typer.Option(
         None, help="Public sets folder (default: ../shared/benchmarks when present)"
@@ -681,6 +698,7 @@ def judge_soup(
             weights,
             target,
             progress=lambda line: err.print(escape(line)),
+            shipped_only=_shipped_base(target) is not None,
         ),
         target,
     )
@@ -698,6 +716,22 @@ def _benchmarks_folder(ws: Workspace, given: Path | None) -> Path | None:
     if given is not None and not folder.is_dir():
         raise UserError(f"--benchmarks {folder}: no such folder")
     return folder if folder.is_dir() else None
+
+
+def _shipped_base(folder: Path) -> str | None:
+    """The base whose shipped judge lives in this folder, if it is one of those folders."""
+    from interviewer.grading.judge import shipped_weights_dir
+    from interviewer.grading.judge_train import RECIPES
+
+    return next((b for b in RECIPES if shipped_weights_dir(b).resolve() == folder.resolve()), None)
+
+
+def _option_given(name: str, value: object) -> str:
+    """A `judge train` sweep setting as the option that asks for it."""
+    shown = {"learning_rate": "lr"}.get(name, name.replace("_", "-"))
+    if isinstance(value, bool):
+        return f"--{shown}" if value else f"--no-{shown}"
+    return f"--{shown} {value:g}" if isinstance(value, float) else f"--{shown} {value}"
 
 
 def _make_judge(make: Callable[[], dict], target: Path) -> None:
