@@ -458,7 +458,11 @@ def test_a_judge_train_sweep_never_replaces_the_shipped_judge(env, tmp_path):
         ("--reasoned-affirmations",): "--reasoned-affirmations",
         ("--whole-recipe", "--composed", "--lr", "0.0001"): "--lr 0.0001 --composed --whole-recipe",
         ("--seed", "14"): "--seed 14",
-        ("--no-reasoned-denials", "--out", str(shipped)): "--no-reasoned-denials",
+        ("--no-reasoned-denials", "--out", "interviewer/judge_model"): "--no-reasoned-denials",
+        (
+            "--out",
+            str(ROOT / "interviewer" / "judge_model_mpnet"),
+        ): "--base minilm (that folder holds the mpnet judge)",
     }
     for args, named in asked.items():
         done = interviewer("judge", "train", *args, env={**env, "INTERVIEWER_HOME": str(home)}, code=2)

@@ -805,16 +805,39 @@ def test_the_shipped_recipe_averages_the_weights_of_the_judges_it_trains(tmp_pat
     assert [m["settings"]["share"] for m in other["recipe"]] == [3.0, 1.0]
     reversed_mean = ((3.0 * first + 1.0 * second) / 4.0).to(torch.float16)
     assert torch.equal(load_file(str(tmp_path / "other" / "judge.safetensors"))[name], reversed_mean)
+
+    # Only the shipped recipe's judges at its shares, trained on the CPU, may replace a shipped judge.
+    def over_shipped(shares: list[float], base: str = "minilm", out: str = "y"):
+        return judge_train.mix_parts(
+            [_rubric()], pairs, None, parts, shares, tmp_path / out, said.append, shipped_base=base
+        )
+
+    with pytest.raises(judge_train.PartsError, match="not the minilm judge's recipe at its shares"):
+        over_shipped([1.0, 3.0])  # these test judges are not the shipped recipe
+    monkeypatch.setitem(judge_train.RECIPES, "minilm", tuple(recipe))
+    with pytest.raises(judge_train.PartsError, match="not the minilm judge's recipe at its shares"):
+        over_shipped([3.0, 1.0])  # the recipe's judges at other shares
+    with pytest.raises(judge_train.PartsError, match="not the mpnet judge's recipe"):
+        over_shipped([1.0, 3.0], base="mpnet")  # a MiniLM soup into the mpnet judge's folder
+    assert not (tmp_path / "y").exists()
+    assert over_shipped([1.0, 3.0], out="z")["version"] == meta["version"]  # the recipe, as trained
+    kept_part = judge_train.read_kept_part
+    with monkeypatch.context() as patch:  # one judge of the two trained on a GPU
+        patch.setattr(
+            judge_train,
+            "read_kept_part",
+            lambda path: (
+                replace(p := kept_part(path), trained={**p.trained, "device": "cuda"})
+                if path.name == "judge-2.safetensors"
+                else kept_part(path)
+            ),
+        )
+        with pytest.raises(judge_train.PartsError, match="not all trained on the CPU"):
+            over_shipped([1.0, 3.0], out="g")
     # Pairs changed since the judges were trained: their soup would not be what the repository makes.
     (pairs / "a.yaml").write_text(PAIRS_YAML.replace("each step", "every step", 1), encoding="utf-8")
     with pytest.raises(judge_train.PartsError, match="judge-1.safetensors: trained on other pairs"):
         judge_train.mix_parts([_rubric()], pairs, None, parts, [1.0, 3.0], tmp_path / "x", said.append)
-    # Only the shipped recipe's judges at its shares may replace the shipped judge.
-    with pytest.raises(judge_train.PartsError, match="not the shipped recipe"):
-        judge_train.mix_parts(
-            [_rubric()], pairs, None, parts, [1.0, 3.0], tmp_path / "y", said.append, shipped_only=True
-        )
-    assert not (tmp_path / "y").exists()
     with pytest.raises(judge_train.PartsError, match="shares 1 for the 2 judges"):
         judge_train.mix_parts([_rubric()], pairs, None, parts, [1.0], tmp_path / "x", said.append)
 

@@ -550,6 +550,17 @@ class PartsError(ValueError):
     """Kept judges that cannot be read or averaged as asked; the message says which and what to do."""
 
 
+def _unlike_shipped(base: str, recipe: Sequence[TrainSettings], parts: Sequence[Part]) -> str | None:
+    """Why a soup of these kept judges is not the base's shipped judge (None: it is)."""
+    if recipe[0].base != base or not is_shipped_recipe(base, recipe):
+        return f"are not the {base} judge's recipe at its shares (RECIPES in judge_train.py)"
+    if any(part.trained.get("device") != "cpu" for part in parts):
+        return "were not all trained on the CPU, where `make judge` reproduces the shipped weights"
+    if any(part.digest is None for part in parts):
+        return "do not record what they were trained on"
+    return None
+
+
 def read_part(path: Path) -> dict:
     from safetensors.torch import load_file
 
@@ -655,13 +666,13 @@ def mix_parts(
     shares: Sequence[float],
     out_dir: Path,
     progress: Callable[[str], None] = print,
-    shipped_only: bool = False,
+    shipped_base: str | None = None,
 ) -> dict:
     """The soup of the judges kept in `parts_dir` at other shares: what `judge train` would make with
     those shares in its recipe (same weights, same version), in minutes rather than the training's
     hour. A part trained on other pairs, files or settings than these is refused: its soup could not
-    be reproduced from the repository. With `shipped_only` (the soup goes where the shipped judge
-    is), so is any soup but the shipped recipe's."""
+    be reproduced from the repository. With `shipped_base` (the soup goes where that base's shipped
+    judge is), so is any soup but that base's recipe at its shares, trained on the CPU and recorded."""
     from interviewer.grading.judge import base_model
 
     files = kept_part_files(parts_dir)
@@ -674,13 +685,15 @@ def mix_parts(
         )
     parts = [read_kept_part(f) for f in files]
     recipe = [replace(part.settings, share=float(share)) for part, share in zip(parts, shares, strict=True)]
-    if shipped_only and not is_shipped_recipe(recipe[0].base, recipe):
-        # Its calibration, floors and baseline would be left describing a judge that is gone.
-        raise PartsError(
-            f"{parts_dir}: these judges at shares {' / '.join(f'{s:g}' for s in shares)} are not the "
-            "shipped recipe (SHIPPED_RECIPE in judge_train.py), so they do not replace the shipped "
-            "judge; pass --out DIR to keep their soup apart (INTERVIEWER_JUDGE_DIR=DIR grades with it)"
-        )
+    if shipped_base is not None:
+        # The shipped calibration, floors and baseline would be left describing a judge that is gone.
+        unlike = _unlike_shipped(shipped_base, recipe, parts)
+        if unlike:
+            raise PartsError(
+                f"{parts_dir}: these judges at shares {' / '.join(f'{s:g}' for s in shares)} {unlike}, so "
+                f"their soup is not written over {out_dir}; pass --out DIR to keep it apart "
+                "(INTERVIEWER_JUDGE_DIR=DIR grades with it)"
+            )
     data = _RecipeData(rubrics, pairs_dir, benchmarks)
     made: list[dict] = []
     for path, part, settings in zip(files, parts, recipe, strict=True):

@@ -568,7 +568,7 @@ def judge_train(
     from interviewer.grading.embedding import resolve_device
     from interviewer.grading.judge import JudgeError, base_model_path, chosen_base, shipped_weights_dir
     from interviewer.grading.judge_data import PAIRS_DIR
-    from interviewer.grading.judge_train import RECIPES, chosen_recipe, is_shipped_recipe, run_training
+    from interviewer.grading.judge_train import RECIPES, chosen_recipe, run_training
 
     try:
         base = chosen_base(base)
@@ -595,20 +595,19 @@ def judge_train(
     target = out_dir or shipped_weights_dir(base)
     chosen_device = resolve_device(device or "cpu")
     over_shipped = _shipped_base(target)
-    if over_shipped is not None and (
-        over_shipped != base or not is_shipped_recipe(base, recipe) or chosen_device != "cpu"
-    ):
+    options = [_option_given(name, value) for name, value in sweep.items() if value is not None]
+    options += [f"--seed {seed}"] * (seed != RECIPES[base][0].seed) + ["--whole-recipe"] * whole_recipe
+    unlike = (
+        None
+        if over_shipped is None
+        else _unlike_shipped_training(over_shipped, base, recipe, chosen_device, options)
+    )
+    if unlike:
         # Said before training: another judge over the shipped one would leave the shipped calibration,
-        # floors and baseline describing a judge that is gone (and `make test` failing on them); GPU
-        # weights differ from the CPU's in the last digits, so `make judge` would not reproduce them.
-        asked = [_option_given(name, value) for name, value in sweep.items() if value is not None]
-        asked += [f"--seed {seed}"] * (seed != RECIPES[base][0].seed) + ["--whole-recipe"] * whole_recipe
-        asked += [f"--device {device}"] * (chosen_device != "cpu") + [f"--base {base}"] * (
-            over_shipped != base
-        )
+        # floors and baseline describing a judge that is gone (and `make test` failing on them).
         raise UserError(
-            f"{' '.join(asked)}: not the shipped judge, so it is not written over {target}; pass --out DIR "
-            "to keep it apart (INTERVIEWER_JUDGE_DIR=DIR grades with it)"
+            f"{unlike}: not the shipped judge, so it is not written over {target}; pass --out DIR to keep "
+            "it apart (INTERVIEWER_JUDGE_DIR=DIR grades with it)"
         )
     ws = _workspace()
     public = _benchmarks_folder(ws, benchmarks)
@@ -698,7 +697,7 @@ def judge_soup(
             weights,
             target,
             progress=lambda line: err.print(escape(line)),
-            shipped_only=_shipped_base(target) is not None,
+            shipped_base=_shipped_base(target),
         ),
         target,
     )
@@ -724,6 +723,24 @@ def _shipped_base(folder: Path) -> str | None:
     from interviewer.grading.judge_train import RECIPES
 
     return next((b for b in RECIPES if shipped_weights_dir(b).resolve() == folder.resolve()), None)
+
+
+def _unlike_shipped_training(
+    folder_base: str, base: str, recipe: list, device: str, options: list[str]
+) -> str | None:
+    """What makes a `judge train` run another judge than the one shipped in `folder_base`'s folder
+    (None: it is that judge): another base, another recipe (the options that asked for it), a GPU,
+    whose weights differ from the CPU's in the last digits, which `make judge` reproduces."""
+    from interviewer.grading.judge_train import is_shipped_recipe
+
+    reasons: list[str] = []
+    if folder_base != base:
+        reasons.append(f"--base {base} (that folder holds the {folder_base} judge)")
+    elif not is_shipped_recipe(base, recipe):
+        reasons.append(" ".join(options))
+    if device != "cpu":
+        reasons.append(f"--device {device} (a GPU's weights differ from the CPU's)")
+    return "; ".join(reasons) or None
 
 
 def _option_given(name: str, value: object) -> str:
