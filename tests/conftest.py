@@ -18,6 +18,20 @@ def _private_user_dirs(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(scope="session")
+def mpnet_base():
+    """Skips a test that needs the mpnet base where its part packages are not installed (make mpnet)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from interviewer.grading.judge import MPNET_PARTS
+
+    try:
+        for name in MPNET_PARTS:
+            distribution(name)
+    except PackageNotFoundError:
+        pytest.skip("the mpnet part packages are not installed (make mpnet)")
+
+
+@pytest.fixture(scope="session")
 def workspace():
     """The repo's workspace on the backend batch surfaces choose (torch when installed): the suite
     grades hundreds of answers, which torch reads about 2x faster than numpy here. Practice's numpy

@@ -14,7 +14,6 @@ import pytest
 from interviewer.grading.judge import (
     CONTRADICT,
     ENTAIL,
-    MPNET_PARTS,
     NEUTRAL,
     CrossEncoderJudge,
     JudgeError,
@@ -1033,15 +1032,6 @@ def test_an_unknown_judge_on_the_command_line_is_one_clear_line(tmp_path):
     assert "unknown judge 'large'" in run.stderr and "Traceback" not in run.stderr
 
 
-def _mpnet_installed() -> bool:
-    from importlib.metadata import PackageNotFoundError, distribution
-
-    try:
-        return all(distribution(name) is not None for name in MPNET_PARTS)
-    except PackageNotFoundError:
-        return False
-
-
 def test_the_shipped_mpnet_judge_records_how_it_was_made():
     """By MPNET_RECIPE (`judge train --base mpnet`), small enough to ship (adapters and head, fp16)."""
     from interviewer.grading.judge_train import MPNET_RECIPE, settings_record
@@ -1060,8 +1050,7 @@ def test_the_shipped_mpnet_judge_records_how_it_was_made():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _mpnet_installed(), reason="the mpnet part packages are not installed (make mpnet)")
-def test_the_shipped_mpnet_judge_reads_held_out_pairs_as_it_was_measured(workspace):
+def test_the_shipped_mpnet_judge_reads_held_out_pairs_as_it_was_measured(mpnet_base, workspace):
     """The adapters merged by hand into the base from its part packages read a sample of the
     held-out concept groups' pairs about as `judge train` measured them with peft's merge."""
     from interviewer.grading.judge_train import MPNET_RECIPE, classification_report
@@ -1495,3 +1484,26 @@ def test_only_the_shipped_recipe_counts_as_the_shipped_judge():
     # The mpnet recipe is one judge: its own settings asked again are that judge.
     assert is_shipped_recipe("mpnet", chosen_recipe("mpnet", 13, {"bf16": True, "learning_rate": 2e-4}))
     assert not is_shipped_recipe("mpnet", chosen_recipe("minilm", 13, {}))
+
+
+def test_why_a_judge_is_not_the_shipped_one_names_each_reason():
+    """The one decision behind `judge train` and `judge soup` over a shipped folder."""
+    from interviewer.grading.judge_train import RECIPES, NotShipped, chosen_recipe, why_not_shipped
+
+    minilm, mpnet = chosen_recipe("minilm", 13, {}), chosen_recipe("mpnet", 13, {})
+    cpu = ["cpu"] * len(minilm)
+    assert why_not_shipped("minilm", minilm, cpu, native_bf16_here=False) == []
+    assert why_not_shipped("minilm", RECIPES["minilm"], cpu, native_bf16_here=True) == []
+    assert why_not_shipped("mpnet", minilm, cpu, native_bf16_here=True) == [NotShipped.BASE]
+    assert why_not_shipped("minilm", mpnet, ["cpu"], native_bf16_here=True) == [NotShipped.BASE]
+    swept = chosen_recipe("minilm", 13, {"swaps": True}, whole_recipe=True)
+    assert why_not_shipped("minilm", swept, cpu, native_bf16_here=True) == [NotShipped.RECIPE]
+    gpu = why_not_shipped("minilm", swept, ["cpu", "cuda"], native_bf16_here=True)
+    assert gpu == [NotShipped.RECIPE, NotShipped.DEVICE]
+    # A part that does not say where it was trained is not known to be the CPU's.
+    assert why_not_shipped("minilm", minilm, ["cpu", None], True) == [NotShipped.DEVICE]
+    assert why_not_shipped("minilm", minilm, cpu, True, recorded=False) == [NotShipped.UNRECORDED]
+    # The mpnet recipe trains under bf16: emulated on a CPU without it, its weights are others.
+    assert why_not_shipped("mpnet", mpnet, ["cpu"], native_bf16_here=True) == []
+    assert why_not_shipped("mpnet", mpnet, ["cpu"], native_bf16_here=False) == [NotShipped.EMULATED_BF16]
+    assert why_not_shipped("mpnet", mpnet, ["cuda"], native_bf16_here=False) == [NotShipped.DEVICE]

@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +192,41 @@ def chosen_recipe(
 def is_shipped_recipe(base: str, recipe: Sequence[TrainSettings]) -> bool:
     """Whether a recipe is the one whose judge ships for this base: the same judges, seeds and shares."""
     return list(recipe) == list(RECIPES[base])
+
+
+class NotShipped(Enum):
+    """What makes a judge another than the one shipped in a base's folder: its calibration, floors and
+    baseline would be left describing a judge that is gone (and `make test` failing on them)."""
+
+    BASE = "base"  # trained from another base than that folder's
+    RECIPE = "recipe"  # other judges, settings, seeds or shares than RECIPES[base]
+    DEVICE = "device"  # a GPU: its weights differ from the CPU's, which `make judge` reproduces
+    EMULATED_BF16 = "emulated bf16"  # bf16 on a CPU without it natively: other weights than AMX's
+    UNRECORDED = "unrecorded"  # kept judges that do not record what they were trained on
+
+
+def why_not_shipped(
+    folder_base: str,
+    recipe: Sequence[TrainSettings],
+    devices: Sequence[str | None],
+    native_bf16_here: bool,
+    recorded: bool = True,
+) -> list[NotShipped]:
+    """Why a judge made from `recipe`, each judge trained on its device (None: not recorded), is not
+    the one shipped in `folder_base`'s folder; empty when it is. The one decision behind both
+    `judge train` and `judge soup` over a shipped folder: each says the reasons in its own words."""
+    reasons: list[NotShipped] = []
+    if any(s.base != folder_base for s in recipe):
+        reasons.append(NotShipped.BASE)
+    elif not is_shipped_recipe(folder_base, recipe):
+        reasons.append(NotShipped.RECIPE)
+    if any(device != "cpu" for device in devices):
+        reasons.append(NotShipped.DEVICE)
+    elif any(s.bf16 for s in recipe) and not native_bf16_here:
+        reasons.append(NotShipped.EMULATED_BF16)
+    if not recorded:
+        reasons.append(NotShipped.UNRECORDED)
+    return reasons
 
 
 # The encoder's linear maps that carry adapters: attention (q, k, v, o in MPNet; BERT's are
@@ -550,15 +586,14 @@ class PartsError(ValueError):
     """Kept judges that cannot be read or averaged as asked; the message says which and what to do."""
 
 
-def _unlike_shipped(base: str, recipe: Sequence[TrainSettings], parts: Sequence[Part]) -> str | None:
-    """Why a soup of these kept judges is not the base's shipped judge (None: it is)."""
-    if recipe[0].base != base or not is_shipped_recipe(base, recipe):
-        return f"are not the {base} judge's recipe at its shares (RECIPES in judge_train.py)"
-    if any(part.trained.get("device") != "cpu" for part in parts):
-        return "were not all trained on the CPU, where `make judge` reproduces the shipped weights"
-    if any(part.digest is None for part in parts):
-        return "do not record what they were trained on"
-    return None
+# How `judge soup` says each reason: of the kept judges, at the shares asked.
+_SOUP_REASONS = {
+    NotShipped.BASE: "are not the {base} judge's recipe at its shares (RECIPES in judge_train.py)",
+    NotShipped.RECIPE: "are not the {base} judge's recipe at its shares (RECIPES in judge_train.py)",
+    NotShipped.DEVICE: "were not all trained on the CPU, where `make judge` reproduces the shipped weights",
+    NotShipped.EMULATED_BF16: "were trained under emulated bf16",
+    NotShipped.UNRECORDED: "do not record what they were trained on",
+}
 
 
 def read_part(path: Path) -> dict:
@@ -687,7 +722,11 @@ def mix_parts(
     recipe = [replace(part.settings, share=float(share)) for part, share in zip(parts, shares, strict=True)]
     if shipped_base is not None:
         # The shipped calibration, floors and baseline would be left describing a judge that is gone.
-        unlike = _unlike_shipped(shipped_base, recipe, parts)
+        devices = [part.trained.get("device") for part in parts]
+        recorded = all(part.digest is not None for part in parts)
+        # Parts do not record whether their bf16 was native; a bf16 recipe is LoRA's, refused below.
+        reasons = why_not_shipped(shipped_base, recipe, devices, native_bf16_here=True, recorded=recorded)
+        unlike = " and ".join(dict.fromkeys(_SOUP_REASONS[r].format(base=shipped_base) for r in reasons))
         if unlike:
             raise PartsError(
                 f"{parts_dir}: these judges at shares {' / '.join(f'{s:g}' for s in shares)} {unlike}, so "

@@ -13,10 +13,11 @@ import typer
 from interviewer.domain.errors import InterviewerError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from rich.console import Console
 
+    from interviewer.grading.judge_train import TrainSettings
     from interviewer.workspace import Workspace
 
 app = typer.Typer(
@@ -597,11 +598,7 @@ def judge_train(
     over_shipped = _shipped_base(target)
     options = [_option_given(name, value) for name, value in sweep.items() if value is not None]
     options += [f"--seed {seed}"] * (seed != RECIPES[base][0].seed) + ["--whole-recipe"] * whole_recipe
-    unlike = (
-        None
-        if over_shipped is None
-        else _unlike_shipped_training(over_shipped, base, recipe, chosen_device, options)
-    )
+    unlike = _unlike_shipped_training(over_shipped, base, recipe, chosen_device, options)
     if unlike:
         # Said before training: another judge over the shipped one would leave the shipped calibration,
         # floors and baseline describing a judge that is gone (and `make test` failing on them).
@@ -718,29 +715,44 @@ def _benchmarks_folder(ws: Workspace, given: Path | None) -> Path | None:
 
 
 def _shipped_base(folder: Path) -> str | None:
-    """The base whose shipped judge lives in this folder, if it is one of those folders."""
+    """The base whose shipped judge lives in this folder, if it is one of those folders (the same
+    folder however it is written: relative, through a link, or in other case where the filesystem
+    folds case)."""
     from interviewer.grading.judge import shipped_weights_dir
     from interviewer.grading.judge_train import RECIPES
 
-    return next((b for b in RECIPES if shipped_weights_dir(b).resolve() == folder.resolve()), None)
+    def same(shipped: Path) -> bool:
+        try:
+            return os.path.samefile(shipped, folder)
+        except OSError:  # either is missing: then only the same path names the same folder
+            return shipped.resolve() == folder.resolve()
+
+    return next((b for b in RECIPES if same(shipped_weights_dir(b))), None)
 
 
 def _unlike_shipped_training(
-    folder_base: str, base: str, recipe: list, device: str, options: list[str]
+    folder_base: str | None,
+    base: str,
+    recipe: Sequence[TrainSettings],
+    device: str,
+    options: list[str],
 ) -> str | None:
-    """What makes a `judge train` run another judge than the one shipped in `folder_base`'s folder
-    (None: it is that judge): another base, another recipe (the options that asked for it), a GPU,
-    whose weights differ from the CPU's in the last digits, which `make judge` reproduces."""
-    from interviewer.grading.judge_train import is_shipped_recipe
+    """What makes a `judge train` run another judge than the one shipped in `folder_base`'s folder,
+    in the options' words (None: it is that judge, or the folder is no shipped one)."""
+    from interviewer.grading.judge import native_bf16
+    from interviewer.grading.judge_train import NotShipped, why_not_shipped
 
-    reasons: list[str] = []
-    if folder_base != base:
-        reasons.append(f"--base {base} (that folder holds the {folder_base} judge)")
-    elif not is_shipped_recipe(base, recipe):
-        reasons.append(" ".join(options))
-    if device != "cpu":
-        reasons.append(f"--device {device} (a GPU's weights differ from the CPU's)")
-    return "; ".join(reasons) or None
+    if folder_base is None:
+        return None
+    said = {
+        NotShipped.BASE: f"--base {base} (that folder holds the {folder_base} judge)",
+        NotShipped.RECIPE: " ".join(options),
+        NotShipped.DEVICE: f"--device {device} (a GPU's weights differ from the CPU's)",
+        NotShipped.EMULATED_BF16: "bf16 emulated on this CPU, which has no native bf16 (AMX), so its "
+        "weights differ from the shipped ones",
+    }
+    reasons = why_not_shipped(folder_base, recipe, [device] * len(recipe), native_bf16())
+    return "; ".join(said[r] for r in reasons) or None
 
 
 def _option_given(name: str, value: object) -> str:
