@@ -423,6 +423,21 @@ def test_reference_answers_that_cannot_be_read_are_named_by_row(run, tmp_path):
     ]
 
 
+def test_a_misnumbered_reference_column_is_named_as_the_header_writes_it(run, tmp_path):
+    """As the Ray engine names it: the user looks for the column they wrote, not a lower-cased one."""
+    source = tmp_path / "answers.csv"
+    source.write_text(
+        "id,question,reference_answer, Reference_Answer_17 ,answer\n"
+        f'a,"{OVERFIT_Q}","{DROPOUT_REF}","{DECAY_REF}","{DECAY_ANSWER}"\n',
+        encoding="utf-8",
+    )
+    summary = run(source, tmp_path / "out.jsonl")
+    assert [str(p) for p in summary.errors] == [
+        "line 2 (id a): unknown column `Reference_Answer_17`: other acceptable answers go in "
+        "`reference_answer_2` … `reference_answer_16` (at most 16 reference answers)",
+    ]
+
+
 def test_an_empty_answer_is_graded_zero_not_rejected(run, tmp_path):
     source = tmp_path / "answers.csv"
     source.write_text('id,question_id,answer\nblank,000-12,\nspaces,000-12,"   "\n', encoding="utf-8")
