@@ -1492,18 +1492,19 @@ def test_why_a_judge_is_not_the_shipped_one_names_each_reason():
 
     minilm, mpnet = chosen_recipe("minilm", 13, {}), chosen_recipe("mpnet", 13, {})
     cpu = ["cpu"] * len(minilm)
-    assert why_not_shipped("minilm", minilm, cpu, native_bf16_here=False) == []
-    assert why_not_shipped("minilm", RECIPES["minilm"], cpu, native_bf16_here=True) == []
-    assert why_not_shipped("mpnet", minilm, cpu, native_bf16_here=True) == [NotShipped.BASE]
-    assert why_not_shipped("minilm", mpnet, ["cpu"], native_bf16_here=True) == [NotShipped.BASE]
+    assert why_not_shipped("minilm", minilm, cpu, amx_here=False) == []  # fp32: any CPU reproduces it
+    assert why_not_shipped("minilm", RECIPES["minilm"], cpu, amx_here=True) == []
+    assert why_not_shipped("mpnet", minilm, cpu, amx_here=True) == [NotShipped.BASE]
+    # Another base is the reason, not the bf16 that base's recipe trains with.
+    assert why_not_shipped("minilm", mpnet, ["cpu"], amx_here=False) == [NotShipped.BASE]
     swept = chosen_recipe("minilm", 13, {"swaps": True}, whole_recipe=True)
-    assert why_not_shipped("minilm", swept, cpu, native_bf16_here=True) == [NotShipped.RECIPE]
-    gpu = why_not_shipped("minilm", swept, ["cpu", "cuda"], native_bf16_here=True)
+    assert why_not_shipped("minilm", swept, cpu, amx_here=True) == [NotShipped.RECIPE]
+    gpu = why_not_shipped("minilm", swept, ["cpu", "cuda"], amx_here=True)
     assert gpu == [NotShipped.RECIPE, NotShipped.DEVICE]
     # A part that does not say where it was trained is not known to be the CPU's.
     assert why_not_shipped("minilm", minilm, ["cpu", None], True) == [NotShipped.DEVICE]
     assert why_not_shipped("minilm", minilm, cpu, True, recorded=False) == [NotShipped.UNRECORDED]
-    # The mpnet recipe trains under bf16: emulated on a CPU without it, its weights are others.
-    assert why_not_shipped("mpnet", mpnet, ["cpu"], native_bf16_here=True) == []
-    assert why_not_shipped("mpnet", mpnet, ["cpu"], native_bf16_here=False) == [NotShipped.EMULATED_BF16]
-    assert why_not_shipped("mpnet", mpnet, ["cuda"], native_bf16_here=False) == [NotShipped.DEVICE]
+    # The mpnet recipe trains under bf16: without AMX (emulated, or other kernels) its weights differ.
+    assert why_not_shipped("mpnet", mpnet, ["cpu"], amx_here=True) == []
+    assert why_not_shipped("mpnet", mpnet, ["cpu"], amx_here=False) == [NotShipped.OTHER_BF16]
+    assert why_not_shipped("mpnet", mpnet, ["cuda"], amx_here=False) == [NotShipped.DEVICE]

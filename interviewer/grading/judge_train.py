@@ -201,7 +201,8 @@ class NotShipped(Enum):
     BASE = "base"  # trained from another base than that folder's
     RECIPE = "recipe"  # other judges, settings, seeds or shares than RECIPES[base]
     DEVICE = "device"  # a GPU: its weights differ from the CPU's, which `make judge` reproduces
-    EMULATED_BF16 = "emulated bf16"  # bf16 on a CPU without it natively: other weights than AMX's
+    OTHER_BF16 = "bf16 without AMX"  # bf16 on a CPU without AMX, which trained the shipped weights:
+    # emulated, it gives other weights; on AVX512-BF16 it is not known to give the same
     UNRECORDED = "unrecorded"  # kept judges that do not record what they were trained on
 
 
@@ -209,12 +210,13 @@ def why_not_shipped(
     folder_base: str,
     recipe: Sequence[TrainSettings],
     devices: Sequence[str | None],
-    native_bf16_here: bool,
+    amx_here: bool,
     recorded: bool = True,
 ) -> list[NotShipped]:
     """Why a judge made from `recipe`, each judge trained on its device (None: not recorded), is not
     the one shipped in `folder_base`'s folder; empty when it is. The one decision behind both
-    `judge train` and `judge soup` over a shipped folder: each says the reasons in its own words."""
+    `judge train` and `judge soup` over a shipped folder: each says the reasons in its own words.
+    `amx_here`: the CPU that trains has AMX (asked of the shipped recipe only, where it trains bf16)."""
     reasons: list[NotShipped] = []
     if any(s.base != folder_base for s in recipe):
         reasons.append(NotShipped.BASE)
@@ -222,8 +224,8 @@ def why_not_shipped(
         reasons.append(NotShipped.RECIPE)
     if any(device != "cpu" for device in devices):
         reasons.append(NotShipped.DEVICE)
-    elif any(s.bf16 for s in recipe) and not native_bf16_here:
-        reasons.append(NotShipped.EMULATED_BF16)
+    elif not reasons and any(s.bf16 for s in recipe) and not amx_here:
+        reasons.append(NotShipped.OTHER_BF16)
     if not recorded:
         reasons.append(NotShipped.UNRECORDED)
     return reasons
@@ -591,7 +593,7 @@ _SOUP_REASONS = {
     NotShipped.BASE: "are not the {base} judge's recipe at its shares (RECIPES in judge_train.py)",
     NotShipped.RECIPE: "are not the {base} judge's recipe at its shares (RECIPES in judge_train.py)",
     NotShipped.DEVICE: "were not all trained on the CPU, where `make judge` reproduces the shipped weights",
-    NotShipped.EMULATED_BF16: "were trained under emulated bf16",
+    NotShipped.OTHER_BF16: "were trained under bf16 without AMX",
     NotShipped.UNRECORDED: "do not record what they were trained on",
 }
 
@@ -724,9 +726,10 @@ def mix_parts(
         # The shipped calibration, floors and baseline would be left describing a judge that is gone.
         devices = [part.trained.get("device") for part in parts]
         recorded = all(part.digest is not None for part in parts)
-        # Parts do not record whether their bf16 was native; a bf16 recipe is LoRA's, refused below.
-        reasons = why_not_shipped(shipped_base, recipe, devices, native_bf16_here=True, recorded=recorded)
-        unlike = " and ".join(dict.fromkeys(_SOUP_REASONS[r].format(base=shipped_base) for r in reasons))
+        # Parts do not record whether they trained with AMX: no shipped soup trains under bf16 (the
+        # bf16 recipe is mpnet's one LoRA judge), so a bf16 part is refused as another recipe.
+        reasons = why_not_shipped(shipped_base, recipe, devices, amx_here=True, recorded=recorded)
+        unlike = "; ".join(_SOUP_REASONS[r].format(base=shipped_base) for r in reasons)
         if unlike:
             raise PartsError(
                 f"{parts_dir}: these judges at shares {' / '.join(f'{s:g}' for s in shares)} {unlike}, so "

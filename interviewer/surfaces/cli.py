@@ -562,8 +562,8 @@ def judge_train(
     """Train the shipped judge (two judges, their weights averaged: about an hour on 2 idle CPU
     cores with AVX2) from judge/pairs/, judge/denials.yaml and the public sets; any of the sweep options
     trains one judge instead: the shipped recipe's first, changed as asked (with --whole-recipe, every
-    judge of the recipe, averaged as shipped). Only the shipped recipe, trained on the CPU, replaces
-    the shipped judge: anything else needs --out."""
+    judge of the recipe, averaged as shipped). Only the shipped recipe, trained on the CPU (with AMX
+    for the mpnet judge's bf16), replaces the shipped judge: anything else needs --out."""
     from rich.markup import escape
 
     from interviewer.grading.embedding import resolve_device
@@ -739,7 +739,7 @@ def _unlike_shipped_training(
 ) -> str | None:
     """What makes a `judge train` run another judge than the one shipped in `folder_base`'s folder,
     in the options' words (None: it is that judge, or the folder is no shipped one)."""
-    from interviewer.grading.judge import native_bf16
+    from interviewer.grading.judge import amx_bf16
     from interviewer.grading.judge_train import NotShipped, why_not_shipped
 
     if folder_base is None:
@@ -748,11 +748,12 @@ def _unlike_shipped_training(
         NotShipped.BASE: f"--base {base} (that folder holds the {folder_base} judge)",
         NotShipped.RECIPE: " ".join(options),
         NotShipped.DEVICE: f"--device {device} (a GPU's weights differ from the CPU's)",
-        NotShipped.EMULATED_BF16: "bf16 emulated on this CPU, which has no native bf16 (AMX), so its "
-        "weights differ from the shipped ones",
+        NotShipped.OTHER_BF16: "bf16 on this CPU, which has no AMX (the shipped weights were trained "
+        "with it; bf16 elsewhere is not known to give the same weights)",
     }
-    reasons = why_not_shipped(folder_base, recipe, [device] * len(recipe), native_bf16())
-    return "; ".join(said[r] for r in reasons) or None
+    amx = amx_bf16() if any(s.bf16 for s in recipe) else True  # torch is imported only when it matters
+    reasons = why_not_shipped(folder_base, recipe, [device] * len(recipe), amx)
+    return "; ".join(said.get(r, r.value) for r in reasons) or None
 
 
 def _option_given(name: str, value: object) -> str:
