@@ -35,8 +35,8 @@ test: index mpnet
 	$(BIN)/interviewer eval --semeval-splits ua --public-limit 300
 
 # Reproduce the shipped judge (interviewer/judge_model/: two judges trained from judge/pairs/,
-# judge/denials.yaml and ../shared/benchmarks, their weights averaged): about 37 minutes on 2 idle
-# AVX2 CPU cores (both in fp32, one epoch each: about 1,200 s and 961 s, 2026-12-07); then refit the
+# judge/denials.yaml and ../shared/benchmarks, their weights averaged): about 30 minutes on 2 idle
+# AVX2 CPU cores (both in fp32, one epoch each: 797 s and 986 s, 2026-12-07); then refit the
 # calibration on it (with CI's public samples), and read the bank rubrics' model answers with both
 # (the judge's floors, shipped beside them).
 judge: setup

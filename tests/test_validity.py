@@ -52,7 +52,7 @@ pytestmark = pytest.mark.slow
 # model answer was reworded (it read 4.2: a reason clause read as a denial of its own point):
 # 129/86/31/8 before, so 6 more paraphrases, 29 more negations below their reference, 30 more half a
 # point below and 20 more named.
-# The recipe's second judge trained one epoch rather than two (37 minutes rather than an hour), then
+# The recipe's second judge trained one epoch rather than two (30 minutes rather than an hour), then
 # recalibrated: 135/115/61/28 before, so 2 more paraphrases, 6 more negations below their reference
 # and 8 more half a point below, for 5 fewer named.
 # The mpnet judge (LoRA on all-mpnet-base-v2, its own calibration and floors) holds its own line.

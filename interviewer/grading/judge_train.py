@@ -165,8 +165,8 @@ def settings_record(settings: TrainSettings) -> dict:
 # Both read the reasoned denials (judge/denials.yaml): wrong-key-point answers 3.26 -> 2.91 on dev,
 # negated points named 8 -> 28 (README, judge section). Both train in fp32, so any CPU reproduces them.
 # The second trained 2 epochs until 2026-12-07: one gives a soup of the same quality (dev 0.897 ->
-# 0.893, every public figure within 0.025, the validity probes as many or more) in 37 minutes rather
-# than an hour (README, judge section).
+# 0.893, every public figure within 0.025, more paraphrases and negations below their reference but 5
+# fewer named) in 30 minutes rather than an hour (README, judge section).
 SHIPPED_RECIPE = (
     TrainSettings(reasoned_denials=True, share=0.6),
     TrainSettings(across_pairs=True, semeval_per_dataset=5000, reasoned_denials=True, share=0.4),

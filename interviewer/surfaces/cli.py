@@ -559,7 +559,7 @@ def judge_train(
         "the mpnet part packages; about an hour on 2 CPU cores with AMX)",
     ),
 ) -> None:
-    """Train the shipped judge (two judges, their weights averaged: about 37 minutes on 2 idle CPU
+    """Train the shipped judge (two judges, their weights averaged: about 30 minutes on 2 idle CPU
     cores with AVX2) from judge/pairs/, judge/denials.yaml and the public sets; any of the sweep options
     trains one judge instead: the shipped recipe's first, changed as asked (with --whole-recipe, every
     judge of the recipe, averaged as shipped). Only the shipped recipe, trained on the CPU (with AMX
