@@ -42,24 +42,24 @@ BF16_MIN_ROWS = 16
 BF16_LENGTH_STEP = 32
 
 
-def native_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AMX or AVX512-BF16); elsewhere bf16 is emulated, slower."""
+def _cpu_has(*probes: str) -> bool:
+    """Whether any of torch's CPU capability probes (`torch.cpu._is_…_supported`) says yes."""
     try:
         import torch
     except ImportError:
         return False
-    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
     return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AMX or AVX512-BF16); elsewhere bf16 is emulated, slower."""
+    return _cpu_has("_is_amx_tile_supported", "_is_avx512_bf16_supported")
 
 
 def amx_bf16() -> bool:
     """Whether this CPU has AMX tiles, which trained the shipped bf16 (mpnet) weights: bf16 emulated
     gives other weights, and AVX512-BF16's kernels are not known to give the same."""
-    try:
-        import torch
-    except ImportError:
-        return False
-    return bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
+    return _cpu_has("_is_amx_tile_supported")
 
 
 def resolve_precision(name: str | None, device: str, backend: str | None) -> str:
