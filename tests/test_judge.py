@@ -865,20 +865,32 @@ def test_a_soup_needs_one_share_per_judge_and_none_negative():
             _averaged(states, shares)
 
 
-def test_training_under_bf16_on_a_cpu_without_it_says_the_weights_will_differ(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("native", "amx", "warned"),
+    [(False, False, "no native bf16"), (True, False, "without AMX"), (True, True, None)],
+)
+def test_training_under_bf16_on_a_cpu_without_amx_says_the_weights_will_differ(
+    tmp_path, monkeypatch, native, amx, warned
+):
+    """Warned as the shipped-judge guard decides: only AMX trained the shipped bf16 weights."""
     from interviewer.grading import judge_train
     from interviewer.grading.judge_train import TrainSettings, run_training
 
     pairs = tmp_path / "judge" / "pairs"
     pairs.mkdir(parents=True)
     (pairs / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
-    monkeypatch.setattr(judge_train, "native_bf16", lambda: False)
+    monkeypatch.setattr(judge_train, "native_bf16", lambda: native)
+    monkeypatch.setattr(judge_train, "amx_bf16", lambda: amx)
     train = judge_train.train_judge
     monkeypatch.setattr(judge_train, "train_judge", lambda e, s, p, d: train(e[:8], s, p, d))
     said: list[str] = []
     recipe = [TrainSettings(batch_size=4, warmup=0.5, bf16=True)]
     run_training([_rubric()], pairs, None, tmp_path / "w", recipe, progress=said.append)
-    assert any("no native bf16" in line and "will not match" in line for line in said), said
+    warnings = [line for line in said if line.startswith("warning: this CPU")]
+    if warned is None:
+        assert not warnings, said
+    else:
+        assert len(warnings) == 1 and warned in warnings[0] and "shipped" in warnings[0], said
 
 
 # ---- the LoRA judge (`judge train --base mpnet`): adapters and a head, merged by hand when loaded ----

@@ -35,6 +35,7 @@ from interviewer.grading.judge import (
     META_FILE,
     NEUTRAL,
     WEIGHTS_FILE,
+    amx_bf16,
     base_model,
     is_frozen,
     native_bf16,
@@ -667,11 +668,18 @@ def run_training(
         )
     made: list[dict] = []
     states: list[dict] = []
-    if device == "cpu" and any(s.bf16 for s in recipe) and not native_bf16():
-        progress(
-            "warning: this CPU has no native bf16, so the bf16 training is emulated: several times "
-            "slower, and its weights will not match the shipped ones (trained with AMX)"
-        )
+    if device == "cpu" and any(s.bf16 for s in recipe):
+        # The same test as the guard that keeps such weights out of the shipped folder: AMX.
+        if not native_bf16():
+            progress(
+                "warning: this CPU has no native bf16, so the bf16 training is emulated: several times "
+                "slower, and its weights will not match the shipped ones (trained with AMX)"
+            )
+        elif not amx_bf16():
+            progress(
+                "warning: this CPU runs bf16 without AMX (AVX512-BF16), whose kernels are not known to "
+                "give the weights the shipped ones were trained to (with AMX)"
+            )
     started = time.time()
     data = _RecipeData(rubrics, pairs_dir, benchmarks)
     for n, settings in enumerate(recipe, 1):
