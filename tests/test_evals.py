@@ -161,6 +161,10 @@ BAD_ROWS = {
         "`reference_answer` needs the `question` text too",
     ),
     "no answer field": ({"question_id": "000-12", "grade": 3}, "needs an `answer` field (it may be empty)"),
+    "misnumbered reference, named as written": (
+        {"question": "Q?", "reference_answer": "R.", "Reference_Answer_17": "S.", "answer": "x", "grade": 3},
+        "unknown column `Reference_Answer_17`: other acceptable answers go in `reference_answer_2`",
+    ),
     "not JSON": ('{"question_id": "000-12", ', "not valid JSON"),
     "not an object": ("[1, 2]", "expected a JSON object"),
 }

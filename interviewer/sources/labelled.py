@@ -52,6 +52,7 @@ def check_dataset(path: Path) -> None:
 
 
 def _records(path: Path) -> list[tuple[int, dict]]:
+    """Each row's fields under their names as written."""
     from interviewer.sources.files import read_text
     from interviewer.sources.tables import csv_records, jsonl_records
 
@@ -71,11 +72,10 @@ def _records(path: Path) -> list[tuple[int, dict]]:
         if problem:
             raise EvalInputError(f"{path} line {number}: {problem}")
         assert data is not None  # a row without a problem holds its fields
-        # Column names and JSON keys are matched as `interviewer grade` matches them (`column_key`).
         conflict = None if is_csv else column_conflict(data, LABELLED_COLUMNS)
         if conflict:
             raise EvalInputError(f"{path} line {number}: {conflict}")
-        rows.append((number, {column_key(k): v for k, v in data.items()}))
+        rows.append((number, data))
     return rows
 
 
@@ -88,8 +88,10 @@ def _text(value: object) -> str | None:
 def load_labelled(paths: list[Path]) -> list[LabelledRow]:
     rows: list[LabelledRow] = []
     for path in paths:
-        for number, data in _records(path):
+        for number, written in _records(path):
             where = f"{path} line {number}"
+            # Column names and JSON keys are matched as `interviewer grade` matches them (`column_key`).
+            data = {column_key(k): v for k, v in written.items()}
             try:
                 grade = float(data["grade"])
             except (KeyError, TypeError, ValueError):
@@ -98,7 +100,7 @@ def load_labelled(paths: list[Path]) -> list[LabelledRow]:
                 raise EvalInputError(f"{where}: grade {grade} is outside 0–5")
             question_id, question = _text(data.get("question_id")), _text(data.get("question"))
             try:
-                references = reference_answers(data)
+                references = reference_answers(written)  # a misnumbered column named as written
             except ReferencesError as exc:
                 raise EvalInputError(f"{where}: {exc}") from None
             reference = references[0].strip() if references else None

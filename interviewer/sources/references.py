@@ -34,15 +34,17 @@ def _text(value: object, column: str) -> str | None:
 def reference_answers(data: dict) -> list[str]:
     """The row's reference answers, `reference_answer` first, then the numbered ones in order; blank
     cells (a CSV row with fewer alternatives than its header) and repeats are left out. `data`'s keys
-    are column names as matched (trimmed, lower-cased)."""
+    are column names as the file writes them (matched by `column_key`), so that a misnumbered one is
+    named so (`Reference_Answer_17`)."""
     return [text for _, text in named_reference_answers(data)]
 
 
 def named_reference_answers(data: dict) -> list[tuple[str, str]]:
     """`reference_answers`, each with the column it came from (a repeat keeps the first one's)."""
-    unknown = unknown_reference_columns(list(data))
+    unknown = unknown_reference_columns([k for k in data if k is not None])
     if unknown:
         raise ReferencesError(unknown_column_message(unknown[0]))
+    data = {column_key(k): v for k, v in data.items() if k is not None}
     first = _text(data.get(REFERENCE), REFERENCE)
     given = [(c, text) for c in NUMBERED_REFERENCES if c in data and (text := _text(data[c], c))]
     if given and first is None:

@@ -46,8 +46,6 @@ from interviewer.sources.references import (
     REFERENCE_COLUMNS,
     ReferencesError,
     named_reference_answers,
-    unknown_column_message,
-    unknown_reference_columns,
 )
 from interviewer.sources.rubric import Rubric
 
@@ -157,9 +155,7 @@ def _to_row(line: int, data: dict, unit: str = "line") -> Parsed:
     columns = _columns(data)
     # Two of a JSONL row's keys read as one (a header is checked whole, before any row).
     conflict = column_conflict(data, ROW_COLUMNS) if len(columns) < len(data) else None
-    # Named as the file writes it (`Reference_Answer_17`), as the Ray engine names it.
-    misnumbered = unknown_reference_columns([k for k in data if k is not None])
-    data = columns
+    written, data = data, columns
 
     def problem(row_id: str | None, message: str) -> Parsed:
         return Parsed(line, problem=RowProblem(line, row_id, message, unit))
@@ -175,10 +171,9 @@ def _to_row(line: int, data: dict, unit: str = "line") -> Parsed:
         cell_text_or_none(data.get("question_id")),
         cell_text_or_none(data.get("question")),
     )
-    if misnumbered:
-        return problem(row_id, unknown_column_message(misnumbered[0]))
     try:
-        named = named_reference_answers(data)
+        # The columns as the file writes them, so a misnumbered one is named so (`Reference_Answer_17`).
+        named = named_reference_answers(written)
     except ReferencesError as exc:
         return problem(row_id, str(exc))
     references = [text for _, text in named]
