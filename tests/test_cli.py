@@ -472,6 +472,35 @@ def test_a_judge_train_sweep_never_replaces_the_shipped_judge(env, tmp_path):
     assert (shipped / "judge.safetensors").stat().st_mtime_ns == before
 
 
+def test_only_the_repositorys_files_make_the_shipped_judge(env, tmp_path):
+    """The shipped recipe over the shipped judge, trained or averaged from another home's rubrics and
+    pairs, or from public sets other than the shipped judge records, would be another judge: refused
+    before any training or reading of parts, naming which."""
+    fake = tmp_path / "benchmarks"
+    (fake / "semeval2013").mkdir(parents=True)
+    (fake / "semeval2013" / "semeval2013.csv").write_text("id,answer\n1,x\n", encoding="utf-8")
+    shipped = ROOT / "interviewer" / "judge_model"
+    before = (shipped / "judge.safetensors").stat().st_mtime_ns
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    soup = ("judge", "soup", "--parts", str(parts), "--shares", "0.6,0.4", "--benchmarks", str(fake))
+    for command in (("judge", "train", "--benchmarks", str(fake)), soup):
+        done = interviewer(*command, env=env, code=2)
+        message = flat(done.stderr)
+        assert "--benchmarks" in message and "benchmarks/semeval2013/semeval2013.csv" in message, message
+        assert "benchmarks/saf/" in message and "not the shipped judge" in message and "--out DIR" in message
+        assert "Traceback" not in done.stderr
+    home = tmp_path / "home"
+    for folder in ("corpus", "rubrics", "judge"):
+        shutil.copytree(ROOT / folder, home / folder)
+    for command in (("judge", "train", "--benchmarks", str(fake)), soup):
+        done = interviewer(*command, env={**env, "INTERVIEWER_HOME": str(home)}, code=2)
+        message = flat(done.stderr)
+        assert f"{home}: the rubrics and pairs of another folder than {ROOT}" in message, message
+        assert "not the shipped judge" in message and "Traceback" not in done.stderr
+    assert (shipped / "judge.safetensors").stat().st_mtime_ns == before
+
+
 def test_the_mpnet_judge_is_replaced_only_by_bf16_trained_with_amx(mpnet_base, env, tmp_path):
     """Its recipe trains under bf16: emulated, or on other kernels, it makes other weights."""
     from interviewer.grading.judge import amx_bf16

@@ -1520,3 +1520,21 @@ def test_why_a_judge_is_not_the_shipped_one_names_each_reason():
     assert why_not_shipped("mpnet", mpnet, ["cpu"], amx_here=True) == []
     assert why_not_shipped("mpnet", mpnet, ["cpu"], amx_here=False) == [NotShipped.OTHER_BF16]
     assert why_not_shipped("mpnet", mpnet, ["cuda"], amx_here=False) == [NotShipped.DEVICE]
+
+
+def test_public_files_other_than_a_judge_records_are_named(tmp_path):
+    """A changed, missing or added public train file makes another judge; its authored files may change."""
+    from interviewer.grading.judge_train import PUBLIC_TRAIN_FILES, other_public_files, public_files_read
+
+    semeval, saf, snli = (f"benchmarks/{name}" for name in PUBLIC_TRAIN_FILES)
+    for name in PUBLIC_TRAIN_FILES[:2]:
+        (tmp_path / name).parent.mkdir(parents=True)
+        (tmp_path / name).write_text("id,answer\n1,x\n", encoding="utf-8")
+    read = public_files_read(tmp_path)
+    assert sorted(read) == sorted([semeval, saf])
+    recorded = {**read, "judge/pairs/000.yaml": "a", "rubrics": "b"}
+    assert other_public_files(recorded, read) == []
+    assert other_public_files({**recorded, "judge/pairs/000.yaml": "c"}, read) == []
+    assert other_public_files({**recorded, snli: "d"}, read) == [snli]  # recorded, not read now
+    assert other_public_files({**recorded, saf: "e"}, read) == [saf]
+    assert other_public_files({k: v for k, v in recorded.items() if k != semeval}, read) == [semeval]

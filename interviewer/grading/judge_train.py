@@ -296,9 +296,10 @@ def training_examples(
     train = [e for e in authored if not is_held_out(e.group, settings.hold_out_every)]
     held = [e for e in authored if is_held_out(e.group, settings.hold_out_every)]
     if benchmarks is not None:
+        semeval, saf, snli = PUBLIC_TRAIN_FILES
         for name, reader in (
             (
-                f"{SEMEVAL_DIR}/{SEMEVAL_FILE}",
+                semeval,
                 lambda f: semeval_examples(
                     f,
                     settings.semeval_per_dataset,
@@ -307,19 +308,35 @@ def training_examples(
                     rewordings=settings.rewordings,
                 ),
             ),
-            (
-                f"{SAF_DIR}/{SAF_FILE}",
-                lambda f: saf_examples(f, settings.saf_correct_cap, settings.seed),
-            ),
-            (f"{SNLI_DIR}/{SNLI_FILE}", lambda f: snli_examples(f)[: settings.snli]),
+            (saf, lambda f: saf_examples(f, settings.saf_correct_cap, settings.seed)),
+            (snli, lambda f: snli_examples(f)[: settings.snli]),
         ):
             path = benchmarks / name
             if path.exists():
                 train.extend(reader(path.parent))
-                digests[f"benchmarks/{name}"] = file_digest(path)
+                digests[f"{PUBLIC_KEY}{name}"] = file_digest(path)
     if settings.premises_as_read:
         train, held = as_read(train), as_read(held)
     return train, held, digests
+
+
+# The public sets' train files a judge reads from the benchmarks folder; recorded in judge.json's
+# "data" under PUBLIC_KEY + the name.
+PUBLIC_TRAIN_FILES = (f"{SEMEVAL_DIR}/{SEMEVAL_FILE}", f"{SAF_DIR}/{SAF_FILE}", f"{SNLI_DIR}/{SNLI_FILE}")
+PUBLIC_KEY = "benchmarks/"
+
+
+def public_files_read(benchmarks: Path) -> dict[str, str]:
+    """The digests of the public train files in `benchmarks`, keyed as judge.json records them."""
+    found = ((name, benchmarks / name) for name in PUBLIC_TRAIN_FILES)
+    return {f"{PUBLIC_KEY}{name}": file_digest(path) for name, path in found if path.exists()}
+
+
+def other_public_files(recorded: Mapping[str, str], read: Mapping[str, str]) -> list[str]:
+    """The public train files (keys as recorded) that `read` holds other than `recorded` does: another
+    digest, or a file only one of them has. A judge trained on them is another one."""
+    names = {k for k in (*recorded, *read) if k.startswith(PUBLIC_KEY)}
+    return sorted(k for k in names if recorded.get(k) != read.get(k))
 
 
 def as_read(examples: list[Example]) -> list[Example]:

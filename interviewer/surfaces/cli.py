@@ -599,13 +599,7 @@ def judge_train(
     options = [_option_given(name, value) for name, value in sweep.items() if value is not None]
     options += [f"--seed {seed}"] * (seed != RECIPES[base][0].seed) + ["--whole-recipe"] * whole_recipe
     unlike = _unlike_shipped_training(over_shipped, base, recipe, chosen_device, options)
-    if unlike:
-        # Said before training: another judge over the shipped one would leave the shipped calibration,
-        # floors and baseline describing a judge that is gone (and `make test` failing on them).
-        raise UserError(
-            f"{unlike}: not the shipped judge, so it is not written over {target}; pass --out DIR to keep "
-            "it apart (INTERVIEWER_JUDGE_DIR=DIR grades with it)"
-        )
+    _refuse_over_shipped(unlike, target)
     ws = _workspace()
     public = _benchmarks_folder(ws, benchmarks)
     if keep_parts is not None and keep_parts.exists() and not keep_parts.is_dir():
@@ -627,6 +621,7 @@ def judge_train(
             escape(f"No public sets at {missing}: training from the authored pairs alone (--benchmarks DIR)"),
             soft_wrap=True,
         )
+    _refuse_over_shipped(_unlike_shipped_sources(ws, target, public) if over_shipped else None, target)
     if any(s.lora_rank for s in recipe):
         import importlib.util
 
@@ -685,6 +680,8 @@ def judge_soup(
             f"{pairs_dir}: no authored pairs, so what the judges were trained on cannot be checked"
         )
     target = out_dir or shipped_weights_dir()
+    shipped_base = _shipped_base(target)
+    _refuse_over_shipped(_unlike_shipped_sources(ws, target, public) if shipped_base else None, target)
     _make_judge(
         lambda: mix_parts(
             ws.rubrics(),
@@ -694,7 +691,7 @@ def judge_soup(
             weights,
             target,
             progress=lambda line: err.print(escape(line)),
-            shipped_base=_shipped_base(target),
+            shipped_base=shipped_base,
         ),
         target,
     )
@@ -714,20 +711,42 @@ def _benchmarks_folder(ws: Workspace, given: Path | None) -> Path | None:
     return folder if folder.is_dir() else None
 
 
+def _same_folder(one: Path, other: Path) -> bool:
+    """Whether two paths name one folder, however written: relative, through a link, or in other case
+    where the filesystem folds case."""
+    try:
+        return os.path.samefile(one, other)
+    except OSError:  # either is missing: then only the same path names the same folder
+        return one.resolve() == other.resolve()
+
+
 def _shipped_base(folder: Path) -> str | None:
-    """The base whose shipped judge lives in this folder, if it is one of those folders (the same
-    folder however it is written: relative, through a link, or in other case where the filesystem
-    folds case)."""
+    """The base whose shipped judge lives in this folder, if it is one of those folders."""
     from interviewer.grading.judge import shipped_weights_dir
     from interviewer.grading.judge_train import RECIPES
 
-    def same(shipped: Path) -> bool:
-        try:
-            return os.path.samefile(shipped, folder)
-        except OSError:  # either is missing: then only the same path names the same folder
-            return shipped.resolve() == folder.resolve()
+    return next((b for b in RECIPES if _same_folder(shipped_weights_dir(b), folder)), None)
 
-    return next((b for b in RECIPES if same(shipped_weights_dir(b))), None)
+
+def _unlike_shipped_sources(ws: Workspace, target: Path, public: Path | None) -> str | None:
+    """What makes the files a judge would be made from, over the shipped one in `target`, other than
+    that judge's (None: none): the rubrics and pairs of another home than the repository it ships in,
+    or public sets other than those its judge.json records (a file's sha256)."""
+    from interviewer.grading.judge import judge_meta
+    from interviewer.grading.judge_train import other_public_files, public_files_read
+
+    repository = target.parent.parent  # the shipped folders sit in the package, in the repository
+    if not _same_folder(ws.root, repository):
+        return (
+            f"{ws.root}: the rubrics and pairs of another folder than {repository}, which the shipped "
+            "judge is made from"
+        )
+    recorded = judge_meta(target).get("data")
+    other = other_public_files(recorded, public_files_read(public)) if recorded and public else []
+    if other:
+        files = ", ".join(other)
+        return f"--benchmarks {public}: other {files} than the shipped judge was trained on (judge.json)"
+    return None
 
 
 def _unlike_shipped_training(
@@ -754,6 +773,16 @@ def _unlike_shipped_training(
     amx = amx_bf16() if any(s.bf16 for s in recipe) else True  # torch is imported only when it matters
     reasons = why_not_shipped(folder_base, recipe, [device] * len(recipe), amx)
     return "; ".join(said.get(r, r.value) for r in reasons) or None
+
+
+def _refuse_over_shipped(unlike: str | None, target: Path) -> None:
+    """Said before training or averaging: another judge over the shipped one would leave the shipped
+    calibration, floors and baseline describing a judge that is gone (and `make test` failing on them)."""
+    if unlike:
+        raise UserError(
+            f"{unlike}: not the shipped judge, so it is not written over {target}; pass --out DIR to keep "
+            "it apart (INTERVIEWER_JUDGE_DIR=DIR grades with it)"
+        )
 
 
 def _option_given(name: str, value: object) -> str:
