@@ -409,6 +409,35 @@ def test_the_map_slope_is_chosen_by_the_mean_correlation_over_sources(grader, as
     assert best_trial([*tied, SlopeTrial(1.5, {"dev": 0.51})]).slope == 1.5
 
 
+def test_answers_to_their_own_reference_map_through_a_map_fitted_on_such_answers(grader, assessed):
+    """An ad-hoc rubric's answers (a row's own question and reference) go through the own-reference map:
+    the same blend, another monotone map, fitted on the pools; a bank rubric's keep the dev set's."""
+    from interviewer.grading.calibration import calibration_to_json
+    from interviewer.grading.fit import GradedPool, with_own_reference_map
+    from interviewer.grading.grader import adhoc_rubric, grade_from_signals
+
+    rows, assessments = assessed
+    graded = [a for a in assessments if a.signals is not None and not a.signals.flags]
+    generous = GradedPool("generous", graded, [5.0] * len(graded))  # every such answer graded 5
+    base = grader.calibration.model_copy(update={"own_reference_map": None})
+    cal = with_own_reference_map(base, [generous])
+    own = cal.own_reference_map
+    assert own is not None and own.fitted_on == "generous" and own.rows == len(graded)
+    assert cal.version != base.version and cal.weights == base.weights and cal.iso_y == base.iso_y
+    assert with_own_reference_map(cal, []).own_reference_map is None
+    assert type(cal).model_validate_json(calibration_to_json(cal)) == cal
+    middle = next(
+        a for a in graded if 1.0 < grade_from_signals(a.rubric, a.signals, base, exact=True).score < 4.0
+    )
+    assert middle.rubric.bank != "adhoc"
+    bank_score = grade_from_signals(middle.rubric, middle.signals, base, exact=True).score
+    assert grade_from_signals(middle.rubric, middle.signals, cal, exact=True).score == bank_score
+    adhoc = adhoc_rubric(middle.rubric.question, middle.rubric.model_answer or "A reference answer here.")
+    own_score = grade_from_signals(adhoc, middle.signals, cal, exact=True).score
+    assert own_score == pytest.approx(np.interp(cal.raw(middle.signals.values), own.iso_x, own.iso_y))
+    assert own_score > grade_from_signals(adhoc, middle.signals, base, exact=True).score + 0.5
+
+
 def test_cv_folds_are_grouped_by_question(grader, assessed):
     """Flip every human grade of one question: its own answers keep their scores, others move."""
     rows, assessments = assessed

@@ -11,8 +11,23 @@ import numpy as np
 from pydantic import BaseModel
 
 
+class ScoreMap(BaseModel):
+    """A monotone map from the blend onto 0-5, fitted on other human grades than the calibration's own."""
+
+    fitted_on: str = ""
+    rows: int = 0
+    iso_x: list[float]
+    iso_y: list[float]
+
+
 class Calibration(BaseModel):
-    """Signals → 0–5: a non-negative linear blend, then a monotone (isotonic) map. Versioned file."""
+    """Signals → 0–5: a non-negative linear blend, then a monotone (isotonic) map. Versioned file.
+
+    Answers graded against a rubric built from a row's own reference answer (an ad-hoc rubric: a
+    user's own question, SemEval, SAF) go through `own_reference_map` where there is one: the same
+    blend, its map fitted on such answers' human grades (SemEval and SAF train). The main map is fitted
+    on the dev set, whose rubrics are authored; a blend means another grade against a reference's own
+    sentences (SAF's Correct answers averaged 3.3 under the dev set's map)."""
 
     version: str
     model: str
@@ -56,12 +71,15 @@ class Calibration(BaseModel):
     echo_point_share: float = 0.5
     off_topic_margin: float = 0.12
     off_topic_own_max: float = 0.55
+    own_reference_map: ScoreMap | None = None
 
     def raw(self, signals: dict[str, float]) -> float:
         return self.intercept + sum(self.weights.get(k, 0.0) * signals.get(k, 0.0) for k in self.weights)
 
-    def score(self, signals: dict[str, float]) -> float:
-        value = float(np.interp(self.raw(signals), self.iso_x, self.iso_y))
+    def score(self, signals: dict[str, float], own_reference: bool = False) -> float:
+        """The 0-5 score of these signals; `own_reference`: graded against an ad-hoc rubric."""
+        chosen = self.own_reference_map if own_reference and self.own_reference_map else self
+        value = float(np.interp(self.raw(signals), chosen.iso_x, chosen.iso_y))
         return min(5.0, max(0.0, value))
 
 

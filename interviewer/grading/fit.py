@@ -10,7 +10,7 @@ from typing import cast
 import numpy as np
 
 from interviewer.domain.grade import FLAG_KEYWORD_LIST, FLAG_NOT_ENGLISH, GUARD_FLAGS, Grade
-from interviewer.grading.calibration import Calibration
+from interviewer.grading.calibration import Calibration, ScoreMap
 from interviewer.grading.grader import SIGNALS, Assessment, Grader, Signals
 from interviewer.grading.metrics import pearson
 from interviewer.sources.labelled import LabelledRow
@@ -98,6 +98,31 @@ def fit_calibration(
             "iso_y": knots_y,
         }
     )
+
+
+def with_own_reference_map(cal: Calibration, pools: list[GradedPool]) -> Calibration:
+    """`cal` with a map of its own for answers graded against a row's own reference answer (ad-hoc
+    rubrics), fitted on `pools` (such answers with human grades; each source the same total weight):
+    the same blend and least slope, another monotone map. Without pools, `cal` without one."""
+    if not pools:
+        return cal.model_copy(update={"own_reference_map": None})
+    raws: list[float] = []
+    grades: list[float] = []
+    weights: list[float] = []
+    for pool in pools:
+        rows = _fit_rows(pool.assessments)
+        pool_weights = pool.weights(1.0)
+        raws += [cal.raw(cast(Signals, pool.assessments[i].signals).values) for i in rows]
+        grades += [pool.grades[i] for i in rows]
+        weights += [pool_weights[i] for i in rows]
+    raw, y, w = np.array(raws), np.array(grades), np.array(weights)
+    knots_x, knots_y = _bagged_isotonic(raw, y, w / w.mean(), cal.map_slope)
+    if cal.intercept < knots_x[0]:  # no evidence at all scores 0 here too
+        knots_x, knots_y = [cal.intercept, *knots_x], [0.0, *knots_y]
+    own = ScoreMap(fitted_on=", ".join(p.name for p in pools), rows=len(y), iso_x=knots_x, iso_y=knots_y)
+    day = date.today().isoformat()
+    digest = hashlib.sha256(f"{cal.version}\n{own.model_dump_json()}".encode()).hexdigest()[:8]
+    return cal.model_copy(update={"own_reference_map": own, "version": f"{day}-{digest}"})
 
 
 def _bagged_isotonic(

@@ -80,6 +80,7 @@ MISCONCEPTION_PENALTY = 1.0
 MAX_ANSWER_CHARS = 20_000
 TRUNCATED_NOTE = f"only the first {MAX_ANSWER_CHARS:,} characters were graded"
 ADHOC_VECTORS = 4096  # ad-hoc rubrics whose vectors a grader keeps
+ADHOC_BANK = "adhoc"  # the bank of a rubric built from a row's own question and reference answer
 
 
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s|\n")
@@ -137,7 +138,7 @@ def adhoc_rubric(
         points = [KeyPoint(text=reference.strip(), source="bank")]
     rubric = Rubric(
         question_id=qid,
-        bank="adhoc",
+        bank=ADHOC_BANK,
         question=question,
         reference=reference,
         reference_source="bank",
@@ -1018,7 +1019,9 @@ class Grader:
         # SemEval and SAF rubrics) and its ceilings are near the top (each point is a sentence of
         # the model answer, which entails itself), so its model answer is not read.
         wanted = {
-            floor_digest(r): r for r in rubrics if r.model_answer and (r.misconceptions or r.bank != "adhoc")
+            floor_digest(r): r
+            for r in rubrics
+            if r.model_answer and (r.misconceptions or r.bank != ADHOC_BANK)
         }
         for key in wanted:
             if key not in self._floors and (shipped := self._shipped_floor(key)) is not None:
@@ -1465,7 +1468,7 @@ def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool
     """Calibrated score, then the guards' caps and penalties; the explanation says which applied.
     `exact` keeps the score unrounded (for ranking metrics, where ties would blunt ROC AUC)."""
     flags = list(s.flags)
-    score = cal.score(s.values)
+    score = cal.score(s.values, own_reference=rubric.bank == ADHOC_BANK)
     notes: list[str] = []
 
     covered = [k.text for k, v in zip(rubric.key_points, s.point_scores, strict=False) if v >= cal.covered_at]

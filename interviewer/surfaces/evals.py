@@ -21,7 +21,13 @@ from pydantic import BaseModel
 
 from interviewer.domain.grade import FLAG_NOT_ENGLISH, Grade
 from interviewer.grading.calibration import DEFAULT_CALIBRATION
-from interviewer.grading.fit import GradedPool, choose_map_slope, cross_validated_grades, fit_calibration
+from interviewer.grading.fit import (
+    GradedPool,
+    choose_map_slope,
+    cross_validated_grades,
+    fit_calibration,
+    with_own_reference_map,
+)
 from interviewer.grading.grader import (
     SIGNALS,
     Assessment,
@@ -900,9 +906,12 @@ def _recalibrate(
     out: Path | None,
     slope: str | None = None,
     slope_pools: list[GradedPool] | None = None,
+    own_reference_pools: list[GradedPool] | None = None,
 ) -> str:
     """Fit the calibration on the dev set (and `pools`), use it from now on, save it to `out` if given.
-    The map's least slope is `slope`, chosen on `slope_pools` when "auto", or the shipped one's."""
+    The map's least slope is `slope`, chosen on `slope_pools` when "auto", or the shipped one's.
+    Answers graded against their own reference answer get a map of their own, fitted on
+    `own_reference_pools` (SemEval and SAF train, where found)."""
     from interviewer.grading.calibration import calibration_to_json
 
     rubrics = [rubric_for_row(grader, r) for r in rows]
@@ -928,10 +937,16 @@ def _recalibrate(
         chosen = grader.calibration.map_slope if slope is None else float(slope)
     base_cal = base_cal.model_copy(update={"map_slope": chosen})
     cal = fit_calibration(assessments, human, grader.embedder.model_name, base_cal, pools)
-    cal = cal.model_copy(update={"fitted_on": fitted_on})
+    cal = with_own_reference_map(cal.model_copy(update={"fitted_on": fitted_on}), own_reference_pools or [])
     grader.calibration = cal
     head = "".join(f"{line}\n" for line in lines)
-    fitted = f"Calibration {cal.version} fitted on {cal.rows} rows"
+    own = cal.own_reference_map
+    fitted = f"Calibration {cal.version} fitted on {cal.rows} rows; " + (
+        f"answers to their own reference answer map through its map fitted on {own.fitted_on} "
+        f"({own.rows} rows)"
+        if own is not None
+        else "no public train splits, so answers to their own reference answer share the dev set's map"
+    )
     if out is None:
         return head + f"{fitted} (not saved: --calibration-out PATH)"
     try:
@@ -965,18 +980,19 @@ def evaluate_eval(ws: Workspace, options: EvalOptions, critic: Critic | None = N
     grader = ws.grader()
     # With --public-calibration the public sets' training splits join every calibration fit, the
     # cross-validated ones included (fixed samples, whatever --public-limit says).
-    pools: list[GradedPool] = []
-    if options.public_calibration and semeval_csv in found:
-        pools.append(semeval_pool(grader, folder))
-    if options.public_calibration and saf_csv in found:
-        pools.append(saf_pool(grader, saf_folder))
-    slope_pools: list[GradedPool] = []
-    if options.map_slope == MAP_SLOPE_AUTO:  # plan_eval checked that both sets are there
-        slope_pools = [semeval_pool(grader, folder), saf_pool(grader, saf_folder)]
+    # SemEval and SAF train (fixed samples, whatever --public-limit says), where found: the map of
+    # answers to their own reference is fitted on them, --map-slope auto chooses the slope on them,
+    # and with --public-calibration they join every calibration fit, the cross-validated ones included.
+    public: list[GradedPool] = []
+    if options.calibrate or options.public_calibration:
+        public += [semeval_pool(grader, folder)] if semeval_csv in found else []
+        public += [saf_pool(grader, saf_folder)] if saf_csv in found else []
+    pools = public if options.public_calibration else []
+    slope_pools = public if options.map_slope == MAP_SLOPE_AUTO else []  # plan_eval checked both are there
     calibration = ""
     if options.calibrate:
         calibration = _recalibrate(
-            grader, rows, pools, options.calibration_out, options.map_slope, slope_pools
+            grader, rows, pools, options.calibration_out, options.map_slope, slope_pools, public
         )
 
     result = evaluate_rows(grader, rows, cross_validate=is_dev, critic=critic, extra=pools)
