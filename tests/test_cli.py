@@ -17,6 +17,7 @@ from floor_checks import assert_floors_match
 from interviewer.domain.levels import LEVELS
 from interviewer.grading.index import save_index
 from interviewer.sources.rubric import TOPICS
+from interviewer.workspace import Workspace
 
 # A strong answer lands in the "strong" band (models.band_for), whatever its exact score.
 STRONG_AT = 3.75
@@ -487,18 +488,31 @@ def test_only_the_repositorys_files_make_the_shipped_judge(env, tmp_path):
     for command in (("judge", "train", "--benchmarks", str(fake)), soup):
         done = interviewer(*command, env=env, code=2)
         message = flat(done.stderr)
-        assert "--benchmarks" in message and "benchmarks/semeval2013/semeval2013.csv" in message, message
-        assert "benchmarks/saf/" in message and "not the shipped judge" in message and "--out DIR" in message
-        assert "Traceback" not in done.stderr
+        assert f"public sets {fake}: " in message and "semeval2013/semeval2013.csv (changed)" in message
+        assert "saf_communication_networks_english.csv (not found)" in message
+        assert (
+            "not the shipped judge" in message and "--out DIR" in message and "Traceback" not in done.stderr
+        )
     home = tmp_path / "home"
     for folder in ("corpus", "rubrics", "judge"):
         shutil.copytree(ROOT / folder, home / folder)
     for command in (("judge", "train", "--benchmarks", str(fake)), soup):
         done = interviewer(*command, env={**env, "INTERVIEWER_HOME": str(home)}, code=2)
         message = flat(done.stderr)
-        assert f"{home}: the rubrics and pairs of another folder than {ROOT}" in message, message
+        assert f"{home} (INTERVIEWER_HOME): the rubrics and pairs of another folder than {ROOT}" in message
         assert "not the shipped judge" in message and "Traceback" not in done.stderr
     assert (shipped / "judge.safetensors").stat().st_mtime_ns == before
+
+
+def test_a_soup_without_public_sets_is_not_the_shipped_judge():
+    """`judge train` refuses that before this check; `judge soup` of parts trained without them would
+    otherwise pass (the parts match the no public files they were trained on)."""
+    from interviewer.grading.judge import shipped_weights_dir
+    from interviewer.surfaces.cli import _unlike_shipped_sources
+
+    said = _unlike_shipped_sources(Workspace(ROOT), shipped_weights_dir(), None)
+    assert said is not None and said.startswith("public sets (none found): ")
+    assert "benchmarks/semeval2013/semeval2013.csv (not found)" in said
 
 
 def test_the_mpnet_judge_is_replaced_only_by_bf16_trained_with_amx(mpnet_base, env, tmp_path):

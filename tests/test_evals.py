@@ -413,7 +413,7 @@ def test_answers_to_their_own_reference_map_through_a_map_fitted_on_such_answers
     """An ad-hoc rubric's answers (a row's own question and reference) go through the own-reference map:
     the same blend, another monotone map, fitted on the pools; a bank rubric's keep the dev set's."""
     from interviewer.grading.calibration import calibration_to_json
-    from interviewer.grading.fit import GradedPool, with_own_reference_map
+    from interviewer.grading.fit import GradedPool, fit_calibration, with_own_reference_map
     from interviewer.grading.grader import adhoc_rubric, grade_from_signals
 
     rows, assessments = assessed
@@ -424,7 +424,17 @@ def test_answers_to_their_own_reference_map_through_a_map_fitted_on_such_answers
     own = cal.own_reference_map
     assert own is not None and own.fitted_on == "generous" and own.rows == len(graded)
     assert cal.version != base.version and cal.weights == base.weights and cal.iso_y == base.iso_y
-    assert with_own_reference_map(cal, []).own_reference_map is None
+    # No pool with a row to fit (none found, or every row decided by a guard): no map, another version.
+    decided = [a for a in assessments if a.signals is None]  # by a guard: empty, restated, off topic…
+    assert decided
+    guarded = GradedPool("guarded", decided, [0.0] * len(decided))
+    for nothing in ([], [GradedPool("empty", [], [])], [guarded]):
+        dropped = with_own_reference_map(cal, nothing)
+        assert dropped.own_reference_map is None and dropped.version not in (cal.version, base.version)
+        assert with_own_reference_map(base, nothing) == base
+    # A blend fitted again carries no map fitted on another blend.
+    refit = fit_calibration(graded, [3.0] * len(graded), cal.model, cal)
+    assert refit.own_reference_map is None
     assert type(cal).model_validate_json(calibration_to_json(cal)) == cal
     middle = next(
         a for a in graded if 1.0 < grade_from_signals(a.rubric, a.signals, base, exact=True).score < 4.0

@@ -65,15 +65,8 @@ def fit_calibration(
     from scipy.optimize import nnls
 
     pools = [GradedPool("main", assessments, grades), *(extra or [])]
-    total = float(len(grades))
-    x_parts, y_parts, w_parts = [], [], []
-    for pool in pools:
-        rows = _fit_rows(pool.assessments)
-        weights = pool.weights(total)
-        x_parts.append(_features([pool.assessments[i] for i in rows]).reshape(len(rows), len(SIGNALS)))
-        y_parts.append(np.array([pool.grades[i] for i in rows], dtype=float))
-        w_parts.append(np.array([weights[i] for i in rows], dtype=float))
-    x, y, w = np.vstack(x_parts), np.concatenate(y_parts), np.concatenate(w_parts)
+    chosen, y, w = _weighted_rows(pools, float(len(grades)))
+    x = _features(chosen).reshape(len(chosen), len(SIGNALS))
     root = np.sqrt(w)[:, None]
     design = np.hstack([x, np.ones((len(x), 1))])
     coef, _ = nnls(design * root, y * root[:, 0])
@@ -96,33 +89,50 @@ def fit_calibration(
             "intercept": round(intercept, 6),
             "iso_x": knots_x,
             "iso_y": knots_y,
+            # A map fitted on another blend would read this one's values wrong: fitted again, or none.
+            "own_reference_map": None,
         }
     )
+
+
+def _weighted_rows(pools: list[GradedPool], total: float) -> tuple[list[Assessment], np.ndarray, np.ndarray]:
+    """The pools' rows whose score the calibration decides, with their grades and weights (each pool
+    weighing `total` in all)."""
+    chosen: list[Assessment] = []
+    grades: list[float] = []
+    weights: list[float] = []
+    for pool in pools:
+        rows = _fit_rows(pool.assessments)
+        pool_weights = pool.weights(total)
+        chosen += [pool.assessments[i] for i in rows]
+        grades += [pool.grades[i] for i in rows]
+        weights += [pool_weights[i] for i in rows]
+    return chosen, np.array(grades, dtype=float), np.array(weights, dtype=float)
 
 
 def with_own_reference_map(cal: Calibration, pools: list[GradedPool]) -> Calibration:
     """`cal` with a map of its own for answers graded against a row's own reference answer (ad-hoc
     rubrics), fitted on `pools` (such answers with human grades; each source the same total weight):
-    the same blend and least slope, another monotone map. Without pools, `cal` without one."""
-    if not pools:
-        return cal.model_copy(update={"own_reference_map": None})
-    raws: list[float] = []
-    grades: list[float] = []
-    weights: list[float] = []
-    for pool in pools:
-        rows = _fit_rows(pool.assessments)
-        pool_weights = pool.weights(1.0)
-        raws += [cal.raw(cast(Signals, pool.assessments[i].signals).values) for i in rows]
-        grades += [pool.grades[i] for i in rows]
-        weights += [pool_weights[i] for i in rows]
-    raw, y, w = np.array(raws), np.array(grades), np.array(weights)
+    the same blend and least slope, another monotone map. Without a pool that has a row to fit (none
+    found, or every row decided by a guard), `cal` without one. Another map is another version."""
+    used = [p for p in pools if _fit_rows(p.assessments)]
+    if not used:
+        if cal.own_reference_map is None:
+            return cal
+        return _versioned(cal.model_copy(update={"own_reference_map": None}), "no own-reference map")
+    chosen, y, w = _weighted_rows(used, 1.0)
+    raw = np.array([cal.raw(cast(Signals, a.signals).values) for a in chosen])
     knots_x, knots_y = _bagged_isotonic(raw, y, w / w.mean(), cal.map_slope)
     if cal.intercept < knots_x[0]:  # no evidence at all scores 0 here too
         knots_x, knots_y = [cal.intercept, *knots_x], [0.0, *knots_y]
-    own = ScoreMap(fitted_on=", ".join(p.name for p in pools), rows=len(y), iso_x=knots_x, iso_y=knots_y)
-    day = date.today().isoformat()
-    digest = hashlib.sha256(f"{cal.version}\n{own.model_dump_json()}".encode()).hexdigest()[:8]
-    return cal.model_copy(update={"own_reference_map": own, "version": f"{day}-{digest}"})
+    own = ScoreMap(fitted_on=", ".join(p.name for p in used), rows=len(y), iso_x=knots_x, iso_y=knots_y)
+    return _versioned(cal.model_copy(update={"own_reference_map": own}), own.model_dump_json())
+
+
+def _versioned(cal: Calibration, change: str) -> Calibration:
+    """`cal` under a version of its own: floors and batch fingerprints are keyed by the version."""
+    digest = hashlib.sha256(f"{cal.version}\n{change}".encode()).hexdigest()[:8]
+    return cal.model_copy(update={"version": f"{date.today().isoformat()}-{digest}"})
 
 
 def _bagged_isotonic(

@@ -690,12 +690,12 @@ def run_training(
         if not native_bf16():
             progress(
                 "warning: this CPU has no native bf16, so the bf16 training is emulated: several times "
-                "slower, and its weights will not match the shipped ones (trained with AMX)"
+                "slower, and its weights will not match the shipped bf16 judge's (trained with AMX)"
             )
         elif not amx_bf16():
             progress(
-                "warning: this CPU runs bf16 without AMX (AVX512-BF16), whose kernels are not known to "
-                "give the weights the shipped ones were trained to (with AMX)"
+                "warning: this CPU runs bf16 without AMX (AVX512-BF16), so its weights are not known to "
+                "reproduce the shipped bf16 judge's (trained with AMX)"
             )
     started = time.time()
     data = _RecipeData(rubrics, pairs_dir, benchmarks)

@@ -731,22 +731,30 @@ def _shipped_base(folder: Path) -> str | None:
 def _unlike_shipped_sources(ws: Workspace, target: Path, public: Path | None) -> str | None:
     """What makes the files a judge would be made from, over the shipped one in `target`, other than
     that judge's (None: none): the rubrics and pairs of another home than the repository it ships in,
-    or public sets other than those its judge.json records (a file's sha256)."""
+    or public sets other than those its judge.json records (a file's sha256; none found counts too).
+    Public files that change on purpose: train with --out, then copy the judge over the shipped one."""
     from interviewer.grading.judge import judge_meta
     from interviewer.grading.judge_train import other_public_files, public_files_read
 
-    repository = target.parent.parent  # the shipped folders sit in the package, in the repository
+    repository = target.resolve().parent.parent  # the shipped folders sit in the package
     if not _same_folder(ws.root, repository):
+        home = " (INTERVIEWER_HOME)" if os.environ.get("INTERVIEWER_HOME") else ""
         return (
-            f"{ws.root}: the rubrics and pairs of another folder than {repository}, which the shipped "
-            "judge is made from"
+            f"{ws.root}{home}: the rubrics and pairs of another folder than {repository}, which the "
+            "shipped judge is made from"
         )
-    recorded = judge_meta(target).get("data")
-    other = other_public_files(recorded, public_files_read(public)) if recorded and public else []
-    if other:
-        files = ", ".join(other)
-        return f"--benchmarks {public}: other {files} than the shipped judge was trained on (judge.json)"
-    return None
+    recorded: dict[str, str] = judge_meta(target).get("data") or {}
+    read = public_files_read(public) if public is not None else {}
+    other = other_public_files(recorded, read) if recorded else []  # no record: nothing to compare
+    if not other:
+        return None
+    said = [
+        f"{name} ({'changed' if name in read else 'not found'})"
+        if name in recorded
+        else f"{name} (not recorded)"
+        for name in other
+    ]
+    return f"public sets {public or '(none found)'}: {', '.join(said)} against the shipped judge's judge.json"
 
 
 def _unlike_shipped_training(

@@ -978,8 +978,6 @@ def evaluate_eval(ws: Workspace, options: EvalOptions, critic: Critic | None = N
     found = {p for p in asked if p.exists()}
 
     grader = ws.grader()
-    # With --public-calibration the public sets' training splits join every calibration fit, the
-    # cross-validated ones included (fixed samples, whatever --public-limit says).
     # SemEval and SAF train (fixed samples, whatever --public-limit says), where found: the map of
     # answers to their own reference is fitted on them, --map-slope auto chooses the slope on them,
     # and with --public-calibration they join every calibration fit, the cross-validated ones included.
