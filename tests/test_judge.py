@@ -1535,6 +1535,7 @@ def test_public_files_other_than_a_judge_records_are_named(tmp_path):
     recorded = {**read, "judge/pairs/000.yaml": "a", "rubrics": "b"}
     assert other_public_files(recorded, read) == []
     assert other_public_files({**recorded, "judge/pairs/000.yaml": "c"}, read) == []
-    assert other_public_files({**recorded, snli: "d"}, read) == [snli]  # recorded, not read now
-    assert other_public_files({**recorded, saf: "e"}, read) == [saf]
-    assert other_public_files({k: v for k, v in recorded.items() if k != semeval}, read) == [semeval]
+    assert other_public_files({**recorded, snli: "d"}, read) == [(snli, "not found")]  # recorded, not read
+    assert other_public_files({**recorded, saf: "e"}, read) == [(saf, "changed")]
+    unrecorded = {k: v for k, v in recorded.items() if k != semeval}
+    assert other_public_files(unrecorded, read) == [(semeval, "not recorded")]

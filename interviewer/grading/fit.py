@@ -75,11 +75,8 @@ def fit_calibration(
     raw = x @ weights
     intercept = float(np.average(y - raw, weights=w)) if weights.any() else float(np.average(y, weights=w))
     raw = raw + intercept
-    knots_x, knots_y = _bagged_isotonic(raw, y, w, base.map_slope)
+    knots_x, knots_y = _map_knots(raw, y, w, base.map_slope, intercept)
     fitted = len(y)
-    if intercept < knots_x[0]:
-        # An answer with no evidence at all (every signal 0) scores 0, rising to the lowest plateau.
-        knots_x, knots_y = [intercept, *knots_x], [0.0, *knots_y]
     return base.model_copy(
         update={
             "version": f"{date.today().isoformat()}-{_digest(grades, raw, knots_y)}",
@@ -122,9 +119,7 @@ def with_own_reference_map(cal: Calibration, pools: list[GradedPool]) -> Calibra
         return _versioned(cal.model_copy(update={"own_reference_map": None}), "no own-reference map")
     chosen, y, w = _weighted_rows(used, 1.0)
     raw = np.array([cal.raw(cast(Signals, a.signals).values) for a in chosen])
-    knots_x, knots_y = _bagged_isotonic(raw, y, w / w.mean(), cal.map_slope)
-    if cal.intercept < knots_x[0]:  # no evidence at all scores 0 here too
-        knots_x, knots_y = [cal.intercept, *knots_x], [0.0, *knots_y]
+    knots_x, knots_y = _map_knots(raw, y, w / w.mean(), cal.map_slope, cal.intercept)
     own = ScoreMap(fitted_on=", ".join(p.name for p in used), rows=len(y), iso_x=knots_x, iso_y=knots_y)
     return _versioned(cal.model_copy(update={"own_reference_map": own}), own.model_dump_json())
 
@@ -133,6 +128,17 @@ def _versioned(cal: Calibration, change: str) -> Calibration:
     """`cal` under a version of its own: floors and batch fingerprints are keyed by the version."""
     digest = hashlib.sha256(f"{cal.version}\n{change}".encode()).hexdigest()[:8]
     return cal.model_copy(update={"version": f"{date.today().isoformat()}-{digest}"})
+
+
+def _map_knots(
+    raw: np.ndarray, y: np.ndarray, w: np.ndarray, slope: float, intercept: float
+) -> tuple[list[float], list[float]]:
+    """The map's knots (`_bagged_isotonic`), from 0 at the blend of an answer with no evidence at all
+    (every signal 0: the intercept) where that lies below them, rising to the lowest plateau."""
+    knots_x, knots_y = _bagged_isotonic(raw, y, w, slope)
+    if intercept < knots_x[0]:
+        knots_x, knots_y = [intercept, *knots_x], [0.0, *knots_y]
+    return knots_x, knots_y
 
 
 def _bagged_isotonic(

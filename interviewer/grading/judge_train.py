@@ -332,11 +332,16 @@ def public_files_read(benchmarks: Path) -> dict[str, str]:
     return {f"{PUBLIC_KEY}{name}": file_digest(path) for name, path in found if path.exists()}
 
 
-def other_public_files(recorded: Mapping[str, str], read: Mapping[str, str]) -> list[str]:
-    """The public train files (keys as recorded) that `read` holds other than `recorded` does: another
-    digest, or a file only one of them has. A judge trained on them is another one."""
+def other_public_files(recorded: Mapping[str, str], read: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The public train files (keys as recorded) that `read` holds other than `recorded` does, each with
+    how: "changed" (another digest), "not found" (recorded, not read) or "not recorded" (read only).
+    A judge trained on them is another one."""
     names = {k for k in (*recorded, *read) if k.startswith(PUBLIC_KEY)}
-    return sorted(k for k in names if recorded.get(k) != read.get(k))
+    return [
+        (k, "not recorded" if k not in recorded else "changed" if k in read else "not found")
+        for k in sorted(names)
+        if recorded.get(k) != read.get(k)
+    ]
 
 
 def as_read(examples: list[Example]) -> list[Example]:

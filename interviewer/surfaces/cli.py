@@ -748,13 +748,8 @@ def _unlike_shipped_sources(ws: Workspace, target: Path, public: Path | None) ->
     other = other_public_files(recorded, read) if recorded else []  # no record: nothing to compare
     if not other:
         return None
-    said = [
-        f"{name} ({'changed' if name in read else 'not found'})"
-        if name in recorded
-        else f"{name} (not recorded)"
-        for name in other
-    ]
-    return f"public sets {public or '(none found)'}: {', '.join(said)} against the shipped judge's judge.json"
+    said = ", ".join(f"{name} ({how})" for name, how in other)
+    return f"public sets {public or '(none found)'}: {said} against the shipped judge's judge.json"
 
 
 def _unlike_shipped_training(
