@@ -459,6 +459,7 @@ def test_a_judge_train_sweep_never_replaces_the_shipped_judge(env, tmp_path):
         ("--reasoned-affirmations",): "--reasoned-affirmations",
         ("--whole-recipe", "--composed", "--lr", "0.0001"): "--lr 0.0001 --composed --whole-recipe",
         ("--seed", "14"): "--seed 14",
+        ("--hold-out-every", "0"): "--hold-out-every 0",
         ("--no-reasoned-denials", "--out", "interviewer/judge_model"): "--no-reasoned-denials",
         (
             "--out",

@@ -415,6 +415,7 @@ def test_answers_to_their_own_reference_map_through_a_map_fitted_on_such_answers
     from interviewer.grading.calibration import calibration_to_json
     from interviewer.grading.fit import GradedPool, fit_calibration, with_own_reference_map
     from interviewer.grading.grader import adhoc_rubric, grade_from_signals
+    from interviewer.surfaces.evals import own_map_said
 
     rows, assessments = assessed
     graded = [a for a in assessments if a.signals is not None and not a.signals.flags]
@@ -432,6 +433,10 @@ def test_answers_to_their_own_reference_map_through_a_map_fitted_on_such_answers
         dropped = with_own_reference_map(cal, nothing)
         assert dropped.own_reference_map is None and dropped.version not in (cal.version, base.version)
         assert with_own_reference_map(base, nothing) == base
+    # What `eval --calibrate` says of it: splits found with every answer decided are not "no splits".
+    assert own_map_said(own, ["generous"]).endswith(f"fitted on generous ({len(graded)} rows)")
+    assert own_map_said(None, ["guarded"]).startswith("no answer of guarded left to fit on, so answers")
+    assert own_map_said(None, []).startswith("no public train splits, so answers")
     # A blend fitted again carries no map fitted on another blend.
     refit = fit_calibration(graded, [3.0] * len(graded), cal.model, cal)
     assert refit.own_reference_map is None

@@ -482,6 +482,13 @@ def judge_train(
         min=0,
         help="SemEval-2013 train rows per dataset (one judge; 2,500 by default, of 4,969 and 3,941)",
     ),
+    hold_out_every: int | None = typer.Option(
+        None,
+        "--hold-out-every",
+        min=0,
+        help="Hold 1 concept group in N out of training and measure it (7 by default); 0 trains on every "
+        "rubric's pairs, with no authored pairs left to measure (one judge)",
+    ),
     across_pairs: bool = typer.Option(
         False,
         "--across-pairs",
@@ -581,6 +588,7 @@ def judge_train(
         "learning_rate": learning_rate,
         "bf16": bf16 or None,
         "semeval_per_dataset": semeval_per_dataset,
+        "hold_out_every": hold_out_every,
         "across_pairs": across_pairs or None,
         "negations": negations or None,
         "whole_answers": whole_answers or None,

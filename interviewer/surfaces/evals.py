@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from interviewer.domain.grade import FLAG_NOT_ENGLISH, Grade
-from interviewer.grading.calibration import DEFAULT_CALIBRATION
+from interviewer.grading.calibration import DEFAULT_CALIBRATION, ScoreMap
 from interviewer.grading.fit import (
     GradedPool,
     choose_map_slope,
@@ -899,6 +899,18 @@ def _check_map_slope(options: EvalOptions, semeval_folder: Path) -> None:
         raise EvalInputError(f"--map-slope {options.map_slope}: give a number of 0 or more, or auto")
 
 
+def own_map_said(own: ScoreMap | None, pools: list[str]) -> str:
+    """How answers to their own reference answer are mapped, after a fit on the public train `pools`
+    found (their names): splits found whose every answer a guard decided are not "no splits"."""
+    if own is not None:
+        return (
+            f"answers to their own reference answer map through its map fitted on {own.fitted_on} "
+            f"({own.rows} rows)"
+        )
+    why = f"no answer of {', '.join(pools)} left to fit on" if pools else "no public train splits"
+    return f"{why}, so answers to their own reference answer share the dev set's map"
+
+
 def _recalibrate(
     grader: Grader,
     rows: list[LabelledRow],
@@ -940,13 +952,8 @@ def _recalibrate(
     cal = with_own_reference_map(cal.model_copy(update={"fitted_on": fitted_on}), own_reference_pools or [])
     grader.calibration = cal
     head = "".join(f"{line}\n" for line in lines)
-    own = cal.own_reference_map
-    fitted = f"Calibration {cal.version} fitted on {cal.rows} rows; " + (
-        f"answers to their own reference answer map through its map fitted on {own.fitted_on} "
-        f"({own.rows} rows)"
-        if own is not None
-        else "no public train splits, so answers to their own reference answer share the dev set's map"
-    )
+    how = own_map_said(cal.own_reference_map, [p.name for p in own_reference_pools or []])
+    fitted = f"Calibration {cal.version} fitted on {cal.rows} rows; {how}"
     if out is None:
         return head + f"{fitted} (not saved: --calibration-out PATH)"
     try:
