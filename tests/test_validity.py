@@ -55,7 +55,9 @@ pytestmark = pytest.mark.slow
 # The recipe's second judge trained one epoch rather than two (30 minutes rather than an hour), then
 # recalibrated: 135/115/61/28 before, so 2 more paraphrases, 6 more negations below their reference
 # and 8 more half a point below, for 5 fewer named.
-# The mpnet judge (LoRA on all-mpnet-base-v2, its own calibration and floors) holds its own line.
+# The mpnet judge (LoRA on all-mpnet-base-v2, its own calibration and floors) holds its own line;
+# its calibration fitted again with today's grader and an own-reference map (2026-12-07): 148/118/124/
+# 96/61 before.
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class Line:
     negated_naming_their_point: int  # each then at most the contradiction cap (2.5)
 
 
-LINES = {"minilm": Line(150, 0, 137, 121, 69, 23), "mpnet": Line(148, 0, 118, 124, 96, 61)}
+LINES = {"minilm": Line(150, 0, 137, 121, 69, 23), "mpnet": Line(150, 0, 123, 119, 91, 60)}
 LINE = LINES[chosen_base()]  # the judge these run with: INTERVIEWER_JUDGE=mpnet for the mpnet judge
 
 
