@@ -605,6 +605,50 @@ def test_a_marking_schemes_lists_are_read_by_their_markers(scheme, question, rea
     assert [(k.text, k.choice) for k in derive_key_points(scheme, question=question)] == read
 
 
+OBJECTIVES = (
+    "To support billions of end-systems.\nTo reduce routing tables.\nTo simplify protocol processing.\n"
+    "To increase security.\nTo provide multicasting.\nTo support mobility (roaming)."
+)
+
+
+@pytest.mark.parametrize(
+    ("scheme", "question", "choices"),
+    [
+        # One statement a line lists items as bullets would: more than the question asks for is a set
+        # (SAF's IPv6 question gives ten; they were its first seven lines, all needed).
+        (OBJECTIVES, "What are the objectives of IPv6? Please state at least 4 objectives.", [0] * 6),
+        (OBJECTIVES, None, [None] * 6),  # a bank answer: points, as before
+        (OBJECTIVES, "Name the six objectives of IPv6.", [None] * 6),  # says how many there are
+        (  # two unmarked lines are more often two parts of one answer than one of two options …
+            "Advantage: it is more efficient than carrier extension.\nDisadvantage: frames wait in a buffer.",
+            "Give 1 advantage and disadvantage.",
+            [None, None],
+        ),
+        (  # … unless the scheme says they are
+            "Accept any one of the following:\nThe window halves on loss.\nThe threshold drops to half.",
+            "Why does TCP slow down?",
+            [0, 0],
+        ),
+        (  # a line of several sentences, or a lead-in, ends the list; a sentence a line of an
+            # explanation is no set where no count is asked
+            "Dropout zeroes units. It regularizes the model.\nWeight decay shrinks weights.\n"
+            "Early stopping halts training.\nAugmentation adds data.\nThe following matter too:\n"
+            "Noise injection perturbs inputs.",
+            "Name one regularizer.",
+            [None, None, 0, 0, 0, None],
+        ),
+        (
+            "Batch norm normalizes activations.\nIt uses batch statistics in training.\nAt inference it "
+            "uses running averages.",
+            "Explain batch norm in two sentences.",
+            [None, None, None],
+        ),
+    ],
+)
+def test_a_schemes_unmarked_lines_of_one_statement_each_are_a_list(scheme, question, choices):
+    assert [k.choice for k in derive_key_points(scheme, question=question)] == choices
+
+
 def test_any_in_the_line_before_numbered_steps_does_not_offer_them_as_choices():
     scheme = (
         "Deduct a mark for any missing step:\n1. Pick k centroids now\n2. Assign every point\n3. Move them"

@@ -55,6 +55,11 @@ def test_ordinary_technical_sentences_are_not_mistaken_for_instructions(sentence
         ("Name the OSI layers and state the function of each.", False),
         ("List the steps of the handshake and what each message does.", False),
         ("Write down the formula and derive its gradient.", False),
+        ("What are the objectives of IPv6? Please state at least 4 objectives.", True),
+        ("Give two regularizers.", True),
+        ("Give the intuition behind attention.", False),  # "give" and "state" ask for items by count
+        ("State the idea of dropout.", False),
+        ("What are the layers of a CNN and what does each compute?", False),
         ("", False),
         (None, False),
     ],

@@ -701,18 +701,20 @@ def function_word_ratio(text: str) -> float:
     return sum(t in FUNCTION_WORDS for t in tokens) / len(tokens)
 
 
-# A question that asks for items only ("Write-down all reserved addresses", "Name the two modes"): the
-# verb as a command (where a sentence or clause starts, or after "and" / "please") before what it
-# asks for, so "What is a linked list?" does not ask for one; and one that also asks what the items
-# mean, do or why (where a bare list explains nothing).
+# A question that asks for items only ("Write-down all reserved addresses", "Name the two modes", "What
+# are its objectives? State at least 4."): the verb as a command (where a sentence or clause starts, or
+# after "and" / "please") before what it asks for, so "What is a linked list?" does not ask for one
+# ("state" and "give" only before a count: "Give the intuition" asks to explain); and one that also
+# asks what the items mean, do or why (where a bare list explains nothing; "what are the …" asks for them).
+_COUNTED = r"(?:at\s+least|\d+|one|two|three|four|five|six|seven|eight|nine|ten)\b"
 _ASKS_TO_LIST = re.compile(
-    r"(?:^|[.?!;:,]\s*|\b(?:and|please)\s+)(?:list|name|enumerate|write[- ]?down)\s+(?:all|the|every|each|"
-    r"any|some|several|at\s+least|\d+|one|two|three|four|five|six|seven|eight|nine|ten)\b",
+    r"(?:^|[.?!;:,]\s*|\b(?:and|please)\s+)(?:(?:list|name|enumerate|write[- ]?down)\s+(?:all|the|every|each|"
+    rf"any|some|several|{_COUNTED})|(?:state|give|mention)\s+{_COUNTED})",
     re.I,
 )
 _ASKS_TO_EXPLAIN = re.compile(
-    r"\b(explain|describe|discuss|justify|compare|define|derive|illustrate|outline|elaborate|show|state|"
-    r"why|how|what|reasons?|differences?|function|purpose|role|means?|meaning|examples?)\b",
+    r"\b(explain|describe|discuss|justify|compare|define|derive|illustrate|outline|elaborate|show|"
+    r"why|how|what(?!\s+(?:are|were)\b)|reasons?|differences?|function|purpose|role|means?|meaning|examples?)\b",
     re.I,
 )
 

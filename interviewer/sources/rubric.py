@@ -258,6 +258,10 @@ _INTRODUCES = re.compile(r"\b(are|is|include|includes|as follows|the following|f
 # Numbered items ("1.", "2)") are parts of a bank answer; in a marking scheme they may be options too.
 _NUMBERED = re.compile(r"^\(?\d+[.)]")
 _MAX_OPTIONS = 8  # options kept per list
+# Unmarked lines of one statement each, no longer than this, list items as bullets would (marker "line").
+_LINE = "line"
+_LONE_WORDS = 25
+_LINE_LIST_MIN = 3  # unmarked lines a set of options needs, unless the scheme says it holds options
 _LABEL_WORDS = 6  # a bullet this short ending in ":" names an option its first sub-item states
 _SUB_GLYPHS = frozenset("○◦▪▫‣")
 # A line of a few plain words over a list names what its items are ("Replication" over its downsides,
@@ -330,6 +334,7 @@ class _Candidate:
     offered: bool = False  # its list follows a line that offers choices ("Possible challenges:")
     named: bool = False  # a label that took its first sub-item's words ("Protocols: TCP")
     label: str = ""  # what its list's items are, from the line above the list ("Drawbacks")
+    unmarked: bool = False  # an item of a list of unmarked lines (_LINE)
 
     def labelled(self, text: str) -> str:
         """`text` (this option or its sub-item) read with its list's label: an option stands alone in
@@ -361,7 +366,9 @@ def _option_sets(candidates: list[_Candidate], asked: list[tuple[int, bool]]) ->
     def needed_of(c: _Candidate) -> int | None:
         assert c.listed is not None
         longer = bool(asked) and sizes[c.listed] > max(n for n, _ in asked)
-        by_question = chosen and longer and (c.offered or not c.numbered)
+        # Two unmarked lines are more often two parts of one answer ("Advantage: …", "Disadvantage: …").
+        enough = not c.unmarked or sizes[c.listed] >= _LINE_LIST_MIN
+        by_question = chosen and longer and enough and (c.offered or not c.numbered)
         needed = c.needed or (min(chosen) if by_question else None)
         return None if needed is None or sizes[c.listed] <= needed else needed
 
@@ -463,7 +470,7 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
     in_code = False
     header: list[str] | None = None
     listed: int | None = None  # the list the current bullets belong to
-    first = ""  # how that list's first item is marked: a glyph, "number" or "letter"
+    first = ""  # how that list's first item is marked: a glyph, "number", "letter" or _LINE
     indent = 0  # and how far it is indented
     sub: tuple[str, int] | None = None  # how the sub-items of its last item are marked, and indented
     offered = False  # the last line that was not an item offers choices ("Possible challenges:")
@@ -543,7 +550,24 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
                 )
             )
             continue
-        if alternatives:  # a line that is not a bullet ends the list; a cue sets the next one's count
+        statement = _lone_statement(line) if alternatives else None
+        if statement is not None:
+            # One statement a line is how a scheme pasted without bullets lists its items ("To reduce
+            # routing tables." then "To increase security."): its lines are a list, read as bullets.
+            if listed is None or first != _LINE:
+                if listed is not None:
+                    needed = None
+                lists += 1
+                listed, first, indent = lists, _LINE, 0
+                list_label, heading = heading, ""
+            sub = None
+            candidates.append(
+                _Candidate(
+                    statement, listed, needed, (statement,), offered=offered, label=list_label, unmarked=True
+                )
+            )
+            continue
+        if alternatives:  # any other line that is not a bullet ends the list; a cue sets the next one's count
             listed = None
             heading = _list_label(line)
             offered = line.endswith(":") and bool(_OFFERS.search(line))
@@ -581,8 +605,20 @@ def _item_marker(line: str) -> str | None:
 
 
 def _family(marker: str) -> str:
-    """Bullets are one family whatever their glyph ("-", "*", "●"); numbers and letters are others."""
-    return marker if marker in ("number", "letter") else "bullet"
+    """Bullets are one family whatever their glyph ("-", "*", "●"); numbers, letters and unmarked lines
+    are others."""
+    return marker if marker in ("number", "letter", _LINE) else "bullet"
+
+
+def _lone_statement(line: str) -> str | None:
+    """The one statement a short unmarked line makes ("To increase security."), or None for a line of
+    several sentences, a long one, a lead-in ("… are:") or a label too short to be a point."""
+    if line.endswith(":") or len(_SENTENCE_END.split(_plain(line))) > 1:
+        return None
+    sentences = _sentences(line)
+    if len(sentences) != 1 or len(sentences[0].split()) > _LONE_WORDS or _INTRODUCES.search(sentences[0]):
+        return None
+    return sentences[0]
 
 
 def _is_sub_item(marker: str, depth: int, first: str, indent: int, parent: _Candidate) -> bool:
