@@ -225,6 +225,52 @@ def test_a_nan_cell_reaches_the_actors_blank_as_the_local_reader_has_it():
     assert local is not None and (local.id, local.answer, local.question_id) == ("7", "", None)
 
 
+def test_ray_skips_and_names_the_jsonl_rows_the_single_process_path_skips(local_ray, grader, tmp_path):
+    """Ray's own JSON reader failed the whole run on one line that is not JSON ("cannot be read by Ray
+    Data (ray::ReadPandasJSON…)") and graded a row without an `answer` key as an empty answer."""
+    source = tmp_path / "answers.jsonl"
+    lines = [
+        json.dumps({"id": "a", "question_id": "000-12", "answer": STRONG}),
+        json.dumps({"id": "no-answer", "question_id": "000-12"}),
+        json.dumps({"id": "null", "question_id": "000-12", "answer": None}),  # a blank answer, graded
+        '{"id": "broken", "question_id": "000-12", ',
+        "   ",
+        "[1, 2]",
+        json.dumps({"question_id": "000-12", "answer": "no id"}),
+        json.dumps({"id": 7, "question": WARMUP_Q, "reference_answer": WARMUP_REF, "answer": WARMUP_REF}),
+    ]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ws = Workspace(ROOT)
+    ws._grader = grader
+    quiet = Console(file=io.StringIO(), width=200)
+    single = run_batch(ws, source, tmp_path / "single.jsonl", console=quiet)
+    console = Console(file=io.StringIO(), width=200)
+    summary = run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=console, actors=1)
+    assert list(same_records(tmp_path)) == ["a", "null", "7"]
+    assert summary.graded == single.graded == 3
+    # The same problems, each said where: by id, or by the line's opening where there is none
+    assert [(e.row_id, e.message) for e in summary.errors] == [
+        ("no-answer", "missing `answer` column"),
+        (
+            None,
+            'not valid JSON (Expecting property name enclosed in double quotes) in the line “{"id": '
+            '"broken", "question_id": "000-12",”',
+        ),
+        (None, "expected a JSON object (JSON Lines: one object per line, not an array) in the line “[1, 2]”"),
+        (
+            None,
+            'missing `id`; give every row a unique id in the line “{"question_id": "000-12", "answer": '
+            '"no id"}”',
+        ),
+    ]
+    assert [(e.row_id, e.message) for e in single.errors] == [
+        (e.row_id, e.message.split(" in the line ")[0]) for e in summary.errors
+    ]
+    said = console.file.getvalue()
+    assert f"{source}: id no-answer: missing `answer` column" in said
+    assert f"{source}: expected a JSON object" in said
+
+
 def test_ray_names_a_misnumbered_reference_column_as_the_single_process_path_does(local_ray, tmp_path):
     """Only the row columns reach the actors, so a `reference_answer_17` would vanish unread."""
     source = tmp_path / "answers.csv"

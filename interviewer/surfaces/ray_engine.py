@@ -31,6 +31,7 @@ from interviewer.sources.tables import (
     format_of,
     header_problem,
     is_missing,
+    jsonl_records,
 )
 from interviewer.surfaces.batch import (
     CHUNK,
@@ -56,6 +57,7 @@ from interviewer.surfaces.batch import (
 )
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from rich.console import Console
 
     from interviewer.grading.examples import ExampleSet
@@ -112,6 +114,9 @@ class GradeActor:
         jobs: list[Job] = []
         problems: list[str] = []
         for data in batch.to_pylist():
+            if read_problem := data.pop(READ_PROBLEM, None):
+                problems.append(read_problem)
+                continue
             parsed = _to_row(0, {k: v for k, v in data.items() if v is not None or k == "answer"})
             if parsed.problem is not None:
                 problems.append(json.dumps([parsed.problem.row_id, parsed.problem.message]))
@@ -137,6 +142,10 @@ class GradeActor:
             "note": [r.note or "" for r in resolved] + [""] * len(problems),
         }
 
+
+# A row the reader found unusable: [row id or None, what is wrong], reported by an actor as the
+# single-process path reports it.
+READ_PROBLEM = "read_problem"
 
 # Reading and filtering are light; the actors hold the CPUs. Were a read task to ask for a whole CPU
 # while the actors held them all, the pipeline would wait forever.
@@ -170,7 +179,7 @@ def _dataset(ray, source: str, fmt: str | None):
     if kind == "parquet":
         dataset = ray.data.read_parquet(source, num_cpus=LIGHT)
     elif kind == "jsonl":
-        dataset = ray.data.read_json(source, lines=True, num_cpus=LIGHT)
+        return _read_jsonl(ray, source)
     else:
         dataset = _read_csv(ray, source, kind)
     # Only the row columns reach the actors: a misnumbered reference column would vanish unread, and a
@@ -184,6 +193,47 @@ def _dataset(ray, source: str, fmt: str | None):
     if problem:
         raise InputError(f"{source}: {problem}")
     return dataset.map_batches(as_text_columns, batch_size=None, batch_format="pyarrow", num_cpus=LIGHT)
+
+
+def _read_jsonl(ray, source: str):
+    """JSON Lines as text, a line a row, each parsed as the single-process reader parses it: Ray's JSON
+    reader fails the whole run on one line that is not JSON, and reads a row without an `answer` key
+    as an empty answer, where the single-process reader names each such row and grades the others."""
+    import inspect
+
+    # The files Ray's JSON reader would read in a folder (".json", ".jsonl.gz", …), as it lists them.
+    extensions = inspect.signature(ray.data.read_json).parameters["file_extensions"].default
+    lines = ray.data.read_text(source, num_cpus=LIGHT, file_extensions=extensions)
+    return lines.map_batches(jsonl_text_columns, batch_size=None, batch_format="pyarrow", num_cpus=LIGHT)
+
+
+def jsonl_text_columns(batch: pa.Table) -> pa.Table:
+    """Lines of JSON Lines text (a `text` column) as the row columns, all text as `as_text_columns`
+    has them; a line the single-process reader would skip has its problem in READ_PROBLEM instead."""
+    import pyarrow as pa
+
+    columns: dict[str, list[str | None]] = {name: [] for name in (*ROW_COLUMNS, READ_PROBLEM)}
+    for line in batch.column("text").to_pylist():
+        record = next(jsonl_records([line]), None)
+        if record is None:  # a line of blanks
+            continue
+        _, data, problem = record
+        row_id = None
+        if data is not None:
+            parsed = _to_row(0, data)
+            if parsed.problem is not None:
+                row_id, problem = parsed.problem.row_id, parsed.problem.message
+        if problem is not None:
+            where = "" if row_id is not None else f" in the line “{' '.join(line.split())[:60]}”"
+            read = dict.fromkeys(ROW_COLUMNS) | {READ_PROBLEM: json.dumps([row_id, problem + where])}
+        else:
+            assert data is not None
+            cells = {column_key(k): v for k, v in data.items()}
+            read = {n: None if is_missing(v := cells.get(n)) else cell_text(v) for n in ROW_COLUMNS}
+            read[READ_PROBLEM] = None
+        for name, value in read.items():
+            columns[name].append(value)
+    return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
 
 
 def _read_csv(ray, source: str, kind: str):
@@ -322,7 +372,9 @@ def run_ray(
         raise InputError(f"{input_path}: cannot be read by Ray Data ({str(exc).splitlines()[0]})") from None
 
     def pending(row: dict) -> bool:
-        parsed = _to_row(0, dict(row))
+        if row.get(READ_PROBLEM):
+            return True  # reported by an actor
+        parsed = _to_row(0, {k: v for k, v in row.items() if k != READ_PROBLEM})
         if parsed.row is None:
             return True  # reported by an actor
         return f"{parsed.row.id}\0{fingerprint(parsed.row, settings)}" not in done
@@ -380,10 +432,8 @@ def run_ray(
                 if problem:
                     row_id, message = json.loads(problem)
                     summary.errors.append(RowProblem(0, row_id, message))
-                    console.print(
-                        f"[yellow]skipped[/yellow] {escape(f'{input_path}: id {row_id}: {message}')}",
-                        soft_wrap=True,
-                    )
+                    where = f"{input_path}: id {row_id}" if row_id is not None else str(input_path)
+                    console.print(f"[yellow]skipped[/yellow] {escape(f'{where}: {message}')}", soft_wrap=True)
                     continue
                 record = json.loads(text)
                 if record["id"] in seen:
