@@ -18,7 +18,7 @@ pytest.importorskip("ray.data")
 
 from interviewer.grading.resolve import OWN_LABEL, REFERENCES_UNREAD  # noqa: E402
 from interviewer.surfaces.batch import BatchOptions, InputError, run_batch  # noqa: E402
-from interviewer.surfaces.ray_engine import run_ray  # noqa: E402
+from interviewer.surfaces.ray_engine import ray_failure, run_ray  # noqa: E402
 from interviewer.workspace import Workspace  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -269,6 +269,36 @@ def test_ray_skips_and_names_the_jsonl_rows_the_single_process_path_skips(local_
     said = console.file.getvalue()
     assert f"{source}: id no-answer: missing `answer` column" in said
     assert f"{source}: expected a JSON object" in said
+
+
+def test_a_file_ray_cannot_read_is_named_with_its_readers_words_and_what_reads_it(local_ray, tmp_path):
+    """Ray's wrapper ("\\x1b[36mray::ReadCSV->SplitBlocks(4)()\\x1b[39m (pid=…)") was all a user saw."""
+    source = tmp_path / "answers.csv"
+    source.write_text("id,question_id,answer\na,000-12,Gradients shrink.\nb,000-12,x,extra,fields\n")
+    console = Console(file=io.StringIO(), width=200)
+    with pytest.raises(InputError) as raised:
+        run_ray(Workspace(ROOT), source, tmp_path / "out.jsonl", console=console)
+    said = str(raised.value)
+    assert said.startswith(f"{source}: cannot be read by Ray Data (Failed to read CSV file: {source}.")
+    assert said.endswith(
+        "Without --engine ray a file is read row by row, and a row that cannot be read is named and skipped"
+    )
+    assert "\x1b" not in said and "pid=" not in said
+
+
+def test_a_ray_tasks_failure_is_said_in_the_tasks_words(local_ray):
+    @ray.remote
+    def fails():
+        raise ValueError("Failed to read CSV file: x.csv. Please check the CSV file has correct format")
+
+    with pytest.raises(ray.exceptions.RayTaskError) as raised:
+        ray.get(fails.remote())
+    assert (
+        ray_failure(raised.value)
+        == "Failed to read CSV file: x.csv. Please check the CSV file has correct format"
+    )
+    assert ray_failure(KeyError("id")) == "'id'"
+    assert ray_failure(RuntimeError("")) == "RuntimeError"
 
 
 def test_ray_names_a_misnumbered_reference_column_as_the_single_process_path_does(local_ray, tmp_path):

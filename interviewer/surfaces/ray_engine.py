@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -369,7 +370,9 @@ def run_ray(
     except InputError:
         raise
     except Exception as exc:  # Ray wraps reader errors in its own; say which file
-        raise InputError(f"{input_path}: cannot be read by Ray Data ({str(exc).splitlines()[0]})") from None
+        raise InputError(
+            f"{input_path}: cannot be read by Ray Data ({ray_failure(exc)}){ROW_BY_ROW}"
+        ) from None
 
     def pending(row: dict) -> bool:
         if row.get(READ_PROBLEM):
@@ -454,6 +457,11 @@ def run_ray(
                 store.write(records)
                 summary.graded += len(records)
         finished = True
+    except ray.exceptions.RayError as exc:  # a block that cannot be read, or an actor that failed
+        raise InputError(
+            f"{input_path}: Ray Data stopped ({ray_failure(exc)}). What was graded "
+            f"({plural(summary.graded, 'answer')}) is saved, and a rerun goes on after it{ROW_BY_ROW}"
+        ) from None
     except KeyboardInterrupt:
         # The rows graded so far resume as done: what was noted of them is said now or never.
         say_notes(summary.notes, lambda text: console.print(escape(text), soft_wrap=True))
@@ -462,6 +470,22 @@ def run_ray(
         store.close(finish=finished)
     _say_summary(console, summary, pool, output)
     return summary
+
+
+# Where Ray cannot read a file, the default engine can name the rows it cannot read and grade the rest.
+ROW_BY_ROW = (
+    ". Without --engine ray a file is read row by row, and a row that cannot be read is named and skipped"
+)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def ray_failure(exc: BaseException) -> str:
+    """What failed in a Ray task, in the task's words: the error it raised ("Failed to read CSV file:
+    …"), not Ray's wrapper ("ray::ReadCSV->SplitBlocks(4)() (pid=…)"), without terminal colours."""
+    cause = getattr(exc, "cause", None)
+    inner = cause if isinstance(cause, BaseException) else exc
+    lines = [line for line in _ANSI.sub("", str(inner)).splitlines() if line.strip()]
+    return lines[0].strip() if lines else type(inner).__name__
 
 
 def _say_summary(console, summary: BatchSummary, pool: int, output) -> None:
