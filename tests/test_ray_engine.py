@@ -269,6 +269,10 @@ def test_ray_skips_and_names_the_jsonl_rows_the_single_process_path_skips(local_
     said = console.file.getvalue()
     assert f"{source}: id no-answer: missing `answer` column" in said
     assert f"{source}: expected a JSON object" in said
+    # A rerun grades nothing again and names the same rows again.
+    again = run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=console, actors=1)
+    assert (again.graded, again.skipped_done) == (0, 3)
+    assert [e.message for e in again.errors] == [e.message for e in summary.errors]
 
 
 def test_a_file_ray_cannot_read_is_named_with_its_readers_words_and_what_reads_it(local_ray, tmp_path):

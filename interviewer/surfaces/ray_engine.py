@@ -375,9 +375,7 @@ def run_ray(
         ) from None
 
     def pending(row: dict) -> bool:
-        if row.get(READ_PROBLEM):
-            return True  # reported by an actor
-        parsed = _to_row(0, {k: v for k, v in row.items() if k != READ_PROBLEM})
+        parsed = _to_row(0, dict(row))  # a READ_PROBLEM row has no columns: a problem too
         if parsed.row is None:
             return True  # reported by an actor
         return f"{parsed.row.id}\0{fingerprint(parsed.row, settings)}" not in done
