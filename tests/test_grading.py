@@ -344,7 +344,7 @@ def test_a_marking_scheme_with_options_credits_the_option_an_answer_chose(grader
 
 
 def test_sets_of_options_fold_into_one_point_each():
-    from interviewer.grading.grader import _fold, _least_of_options, _missed, point_sets
+    from interviewer.grading.grader import _fold, _least_of_options, _missed, _part_way, point_sets
     from interviewer.sources.rubric import KeyPoint
 
     points = [
@@ -367,6 +367,9 @@ def test_sets_of_options_fold_into_one_point_each():
         ["lone option"],
         1,
     )
+    # a set part way is said in the summary, a set made or untouched is not
+    assert _part_way(points, sets, ["plain point", "option b"]) == ", and 1 of the 2 options a list needs"
+    assert _part_way(points, sets, ["option a", "option c"]) == _part_way(points, sets, ["plain point"]) == ""
 
 
 @pytest.mark.xfail(strict=True, reason="the judge misreads 'ramps up from a small value' (judge issue)")

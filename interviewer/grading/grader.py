@@ -1459,6 +1459,15 @@ def _missed(points: list[KeyPoint], sets: list[PointSet], covered: set[str]) -> 
     return missed, essential
 
 
+def _part_way(points: list[KeyPoint], sets: list[PointSet], covered: list[str]) -> str:
+    """What the answer made of each set it is part way through (", and 3 of the 4 options a list
+    needs"): "Covered 0 of 1 key points" alone read as nothing made beside a score of 4."""
+    made = ((sum(points[i].text in covered for i in idx), needed) for idx, needed in sets)
+    return "".join(
+        f", and {have} of the {needed} options a list needs" for have, needed in made if 0 < have < needed
+    )
+
+
 def _made(points: list[KeyPoint], sets: list[PointSet], covered: list[str]) -> int:
     """How many of the rubric's points (a set of options counting once) `covered` makes."""
     return sum(sum(points[i].text in covered for i in idx) >= needed for idx, needed in sets)
@@ -1535,7 +1544,7 @@ def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool
     loosely = [k for k in covered if judged and evidence.get(k, 0.0) < cal.clearly_covered_at]
     loose = made - _made(rubric.key_points, sets, [k for k in covered if k not in loosely])
     how = "" if not loose else ", only loosely" if loose == made else f", {loose} of them only loosely"
-    summary = f"Covered {made} of {len(sets)} key points{how}."
+    summary = f"Covered {made} of {len(sets)} key points{how}{_part_way(rubric.key_points, sets, covered)}."
     if missed_essential:
         summary += f" Missed {missed_essential} essential."
     explanation = " ".join([summary, *(n[0].upper() + n[1:] + "." for n in notes)])
