@@ -649,6 +649,30 @@ def test_a_schemes_unmarked_lines_of_one_statement_each_are_a_list(scheme, quest
     assert [k.choice for k in derive_key_points(scheme, question=question)] == choices
 
 
+def test_a_remark_between_two_items_of_a_list_is_its_items_not_the_lists_end():
+    """SAF 11.2_SDN's drawbacks: "All these will cost … ROI." between two bullets ended the list, became
+    a point every answer had to make, and left the last drawback out of the set."""
+    scheme = (
+        "Drawbacks:\n● The controller is a bottleneck\n● Staff need training on it\n"
+        "All these will cost depending on how much is reconfigured.\n● Security concerns:\n"
+        "○ Physical switches no longer guard the network"
+    )
+    points = derive_key_points(scheme, question="Describe two drawbacks of SDN.")
+    assert [(k.text, k.choice) for k in points] == [
+        ("The controller is a bottleneck", 0),
+        ("Staff need training on it", 0),
+        ("Security concerns: Physical switches no longer guard the network", 0),
+    ]
+    # A line that leads into or labels what follows still ends the list, as does a cue.
+    for lead in ("Partitioning", "Other drawbacks:", "One of the following should be given"):
+        split = derive_key_points(
+            f"● Copies drift apart\n● Hardware costs more\n● Standby nodes idle\n{lead}\n"
+            "● Neighbours must be known\n● Availability is lower\n● Coordination is hard",
+            question="Name one downside of each mode.",
+        )
+        assert len({k.choice for k in split}) == 2, lead
+
+
 def test_any_in_the_line_before_numbered_steps_does_not_offer_them_as_choices():
     scheme = (
         "Deduct a mark for any missing step:\n1. Pick k centroids now\n2. Assign every point\n3. Move them"

@@ -478,7 +478,8 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
     needed: int | None = None  # the count an "N of the following" cue set for the next list
     heading = ""  # the label the last line that was not an item gave the next list
     list_label = ""  # the current list's label
-    for raw in _unwrapped(reference.splitlines()):
+    lines = _unwrapped(reference.splitlines())
+    for n, raw in enumerate(lines):
         line = raw.strip()
         if line.startswith("```"):
             in_code = not in_code
@@ -550,6 +551,16 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
                 )
             )
             continue
+        if (
+            alternatives
+            and listed is not None
+            and first != _LINE
+            and _remark_within(line, lines[n + 1 :], first, indent)
+        ):
+            # "● Training personnel." then "All these will cost …" then "● Security concerns": the
+            # remark is its item's, and the list goes on (it was a point every answer had to make).
+            candidates[-1].sentences += tuple(_sentences(line))
+            continue
         statement = _lone_statement(line) if alternatives else None
         if statement is not None:
             # One statement a line is how a scheme pasted without bullets lists its items ("To reduce
@@ -608,6 +619,24 @@ def _family(marker: str) -> str:
     """Bullets are one family whatever their glyph ("-", "*", "●"); numbers, letters and unmarked lines
     are others."""
     return marker if marker in ("number", "letter", _LINE) else "bullet"
+
+
+def _remark_within(line: str, after: list[str], first: str, indent: int) -> bool:
+    """Whether an unmarked line is a remark inside a list: the next line that is not blank is an item
+    of that list (marked as its first item, as far indented), and the line neither leads into what
+    follows ("Drawbacks:", "Accept any one of the following:") nor labels it ("Partitioning")."""
+    if line.endswith(":") or _list_label(line) or _OPTIONS_CUE.search(line) or _NOT_OPTIONS.search(line):
+        return False
+    following = next((raw for raw in after if raw.strip()), None)
+    if following is None:
+        return False
+    marker = _item_marker(following.strip())
+    spaced = following.expandtabs(4)
+    return (
+        marker is not None
+        and _family(marker) == _family(first)
+        and len(spaced) - len(spaced.lstrip()) == indent
+    )
 
 
 def _lone_statement(line: str) -> str | None:
