@@ -59,7 +59,12 @@ def test_ordinary_technical_sentences_are_not_mistaken_for_instructions(sentence
         ("Give two regularizers.", True),
         ("Give the intuition behind attention.", False),  # "give" and "state" ask for items by count
         ("State the idea of dropout.", False),
-        ("What are the layers of a CNN and what does each compute?", False),
+        ("Name the layers of a CNN. What does each compute?", False),
+        ("Name the two phases. What are they used for?", False),
+        ("Give one sentence on ReLU.", False),  # a length, not a count of items
+        ("Give 2-3 sentences on dropout.", False),
+        ("Name these protocols.", False),  # "these" is no "the"
+        ("List everything you know about TCP.", False),
         ("", False),
         (None, False),
     ],

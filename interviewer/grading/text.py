@@ -704,17 +704,21 @@ def function_word_ratio(text: str) -> float:
 # A question that asks for items only ("Write-down all reserved addresses", "Name the two modes", "What
 # are its objectives? State at least 4."): the verb as a command (where a sentence or clause starts, or
 # after "and" / "please") before what it asks for, so "What is a linked list?" does not ask for one
-# ("state" and "give" only before a count: "Give the intuition" asks to explain); and one that also
-# asks what the items mean, do or why (where a bare list explains nothing; "what are the …" asks for them).
+# ("state", "give" and "mention" only before a count: "Give the intuition" asks to explain); and one
+# that also asks what the items mean, do or why (where a bare list explains nothing; "What are the
+# objectives of …" asks for them, "What are they for?" does not).
 _COUNTED = r"(?:at\s+least|\d+|one|two|three|four|five|six|seven|eight|nine|ten)\b"
+# … but not a length ("Give one sentence on ReLU", "Give 2-3 sentences", "one or two lines").
+_NOT_A_LENGTH = r"(?![-–]\w)(?!\s+(?:or|to)\s)(?!\s+(?:sentences?|words?|lines?|paragraphs?|minutes?)\b)"
 _ASKS_TO_LIST = re.compile(
-    r"(?:^|[.?!;:,]\s*|\b(?:and|please)\s+)(?:(?:list|name|enumerate|write[- ]?down)\s+(?:all|the|every|each|"
-    rf"any|some|several|{_COUNTED})|(?:state|give|mention)\s+{_COUNTED})",
+    r"(?:^|[.?!;:,]\s*|\b(?:and|please)\s+)(?:(?:list|name|enumerate|write[- ]?down)\s+(?:(?:all|the|every|"
+    rf"each|any|some|several)\b|{_COUNTED})|(?:state|give|mention)\s+{_COUNTED}{_NOT_A_LENGTH})",
     re.I,
 )
 _ASKS_TO_EXPLAIN = re.compile(
-    r"\b(explain|describe|discuss|justify|compare|define|derive|illustrate|outline|elaborate|show|"
-    r"why|how|what(?!\s+(?:are|were)\b)|reasons?|differences?|function|purpose|role|means?|meaning|examples?)\b",
+    r"\b(explain|describe|discuss|justify|compare|define|derive|illustrate|outline|elaborate|show|why|how|"
+    r"what(?!\s+(?:are|were)\s+(?:the|its|their|his|her|our|your|some|main|key)\b)|reasons?|differences?|"
+    r"function|purpose|role|means?|meaning|examples?)\b",
     re.I,
 )
 

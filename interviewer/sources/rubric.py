@@ -258,10 +258,16 @@ _INTRODUCES = re.compile(r"\b(are|is|include|includes|as follows|the following|f
 # Numbered items ("1.", "2)") are parts of a bank answer; in a marking scheme they may be options too.
 _NUMBERED = re.compile(r"^\(?\d+[.)]")
 _MAX_OPTIONS = 8  # options kept per list
-# Unmarked lines of one statement each, no longer than this, list items as bullets would (marker "line").
+# Unmarked lines of one statement each, no longer than this, list items as bullets would (marker "line"):
+# a list's items, not an explanation's sentences, which run longer.
 _LINE = "line"
-_LONE_WORDS = 25
+_LONE_WORDS = 15
 _LINE_LIST_MIN = 3  # unmarked lines a set of options needs, unless the scheme says it holds options
+_RUNS_ON = re.compile(
+    r"(it|its|this|that|these|those|they|their|such|so|thus|therefore|hence|however|then|also|and|but|"
+    r"because|which)\b",
+    re.I,
+)
 _LABEL_WORDS = 6  # a bullet this short ending in ":" names an option its first sub-item states
 _SUB_GLYPHS = frozenset("○◦▪▫‣")
 # A line of a few plain words over a list names what its items are ("Replication" over its downsides,
@@ -361,13 +367,16 @@ def _option_sets(candidates: list[_Candidate], asked: list[tuple[int, bool]]) ->
     for c in options:
         if c.listed is not None:
             sizes[c.listed] = sizes.get(c.listed, 0) + 1
+    # Unmarked lines that run on from each other ("It prevents …", "This is why …") are an
+    # explanation written a sentence a line, not a list.
+    prose = {c.listed for c in options if c.unmarked and _RUNS_ON.match(c.text)}
     chosen = [n for n, choosing in asked if choosing]
 
     def needed_of(c: _Candidate) -> int | None:
         assert c.listed is not None
         longer = bool(asked) and sizes[c.listed] > max(n for n, _ in asked)
         # Two unmarked lines are more often two parts of one answer ("Advantage: …", "Disadvantage: …").
-        enough = not c.unmarked or sizes[c.listed] >= _LINE_LIST_MIN
+        enough = not c.unmarked or (sizes[c.listed] >= _LINE_LIST_MIN and c.listed not in prose)
         by_question = chosen and longer and enough and (c.offered or not c.numbered)
         needed = c.needed or (min(chosen) if by_question else None)
         return None if needed is None or sizes[c.listed] <= needed else needed
@@ -478,6 +487,7 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
     needed: int | None = None  # the count an "N of the following" cue set for the next list
     heading = ""  # the label the last line that was not an item gave the next list
     list_label = ""  # the current list's label
+    list_offered = False  # whether the line before the current list of unmarked lines offered choices
     lines = _unwrapped(reference.splitlines())
     for n, raw in enumerate(lines):
         line = raw.strip()
@@ -512,7 +522,8 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
             text = _FILLER.sub("", " ".join(kept)).strip().rstrip(":").strip()
             spaced = raw.expandtabs(4)
             depth = len(spaced) - len(spaced.lstrip())
-            parent = candidates[-1] if candidates and listed is not None else None
+            # An unmarked line has no sub-items: bullets under one are a list of their own.
+            parent = candidates[-1] if candidates and listed is not None and first != _LINE else None
             if (
                 parent is not None
                 and parent.listed == listed
@@ -571,10 +582,17 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
                 lists += 1
                 listed, first, indent = lists, _LINE, 0
                 list_label, heading = heading, ""
+                list_offered, offered = offered, False  # for this list, not a later one
             sub = None
             candidates.append(
                 _Candidate(
-                    statement, listed, needed, (statement,), offered=offered, label=list_label, unmarked=True
+                    statement,
+                    listed,
+                    needed,
+                    (statement,),
+                    offered=list_offered,
+                    label=list_label,
+                    unmarked=True,
                 )
             )
             continue
@@ -622,10 +640,12 @@ def _family(marker: str) -> str:
 
 
 def _remark_within(line: str, after: list[str], first: str, indent: int) -> bool:
-    """Whether an unmarked line is a remark inside a list: the next line that is not blank is an item
-    of that list (marked as its first item, as far indented), and the line neither leads into what
-    follows ("Drawbacks:", "Accept any one of the following:") nor labels it ("Partitioning")."""
-    if line.endswith(":") or _list_label(line) or _OPTIONS_CUE.search(line) or _NOT_OPTIONS.search(line):
+    """Whether an unmarked line is a remark inside a list: a sentence ("All these will cost …") whose
+    next line that is not blank is an item of that list (marked as its first item, as far indented).
+    A line that leads into what follows ("Drawbacks:", "One of the following should be given") or
+    heads it ("**Mode 2**", "Partitioning (sharding)") ends the list."""
+    sentence = line.endswith((".", "!", "?")) and not line.startswith("**") and _sentences(line)
+    if not sentence or _OPTIONS_CUE.search(line) or _NOT_OPTIONS.search(line):
         return False
     following = next((raw for raw in after if raw.strip()), None)
     if following is None:
@@ -641,8 +661,8 @@ def _remark_within(line: str, after: list[str], first: str, indent: int) -> bool
 
 def _lone_statement(line: str) -> str | None:
     """The one statement a short unmarked line makes ("To increase security."), or None for a line of
-    several sentences, a long one, a lead-in ("… are:") or a label too short to be a point."""
-    if line.endswith(":") or len(_SENTENCE_END.split(_plain(line))) > 1:
+    several sentences, a long one, a lead-in ("… are:") or a label ("Replication drawbacks")."""
+    if line.endswith(":") or _list_label(line) or len(_SENTENCE_END.split(_plain(line))) > 1:
         return None
     sentences = _sentences(line)
     if len(sentences) != 1 or len(sentences[0].split()) > _LONE_WORDS or _INTRODUCES.search(sentences[0]):
