@@ -18,7 +18,7 @@ pytest.importorskip("ray.data")
 
 from interviewer.grading.resolve import OWN_LABEL, REFERENCES_UNREAD  # noqa: E402
 from interviewer.surfaces.batch import BatchOptions, InputError, run_batch  # noqa: E402
-from interviewer.surfaces.ray_engine import ray_failure, run_ray  # noqa: E402
+from interviewer.surfaces.ray_engine import _read_failed, ray_failure, run_ray  # noqa: E402
 from interviewer.workspace import Workspace  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -230,7 +230,7 @@ def test_ray_skips_and_names_the_jsonl_rows_the_single_process_path_skips(local_
     Data (ray::ReadPandasJSON…)") and graded a row without an `answer` key as an empty answer."""
     source = tmp_path / "answers.jsonl"
     lines = [
-        json.dumps({"id": "a", "question_id": "000-12", "answer": STRONG}),
+        "\ufeff" + json.dumps({"id": "a", "question_id": "000-12", "answer": STRONG}),  # a BOM, dropped
         json.dumps({"id": "no-answer", "question_id": "000-12"}),
         json.dumps({"id": "null", "question_id": "000-12", "answer": None}),  # a blank answer, graded
         '{"id": "broken", "question_id": "000-12", ',
@@ -238,6 +238,10 @@ def test_ray_skips_and_names_the_jsonl_rows_the_single_process_path_skips(local_
         "[1, 2]",
         json.dumps({"question_id": "000-12", "answer": "no id"}),
         json.dumps({"id": 7, "question": WARMUP_Q, "reference_answer": WARMUP_REF, "answer": WARMUP_REF}),
+        # a line separator inside a string is no line's end (Ray's text reader cut there)
+        json.dumps(
+            {"id": "u2028", "question_id": "000-12", "answer": "Shrinks.\u2028Yes."}, ensure_ascii=False
+        ),
     ]
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
     ws = Workspace(ROOT)
@@ -246,8 +250,8 @@ def test_ray_skips_and_names_the_jsonl_rows_the_single_process_path_skips(local_
     single = run_batch(ws, source, tmp_path / "single.jsonl", console=quiet)
     console = Console(file=io.StringIO(), width=200)
     summary = run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=console, actors=1)
-    assert list(same_records(tmp_path)) == ["a", "null", "7"]
-    assert summary.graded == single.graded == 3
+    assert list(same_records(tmp_path)) == ["a", "null", "7", "u2028"]
+    assert summary.graded == single.graded == 4
     # The same problems, each said where: by id, or by the line's opening where there is none
     assert [(e.row_id, e.message) for e in summary.errors] == [
         ("no-answer", "missing `answer` column"),
@@ -271,7 +275,7 @@ def test_ray_skips_and_names_the_jsonl_rows_the_single_process_path_skips(local_
     assert f"{source}: expected a JSON object" in said
     # A rerun grades nothing again and names the same rows again.
     again = run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=console, actors=1)
-    assert (again.graded, again.skipped_done) == (0, 3)
+    assert (again.graded, again.skipped_done) == (0, 4)
     assert [e.message for e in again.errors] == [e.message for e in summary.errors]
 
 
@@ -283,7 +287,10 @@ def test_a_file_ray_cannot_read_is_named_with_its_readers_words_and_what_reads_i
     with pytest.raises(InputError) as raised:
         run_ray(Workspace(ROOT), source, tmp_path / "out.jsonl", console=console)
     said = str(raised.value)
-    assert said.startswith(f"{source}: cannot be read by Ray Data (Failed to read CSV file: {source}.")
+    assert said.startswith(f"{source}: cannot be read by Ray Data (")
+    assert (
+        "CSV parse error: Expected 3 columns, got 5" in said or f"Failed to read CSV file: {source}." in said
+    )
     assert said.endswith(
         "Without --engine ray a file is read row by row, and a row that cannot be read is named and skipped"
     )
@@ -303,6 +310,18 @@ def test_a_ray_tasks_failure_is_said_in_the_tasks_words(local_ray):
     )
     assert ray_failure(KeyError("id")) == "'id'"
     assert ray_failure(RuntimeError("")) == "RuntimeError"
+
+    # A grading actor's error, which Ray wraps as "UDF failed to process a data block.", is said too,
+    # and told from a read task's (a rerun would not stop at it again).
+    class Fails:
+        def __call__(self, batch):
+            raise ValueError("the judge could not be loaded")
+
+    blocks = ray.data.from_items([{"a": 1}]).map_batches(Fails, compute=ray.data.ActorPoolStrategy(size=1))
+    with pytest.raises(ray.exceptions.RayError) as failed:
+        blocks.take_all()
+    assert ray_failure(failed.value) == "the judge could not be loaded"
+    assert not _read_failed(failed.value)
 
 
 def test_ray_names_a_misnumbered_reference_column_as_the_single_process_path_does(local_ray, tmp_path):

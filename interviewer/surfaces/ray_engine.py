@@ -196,26 +196,59 @@ def _dataset(ray, source: str, fmt: str | None):
     return dataset.map_batches(as_text_columns, batch_size=None, batch_format="pyarrow", num_cpus=LIGHT)
 
 
-def _read_jsonl(ray, source: str):
-    """JSON Lines as text, a line a row, each parsed as the single-process reader parses it: Ray's JSON
-    reader fails the whole run on one line that is not JSON, and reads a row without an `answer` key
-    as an empty answer, where the single-process reader names each such row and grades the others."""
-    import inspect
+# The files Ray's own JSON reader reads in a folder.
+JSONL_EXTENSIONS = [
+    f"{name}{packed}" for packed in ("", ".gz", ".br", ".zst", ".lz4") for name in ("json", "jsonl")
+]
+LINES_READ = 1 << 24  # bytes of a JSONL file read at a time
+_BOM = b"\xef\xbb\xbf"
 
-    # The files Ray's JSON reader would read in a folder (".json", ".jsonl.gz", …), as it lists them.
-    extensions = inspect.signature(ray.data.read_json).parameters["file_extensions"].default
-    lines = ray.data.read_text(source, num_cpus=LIGHT, file_extensions=extensions)
+
+def _read_jsonl(ray, source: str):
+    """JSON Lines a line a row, each parsed as the single-process reader parses it: Ray's JSON reader
+    fails the whole run on one line that is not JSON, and reads a row without an `answer` key as an
+    empty answer, where the single-process reader names each such row and grades the others."""
+    import pyarrow as pa
+    from ray.data.datasource import FileBasedDatasource
+
+    class JsonLines(FileBasedDatasource):
+        """A file's lines, undecoded, cut at "\\n" only (as the single-process reader cuts them; Ray's
+        text reader also cuts at U+2028, which a JSON string may hold) and read a chunk at a time
+        (Ray's text reader reads a file whole)."""
+
+        def _read_stream(self, f, path: str):
+            rest = b""
+            first = True
+            while chunk := f.read(LINES_READ):
+                if first and chunk.startswith(_BOM):  # as the single-process reader drops it
+                    chunk = chunk[len(_BOM) :]
+                first = False
+                *lines, rest = (rest + chunk).split(b"\n")
+                if lines:
+                    yield pa.table({"line": pa.array(lines, pa.binary())})
+            if rest:
+                yield pa.table({"line": pa.array([rest], pa.binary())})
+
+    lines = ray.data.read_datasource(JsonLines(source, file_extensions=JSONL_EXTENSIONS), num_cpus=LIGHT)
     return lines.map_batches(jsonl_text_columns, batch_size=None, batch_format="pyarrow", num_cpus=LIGHT)
 
 
 def jsonl_text_columns(batch: pa.Table) -> pa.Table:
-    """Lines of JSON Lines text (a `text` column) as the row columns, all text as `as_text_columns`
-    has them; a line the single-process reader would skip has its problem in READ_PROBLEM instead."""
+    """Lines of JSON Lines (a `line` column of bytes) as the row columns, all text as
+    `as_text_columns` has them; a line the single-process reader would skip has its problem in
+    READ_PROBLEM instead, and so has a line that is not UTF-8 (where that reader stops)."""
     import pyarrow as pa
 
     columns: dict[str, list[str | None]] = {name: [] for name in (*ROW_COLUMNS, READ_PROBLEM)}
-    for line in batch.column("text").to_pylist():
-        record = next(jsonl_records([line]), None)
+    for raw in batch.column("line").to_pylist():
+        record: tuple[int, dict | None, str | None] | None
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw.decode("utf-8", "replace")
+            record = (0, None, f"not UTF-8 text (byte {exc.start} of the line); save it as UTF-8")
+        else:
+            record = next(jsonl_records([line]), None)
         if record is None:  # a line of blanks
             continue
         _, data, problem = record
@@ -365,14 +398,6 @@ def run_ray(
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
-    try:
-        dataset = _dataset(ray, source, options.fmt)
-    except InputError:
-        raise
-    except Exception as exc:  # Ray wraps reader errors in its own; say which file
-        raise InputError(
-            f"{input_path}: cannot be read by Ray Data ({ray_failure(exc)}){ROW_BY_ROW}"
-        ) from None
 
     def pending(row: dict) -> bool:
         parsed = _to_row(0, dict(row))  # a READ_PROBLEM row has no columns: a problem too
@@ -382,11 +407,19 @@ def run_ray(
 
     summary = BatchSummary()
     remaining = None
-    if done:
-        total = dataset.count()
-        dataset = dataset.filter(pending, num_cpus=LIGHT)
-        remaining = dataset.count()
-        summary.skipped_done = total - remaining
+    try:
+        dataset = _dataset(ray, source, options.fmt)
+        if done:  # reads the whole input: a block Ray cannot read fails here, not mid-run
+            total = dataset.count()
+            dataset = dataset.filter(pending, num_cpus=LIGHT)
+            remaining = dataset.count()
+            summary.skipped_done = total - remaining
+    except InputError:
+        raise
+    except Exception as exc:  # Ray wraps reader errors in its own; say which file
+        raise InputError(
+            f"{input_path}: cannot be read by Ray Data ({ray_failure(exc)}){ROW_BY_ROW}"
+        ) from None
     pool = actors or max(1, int(ray.available_resources().get("CPU", 1)))
     if remaining == 0:  # everything is already in the output: start no actor
         store.close(finish=True)
@@ -456,9 +489,13 @@ def run_ray(
                 summary.graded += len(records)
         finished = True
     except ray.exceptions.RayError as exc:  # a block that cannot be read, or an actor that failed
+        saved = f"What was graded ({plural(summary.graded, 'answer')}) is saved"
+        if _read_failed(exc):  # a rerun would stop there again
+            raise InputError(
+                f"{input_path}: cannot be read by Ray Data ({ray_failure(exc)}). {saved}{ROW_BY_ROW}"
+            ) from None
         raise InputError(
-            f"{input_path}: Ray Data stopped ({ray_failure(exc)}). What was graded "
-            f"({plural(summary.graded, 'answer')}) is saved, and a rerun goes on after it{ROW_BY_ROW}"
+            f"{input_path}: Ray Data stopped ({ray_failure(exc)}). {saved}, and a rerun goes on after it"
         ) from None
     except KeyboardInterrupt:
         # The rows graded so far resume as done: what was noted of them is said now or never.
@@ -477,13 +514,29 @@ ROW_BY_ROW = (
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+# An error as a traceback ends it ("ValueError: boom"; "pyarrow.lib.ArrowInvalid: CSV parse error: …").
+_RAISED = re.compile(r"^(?:[\w.]+\.)?(\w*(?:Error|Exception|Invalid|Interrupt|Exit))(?:: (.*))?$")
+_RAY_WRAPPERS = frozenset({"UserCodeException", "RayTaskError", "RayError"})
+
+
 def ray_failure(exc: BaseException) -> str:
-    """What failed in a Ray task, in the task's words: the error it raised ("Failed to read CSV file:
-    …"), not Ray's wrapper ("ray::ReadCSV->SplitBlocks(4)() (pid=…)"), without terminal colours."""
+    """What failed in a Ray task, in the task's words: the first error its traceback names ("Failed to
+    read CSV file: …", or what a grading actor raised), not Ray's wrappers ("ray::ReadCSV->…() (pid=…)",
+    "UDF failed to process a data block."), and without terminal colours."""
     cause = getattr(exc, "cause", None)
     inner = cause if isinstance(cause, BaseException) else exc
-    lines = [line for line in _ANSI.sub("", str(inner)).splitlines() if line.strip()]
-    return lines[0].strip() if lines else type(inner).__name__
+    for text in (str(exc), str(inner)):
+        for line in _ANSI.sub("", text).splitlines():
+            raised = _RAISED.match(line.strip())
+            if raised and raised.group(1) not in _RAY_WRAPPERS:
+                return raised.group(2) or raised.group(1)
+    lines = [line.strip() for line in _ANSI.sub("", str(inner)).splitlines() if line.strip()]
+    return lines[0] if lines else type(inner).__name__
+
+
+def _read_failed(exc: BaseException) -> bool:
+    """Whether a Ray error is a read task's ("ray::ReadCSV->…"), not a grading actor's."""
+    return _ANSI.sub("", str(exc)).lstrip().startswith("ray::Read")
 
 
 def _say_summary(console, summary: BatchSummary, pool: int, output) -> None:
