@@ -650,6 +650,23 @@ OBJECTIVES = (
             "What is dropout? Give two benefits.",
             [None] * 4,
         ),
+        (  # items of a few words, a label's length, are items where no list follows them
+            "Larger address space\nSimplified header format\nBetter multicast support\n"
+            "Built-in IPsec for hosts",
+            "Name two objectives of IPv6.",
+            [0] * 4,
+        ),
+        (
+            "Central control is a bottleneck.\nIT staff need retraining.\nNew hardware costs money.",
+            "Name two drawbacks.",
+            [0] * 3,
+        ),
+        (  # the line before bullets offers them, not the numbered steps after them
+            "Possible examples:\n● Spam filters\n● Credit scoring\n● Image labels\n1. Collect the data\n"
+            "2. Train the model\n3. Evaluate the model",
+            "Name one example of supervised learning.",
+            [0, 0, 0, None, None, None],
+        ),
         (  # bullets under an unmarked line are a list of their own, not its sub-items
             "Methods to reduce overfitting\n  - Dropout\n  - Weight decay\n  - Early stopping",
             "Name one method to reduce overfitting.",
@@ -673,7 +690,7 @@ def test_a_remark_between_two_items_of_a_list_is_its_items_not_the_lists_end():
     a point every answer had to make, and left the last drawback out of the set."""
     scheme = (
         "Drawbacks:\n● The controller is a bottleneck\n● Staff need training on it\n"
-        "All these will cost depending on how much is reconfigured.\n● Security concerns:\n"
+        "(All these will cost depending on how much is reconfigured.)\n● Security concerns:\n"
         "○ Physical switches no longer guard the network"
     )
     points = derive_key_points(scheme, question="Describe two drawbacks of SDN.")

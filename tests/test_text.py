@@ -63,6 +63,10 @@ def test_ordinary_technical_sentences_are_not_mistaken_for_instructions(sentence
         ("Name the two phases. What are they used for?", False),
         ("Give one sentence on ReLU.", False),  # a length, not a count of items
         ("Give 2-3 sentences on dropout.", False),
+        ("Give at least two sentences on ReLU.", False),
+        ("State two or three advantages of IPv6.", True),  # a range of items is a count
+        ("Give 2-3 advantages of SDN.", True),
+        ("What are common causes of overfitting? List three.", True),
         ("Name these protocols.", False),  # "these" is no "the"
         ("List everything you know about TCP.", False),
         ("", False),

@@ -707,17 +707,19 @@ def function_word_ratio(text: str) -> float:
 # ("state", "give" and "mention" only before a count: "Give the intuition" asks to explain); and one
 # that also asks what the items mean, do or why (where a bare list explains nothing; "What are the
 # objectives of …" asks for them, "What are they for?" does not).
-_COUNTED = r"(?:at\s+least|\d+|one|two|three|four|five|six|seven|eight|nine|ten)\b"
+_COUNTED = r"(?:at\s+least\s+)?(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)\b"
 # … but not a length ("Give one sentence on ReLU", "Give 2-3 sentences", "one or two lines").
-_NOT_A_LENGTH = r"(?![-–]\w)(?!\s+(?:or|to)\s)(?!\s+(?:sentences?|words?|lines?|paragraphs?|minutes?)\b)"
+_NOT_A_LENGTH = (
+    r"(?!(?:\s*[-–]\s*\w+|\s+(?:or|to)\s+\w+)?\s+(?:sentences?|words?|lines?|paragraphs?|minutes?)\b)"
+)
 _ASKS_TO_LIST = re.compile(
     r"(?:^|[.?!;:,]\s*|\b(?:and|please)\s+)(?:(?:list|name|enumerate|write[- ]?down)\s+(?:(?:all|the|every|"
-    rf"each|any|some|several)\b|{_COUNTED})|(?:state|give|mention)\s+{_COUNTED}{_NOT_A_LENGTH})",
+    rf"each|any|some|several)\b|at\s+least\b|{_COUNTED})|(?:state|give|mention)\s+{_COUNTED}{_NOT_A_LENGTH})",
     re.I,
 )
 _ASKS_TO_EXPLAIN = re.compile(
     r"\b(explain|describe|discuss|justify|compare|define|derive|illustrate|outline|elaborate|show|why|how|"
-    r"what(?!\s+(?:are|were)\s+(?:the|its|their|his|her|our|your|some|main|key)\b)|reasons?|differences?|"
+    r"what(?!\s+(?:are|were)\s+(?!(?:they|these|those|them)\b))|reasons?|differences?|"
     r"function|purpose|role|means?|meaning|examples?)\b",
     re.I,
 )

@@ -264,9 +264,7 @@ _LINE = "line"
 _LONE_WORDS = 15
 _LINE_LIST_MIN = 3  # unmarked lines a set of options needs, unless the scheme says it holds options
 _RUNS_ON = re.compile(
-    r"(it|its|this|that|these|those|they|their|such|so|thus|therefore|hence|however|then|also|and|but|"
-    r"because|which)\b",
-    re.I,
+    r"(?:It|This|That|These|Those|They|Thus|Therefore|Hence|However|Then|Also|And|But|Because|Which)\b"
 )
 _LABEL_WORDS = 6  # a bullet this short ending in ":" names an option its first sub-item states
 _SUB_GLYPHS = frozenset("○◦▪▫‣")
@@ -369,7 +367,8 @@ def _option_sets(candidates: list[_Candidate], asked: list[tuple[int, bool]]) ->
             sizes[c.listed] = sizes.get(c.listed, 0) + 1
     # Unmarked lines that run on from each other ("It prevents …", "This is why …") are an
     # explanation written a sentence a line, not a list.
-    prose = {c.listed for c in options if c.unmarked and _RUNS_ON.match(c.text)}
+    starts = {c.listed: c for c in reversed(options) if c.unmarked}  # each list's first line
+    prose = {c.listed for c in options if c.unmarked and c is not starts[c.listed] and _RUNS_ON.match(c.text)}
     chosen = [n for n, choosing in asked if choosing]
 
     def needed_of(c: _Candidate) -> int | None:
@@ -487,7 +486,7 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
     needed: int | None = None  # the count an "N of the following" cue set for the next list
     heading = ""  # the label the last line that was not an item gave the next list
     list_label = ""  # the current list's label
-    list_offered = False  # whether the line before the current list of unmarked lines offered choices
+    list_offered = False  # whether the line before the current list offered choices
     lines = _unwrapped(reference.splitlines())
     for n, raw in enumerate(lines):
         line = raw.strip()
@@ -549,6 +548,7 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
                 lists += 1
                 listed, first, indent = lists, marker, depth
                 list_label, heading = heading, ""
+                list_offered, offered = offered, False  # for this list, not a later one
             candidates.append(
                 _Candidate(
                     text,
@@ -557,7 +557,7 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
                     tuple(_sentences(line)),
                     opens=line.endswith(":"),
                     numbered=marker == "number",
-                    offered=offered,
+                    offered=list_offered,
                     label=list_label,
                 )
             )
@@ -572,7 +572,7 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
             # remark is its item's, and the list goes on (it was a point every answer had to make).
             candidates[-1].sentences += tuple(_sentences(line))
             continue
-        statement = _lone_statement(line) if alternatives else None
+        statement = _lone_statement(line, lines[n + 1 :]) if alternatives else None
         if statement is not None:
             # One statement a line is how a scheme pasted without bullets lists its items ("To reduce
             # routing tables." then "To increase security."): its lines are a list, read as bullets.
@@ -639,12 +639,18 @@ def _family(marker: str) -> str:
     return marker if marker in ("number", "letter", _LINE) else "bullet"
 
 
+def _next_line(after: list[str]) -> str | None:
+    """The next line that is not blank, stripped."""
+    return next((raw.strip() for raw in after if raw.strip()), None)
+
+
 def _remark_within(line: str, after: list[str], first: str, indent: int) -> bool:
     """Whether an unmarked line is a remark inside a list: a sentence ("All these will cost …") whose
     next line that is not blank is an item of that list (marked as its first item, as far indented).
     A line that leads into what follows ("Drawbacks:", "One of the following should be given") or
     heads it ("**Mode 2**", "Partitioning (sharding)") ends the list."""
-    sentence = line.endswith((".", "!", "?")) and not line.startswith("**") and _sentences(line)
+    bold = line.startswith("**") and line.rstrip(":").endswith("**")  # a heading
+    sentence = _plain(line).rstrip(")\"'*_”’ ").endswith((".", "!", "?")) and not bold and _sentences(line)
     if not sentence or _OPTIONS_CUE.search(line) or _NOT_OPTIONS.search(line):
         return False
     following = next((raw for raw in after if raw.strip()), None)
@@ -659,10 +665,13 @@ def _remark_within(line: str, after: list[str], first: str, indent: int) -> bool
     )
 
 
-def _lone_statement(line: str) -> str | None:
+def _lone_statement(line: str, after: list[str]) -> str | None:
     """The one statement a short unmarked line makes ("To increase security."), or None for a line of
-    several sentences, a long one, a lead-in ("… are:") or a label ("Replication drawbacks")."""
-    if line.endswith(":") or _list_label(line) or len(_SENTENCE_END.split(_plain(line))) > 1:
+    several sentences, a long one, a lead-in ("… are:") or a label over a list ("Replication drawbacks"
+    then "● …")."""
+    if line.endswith(":") or len(_SENTENCE_END.split(_plain(line))) > 1:
+        return None
+    if _list_label(line) and (following := _next_line(after)) is not None and _item_marker(following):
         return None
     sentences = _sentences(line)
     if len(sentences) != 1 or len(sentences[0].split()) > _LONE_WORDS or _INTRODUCES.search(sentences[0]):
