@@ -228,7 +228,7 @@ def test_a_nan_cell_reaches_the_actors_blank_as_the_local_reader_has_it():
 def test_ray_skips_and_names_the_jsonl_rows_the_single_process_path_skips(local_ray, grader, tmp_path):
     """Ray's own JSON reader failed the whole run on one line that is not JSON ("cannot be read by Ray
     Data (ray::ReadPandasJSON…)") and graded a row without an `answer` key as an empty answer."""
-    source = tmp_path / "answers.jsonl"
+    source = tmp_path / "answers.ndjson"  # a name Ray's own JSON reader did not read
     lines = [
         "\ufeff" + json.dumps({"id": "a", "question_id": "000-12", "answer": STRONG}),  # a BOM, dropped
         json.dumps({"id": "no-answer", "question_id": "000-12"}),
@@ -310,6 +310,16 @@ def test_a_ray_tasks_failure_is_said_in_the_tasks_words(local_ray):
     )
     assert ray_failure(KeyError("id")) == "'id'"
     assert ray_failure(RuntimeError("")) == "RuntimeError"
+    # The last error a traceback names, any class; not its code, frames or a note
+    chained = (
+        'ray::MapWorker(X).submit() (pid=1)\n  File "x.py", line 3\n    raise ValueError(\n'
+        "KeyError: 'judge'\n\n"
+        "During handling of the above exception, another exception occurred:\n\n"
+        "    self.last_error: str = compute()\nFileNotFoundError: no judge model at /x\nNote: a note\n"
+        "ray.exceptions.UserCodeException: UDF failed to process a data block."
+    )
+    assert ray_failure(RuntimeError(chained)) == "no judge model at /x"
+    assert ray_failure(RuntimeError("httpx.ConnectTimeout: timed out")) == "timed out"
 
     # A grading actor's error, which Ray wraps as "UDF failed to process a data block.", is said too,
     # and told from a read task's (a rerun would not stop at it again).
@@ -322,6 +332,18 @@ def test_a_ray_tasks_failure_is_said_in_the_tasks_words(local_ray):
         blocks.take_all()
     assert ray_failure(failed.value) == "the judge could not be loaded"
     assert not _read_failed(failed.value)
+
+
+def test_a_jsonl_line_that_is_not_utf8_is_named_by_its_id():
+    import pyarrow as pa
+
+    from interviewer.surfaces.ray_engine import READ_PROBLEM, jsonl_text_columns
+
+    line = b'{"id": "x1", "question_id": "000-12", "answer": "caf' + b'\xe9"}'
+    read = jsonl_text_columns(pa.table({"line": pa.array([line, b"  "], pa.binary())}))
+    assert read.column(READ_PROBLEM).to_pylist() == [
+        json.dumps(["x1", "not UTF-8 text (byte 52 of the line: save the file as UTF-8)"])
+    ]
 
 
 def test_ray_names_a_misnumbered_reference_column_as_the_single_process_path_does(local_ray, tmp_path):

@@ -28,6 +28,7 @@ from interviewer.sources.references import (
 from interviewer.sources.tables import (
     InputError,
     cell_text,
+    cell_text_or_none,
     column_key,
     format_of,
     header_problem,
@@ -198,7 +199,7 @@ def _dataset(ray, source: str, fmt: str | None):
 
 # The files Ray's own JSON reader reads in a folder.
 JSONL_EXTENSIONS = [
-    f"{name}{packed}" for packed in ("", ".gz", ".br", ".zst", ".lz4") for name in ("json", "jsonl")
+    f"{name}{packed}" for packed in ("", ".gz", ".br", ".zst", ".lz4") for name in ("json", "jsonl", "ndjson")
 ]
 LINES_READ = 1 << 24  # bytes of a JSONL file read at a time
 _BOM = b"\xef\xbb\xbf"
@@ -229,7 +230,10 @@ def _read_jsonl(ray, source: str):
             if rest:
                 yield pa.table({"line": pa.array([rest], pa.binary())})
 
-    lines = ray.data.read_datasource(JsonLines(source, file_extensions=JSONL_EXTENSIONS), num_cpus=LIGHT)
+    # A file named is read whatever its name (`--format jsonl answers.txt`); a folder's by their names.
+    named = "://" not in source and Path(source).is_file()
+    extensions = None if named else JSONL_EXTENSIONS
+    lines = ray.data.read_datasource(JsonLines(source, file_extensions=extensions), num_cpus=LIGHT)
     return lines.map_batches(jsonl_text_columns, batch_size=None, batch_format="pyarrow", num_cpus=LIGHT)
 
 
@@ -242,21 +246,23 @@ def jsonl_text_columns(batch: pa.Table) -> pa.Table:
     columns: dict[str, list[str | None]] = {name: [] for name in (*ROW_COLUMNS, READ_PROBLEM)}
     for raw in batch.column("line").to_pylist():
         record: tuple[int, dict | None, str | None] | None
+        undecoded = None
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line = raw.decode("utf-8", "replace")
-            record = (0, None, f"not UTF-8 text (byte {exc.start} of the line); save it as UTF-8")
-        else:
-            record = next(jsonl_records([line]), None)
+            line = raw.decode("utf-8", "replace")  # read for its id only
+            undecoded = f"not UTF-8 text (byte {exc.start} of the line: save the file as UTF-8)"
+        record = next(jsonl_records([line]), None)
         if record is None:  # a line of blanks
             continue
         _, data, problem = record
         row_id = None
         if data is not None:
             parsed = _to_row(0, data)
+            row_id = cell_text_or_none(data.get("id")) if undecoded else None
             if parsed.problem is not None:
                 row_id, problem = parsed.problem.row_id, parsed.problem.message
+        problem = undecoded or problem
         if problem is not None:
             where = "" if row_id is not None else f" in the line “{' '.join(line.split())[:60]}”"
             read = dict.fromkeys(ROW_COLUMNS) | {READ_PROBLEM: json.dumps([row_id, problem + where])}
@@ -515,21 +521,22 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 # An error as a traceback ends it ("ValueError: boom"; "pyarrow.lib.ArrowInvalid: CSV parse error: …").
-_RAISED = re.compile(r"^(?:[\w.]+\.)?(\w*(?:Error|Exception|Invalid|Interrupt|Exit))(?:: (.*))?$")
+# Unindented (frames and code are indented), a CamelCase class name, dotted or not: not "Note: …".
+_RAISED = re.compile(r"^(?:[A-Za-z_]\w*\.)*([A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+)(?:: (.*))?$")
 _RAY_WRAPPERS = frozenset({"UserCodeException", "RayTaskError", "RayError"})
 
 
 def ray_failure(exc: BaseException) -> str:
-    """What failed in a Ray task, in the task's words: the first error its traceback names ("Failed to
-    read CSV file: …", or what a grading actor raised), not Ray's wrappers ("ray::ReadCSV->…() (pid=…)",
-    "UDF failed to process a data block."), and without terminal colours."""
+    """What failed in a Ray task, in the task's words: the last error its traceback names that is not
+    Ray's wrapper ("Failed to read CSV file: …", or what a grading actor raised, not "ray::ReadCSV->…()
+    (pid=…)" or "UDF failed to process a data block."), without terminal colours."""
     cause = getattr(exc, "cause", None)
     inner = cause if isinstance(cause, BaseException) else exc
     for text in (str(exc), str(inner)):
-        for line in _ANSI.sub("", text).splitlines():
-            raised = _RAISED.match(line.strip())
-            if raised and raised.group(1) not in _RAY_WRAPPERS:
-                return raised.group(2) or raised.group(1)
+        named = [m for line in _ANSI.sub("", text).splitlines() if (m := _RAISED.match(line.rstrip()))]
+        named = [m for m in named if m.group(1) not in _RAY_WRAPPERS]
+        if named:
+            return named[-1].group(2) or named[-1].group(1)
     lines = [line.strip() for line in _ANSI.sub("", str(inner)).splitlines() if line.strip()]
     return lines[0] if lines else type(inner).__name__
 
