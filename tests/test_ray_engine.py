@@ -339,7 +339,7 @@ def test_a_jsonl_line_that_is_not_utf8_is_named_by_its_id():
 
     from interviewer.surfaces.ray_engine import READ_PROBLEM, jsonl_text_columns
 
-    line = b'{"id": "x1", "question_id": "000-12", "answer": "caf' + b'\xe9"}'
+    line = b'{"ID": "x1", "question_id": "000-12", "answer": "caf' + b'\xe9"}'
     read = jsonl_text_columns(pa.table({"line": pa.array([line, b"  "], pa.binary())}))
     assert read.column(READ_PROBLEM).to_pylist() == [
         json.dumps(["x1", "not UTF-8 text (byte 52 of the line: save the file as UTF-8)"])

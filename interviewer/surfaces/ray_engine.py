@@ -28,7 +28,6 @@ from interviewer.sources.references import (
 from interviewer.sources.tables import (
     InputError,
     cell_text,
-    cell_text_or_none,
     column_key,
     format_of,
     header_problem,
@@ -259,9 +258,10 @@ def jsonl_text_columns(batch: pa.Table) -> pa.Table:
         row_id = None
         if data is not None:
             parsed = _to_row(0, data)
-            row_id = cell_text_or_none(data.get("id")) if undecoded else None
             if parsed.problem is not None:
                 row_id, problem = parsed.problem.row_id, parsed.problem.message
+            elif undecoded and parsed.row is not None:
+                row_id = parsed.row.id  # however its column is spelled ("ID")
         problem = undecoded or problem
         if problem is not None:
             where = "" if row_id is not None else f" in the line “{' '.join(line.split())[:60]}”"
