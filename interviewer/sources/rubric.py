@@ -519,8 +519,7 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
             # sentence by sentence: a bullet keeps what it states when it also says how to mark
             kept = [t for t in _SENTENCE_END.split(_plain(_unmarked(line))) if not _TO_GRADERS.search(t)]
             text = _FILLER.sub("", " ".join(kept)).strip().rstrip(":").strip()
-            spaced = raw.expandtabs(4)
-            depth = len(spaced) - len(spaced.lstrip())
+            depth = _indent(raw)
             # An unmarked line has no sub-items: bullets under one are a list of their own.
             parent = candidates[-1] if candidates and listed is not None and first != _LINE else None
             if (
@@ -562,17 +561,18 @@ def _candidates(reference: str, alternatives: bool) -> list[_Candidate]:
                 )
             )
             continue
+        following = next((later for later in lines[n + 1 :] if later.strip()), None) if alternatives else None
         if (
             alternatives
             and listed is not None
             and first != _LINE
-            and _remark_within(line, lines[n + 1 :], first, indent)
+            and _remark_within(line, following, first, indent)
         ):
             # "● Training personnel." then "All these will cost …" then "● Security concerns": the
             # remark is its item's, and the list goes on (it was a point every answer had to make).
             candidates[-1].sentences += tuple(_sentences(line))
             continue
-        statement = _lone_statement(line, lines[n + 1 :]) if alternatives else None
+        statement = _lone_statement(line, following) if alternatives else None
         if statement is not None:
             # One statement a line is how a scheme pasted without bullets lists its items ("To reduce
             # routing tables." then "To increase security."): its lines are a list, read as bullets.
@@ -639,39 +639,35 @@ def _family(marker: str) -> str:
     return marker if marker in ("number", "letter", _LINE) else "bullet"
 
 
-def _next_line(after: list[str]) -> str | None:
-    """The next line that is not blank, stripped."""
-    return next((raw.strip() for raw in after if raw.strip()), None)
+def _indent(raw: str) -> int:
+    """How far a line is indented, a tab as four spaces."""
+    spaced = raw.expandtabs(4)
+    return len(spaced) - len(spaced.lstrip())
 
 
-def _remark_within(line: str, after: list[str], first: str, indent: int) -> bool:
+def _remark_within(line: str, following: str | None, first: str, indent: int) -> bool:
     """Whether an unmarked line is a remark inside a list: a sentence ("All these will cost …") whose
-    next line that is not blank is an item of that list (marked as its first item, as far indented).
+    `following` line (the next that is not blank, as written) is an item of that list (marked as its
+    first item, as far indented).
     A line that leads into what follows ("Drawbacks:", "One of the following should be given") or
     heads it ("**Mode 2**", "Partitioning (sharding)") ends the list."""
     bold = line.startswith("**") and line.rstrip(":").endswith("**")  # a heading
     sentence = _plain(line).rstrip(")\"'*_”’ ").endswith((".", "!", "?")) and not bold and _sentences(line)
     if not sentence or _OPTIONS_CUE.search(line) or _NOT_OPTIONS.search(line):
         return False
-    following = next((raw for raw in after if raw.strip()), None)
     if following is None:
         return False
     marker = _item_marker(following.strip())
-    spaced = following.expandtabs(4)
-    return (
-        marker is not None
-        and _family(marker) == _family(first)
-        and len(spaced) - len(spaced.lstrip()) == indent
-    )
+    return marker is not None and _family(marker) == _family(first) and _indent(following) == indent
 
 
-def _lone_statement(line: str, after: list[str]) -> str | None:
+def _lone_statement(line: str, following: str | None) -> str | None:
     """The one statement a short unmarked line makes ("To increase security."), or None for a line of
-    several sentences, a long one, a lead-in ("… are:") or a label over a list ("Replication drawbacks"
-    then "● …")."""
+    several sentences, a long one, a lead-in ("… are:") or a label over a list (`following`, the next
+    line that is not blank, an item: "Replication drawbacks" then "● …")."""
     if line.endswith(":") or len(_SENTENCE_END.split(_plain(line))) > 1:
         return None
-    if _list_label(line) and (following := _next_line(after)) is not None and _item_marker(following):
+    if _list_label(line) and following is not None and _item_marker(following.strip()):
         return None
     sentences = _sentences(line)
     if len(sentences) != 1 or len(sentences[0].split()) > _LONE_WORDS or _INTRODUCES.search(sentences[0]):
