@@ -1459,18 +1459,24 @@ def _missed(points: list[KeyPoint], sets: list[PointSet], covered: set[str]) -> 
     return missed, essential
 
 
+def _per_set(points: list[KeyPoint], sets: list[PointSet], covered: list[str]) -> list[tuple[int, int]]:
+    """Per point or set of options: how many of its options `covered` makes, and how many it needs."""
+    return [(sum(points[i].text in covered for i in idx), needed) for idx, needed in sets]
+
+
 def _part_way(points: list[KeyPoint], sets: list[PointSet], covered: list[str]) -> str:
     """What the answer made of each set it is part way through (", and 3 of the 4 options a list
     needs"): "Covered 0 of 1 key points" alone read as nothing made beside a score of 4."""
-    made = ((sum(points[i].text in covered for i in idx), needed) for idx, needed in sets)
     return "".join(
-        f", and {have} of the {needed} options a list needs" for have, needed in made if 0 < have < needed
+        f", and {have} of the {needed} options a list needs"
+        for have, needed in _per_set(points, sets, covered)
+        if 0 < have < needed
     )
 
 
 def _made(points: list[KeyPoint], sets: list[PointSet], covered: list[str]) -> int:
     """How many of the rubric's points (a set of options counting once) `covered` makes."""
-    return sum(sum(points[i].text in covered for i in idx) >= needed for idx, needed in sets)
+    return sum(have >= needed for have, needed in _per_set(points, sets, covered))
 
 
 def grade_from_signals(rubric: Rubric, s: Signals, cal: Calibration, exact: bool = False) -> Grade:

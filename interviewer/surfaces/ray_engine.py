@@ -45,6 +45,7 @@ from interviewer.surfaces.batch import (
     Job,
     RowProblem,
     RubricResolver,
+    _columns,
     _to_row,
     check_examples,
     fingerprint,
@@ -154,6 +155,11 @@ LIGHT = 0.1
 ACTOR_CPUS = 0.9
 
 
+def _text_cell(value: object) -> str | None:
+    """A cell as the local reader reads it: missing (None, NaN) as None, anything else `cell_text`."""
+    return None if is_missing(value) else cell_text(value)
+
+
 def as_text_columns(batch):
     """The row columns only, all as text (a block where a column is all null is read as a number, and
     blocks of different types cannot be batched together). A cell that is not text becomes the text
@@ -170,7 +176,7 @@ def as_text_columns(batch):
         column = batch.column(names[name])
         if column.type not in (pa.string(), pa.large_string()):
             cells = column.to_pylist()
-            column = pa.array([None if is_missing(v) else cell_text(v) for v in cells], pa.string())
+            column = pa.array([_text_cell(v) for v in cells], pa.string())
         columns.append(column)
     return pa.table(columns, names=list(ROW_COLUMNS))
 
@@ -268,8 +274,8 @@ def jsonl_text_columns(batch: pa.Table) -> pa.Table:
             read = dict.fromkeys(ROW_COLUMNS) | {READ_PROBLEM: json.dumps([row_id, problem + where])}
         else:
             assert data is not None
-            cells = {column_key(k): v for k, v in data.items()}
-            read = {n: None if is_missing(v := cells.get(n)) else cell_text(v) for n in ROW_COLUMNS}
+            cells = _columns(data)
+            read = {n: _text_cell(cells.get(n)) for n in ROW_COLUMNS}
             read[READ_PROBLEM] = None
         for name, value in read.items():
             columns[name].append(value)
