@@ -346,6 +346,17 @@ def test_a_jsonl_line_that_is_not_utf8_is_named_by_its_id():
     ]
 
 
+@pytest.mark.parametrize("text", ["", "\n  \n"])
+def test_ray_refuses_an_input_without_rows_as_the_single_process_path_does(local_ray, tmp_path, text):
+    source = tmp_path / "answers.jsonl"
+    source.write_text(text)
+    console = Console(file=io.StringIO(), width=200)
+    for run in (run_ray, run_batch):
+        with pytest.raises(InputError, match="answers.jsonl: no rows found"):
+            run(Workspace(ROOT), source, tmp_path / "out.jsonl", console=console)
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 def test_ray_names_a_misnumbered_reference_column_as_the_single_process_path_does(local_ray, tmp_path):
     """Only the row columns reach the actors, so a `reference_answer_17` would vanish unread."""
     source = tmp_path / "answers.csv"

@@ -435,6 +435,7 @@ def run_ray(
     pool = actors or max(1, int(ray.available_resources().get("CPU", 1)))
     if remaining == 0:  # everything is already in the output: start no actor
         store.close(finish=True)
+        _refuse_empty(input_path, summary)
         _say_summary(console, summary, pool, output)
         return summary
     built_examples = None
@@ -515,8 +516,16 @@ def run_ray(
         raise
     finally:
         store.close(finish=finished)
+    _refuse_empty(input_path, summary)
     _say_summary(console, summary, pool, output)
     return summary
+
+
+def _refuse_empty(input_path: Path | str, summary: BatchSummary) -> None:
+    """An input with no rows is an error, as in the default engine ("Graded 0 answers (mean 0.00)" said
+    nothing was wrong)."""
+    if summary.graded + len(summary.errors) + summary.skipped_done == 0:
+        raise InputError(f"{input_path}: no rows found")
 
 
 # Where Ray cannot read a file, the default engine can name the rows it cannot read and grade the rest.
