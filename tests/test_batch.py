@@ -772,6 +772,21 @@ UNUSABLE = {
     ),
     "unknown extension": ("answers.ods", lambda p: p.write_text("id,answer\n"), "unknown file type .ods"),
     "not UTF-8": ("answers.csv", _bad_utf8, "not UTF-8 text (byte 35); save it as UTF-8"),
+    "not gzipped": (
+        "answers.csv.gz",
+        lambda p: p.write_text("id,answer\nr1,hello\n"),
+        "cannot be read: Not a gzipped file (b'id') (is it whole, and compressed as its suffix says?)",
+    ),
+    "compressed parquet": (
+        "answers.parquet.gz",
+        lambda p: p.write_bytes(b""),
+        "a compressed Parquet file is not read (it compresses its own contents); decompress it",
+    ),
+    "unknown compressed type": (
+        "answers.txt.bz2",
+        lambda p: p.write_bytes(b""),
+        "unknown file type .txt; use .jsonl, .csv, .parquet or .xlsx (text files may end in .gz or .bz2 too)",
+    ),
     "missing": ("answers.jsonl", lambda p: None, "no such file"),
     "a folder": ("answers.csv", lambda p: p.mkdir(), "is a folder, not a file"),
 }
@@ -802,6 +817,72 @@ def test_an_unusable_output_is_refused_before_anything_is_touched(run, tmp_path)
     (tmp_path / "results.jsonl").mkdir()
     with pytest.raises(InputError, match="is a folder"):
         run(source, tmp_path / "results.jsonl")
+
+
+def test_compressed_text_files_are_read_as_their_inner_format(run, tmp_path):
+    import bz2
+    import gzip
+
+    rows = [
+        {"id": "s", "question_id": "000-12", "answer": STRONG},
+        {"id": "w", "question_id": "000-12", "answer": WEAK},
+    ]
+    plain = write_jsonl(tmp_path / "answers.jsonl", rows)
+    run(plain, tmp_path / "plain.jsonl")
+    expected = read_jsonl(tmp_path / "plain.jsonl")
+    (tmp_path / "answers.jsonl.gz").write_bytes(gzip.compress(plain.read_bytes()))
+    table = "id,question_id,answer\n" + "".join(
+        f'{r["id"]},{r["question_id"]},"{r["answer"]}"\n' for r in rows
+    )
+    (tmp_path / "answers.csv.bz2").write_bytes(bz2.compress(table.encode()))
+    for name in ("answers.jsonl.gz", "answers.csv.bz2"):
+        summary = run(tmp_path / name, tmp_path / f"{name}.out.jsonl")
+        assert summary.graded == 2 and summary.errors == []
+        assert read_jsonl(tmp_path / f"{name}.out.jsonl") == expected, name
+    with pytest.raises(InputError, match=r"out\.jsonl\.gz: results are not written compressed"):
+        run(plain, tmp_path / "out.jsonl.gz")
+
+
+def test_a_compressed_file_cut_short_says_how_far_it_was_read(tmp_path):
+    """A download cut off: the rows before the cut are read, then one error naming the last line read."""
+    import gzip
+
+    from interviewer.sources.tables import open_records
+
+    table = "id,answer\n" + "".join(f"r{i},answer number {i} with some words in it\n" for i in range(5000))
+    packed = gzip.compress(table.encode())
+    cut = tmp_path / "answers.csv.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    read = []
+    with pytest.raises(InputError) as caught:
+        read.extend(open_records(cut, required=("id", "answer")))
+    assert 0 < len(read) < 5000 and read[-1].data == {
+        "id": f"r{len(read) - 1}",
+        "answer": read[-1].data["answer"],
+    }
+    assert str(caught.value) == (
+        f"{cut}: cannot be read past line {len(read) + 1}: Compressed file ended before the end-of-stream "
+        "marker was reached (is it whole, and compressed as its suffix says?)"
+    )
+
+
+def test_a_gzipped_stdin_is_read(run, tmp_path, monkeypatch):
+    import gzip
+
+    table = f'id,question_id,answer\na,000-12,"{STRONG}"\n'
+
+    class Stdin:
+        buffer = io.BufferedReader(
+            io.BytesIO(gzip.compress(table.encode()))
+        )  # a pipe's buffer can be peeked at
+
+        @staticmethod
+        def isatty() -> bool:
+            return False
+
+    monkeypatch.setattr("sys.stdin", Stdin())
+    summary = run("-", tmp_path / "out.jsonl")
+    assert summary.graded == 1 and [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["a"]
 
 
 def test_user_text_that_looks_like_markup_is_printed_verbatim(run, tmp_path):

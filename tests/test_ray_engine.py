@@ -389,6 +389,29 @@ def test_ray_reads_a_spreadsheets_column_names_as_the_single_process_path_does(l
     assert "1 row (007) gave a question_id that is no bank id" in quiet.file.getvalue()
 
 
+def test_ray_reads_compressed_files_as_the_single_process_path_does(local_ray, grader, tmp_path):
+    """`answers.csv.gz` is a CSV file to both engines (Ray decompresses by the suffix, as Arrow does)."""
+    import bz2
+    import gzip
+
+    ws = Workspace(ROOT)
+    ws._grader = grader
+    quiet = Console(file=io.StringIO(), width=200)
+    table = f'id,question_id,answer\na,000-12,"{STRONG}"\nb,000-12,Gradients get small.\n'
+    line = json.dumps({"id": "c", "question": WARMUP_Q, "reference_answer": WARMUP_REF, "answer": WARMUP_REF})
+    for name, packed in (
+        ("answers.csv.gz", gzip.compress(table.encode())),
+        ("answers.jsonl.bz2", bz2.compress(line.encode())),
+    ):
+        source = tmp_path / name
+        source.write_bytes(packed)
+        run_batch(ws, source, tmp_path / "single.jsonl", console=quiet)
+        run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=quiet, actors=1)
+        assert len(same_records(tmp_path)) == (2 if name.endswith(".csv.gz") else 1)
+        for each in ("single.jsonl", "ray.jsonl"):
+            (tmp_path / each).unlink()
+
+
 def test_ray_refuses_an_input_without_an_answer_column_as_the_single_process_path_does(local_ray, tmp_path):
     """Where every answer would otherwise be graded as empty."""
     source = tmp_path / "answers.csv"

@@ -8,8 +8,10 @@ traceback at a user. pyarrow is imported only for Parquet, and only when it is u
 
 from __future__ import annotations
 
+import bz2
 import csv
 import datetime
+import gzip
 import io
 import itertools
 import json
@@ -17,6 +19,7 @@ import math
 import re
 import sys
 import weakref
+import zlib
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +41,10 @@ FORMATS: dict[str, Format] = {
     ".xlsm": "xlsx",
 }
 READ_ONLY: set[Format] = {"tsv", "xlsx"}  # read, never written
+# Compressed text files, read by their last suffix. Only the codecs both engines read: the standard
+# library's and Arrow's (which Ray Data decompresses with) share gzip and bzip2, not xz or zstd.
+CODECS = {".gz": gzip, ".bz2": bz2}
+_GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_BATCH = 2048
 # A CSV cell may hold a very long answer (they are truncated for grading, not refused when read).
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -121,17 +128,40 @@ class Record:
 
 def format_of(path: Path | str, given: str | None = None, writing: bool = False) -> Format:
     """The format named by `given`, else by the file's suffix; stdin is sniffed by the reader."""
+    named = Path(str(path))
+    packed = compression_of(path)
+    if packed and writing:
+        raise InputError(
+            f"{path}: results are not written compressed (they are appended to as rows are graded); "
+            f"name a .jsonl, .csv or .parquet file and compress it when the run is done"
+        )
+    if packed:
+        named = Path(named.stem)  # answers.csv.gz: a CSV file
+    kind: Format
     if given:
         chosen = given.strip().lower()
         if chosen not in FORMATS.values():
             raise InputError(f"unknown format {given!r}; use csv, jsonl, parquet or xlsx")
-        return chosen  # type: ignore[return-value]
+        kind = chosen  # type: ignore[assignment]
+    elif (suffix := named.suffix.lower()) in FORMATS and not (writing and FORMATS[suffix] in READ_ONLY):
+        kind = FORMATS[suffix]
+    else:
+        kinds = ".jsonl, .csv or .parquet" if writing else ".jsonl, .csv, .parquet or .xlsx"
+        what = "output" if writing else "file"
+        zipped = f" (text files may end in {' or '.join(CODECS)} too)" if not writing else ""
+        raise InputError(f"{path}: unknown {what} type {suffix or '(none)'}; use {kinds}{zipped}")
+    if packed and kind in ("parquet", "xlsx"):
+        raise InputError(
+            f"{path}: a compressed {'Parquet file' if kind == 'parquet' else 'workbook'} is not read "
+            f"(it compresses its own contents); decompress it and read the .{kind}"
+        )
+    return kind
+
+
+def compression_of(path: Path | str) -> str | None:
+    """The compression suffix a file's name ends in (`.gz`, `.bz2`), or None."""
     suffix = Path(str(path)).suffix.lower()
-    if suffix in FORMATS and not (writing and FORMATS[suffix] in READ_ONLY):
-        return FORMATS[suffix]
-    kinds = ".jsonl, .csv or .parquet" if writing else ".jsonl, .csv, .parquet or .xlsx"
-    what = "output" if writing else "file"
-    raise InputError(f"{path}: unknown {what} type {suffix or '(none)'}; use {kinds}")
+    return suffix if suffix in CODECS else None
 
 
 def pyarrow_modules():
@@ -152,10 +182,11 @@ def pyarrow_modules():
 def decoded_lines(handle: BinaryIO, name: str) -> Iterator[str]:
     """The lines of a UTF-8 byte stream (a leading BOM dropped), decoded one at a time.
 
-    A byte that is not UTF-8 stops the read with the line and byte offset where it is.
+    A byte that is not UTF-8 stops the read with the line and byte offset where it is, and so does a
+    compressed stream that breaks off or is not what its suffix says.
     """
     offset = 0
-    for number, raw in enumerate(handle, start=1):
+    for number, raw in _numbered_lines(handle, name):
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
             offset = 3
@@ -166,6 +197,24 @@ def decoded_lines(handle: BinaryIO, name: str) -> Iterator[str]:
                 f"{name} line {number}: not UTF-8 text (byte {offset + exc.start}); save it as UTF-8"
             ) from None
         offset += len(raw)
+
+
+def _numbered_lines(handle: BinaryIO, name: str) -> Iterator[tuple[int, bytes]]:
+    """The byte lines of `handle`, numbered from 1; a read that fails (a compressed file cut short or
+    corrupt, a disk error) is an InputError saying how far the file was read."""
+    lines = iter(handle)
+    number = 0
+    while True:
+        try:
+            raw = next(lines, None)
+        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError; so is bz2's
+            where = f"cannot be read past line {number}" if number else "cannot be read"
+            packed = " (is it whole, and compressed as its suffix says?)" if compression_of(name) else ""
+            raise InputError(f"{name}: {where}: {exc}{packed}") from None
+        if raw is None:
+            return
+        number += 1
+        yield number, raw
 
 
 def csv_records(
@@ -357,9 +406,13 @@ def _is_a_row(line: str, delimiter: str, columns: int, named: int) -> bool:
 def _binary_kind(buffer: BinaryIO) -> Format | None:
     """A workbook or a Parquet file by its first bytes (a zip, or Parquet's magic), where the stream
     can be peeked at without reading it; else None (text, sniffed by `_sniff`)."""
+    return {b"PK\x03\x04": "xlsx", b"PAR1": "parquet"}.get(_peek(buffer, 4))  # type: ignore[return-value]
+
+
+def _peek(buffer: BinaryIO, size: int) -> bytes:
+    """The first `size` bytes of a stream, left unread; nothing where it cannot be peeked at."""
     peek = getattr(buffer, "peek", None)
-    head = peek(4)[:4] if peek is not None else b""
-    return {b"PK\x03\x04": "xlsx", b"PAR1": "parquet"}.get(head)  # type: ignore[return-value]
+    return peek(size)[:size] if peek is not None else b""
 
 
 def _sniff(lines: Iterator[str]) -> tuple[Format, Iterator[str]]:
@@ -389,16 +442,20 @@ def open_records(
     required, one_of = list(required), list(one_of)
     if str(source) == STDIO:
         name = "<stdin>"
-        lines = decoded_lines(sys.stdin.buffer, name)
+        stream: BinaryIO = sys.stdin.buffer
+        # Not on a terminal: peeking there would wait for a line, and a Ctrl-D would not stick.
+        piped = not sys.stdin.isatty()
+        if piped and _peek(stream, 2) == _GZIP_MAGIC:  # `curl …/answers.csv.gz | interviewer grade -`
+            stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
+        lines = decoded_lines(stream, name)
         if fmt:
             kind = format_of(name, fmt)
-        elif not sys.stdin.isatty() and (sniffed := _binary_kind(sys.stdin.buffer)):
-            # Not on a terminal: peeking there would wait for a line, and a Ctrl-D would not stick.
+        elif piped and (sniffed := _binary_kind(stream)):
             kind = sniffed
         else:
             kind, lines = _sniff(lines)
         if kind in ("parquet", "xlsx"):
-            data = io.BytesIO(sys.stdin.buffer.read())
+            data = io.BytesIO(stream.read())
             binary = _parquet_records if kind == "parquet" else _xlsx_records
             return binary(data, name, required, one_of, read)
         return _text_records(lines, kind, name, required, one_of, read)
@@ -412,8 +469,9 @@ def open_records(
         return _parquet_records(path, str(path), required, one_of, read)
     if kind == "xlsx":
         return _xlsx_records(path, str(path), required, one_of, read)
+    packed = compression_of(path)
     try:
-        handle = path.open("rb")
+        handle = CODECS[packed].open(path, "rb") if packed else path.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     return _text_records(decoded_lines(handle, str(path)), kind, str(path), required, one_of, read, handle)

@@ -290,7 +290,9 @@ def index() -> None:
 @app.command()
 def grade(
     input_path: Path = typer.Argument(
-        ..., metavar="INPUT", help="CSV, JSONL, Parquet or Excel workbook of answers; - reads stdin"
+        ...,
+        metavar="INPUT",
+        help="CSV, JSONL (either may be .gz or .bz2), Parquet or Excel workbook of answers; - reads stdin",
     ),
     output: Path | None = typer.Option(
         None, "-o", "--output", help="JSONL, CSV or Parquet by extension; - (or none) is JSONL to stdout"
