@@ -309,7 +309,7 @@ def negation_examples(rubrics: list[Rubric], pairs: dict[str, QuestionPairs], se
     against itself, and after an opener, entails itself, and the authored affirmations that say "not"
     in other words entail their point among other sentences too: a mismatch in "not" is the cue,
     never "not" alone. Restatements are not denied: that doubled the denials by rule and cost
-    paraphrases (measured in the README's judge section)."""
+    paraphrases (measured in judge/EXPERIMENTS.md)."""
     rng = random.Random(seed + 1)
     out: list[Example] = []
     for _, _, group, points in _paired_points(rubrics, pairs):

@@ -90,11 +90,11 @@ class TrainSettings:
     # shipped judge. Measured in the judge issue's sweep, not yet adopted.
     across_pairs: bool = False
     # Each point denied by "not" in its main clause as a contradiction (judge_data.negation_examples);
-    # off in the shipped judge: measured in both of its judges, not adopted (README, judge section).
+    # off in the shipped judge: measured in both of its judges, not adopted (judge/EXPERIMENTS.md).
     negations: bool = False
     # Whole answers made of the authored pairs read against the model answer (judge_data.
     # whole_answer_examples), as the grader's whole-answer reading does; off in the shipped judge:
-    # measured in both of its judges, not adopted (README, judge section).
+    # measured in both of its judges, not adopted (judge/EXPERIMENTS.md).
     whole_answers: bool = False
     # Each point and its affirmations with one word turned into its opposite, and SemEval train's
     # correct answers so, as contradictions (judge_data.opposite_examples); off in the shipped judge.
@@ -159,7 +159,7 @@ def settings_record(settings: TrainSettings) -> dict:
 # seed, averaged. The first reads as the shipped judge always did (1 epoch on the pairs as they are);
 # the second is sharper (across pairs, all SemEval train): it names negations and separates
 # SemEval's answers better, but reads restatements and paraphrases worse. Averaged, dev and the model
-# answers hold, SemEval's AUC and the paraphrases gain (measured in the README's judge section).
+# answers hold, SemEval's AUC and the paraphrases gain (measured in judge/EXPERIMENTS.md).
 # Shares 0.6 / 0.4, measured on the two judges kept from one training run (`--keep-parts`) and
 # re-averaged: half each misread "keeps the early updates from being unstable" (entailment 0.47 against
 # 0.80) and named 14 negations rather than 8 but had 14 fewer below their reference; 0.4 / 0.6 lost SAF.
@@ -176,7 +176,7 @@ SHIPPED_RECIPE = (
 
 # The mpnet judge: one judge, LoRA rank 16 at 2e-4 (the MiniLM judge's pairs, batches, loss and
 # schedule), bf16 (1.9 s a step here with AMX; fp32 full fine-tuning was 4.1 s). Measured against
-# the shipped MiniLM judge in the README's judge section.
+# the shipped MiniLM judge in judge/EXPERIMENTS.md.
 MPNET_RECIPE = (TrainSettings(base="mpnet", lora_rank=16, learning_rate=2e-4, bf16=True),)
 RECIPES = {"minilm": SHIPPED_RECIPE, "mpnet": MPNET_RECIPE}
 
