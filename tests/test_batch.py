@@ -785,7 +785,7 @@ UNUSABLE = {
     "unknown compressed type": (
         "answers.txt.bz2",
         lambda p: p.write_bytes(b""),
-        "unknown file type .txt; use .jsonl, .csv, .parquet or .xlsx (text files may end in .gz or .bz2 too)",
+        "unknown file type .txt.bz2; use .jsonl.bz2, .csv.bz2 or .tsv.bz2",
     ),
     "missing": ("answers.jsonl", lambda p: None, "no such file"),
     "a folder": ("answers.csv", lambda p: p.mkdir(), "is a folder, not a file"),

@@ -279,21 +279,48 @@ def test_ray_skips_and_names_the_jsonl_rows_the_single_process_path_skips(local_
     assert [e.message for e in again.errors] == [e.message for e in summary.errors]
 
 
-def test_a_file_ray_cannot_read_is_named_with_its_readers_words_and_what_reads_it(local_ray, tmp_path):
-    """Ray's wrapper ("\\x1b[36mray::ReadCSV->SplitBlocks(4)()\\x1b[39m (pid=…)") was all a user saw."""
+def test_ray_skips_and_names_the_csv_rows_the_single_process_path_skips(local_ray, grader, tmp_path):
+    """Ray's own CSV reader stopped the whole run at a row with more fields than the header ("CSV parse
+    error: Expected 3 columns, got 5"), where the single-process reader names the row by its line and
+    grades the others. Both now read a CSV with that reader."""
     source = tmp_path / "answers.csv"
-    source.write_text("id,question_id,answer\na,000-12,Gradients shrink.\nb,000-12,x,extra,fields\n")
+    source.write_text(
+        "id,question_id,answer\n"
+        "a,000-12,Gradients shrink.\n"
+        "b,000-12,x,extra,fields\n"
+        'c,000-12,"an answer\nover two lines"\n'
+        ",000-12,no id\n"
+        'd,000-12,"a quote never closed\n'
+    )
+    ws = Workspace(ROOT)
+    ws._grader = grader
+    quiet = Console(file=io.StringIO(), width=200)
+    single = run_batch(ws, source, tmp_path / "single.jsonl", console=quiet)
+    console = Console(file=io.StringIO(), width=300)
+    summary = run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=console, actors=1)
+    assert list(same_records(tmp_path)) == ["a", "c"]
+    assert [str(e) for e in summary.errors] == [str(e) for e in single.errors]
+    assert [e.line for e in summary.errors] == [3, 6, 7]
+    said = [line for line in console.file.getvalue().splitlines() if line.startswith("skipped")]
+    assert (
+        said[0]
+        == f"skipped {source}: line 3: 5 fields where the header has 3 columns"
+        + said[0].split("columns", 1)[1]
+    )
+    assert len(said) == 3 and all(line.startswith(f"skipped {source}: line ") for line in said)
+
+
+def test_a_file_ray_cannot_read_is_named_with_its_readers_words(local_ray, grader, tmp_path):
+    """A byte that is not UTF-8 stops both engines (the single-process reader names its line), and the
+    rows graded before it are kept; Ray's wrapper ("ray::ReadCsvRows->…(pid=…)") is not what is said."""
+    source = tmp_path / "answers.csv"
+    source.write_bytes(b"id,question_id,answer\na,000-12,Gradients shrink.\nb,000-12,caf\xe9\n")
     console = Console(file=io.StringIO(), width=200)
     with pytest.raises(InputError) as raised:
         run_ray(Workspace(ROOT), source, tmp_path / "out.jsonl", console=console)
     said = str(raised.value)
     assert said.startswith(f"{source}: cannot be read by Ray Data (")
-    assert (
-        "CSV parse error: Expected 3 columns, got 5" in said or f"Failed to read CSV file: {source}." in said
-    )
-    assert said.endswith(
-        "Without --engine ray a file is read row by row, and a row that cannot be read is named and skipped"
-    )
+    assert f"{source.resolve()} line 3: not UTF-8 text (byte 61); save it as UTF-8" in said
     assert "\x1b" not in said and "pid=" not in said
 
 
@@ -357,17 +384,34 @@ def test_ray_refuses_an_input_without_rows_as_the_single_process_path_does(local
     assert not (tmp_path / "out.jsonl").exists()
 
 
-def test_ray_names_a_misnumbered_reference_column_as_the_single_process_path_does(local_ray, tmp_path):
-    """Only the row columns reach the actors, so a `reference_answer_17` would vanish unread."""
+def test_ray_names_a_misnumbered_reference_column_as_the_single_process_path_does(
+    local_ray, grader, tmp_path
+):
+    """A `reference_answer_17` must not vanish unread: each CSV row is named with it, as the
+    single-process path names it; a Parquet file (whose columns Ray reads by the schema) is refused."""
     source = tmp_path / "answers.csv"
     source.write_text(
         f'id,question,reference_answer,reference_answer_17,answer\na,"{WARMUP_Q}","{WARMUP_REF}",x,y\n'
     )
+    ws = Workspace(ROOT)
+    ws._grader = grader
     console = Console(file=io.StringIO(), width=200)
+    single = run_batch(ws, source, tmp_path / "single.jsonl", console=console)
+    summary = run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=console)
+    assert [str(e) for e in summary.errors] == [str(e) for e in single.errors]
+    assert "unknown column `reference_answer_17`: other acceptable answers go in" in str(summary.errors[0])
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parquet = tmp_path / "answers.parquet"
+    pq.write_table(
+        pa.table({"id": ["a"], "question": [WARMUP_Q], "reference_answer_17": ["x"], "answer": ["y"]}),
+        parquet,
+    )
     with pytest.raises(
         InputError, match=r"unknown column `reference_answer_17`: other acceptable answers go in"
     ):
-        run_ray(Workspace(ROOT), source, tmp_path / "out.jsonl", console=console)
+        run_ray(Workspace(ROOT), parquet, tmp_path / "out.jsonl", console=console)
     assert not (tmp_path / "out.jsonl").exists()
 
 
@@ -431,19 +475,28 @@ def test_ray_refuses_a_workbook_and_says_what_reads_it(local_ray, tmp_path):
         run_ray(Workspace(ROOT), source, tmp_path / "out.jsonl", console=console)
 
 
-def test_ray_reads_the_headers_of_the_files_it_will_read_in_a_folder(tmp_path):
-    """Ray reads every file of a folder (compressed, without a suffix) but those whose path in it
-    starts with "." or "_"; their headers say which columns to read as text."""
+def test_ray_reads_every_csv_file_of_a_folder_by_its_own_header(local_ray, grader, tmp_path):
+    """Every file of a folder (compressed, without a suffix), each under its own header, but those
+    whose path in it starts with "." or "_"; a row is told by its file and line."""
     import gzip
 
-    from interviewer.surfaces.ray_engine import _csv_header_names
-
-    (tmp_path / "part-0000.csv.gz").write_bytes(gzip.compress(b"ID ,Answer\n007,x\n"))
-    (tmp_path / "part-0001").write_text('"Question\nID",answer\n0012,y\n')
-    (tmp_path / "_SUCCESS").write_text("")
-    (tmp_path / ".hidden.csv").write_text("Secret\n1\n")
-    (tmp_path / "_temporary").mkdir()
-    (tmp_path / "_temporary" / "x.csv").write_text("Temp\n1\n")
-    (tmp_path / "part-0002.csv.gz").write_bytes(b"not gzip")  # Ray will name it; the others still count
-    for source in (str(tmp_path), f"{tmp_path}/", f"{tmp_path}//"):
-        assert _csv_header_names(source, ",") == {"ID ", "Answer", "Question\nID", "answer"}, source
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    (folder / "part-0000.csv.gz").write_bytes(
+        gzip.compress(b"ID ,Question ID,Answer\n007,000-12,Gradients shrink.\n")
+    )
+    (folder / "part-0001").write_text('"Question\nID",answer,id\n000-12,They vanish.,0012\n000-12,x,y,z\n')
+    (folder / "_SUCCESS").write_text("")
+    (folder / ".hidden.csv").write_text("id,question_id,answer\nh,000-12,hidden\n")
+    (folder / "_temporary").mkdir()
+    (folder / "_temporary" / "x.csv").write_text("id,question_id,answer\nt,000-12,temporary\n")
+    console = Console(file=io.StringIO(), width=300)
+    options = BatchOptions(fmt="csv")  # a folder has no suffix to tell it by
+    summary = run_ray(
+        Workspace(ROOT), folder, tmp_path / "ray.jsonl", console=console, options=options, actors=1
+    )
+    assert sorted(read(tmp_path / "ray.jsonl")) == ["0012", "007"]
+    assert [(e.line, e.message.split(" (")[0]) for e in summary.errors] == [
+        (4, "4 fields where the header has 3 columns")
+    ]
+    assert f"skipped {folder / 'part-0001'}: line 4: 4 fields" in console.file.getvalue()

@@ -148,8 +148,10 @@ def format_of(path: Path | str, given: str | None = None, writing: bool = False)
     else:
         kinds = ".jsonl, .csv or .parquet" if writing else ".jsonl, .csv, .parquet or .xlsx"
         what = "output" if writing else "file"
-        zipped = f" (text files may end in {' or '.join(CODECS)} too)" if not writing else ""
-        raise InputError(f"{path}: unknown {what} type {suffix or '(none)'}; use {kinds}{zipped}")
+        if packed:  # answers.txt.gz
+            kinds = f".jsonl{packed}, .csv{packed} or .tsv{packed}"
+            suffix = f"{suffix}{packed}" if suffix else packed
+        raise InputError(f"{path}: unknown {what} type {suffix or '(none)'}; use {kinds}")
     if packed and kind in ("parquet", "xlsx"):
         raise InputError(
             f"{path}: a compressed {'Parquet file' if kind == 'parquet' else 'workbook'} is not read "
@@ -179,7 +181,7 @@ def pyarrow_modules():
 # ---- text lines ----------------------------------------------------------------------------------
 
 
-def decoded_lines(handle: BinaryIO, name: str) -> Iterator[str]:
+def decoded_lines(handle: Iterable[bytes], name: str) -> Iterator[str]:
     """The lines of a UTF-8 byte stream (a leading BOM dropped), decoded one at a time.
 
     A byte that is not UTF-8 stops the read with the line and byte offset where it is, and so does a
@@ -199,7 +201,7 @@ def decoded_lines(handle: BinaryIO, name: str) -> Iterator[str]:
         offset += len(raw)
 
 
-def _numbered_lines(handle: BinaryIO, name: str) -> Iterator[tuple[int, bytes]]:
+def _numbered_lines(handle: Iterable[bytes], name: str) -> Iterator[tuple[int, bytes]]:
     """The byte lines of `handle`, numbered from 1; a read that fails (a compressed file cut short or
     corrupt, a disk error) is an InputError saying how far the file was read."""
     lines = iter(handle)
@@ -458,7 +460,7 @@ def open_records(
             data = io.BytesIO(stream.read())
             binary = _parquet_records if kind == "parquet" else _xlsx_records
             return binary(data, name, required, one_of, read)
-        return _text_records(lines, kind, name, required, one_of, read)
+        return text_records(lines, kind, name, required, one_of, read)
     path = Path(source)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -474,7 +476,7 @@ def open_records(
         handle = CODECS[packed].open(path, "rb") if packed else path.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return _text_records(decoded_lines(handle, str(path)), kind, str(path), required, one_of, read, handle)
+    return text_records(decoded_lines(handle, str(path)), kind, str(path), required, one_of, read, handle)
 
 
 def _missing_columns(names: set[str], required: list[str], one_of: list[str]) -> list[str]:
@@ -484,7 +486,7 @@ def _missing_columns(names: set[str], required: list[str], one_of: list[str]) ->
     return missing
 
 
-def _text_records(
+def text_records(
     lines: Iterator[str],
     kind: Format,
     name: str,

@@ -13,10 +13,11 @@ Connects to `$RAY_ADDRESS` (an existing cluster) when set, else starts a local R
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,13 +27,18 @@ from interviewer.sources.references import (
     unknown_reference_columns,
 )
 from interviewer.sources.tables import (
+    Format,
     InputError,
+    Record,
     cell_text,
     column_key,
+    decoded_lines,
     format_of,
     header_problem,
     is_missing,
     jsonl_records,
+    open_records,
+    text_records,
 )
 from interviewer.surfaces.batch import (
     CHUNK,
@@ -183,12 +189,11 @@ def as_text_columns(batch):
 
 def _dataset(ray, source: str, fmt: str | None):
     kind = format_of(source, fmt)
-    if kind == "parquet":
-        dataset = ray.data.read_parquet(source, num_cpus=LIGHT)
-    elif kind == "jsonl":
+    if kind == "jsonl":
         return _read_jsonl(ray, source)
-    else:
-        dataset = _read_csv(ray, source, kind)
+    if kind != "parquet":
+        return _read_csv(ray, source, kind)
+    dataset = ray.data.read_parquet(source, num_cpus=LIGHT)
     # Only the row columns reach the actors: a misnumbered reference column would vanish unread, and a
     # missing answer column would read as empty answers, where the single-process reader names both.
     schema = dataset.schema()  # None for an empty input: nothing to check
@@ -206,8 +211,29 @@ def _dataset(ray, source: str, fmt: str | None):
 JSONL_EXTENSIONS = [
     f"{name}{packed}" for packed in ("", ".gz", ".br", ".zst", ".lz4") for name in ("json", "jsonl", "ndjson")
 ]
-LINES_READ = 1 << 24  # bytes of a JSONL file read at a time
+LINES_READ = 1 << 24  # bytes of a file read at a time
+ROWS_PER_BLOCK = 8192  # CSV rows a read task hands on at a time
 _BOM = b"\xef\xbb\xbf"
+
+
+def chunked_lines(stream) -> Iterator[list[bytes]]:
+    """A byte stream's lines, their ends kept, a chunk at a time, cut at "\n" only (as the single-process
+    reader cuts them; Ray's text reader also cuts at U+2028, which a JSON string may hold, and reads a
+    file whole). Ray's decompressing streams cannot read a line, so they are read by chunk."""
+    rest = b""
+    while chunk := stream.read(LINES_READ):
+        *lines, rest = (rest + chunk).split(b"\n")
+        if lines:
+            yield [line + b"\n" for line in lines]
+    if rest:
+        yield [rest]
+
+
+def _files(source: str, extensions: list[str] | None) -> list[str] | None:
+    """The extensions a folder's files are read by; a file named is read whatever its name
+    (`--format jsonl answers.txt`)."""
+    named = "://" not in source and Path(source).is_file()
+    return None if named else extensions
 
 
 def _read_jsonl(ray, source: str):
@@ -218,39 +244,83 @@ def _read_jsonl(ray, source: str):
     from ray.data.datasource import FileBasedDatasource
 
     class JsonLines(FileBasedDatasource):
-        """A file's lines, undecoded, cut at "\\n" only (as the single-process reader cuts them; Ray's
-        text reader also cuts at U+2028, which a JSON string may hold) and read a chunk at a time
-        (Ray's text reader reads a file whole)."""
+        """A file's lines, undecoded."""
 
         def _read_stream(self, f, path: str):
-            rest = b""
             first = True
-            while chunk := f.read(LINES_READ):
-                if first and chunk.startswith(_BOM):  # as the single-process reader drops it
-                    chunk = chunk[len(_BOM) :]
+            for lines in chunked_lines(f):
+                if first and lines[0].startswith(_BOM):  # as the single-process reader drops it
+                    lines[0] = lines[0][len(_BOM) :]
                 first = False
-                *lines, rest = (rest + chunk).split(b"\n")
-                if lines:
-                    yield pa.table({"line": pa.array(lines, pa.binary())})
-            if rest:
-                yield pa.table({"line": pa.array([rest], pa.binary())})
+                yield pa.table({"line": pa.array(lines, pa.binary())})
 
-    # A file named is read whatever its name (`--format jsonl answers.txt`); a folder's by their names.
-    named = "://" not in source and Path(source).is_file()
-    extensions = None if named else JSONL_EXTENSIONS
-    lines = ray.data.read_datasource(JsonLines(source, file_extensions=extensions), num_cpus=LIGHT)
+    datasource = JsonLines(source, file_extensions=_files(source, JSONL_EXTENSIONS))
+    lines = ray.data.read_datasource(datasource, num_cpus=LIGHT)
     return lines.map_batches(jsonl_text_columns, batch_size=None, batch_format="pyarrow", num_cpus=LIGHT)
+
+
+def _read_csv(ray, source: str, kind: Format):
+    """CSV or TSV read by the single-process reader, a file to a read task: a row it cannot parse (more
+    fields than the header, a quote never closed) is named by its line and skipped, where Ray's CSV
+    reader failed the whole run, and every cell is text as that reader has it ("007" stays "007")."""
+    if Path(source).is_file():  # the header checked here, in the single-process reader's words
+        _closed(open_records(source, kind, required=REQUIRED, one_of=ONE_OF, read=ROW_COLUMNS))
+    from ray.data.datasource import FileBasedDatasource
+
+    class CsvRows(FileBasedDatasource):
+        def _read_stream(self, f, path: str):
+            lines = decoded_lines(itertools.chain.from_iterable(chunked_lines(f)), path)
+            records = text_records(lines, kind, path, list(REQUIRED), list(ONE_OF), ROW_COLUMNS)
+            while block := list(itertools.islice(records, ROWS_PER_BLOCK)):
+                yield csv_text_columns(block, path)
+
+    return ray.data.read_datasource(CsvRows(source, file_extensions=_files(source, None)), num_cpus=LIGHT)
+
+
+def _closed(records: Iterator[Record]) -> None:
+    close = getattr(records, "close", None)
+    if close is not None:
+        close()
+
+
+def csv_text_columns(records: Sequence[Record], path: str) -> pa.Table:
+    """CSV records as the row columns, all text; a row the single-process reader would skip has its
+    problem, line and file in READ_PROBLEM instead."""
+
+    rows = []
+    for record in records:
+        row_id, problem = None, record.problem
+        if record.data is not None:
+            parsed = _to_row(record.number, record.data)
+            if parsed.problem is not None:
+                row_id, problem = parsed.problem.row_id, parsed.problem.message
+        rows.append(
+            _row_cells(record.data, None if problem is None else [row_id, problem, record.number, path])
+        )
+    return _table(rows)
+
+
+def _row_cells(data: dict | None, problem: list | None) -> dict[str, str | None]:
+    """One row as the actors get it: its columns as text, or only its problem."""
+    if problem is not None or data is None:
+        return dict.fromkeys(ROW_COLUMNS) | {READ_PROBLEM: json.dumps(problem)}
+    cells = _columns(data)
+    return {n: _text_cell(cells.get(n)) for n in ROW_COLUMNS} | {READ_PROBLEM: None}
+
+
+def _table(rows: list[dict[str, str | None]]) -> pa.Table:
+    import pyarrow as pa
+
+    names = (*ROW_COLUMNS, READ_PROBLEM)
+    return pa.table({name: pa.array([row[name] for row in rows], pa.string()) for name in names})
 
 
 def jsonl_text_columns(batch: pa.Table) -> pa.Table:
     """Lines of JSON Lines (a `line` column of bytes) as the row columns, all text as
     `as_text_columns` has them; a line the single-process reader would skip has its problem in
     READ_PROBLEM instead, and so has a line that is not UTF-8 (where that reader stops)."""
-    import pyarrow as pa
-
-    columns: dict[str, list[str | None]] = {name: [] for name in (*ROW_COLUMNS, READ_PROBLEM)}
+    rows = []
     for raw in batch.column("line").to_pylist():
-        record: tuple[int, dict | None, str | None] | None
         undecoded = None
         try:
             line = raw.decode("utf-8")
@@ -269,84 +339,10 @@ def jsonl_text_columns(batch: pa.Table) -> pa.Table:
             elif undecoded and parsed.row is not None:
                 row_id = parsed.row.id  # however its column is spelled ("ID")
         problem = undecoded or problem
-        if problem is not None:
-            where = "" if row_id is not None else f" in the line “{' '.join(line.split())[:60]}”"
-            read = dict.fromkeys(ROW_COLUMNS) | {READ_PROBLEM: json.dumps([row_id, problem + where])}
-        else:
-            assert data is not None
-            cells = _columns(data)
-            read = {n: _text_cell(cells.get(n)) for n in ROW_COLUMNS}
-            read[READ_PROBLEM] = None
-        for name, value in read.items():
-            columns[name].append(value)
-    return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
-
-
-def _read_csv(ray, source: str, kind: str):
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    # Everything is text, as the single-process reader has it ("007" stays "007", "N/A" is no null):
-    # each row column typed as text under the name its header gives it.
-    delimiter = "\t" if kind == "tsv" else ","
-    names = _csv_header_names(source, delimiter) | _spellings(ROW_COLUMNS)
-    text = {name: pa.string() for name in names if column_key(name) in ROW_COLUMNS}
-    convert = pacsv.ConvertOptions(column_types=text, strings_can_be_null=False)
-    parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
-    return ray.data.read_csv(source, convert_options=convert, parse_options=parse, num_cpus=LIGHT)
-
-
-# Headers read before a run: a few files of a folder or prefix say how its columns are spelled (Ray's
-# reader wants every file to have the same columns anyway); any others fall back on `_spellings`.
-HEADERS_READ = 16
-
-
-def _csv_header_names(source: str, delimiter: str) -> set[str]:
-    """The column names of a CSV file's header, or of the first files Ray would read in a folder, as
-    written; those that cannot be read here add none (the spellings in `_spellings` still apply)."""
-    import csv
-    import io
-
-    import pyarrow.fs as pafs
-
-    try:
-        if "://" in source:
-            filesystem, path = pafs.FileSystem.from_uri(source)
-        else:
-            filesystem, path = pafs.LocalFileSystem(), source
-        if filesystem.get_file_info(path).type == pafs.FileType.Directory:
-            found = filesystem.get_file_info(pafs.FileSelector(path, recursive=True))
-            # The files Ray reads (any kind, compressed ones too), but for those whose path inside the
-            # folder starts with "." or "_" (`_SUCCESS`, `_temporary/`, `.hidden`), as Ray tells them.
-            paths = sorted(
-                f.path
-                for f in found
-                if f.type == pafs.FileType.File and not f.path[len(path) :].lstrip("/").startswith((".", "_"))
-            )[:HEADERS_READ]
-        else:
-            paths = [path]
-    except Exception:  # an object store without credentials here: keep the spellings
-        return set()
-    names: set[str] = set()
-    for each in paths:
-        try:
-            with filesystem.open_input_stream(each) as stream:  # decompressed by its suffix
-                head = stream.read(1 << 16).decode("utf-8-sig", "replace")
-        except Exception:  # a corrupt or unknown compression: Ray will say so when it reads it
-            continue
-        # As a CSV reader reads it: a quoted name may hold a line break ("Question\nID").
-        names.update(next(csv.reader(io.StringIO(head), delimiter=delimiter), []))
-    return names
-
-
-def _spellings(columns: Sequence[str]) -> set[str]:
-    """Each column as a header may spell it: `question_id`, `Question_ID`, `Question ID`, `QUESTION-ID`…"""
-    out: set[str] = set()
-    for column in columns:
-        for joined in (column, column.replace("_", " "), column.replace("_", "-")):
-            title = joined.title()
-            out |= {joined, title, title.replace("Id", "ID"), joined.upper(), joined.capitalize()}
-    return out
+        # Ray keeps no line numbers: a row without an id is named by its line's opening.
+        where = "" if row_id is not None else f" in the line “{' '.join(line.split())[:60]}”"
+        rows.append(_row_cells(data, None if problem is None else [row_id, problem + where]))
+    return _table(rows)
 
 
 def run_ray(
@@ -429,9 +425,7 @@ def run_ray(
     except InputError:
         raise
     except Exception as exc:  # Ray wraps reader errors in its own; say which file
-        raise InputError(
-            f"{input_path}: cannot be read by Ray Data ({ray_failure(exc)}){ROW_BY_ROW}"
-        ) from None
+        raise InputError(f"{input_path}: cannot be read by Ray Data ({ray_failure(exc)})") from None
     pool = actors or max(1, int(ray.available_resources().get("CPU", 1)))
     if remaining == 0:  # everything is already in the output: start no actor
         store.close(finish=True)
@@ -477,10 +471,17 @@ def run_ray(
                 strict=True,
             ):
                 if problem:
-                    row_id, message = json.loads(problem)
-                    summary.errors.append(RowProblem(0, row_id, message))
-                    where = f"{input_path}: id {row_id}" if row_id is not None else str(input_path)
-                    console.print(f"[yellow]skipped[/yellow] {escape(f'{where}: {message}')}", soft_wrap=True)
+                    row_id, message, *at = json.loads(problem)
+                    if at:  # a CSV row, told by its line as the single-process path tells it
+                        line, file = at
+                        skipped = RowProblem(line, row_id, message)
+                        told = f"{input_path if file == source else file}: {skipped}"
+                    else:
+                        skipped = RowProblem(0, row_id, message)
+                        where = f"{input_path}: id {row_id}" if row_id is not None else str(input_path)
+                        told = f"{where}: {message}"
+                    summary.errors.append(skipped)
+                    console.print(f"[yellow]skipped[/yellow] {escape(told)}", soft_wrap=True)
                     continue
                 record = json.loads(text)
                 if record["id"] in seen:
@@ -505,7 +506,7 @@ def run_ray(
         saved = f"What was graded ({plural(summary.graded, 'answer')}) is saved"
         if _read_failed(exc):  # a rerun would stop there again
             raise InputError(
-                f"{input_path}: cannot be read by Ray Data ({ray_failure(exc)}). {saved}{ROW_BY_ROW}"
+                f"{input_path}: cannot be read by Ray Data ({ray_failure(exc)}). {saved}"
             ) from None
         raise InputError(
             f"{input_path}: Ray Data stopped ({ray_failure(exc)}). {saved}, and a rerun goes on after it"
@@ -528,10 +529,6 @@ def _refuse_empty(input_path: Path | str, summary: BatchSummary) -> None:
         raise InputError(f"{input_path}: no rows found")
 
 
-# Where Ray cannot read a file, the default engine can name the rows it cannot read and grade the rest.
-ROW_BY_ROW = (
-    ". Without --engine ray a file is read row by row, and a row that cannot be read is named and skipped"
-)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
