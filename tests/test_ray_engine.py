@@ -500,3 +500,27 @@ def test_ray_reads_every_csv_file_of_a_folder_by_its_own_header(local_ray, grade
         (4, "4 fields where the header has 3 columns")
     ]
     assert f"skipped {folder / 'part-0001'}: line 4: 4 fields" in console.file.getvalue()
+
+
+def test_a_folders_format_is_told_by_the_names_of_the_files_ray_reads(tmp_path):
+    from interviewer.surfaces.ray_engine import source_format
+
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    with pytest.raises(InputError, match=r"answers: is an empty folder; name their format with --format"):
+        source_format(str(folder), None)
+    (folder / "part-0000.csv.gz").write_bytes(b"")
+    (folder / "part-0001.csv").write_text("")
+    (folder / "_SUCCESS").write_text("")
+    (folder / "_temporary").mkdir()
+    (folder / "_temporary" / "x.jsonl").write_text("")
+    assert source_format(str(folder), None) == "csv"
+    (folder / "notes.txt").write_text("")
+    with pytest.raises(
+        InputError, match=r"is a folder of files of several or unknown types; name their format"
+    ):
+        source_format(str(folder), None)
+    assert source_format(str(folder), "jsonl") == "jsonl"
+    with pytest.raises(InputError, match=r"s3://bucket/answers/: name its format with --format"):
+        source_format("s3://bucket/answers/", None)
+    assert source_format("s3://bucket/answers.parquet", None) == "parquet"

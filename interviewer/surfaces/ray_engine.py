@@ -187,8 +187,35 @@ def as_text_columns(batch):
     return pa.table(columns, names=list(ROW_COLUMNS))
 
 
+def source_format(source: str, fmt: str | None) -> Format:
+    """The format of a file, `--format`, or of a local folder's files when their names agree on one
+    (`answers/part-0000.csv.gz` …): what Ray reads there, every file but those whose path in the
+    folder starts with "." or "_" (`_SUCCESS`, `.hidden`)."""
+    folder = Path(source)
+    if fmt or "://" in source or not folder.is_dir():
+        if "://" in source and not fmt and not Path(source.rstrip("/")).suffix:
+            raise InputError(f"{source}: name its format with --format csv, jsonl or parquet")
+        return format_of(source, fmt)
+    files = [
+        f
+        for f in folder.rglob("*")
+        if f.is_file() and not any(part.startswith((".", "_")) for part in f.relative_to(folder).parts)
+    ]
+    kinds: set[Format | None] = set()
+    for file in files:
+        try:
+            kinds.add(format_of(file))
+        except InputError:
+            kinds.add(None)
+    kind = kinds.pop() if len(kinds) == 1 else None
+    if kind is not None:
+        return kind
+    found = "is an empty folder" if not files else "is a folder of files of several or unknown types"
+    raise InputError(f"{source}: {found}; name their format with --format csv, jsonl or parquet")
+
+
 def _dataset(ray, source: str, fmt: str | None):
-    kind = format_of(source, fmt)
+    kind = source_format(source, fmt)
     if kind == "jsonl":
         return _read_jsonl(ray, source)
     if kind != "parquet":
@@ -374,7 +401,7 @@ def run_ray(
         if not path.exists():
             raise InputError(f"{path}: no such file")
         source = str(path.resolve())
-    if format_of(source, options.fmt) == "xlsx":  # before Ray starts
+    if source_format(source, options.fmt) == "xlsx":  # before Ray starts
         raise InputError(
             f"{input_path}: --engine ray reads CSV, JSONL or Parquet; grade a workbook with the default "
             "engine, or save it as CSV"
