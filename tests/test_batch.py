@@ -883,6 +883,14 @@ def test_a_gzipped_stdin_is_read(run, tmp_path, monkeypatch):
     monkeypatch.setattr("sys.stdin", Stdin())
     summary = run("-", tmp_path / "out.jsonl")
     assert summary.graded == 1 and [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["a"]
+    # Cut short, or gzip's magic before bytes that are not gzip: met while sniffing the stream
+    for broken, cause in [
+        (gzip.compress(table.encode())[:15], "Compressed file ended before the end-of-stream marker"),
+        (b"\x1f\x8bgarbage\n", "Unknown compression method"),
+    ]:
+        Stdin.buffer = io.BufferedReader(io.BytesIO(broken))
+        with pytest.raises(InputError, match=f"^<stdin>: cannot be read: {cause}"):
+            run("-", tmp_path / "broken.jsonl")
 
 
 def test_user_text_that_looks_like_markup_is_printed_verbatim(run, tmp_path):

@@ -456,6 +456,47 @@ def test_ray_reads_compressed_files_as_the_single_process_path_does(local_ray, g
             (tmp_path / each).unlink()
 
 
+def test_ray_reads_compressed_files_by_their_suffix_in_any_case_and_up_to_a_cut(local_ray, grader, tmp_path):
+    """Python's gzip and bz2 read what Ray reads, as the single-process path reads it: an upper-case
+    suffix (Arrow's codec detection missed it and read the raw bytes), a folder of `.jsonl.bz2`
+    parts, and a file cut short, named by the last line read however the run started."""
+    import bz2
+    import gzip
+
+    ws = Workspace(ROOT)
+    ws._grader = grader
+    quiet = Console(file=io.StringIO(), width=200)
+    upper = tmp_path / "ANSWERS.CSV.GZ"
+    upper.write_bytes(gzip.compress(f'id,question_id,answer\na,000-12,"{STRONG}"\n'.encode()))
+    run_batch(ws, upper, tmp_path / "single.jsonl", console=quiet)
+    run_ray(Workspace(ROOT), upper, tmp_path / "ray.jsonl", console=quiet, actors=1)
+    assert list(same_records(tmp_path)) == ["a"]
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i in range(2):
+        line = json.dumps({"id": f"p{i}", "question_id": "000-12", "answer": "Gradients shrink."})
+        (parts / f"part-{i}.jsonl.bz2").write_bytes(bz2.compress(line.encode()))
+    run_ray(Workspace(ROOT), parts, tmp_path / "parts.jsonl", console=quiet, actors=1)
+    assert sorted(read(tmp_path / "parts.jsonl")) == ["p0", "p1"]
+
+    table = "id,question_id,answer\n" + "".join(f"r{i},999-99,answer {i}\n" for i in range(20000))
+    packed = gzip.compress(table.encode())
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(InputError) as single:
+        run_batch(ws, cut, tmp_path / "cut-single.jsonl", console=quiet)
+    last = str(single.value).split("cannot be read past line ")[1].split(":")[0]
+    resumed = tmp_path / "cut-ray.jsonl"
+    resumed.write_text(json.dumps({"id": "old", "fingerprint": "f"}) + "\n")  # a resumed run counts first
+    for output in (tmp_path / "cut-fresh.jsonl", resumed):
+        with pytest.raises(InputError) as raised:
+            run_ray(Workspace(ROOT), cut, output, console=quiet, actors=1)
+        said = str(raised.value)
+        assert said.startswith(f"{cut}: cannot be read by Ray Data (") and "\x1b" not in said, said
+        assert f"cannot be read past line {last}: Compressed file ended before the end-of-stream" in said
+
+
 def test_ray_refuses_an_input_without_an_answer_column_as_the_single_process_path_does(local_ray, tmp_path):
     """Where every answer would otherwise be graded as empty."""
     source = tmp_path / "answers.csv"

@@ -188,7 +188,7 @@ def decoded_lines(handle: Iterable[bytes], name: str) -> Iterator[str]:
     compressed stream that breaks off or is not what its suffix says.
     """
     offset = 0
-    for number, raw in _numbered_lines(handle, name):
+    for number, raw in numbered_lines(handle, name):
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
             offset = 3
@@ -201,7 +201,7 @@ def decoded_lines(handle: Iterable[bytes], name: str) -> Iterator[str]:
         offset += len(raw)
 
 
-def _numbered_lines(handle: Iterable[bytes], name: str) -> Iterator[tuple[int, bytes]]:
+def numbered_lines(handle: Iterable[bytes], name: str) -> Iterator[tuple[int, bytes]]:
     """The byte lines of `handle`, numbered from 1; a read that fails (a compressed file cut short or
     corrupt, a disk error) is an InputError saying how far the file was read."""
     lines = iter(handle)
@@ -209,14 +209,23 @@ def _numbered_lines(handle: Iterable[bytes], name: str) -> Iterator[tuple[int, b
     while True:
         try:
             raw = next(lines, None)
-        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError; so is bz2's
-            where = f"cannot be read past line {number}" if number else "cannot be read"
-            packed = " (is it whole, and compressed as its suffix says?)" if compression_of(name) else ""
-            raise InputError(f"{name}: {where}: {exc}{packed}") from None
+        except UNREADABLE as exc:
+            raise _unreadable(name, exc, number) from None
         if raw is None:
             return
         number += 1
         yield number, raw
+
+
+# What reading a stream raises where its bytes end or break: a compressed file cut short or corrupt
+# (BadGzipFile and bz2's errors are OSErrors), a disk error.
+UNREADABLE = (OSError, EOFError, zlib.error)
+
+
+def _unreadable(name: str, exc: BaseException, lines_read: int = 0) -> InputError:
+    where = f"cannot be read past line {lines_read}" if lines_read else "cannot be read"
+    packed = " (is it whole, and compressed as its suffix says?)" if compression_of(name) else ""
+    return InputError(f"{name}: {where}: {exc}{packed}")
 
 
 def csv_records(
@@ -447,19 +456,22 @@ def open_records(
         stream: BinaryIO = sys.stdin.buffer
         # Not on a terminal: peeking there would wait for a line, and a Ctrl-D would not stick.
         piped = not sys.stdin.isatty()
-        if piped and _peek(stream, 2) == _GZIP_MAGIC:  # `curl …/answers.csv.gz | interviewer grade -`
-            stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
-        lines = decoded_lines(stream, name)
-        if fmt:
-            kind = format_of(name, fmt)
-        elif piped and (sniffed := _binary_kind(stream)):
-            kind = sniffed
-        else:
-            kind, lines = _sniff(lines)
-        if kind in ("parquet", "xlsx"):
-            data = io.BytesIO(stream.read())
-            binary = _parquet_records if kind == "parquet" else _xlsx_records
-            return binary(data, name, required, one_of, read)
+        try:
+            if piped and _peek(stream, 2) == _GZIP_MAGIC:  # `curl …/answers.csv.gz | interviewer grade -`
+                stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
+            lines = decoded_lines(stream, name)
+            if fmt:
+                kind = format_of(name, fmt)
+            elif piped and (sniffed := _binary_kind(stream)):
+                kind = sniffed
+            else:
+                kind, lines = _sniff(lines)
+            if kind in ("parquet", "xlsx"):
+                data = io.BytesIO(stream.read())
+                binary = _parquet_records if kind == "parquet" else _xlsx_records
+                return binary(data, name, required, one_of, read)
+        except UNREADABLE as exc:  # a gzip stream cut short or corrupt, met while sniffing it
+            raise _unreadable(name, exc) from None
         return text_records(lines, kind, name, required, one_of, read)
     path = Path(source)
     if not path.exists():
@@ -476,7 +488,11 @@ def open_records(
         handle = CODECS[packed].open(path, "rb") if packed else path.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return text_records(decoded_lines(handle, str(path)), kind, str(path), required, one_of, read, handle)
+    try:
+        return text_records(decoded_lines(handle, str(path)), kind, str(path), required, one_of, read, handle)
+    except BaseException:  # the header cannot be used: nothing will read on to close the file
+        handle.close()
+        raise
 
 
 def _missing_columns(names: set[str], required: list[str], one_of: list[str]) -> list[str]:

@@ -27,16 +27,20 @@ from interviewer.sources.references import (
     unknown_reference_columns,
 )
 from interviewer.sources.tables import (
+    CODECS,
+    FORMATS,
     Format,
     InputError,
     Record,
     cell_text,
     column_key,
+    compression_of,
     decoded_lines,
     format_of,
     header_problem,
     is_missing,
     jsonl_records,
+    numbered_lines,
     open_records,
     text_records,
 )
@@ -234,9 +238,9 @@ def _dataset(ray, source: str, fmt: str | None):
     return dataset.map_batches(as_text_columns, batch_size=None, batch_format="pyarrow", num_cpus=LIGHT)
 
 
-# The files Ray's own JSON reader reads in a folder.
+# The files of a folder read as JSON Lines: the names `format_of` reads so, compressed or not.
 JSONL_EXTENSIONS = [
-    f"{name}{packed}" for packed in ("", ".gz", ".br", ".zst", ".lz4") for name in ("json", "jsonl", "ndjson")
+    f"{suffix[1:]}{packed}" for packed in ("", *CODECS) for suffix, kind in FORMATS.items() if kind == "jsonl"
 ]
 LINES_READ = 1 << 24  # bytes of a file read at a time
 ROWS_PER_BLOCK = 8192  # CSV rows a read task hands on at a time
@@ -256,6 +260,26 @@ def chunked_lines(stream) -> Iterator[list[bytes]]:
         yield [rest]
 
 
+def _file_lines(f, path: str) -> Iterator[bytes]:
+    """A file's byte lines as the single-process reader reads them: decompressed by Python's gzip or
+    bz2 by its suffix, whatever its case (so a stream cut short gives up every whole line before the
+    cut, where Arrow's decompressing stream gives up none of its last chunk), else read by chunk."""
+    packed = compression_of(path)
+    if packed:
+        return CODECS[packed].open(f, "rb")
+    return itertools.chain.from_iterable(chunked_lines(f))
+
+
+class _OwnDecompression:
+    """A `FileBasedDatasource` mixin: the files whose compression `_file_lines` reads are handed to it
+    undecompressed; any other Ray decompresses as it would."""
+
+    def resolve_compression(self, path: str, open_args: dict) -> str | None:
+        if compression_of(path):
+            return None
+        return super().resolve_compression(path, open_args)  # type: ignore[misc]
+
+
 def _files(source: str, extensions: list[str] | None) -> list[str] | None:
     """The extensions a folder's files are read by; a file named is read whatever its name
     (`--format jsonl answers.txt`)."""
@@ -270,16 +294,29 @@ def _read_jsonl(ray, source: str):
     import pyarrow as pa
     from ray.data.datasource import FileBasedDatasource
 
-    class JsonLines(FileBasedDatasource):
-        """A file's lines, undecoded."""
+    class JsonLines(_OwnDecompression, FileBasedDatasource):
+        """A file's lines, undecoded, a block of them at a time."""
 
         def _read_stream(self, f, path: str):
-            first = True
-            for lines in chunked_lines(f):
-                if first and lines[0].startswith(_BOM):  # as the single-process reader drops it
-                    lines[0] = lines[0][len(_BOM) :]
-                first = False
-                yield pa.table({"line": pa.array(lines, pa.binary())})
+            lines = numbered_lines(_file_lines(f, path), path)
+            block: list[bytes] = []
+            while True:
+                try:
+                    number, line = next(lines)
+                except StopIteration:
+                    break
+                except InputError:  # a compressed file cut short: the lines before it are rows
+                    if block:
+                        yield pa.table({"line": pa.array(block, pa.binary())})
+                    raise
+                if number == 1 and line.startswith(_BOM):  # as the single-process reader drops it
+                    line = line[len(_BOM) :]
+                block.append(line)
+                if len(block) == ROWS_PER_BLOCK:
+                    yield pa.table({"line": pa.array(block, pa.binary())})
+                    block = []
+            if block:
+                yield pa.table({"line": pa.array(block, pa.binary())})
 
     datasource = JsonLines(source, file_extensions=_files(source, JSONL_EXTENSIONS))
     lines = ray.data.read_datasource(datasource, num_cpus=LIGHT)
@@ -290,24 +327,20 @@ def _read_csv(ray, source: str, kind: Format):
     """CSV or TSV read by the single-process reader, a file to a read task: a row it cannot parse (more
     fields than the header, a quote never closed) is named by its line and skipped, where Ray's CSV
     reader failed the whole run, and every cell is text as that reader has it ("007" stays "007")."""
-    if Path(source).is_file():  # the header checked here, in the single-process reader's words
-        _closed(open_records(source, kind, required=REQUIRED, one_of=ONE_OF, read=ROW_COLUMNS))
+    if Path(source).is_file():  # the header and first row read here, in the single-process reader's words
+        records = open_records(source, kind, required=REQUIRED, one_of=ONE_OF, read=ROW_COLUMNS)
+        next(records, None)
+        records.close()  # type: ignore[attr-defined]  # a generator, started: its file is closed
     from ray.data.datasource import FileBasedDatasource
 
-    class CsvRows(FileBasedDatasource):
+    class CsvRows(_OwnDecompression, FileBasedDatasource):
         def _read_stream(self, f, path: str):
-            lines = decoded_lines(itertools.chain.from_iterable(chunked_lines(f)), path)
+            lines = decoded_lines(_file_lines(f, path), path)
             records = text_records(lines, kind, path, list(REQUIRED), list(ONE_OF), ROW_COLUMNS)
             while block := list(itertools.islice(records, ROWS_PER_BLOCK)):
                 yield csv_text_columns(block, path)
 
     return ray.data.read_datasource(CsvRows(source, file_extensions=_files(source, None)), num_cpus=LIGHT)
-
-
-def _closed(records: Iterator[Record]) -> None:
-    close = getattr(records, "close", None)
-    if close is not None:
-        close()
 
 
 def csv_text_columns(records: Sequence[Record], path: str) -> pa.Table:
@@ -449,9 +482,9 @@ def run_ray(
             dataset = dataset.filter(pending, num_cpus=LIGHT)
             remaining = dataset.count()
             summary.skipped_done = total - remaining
-    except InputError:
-        raise
-    except Exception as exc:  # Ray wraps reader errors in its own; say which file
+    except Exception as exc:  # Ray wraps reader errors in its own (an InputError too); say which file
+        if isinstance(exc, InputError) and not isinstance(exc, ray.exceptions.RayError):
+            raise
         raise InputError(f"{input_path}: cannot be read by Ray Data ({ray_failure(exc)})") from None
     pool = actors or max(1, int(ray.available_resources().get("CPU", 1)))
     if remaining == 0:  # everything is already in the output: start no actor
@@ -502,7 +535,8 @@ def run_ray(
                     if at:  # a CSV row, told by its line as the single-process path tells it
                         line, file = at
                         skipped = RowProblem(line, row_id, message)
-                        told = f"{input_path if file == source else file}: {skipped}"
+                        # Ray names an object-store file without its scheme ("bucket/x.csv").
+                        told = f"{input_path if file == source.split('://')[-1] else file}: {skipped}"
                     else:
                         skipped = RowProblem(0, row_id, message)
                         where = f"{input_path}: id {row_id}" if row_id is not None else str(input_path)
