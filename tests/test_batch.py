@@ -1272,3 +1272,19 @@ def test_a_csv_output_from_before_fingerprints_is_upgraded_and_its_rows_regraded
         reader = csv.DictReader(handle)
         [row] = list(reader)
     assert reader.fieldnames == OUTPUT_FIELDS and row["fingerprint"] and row["explanation"] != "old"
+
+
+def test_records_closed_before_their_first_is_read_close_their_file(tmp_path):
+    """`--engine ray` checks a CSV header on the driver and reads no row: the file must still close."""
+    from interviewer.sources.tables import open_records
+
+    source = tmp_path / "answers.csv"
+    source.write_text("id,answer\nr1,hello\n")
+    records = open_records(source, required=("id", "answer"))
+    handle = records._handle  # type: ignore[attr-defined]
+    assert not handle.closed
+    records.close()  # type: ignore[attr-defined]
+    assert handle.closed
+    read = open_records(source, required=("id", "answer"))
+    assert [r.data for r in read] == [{"id": "r1", "answer": "hello"}]
+    assert read._handle.closed  # type: ignore[attr-defined]

@@ -512,7 +512,7 @@ def text_records(
     handle: BinaryIO | None = None,
 ) -> Iterator[Record]:
     if kind == "jsonl":
-        return _closing((Record(n, data, problem) for n, data, problem in jsonl_records(lines)), handle, name)
+        return _Closing((Record(n, data, problem) for n, data, problem in jsonl_records(lines)), handle, name)
     header, rows = csv_records(lines, delimiter="\t" if kind == "tsv" else ",", name=name)
     if not header:
         wanted = ", ".join([*required, "|".join(one_of)]) if required or one_of else "column names"
@@ -520,18 +520,30 @@ def text_records(
     problem = header_problem(header, required, one_of, read)
     if problem:
         raise InputError(f"{name} line 1: {problem}")
-    return _closing((Record(n, data, problem) for n, data, problem in rows), handle, name)
+    return _Closing((Record(n, data, problem) for n, data, problem in rows), handle, name)
 
 
-def _closing(records: Iterator[Record], handle: BinaryIO | None, name: str) -> Iterator[Record]:
-    try:
-        yield from records
-    except InputError as exc:
-        text = str(exc)
-        raise InputError(text if text.startswith(name) else f"{name} {text}") from None
-    finally:
-        if handle is not None:
-            handle.close()
+class _Closing(Iterator[Record]):
+    """A file's records, the file closed when they run out or fail, or when they are closed, read or
+    not (a generator closed before its first record would not run its `finally`)."""
+
+    def __init__(self, records: Iterator[Record], handle: BinaryIO | None, name: str) -> None:
+        self._records, self._handle, self._name = records, handle, name
+
+    def __next__(self) -> Record:
+        try:
+            return next(self._records)
+        except InputError as exc:
+            self.close()
+            text = str(exc)
+            raise InputError(text if text.startswith(self._name) else f"{self._name} {text}") from None
+        except BaseException:  # StopIteration included
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
 
 
 def _parquet_records(

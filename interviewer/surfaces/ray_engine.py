@@ -298,24 +298,14 @@ def _read_jsonl(ray, source: str):
         """A file's lines, undecoded, a block of them at a time."""
 
         def _read_stream(self, f, path: str):
-            lines = numbered_lines(_file_lines(f, path), path)
-            block: list[bytes] = []
-            while True:
-                try:
-                    number, line = next(lines)
-                except StopIteration:
-                    break
-                except InputError:  # a compressed file cut short: the lines before it are rows
-                    if block:
-                        yield pa.table({"line": pa.array(block, pa.binary())})
-                    raise
-                if number == 1 and line.startswith(_BOM):  # as the single-process reader drops it
-                    line = line[len(_BOM) :]
-                block.append(line)
-                if len(block) == ROWS_PER_BLOCK:
-                    yield pa.table({"line": pa.array(block, pa.binary())})
-                    block = []
-            if block:
+            lines = (line for _, line in numbered_lines(_file_lines(f, path), path))
+            first = True
+            # Blocks of a fixed size, a partial one only at the end: Ray retries a read that failed
+            # on I/O by skipping the blocks the first try gave, so they must fall the same each try.
+            while block := list(itertools.islice(lines, ROWS_PER_BLOCK)):
+                if first and block[0].startswith(_BOM):  # as the single-process reader drops it
+                    block[0] = block[0][len(_BOM) :]
+                first = False
                 yield pa.table({"line": pa.array(block, pa.binary())})
 
     datasource = JsonLines(source, file_extensions=_files(source, JSONL_EXTENSIONS))
@@ -327,17 +317,15 @@ def _read_csv(ray, source: str, kind: Format):
     """CSV or TSV read by the single-process reader, a file to a read task: a row it cannot parse (more
     fields than the header, a quote never closed) is named by its line and skipped, where Ray's CSV
     reader failed the whole run, and every cell is text as that reader has it ("007" stays "007")."""
-    if Path(source).is_file():  # the header and first row read here, in the single-process reader's words
-        records = open_records(source, kind, required=REQUIRED, one_of=ONE_OF, read=ROW_COLUMNS)
-        next(records, None)
-        records.close()  # type: ignore[attr-defined]  # a generator, started: its file is closed
+    if Path(source).is_file():  # the header checked here, in the single-process reader's words
+        open_records(source, kind, required=REQUIRED, one_of=ONE_OF, read=ROW_COLUMNS).close()  # type: ignore[attr-defined]
     from ray.data.datasource import FileBasedDatasource
 
     class CsvRows(_OwnDecompression, FileBasedDatasource):
         def _read_stream(self, f, path: str):
             lines = decoded_lines(_file_lines(f, path), path)
             records = text_records(lines, kind, path, list(REQUIRED), list(ONE_OF), ROW_COLUMNS)
-            while block := list(itertools.islice(records, ROWS_PER_BLOCK)):
+            while block := list(itertools.islice(records, ROWS_PER_BLOCK)):  # fixed, as JsonLines'
                 yield csv_text_columns(block, path)
 
     return ray.data.read_datasource(CsvRows(source, file_extensions=_files(source, None)), num_cpus=LIGHT)
