@@ -252,31 +252,24 @@ def test_ray_skips_and_names_the_jsonl_rows_the_single_process_path_skips(local_
     summary = run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=console, actors=1)
     assert list(same_records(tmp_path)) == ["a", "null", "7", "u2028"]
     assert summary.graded == single.graded == 4
-    # The same problems, each said where: by id, or by the line's opening where there is none
-    assert [(e.row_id, e.message) for e in summary.errors] == [
-        ("no-answer", "missing `answer` column"),
-        (
-            None,
-            'not valid JSON (Expecting property name enclosed in double quotes) in the line “{"id": '
-            '"broken", "question_id": "000-12",”',
-        ),
-        (None, "expected a JSON object (JSON Lines: one object per line, not an array) in the line “[1, 2]”"),
-        (
-            None,
-            'missing `id`; give every row a unique id in the line “{"question_id": "000-12", "answer": '
-            '"no id"}”',
-        ),
-    ]
-    assert [(e.row_id, e.message) for e in single.errors] == [
-        (e.row_id, e.message.split(" in the line ")[0]) for e in summary.errors
-    ]
+    # The same problems, each said by its line, as the single-process path says them.
+    assert (
+        [str(e) for e in summary.errors]
+        == [str(e) for e in single.errors]
+        == [
+            "line 2 (id no-answer): missing `answer` column",
+            "line 4: not valid JSON (Expecting property name enclosed in double quotes)",
+            "line 6: expected a JSON object (JSON Lines: one object per line, not an array)",
+            "line 7: missing `id`; give every row a unique id",
+        ]
+    )
     said = console.file.getvalue()
-    assert f"{source}: id no-answer: missing `answer` column" in said
-    assert f"{source}: expected a JSON object" in said
+    assert f"skipped {source}: line 2 (id no-answer): missing `answer` column" in said
+    assert f"skipped {source}: line 6: expected a JSON object" in said
     # A rerun grades nothing again and names the same rows again.
     again = run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=console, actors=1)
     assert (again.graded, again.skipped_done) == (0, 4)
-    assert [e.message for e in again.errors] == [e.message for e in summary.errors]
+    assert [str(e) for e in again.errors] == [str(e) for e in summary.errors]
 
 
 def test_ray_skips_and_names_the_csv_rows_the_single_process_path_skips(local_ray, grader, tmp_path):
@@ -290,6 +283,8 @@ def test_ray_skips_and_names_the_csv_rows_the_single_process_path_skips(local_ra
         "b,000-12,x,extra,fields\n"
         'c,000-12,"an answer\nover two lines"\n'
         ",000-12,no id\n"
+        "e,999-99,no such question\n"
+        "a,000-12,Gradients shrink twice.\n"
         'd,000-12,"a quote never closed\n'
     )
     ws = Workspace(ROOT)
@@ -299,15 +294,15 @@ def test_ray_skips_and_names_the_csv_rows_the_single_process_path_skips(local_ra
     console = Console(file=io.StringIO(), width=300)
     summary = run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=console, actors=1)
     assert list(same_records(tmp_path)) == ["a", "c"]
-    assert [str(e) for e in summary.errors] == [str(e) for e in single.errors]
-    assert [e.line for e in summary.errors] == [3, 6, 7]
+    # The same rows named by the same lines; an unknown question (found by an actor) and a repeated id
+    # (found by the driver) too.
+    in_order = sorted(summary.errors, key=lambda e: e.line)
+    assert [str(e) for e in in_order] == [str(e) for e in single.errors]
+    assert [e.line for e in in_order] == [3, 6, 7, 8, 9]
+    assert str(in_order[3]) == "line 8 (id a): duplicate id (first on line 2)"
     said = [line for line in console.file.getvalue().splitlines() if line.startswith("skipped")]
-    assert (
-        said[0]
-        == f"skipped {source}: line 3: 5 fields where the header has 3 columns"
-        + said[0].split("columns", 1)[1]
-    )
-    assert len(said) == 3 and all(line.startswith(f"skipped {source}: line ") for line in said)
+    assert sorted(said) == sorted(f"skipped {source}: {e}" for e in single.errors)
+    assert any(f"skipped {source}: line 3: 5 fields where the header has 3 columns" in line for line in said)
 
 
 def test_a_file_ray_cannot_read_is_named_with_its_readers_words(local_ray, grader, tmp_path):
@@ -364,13 +359,15 @@ def test_a_ray_tasks_failure_is_said_in_the_tasks_words(local_ray):
 def test_a_jsonl_line_that_is_not_utf8_is_named_by_its_id():
     import pyarrow as pa
 
-    from interviewer.surfaces.ray_engine import READ_PROBLEM, jsonl_text_columns
+    from interviewer.surfaces.ray_engine import READ_AT, READ_PROBLEM, jsonl_text_columns
 
     line = b'{"ID": "x1", "question_id": "000-12", "answer": "caf' + b'\xe9"}'
-    read = jsonl_text_columns(pa.table({"line": pa.array([line, b"  "], pa.binary())}))
+    lines = {"line": [line, b"  "], "number": [5, 6], "file": ["/a/b.jsonl"] * 2}
+    read = jsonl_text_columns(pa.table(lines))
     assert read.column(READ_PROBLEM).to_pylist() == [
         json.dumps(["x1", "not UTF-8 text (byte 52 of the line: save the file as UTF-8)"])
     ]
+    assert read.column(READ_AT).to_pylist() == [json.dumps([5, "/a/b.jsonl", "jsonl"])]
 
 
 @pytest.mark.parametrize("text", ["", "\n  \n"])

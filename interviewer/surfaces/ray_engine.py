@@ -125,18 +125,26 @@ class GradeActor:
 
         jobs: list[Job] = []
         problems: list[str] = []
+        files: dict[tuple[int, str | None], str] = {}  # the file of each job's line, where it is known
         for data in batch.to_pylist():
+            line, file, kind = json.loads(data.pop(READ_AT, None) or "[0, null, null]")
+            at = [line, file] if file is not None else []  # where a CSV or JSONL row is
             if read_problem := data.pop(READ_PROBLEM, None):
-                problems.append(read_problem)
+                problems.append(json.dumps([*json.loads(read_problem), *at]))
                 continue
             parsed = _to_row(0, {k: v for k, v in data.items() if v is not None or k == "answer"})
             if parsed.problem is not None:
-                problems.append(json.dumps([parsed.problem.row_id, parsed.problem.message]))
+                problems.append(json.dumps([parsed.problem.row_id, parsed.problem.message, *at]))
                 continue
             assert parsed.row is not None  # a Parsed holds a row or a problem
-            jobs.append(Job(0, parsed.row, fingerprint(parsed.row, self.settings)))
+            # Only a CSV row can be the rest of an answer cut at a line break (a hint that needs its line).
+            jobs.append(Job(line, parsed.row, fingerprint(parsed.row, self.settings), from_csv=kind == "csv"))
+            if file is not None:
+                files[(line, parsed.row.id)] = file
         resolved, unresolved = self.resolver.resolve(jobs)
-        problems += [json.dumps([p.row_id, p.message]) for p in unresolved]
+        for p in unresolved:
+            at = [p.line, files[(p.line, p.row_id)]] if (p.line, p.row_id) in files else []
+            problems.append(json.dumps([p.row_id, p.message, *at]))
         items = [(r.rubric, r.job.row.answer) for r in resolved]
         grades = self.grader.grade_many(items)
         if self.examples is not None:
@@ -150,6 +158,7 @@ class GradeActor:
         ]
         return {
             "record": records + [""] * len(problems),
+            "line": [r.job.line for r in resolved] + [0] * len(problems),
             "problem": [""] * len(records) + problems,
             "note": [r.note or "" for r in resolved] + [""] * len(problems),
         }
@@ -158,6 +167,9 @@ class GradeActor:
 # A row the reader found unusable: [row id or None, what is wrong], reported by an actor as the
 # single-process path reports it.
 READ_PROBLEM = "read_problem"
+# Where a CSV or JSONL row is, [line, file, format], so that it is named by its line as the single-process
+# path names it (a Parquet row has none: Ray splits its files where it likes).
+READ_AT = "read_at"
 
 # Reading and filtering are light; the actors hold the CPUs. Were a read task to ask for a whole CPU
 # while the actors held them all, the pipeline would wait forever.
@@ -298,15 +310,20 @@ def _read_jsonl(ray, source: str):
         """A file's lines, undecoded, a block of them at a time."""
 
         def _read_stream(self, f, path: str):
-            lines = (line for _, line in numbered_lines(_file_lines(f, path), path))
-            first = True
+            lines = numbered_lines(_file_lines(f, path), path)
             # Blocks of a fixed size, a partial one only at the end: Ray retries a read that failed
             # on I/O by skipping the blocks the first try gave, so they must fall the same each try.
             while block := list(itertools.islice(lines, ROWS_PER_BLOCK)):
-                if first and block[0].startswith(_BOM):  # as the single-process reader drops it
-                    block[0] = block[0][len(_BOM) :]
-                first = False
-                yield pa.table({"line": pa.array(block, pa.binary())})
+                numbers, texts = zip(*block, strict=True)
+                if numbers[0] == 1 and texts[0].startswith(_BOM):  # as the single-process reader drops it
+                    texts = (texts[0][len(_BOM) :], *texts[1:])
+                yield pa.table(
+                    {
+                        "line": pa.array(texts, pa.binary()),
+                        "number": pa.array(numbers, pa.int64()),
+                        "file": pa.array([path] * len(block), pa.string()),
+                    }
+                )
 
     datasource = JsonLines(source, file_extensions=_files(source, JSONL_EXTENSIONS))
     lines = ray.data.read_datasource(datasource, num_cpus=LIGHT)
@@ -343,32 +360,41 @@ def csv_text_columns(records: Sequence[Record], path: str) -> pa.Table:
             if parsed.problem is not None:
                 row_id, problem = parsed.problem.row_id, parsed.problem.message
         rows.append(
-            _row_cells(record.data, None if problem is None else [row_id, problem, record.number, path])
+            _row_cells(
+                record.data, None if problem is None else [row_id, problem], [record.number, path, "csv"]
+            )
         )
     return _table(rows)
 
 
-def _row_cells(data: dict | None, problem: list | None) -> dict[str, str | None]:
-    """One row as the actors get it: its columns as text, or only its problem."""
+def _row_cells(data: dict | None, problem: list | None, at: list) -> dict[str, str | None]:
+    """One row as the actors get it: its columns as text, or only its problem, and where it is."""
+    where = {READ_AT: json.dumps(at)}
     if problem is not None or data is None:
-        return dict.fromkeys(ROW_COLUMNS) | {READ_PROBLEM: json.dumps(problem)}
+        return dict.fromkeys(ROW_COLUMNS) | {READ_PROBLEM: json.dumps(problem)} | where
     cells = _columns(data)
-    return {n: _text_cell(cells.get(n)) for n in ROW_COLUMNS} | {READ_PROBLEM: None}
+    return {n: _text_cell(cells.get(n)) for n in ROW_COLUMNS} | {READ_PROBLEM: None} | where
 
 
 def _table(rows: list[dict[str, str | None]]) -> pa.Table:
     import pyarrow as pa
 
-    names = (*ROW_COLUMNS, READ_PROBLEM)
+    names = (*ROW_COLUMNS, READ_PROBLEM, READ_AT)
     return pa.table({name: pa.array([row[name] for row in rows], pa.string()) for name in names})
 
 
 def jsonl_text_columns(batch: pa.Table) -> pa.Table:
-    """Lines of JSON Lines (a `line` column of bytes) as the row columns, all text as
-    `as_text_columns` has them; a line the single-process reader would skip has its problem in
-    READ_PROBLEM instead, and so has a line that is not UTF-8 (where that reader stops)."""
+    """Lines of JSON Lines (a `line` column of bytes, with its `number` and `file`) as the row
+    columns, all text as `as_text_columns` has them; a line the single-process reader would skip has
+    its problem in READ_PROBLEM instead, and so has a line that is not UTF-8 (where that reader
+    stops)."""
     rows = []
-    for raw in batch.column("line").to_pylist():
+    for raw, number, file in zip(
+        batch.column("line").to_pylist(),
+        batch.column("number").to_pylist(),
+        batch.column("file").to_pylist(),
+        strict=True,
+    ):
         undecoded = None
         try:
             line = raw.decode("utf-8")
@@ -387,9 +413,7 @@ def jsonl_text_columns(batch: pa.Table) -> pa.Table:
             elif undecoded and parsed.row is not None:
                 row_id = parsed.row.id  # however its column is spelled ("ID")
         problem = undecoded or problem
-        # Ray keeps no line numbers: a row without an id is named by its line's opening.
-        where = "" if row_id is not None else f" in the line “{' '.join(line.split())[:60]}”"
-        rows.append(_row_cells(data, None if problem is None else [row_id, problem + where]))
+        rows.append(_row_cells(data, None if problem is None else [row_id, problem], [number, file, "jsonl"]))
     return _table(rows)
 
 
@@ -463,6 +487,19 @@ def run_ray(
 
     summary = BatchSummary()
     remaining = None
+
+    def skip(row_id: str | None, message: str, line: int = 0, file: str | None = None) -> None:
+        """A row skipped, told as the single-process path tells it: by its line where it has one."""
+        skipped = RowProblem(line, row_id, message)
+        summary.errors.append(skipped)
+        if line:
+            # Ray names an object-store file without its scheme ("bucket/x.csv").
+            told = f"{input_path if file in (None, source.split('://')[-1]) else file}: {skipped}"
+        else:
+            where = f"{input_path}: id {row_id}" if row_id is not None else str(input_path)
+            told = f"{where}: {message}"
+        console.print(f"[yellow]skipped[/yellow] {escape(told)}", soft_wrap=True)
+
     try:
         dataset = _dataset(ray, source, options.fmt)
         if done:  # reads the whole input: a block Ray cannot read fails here, not mid-run
@@ -507,36 +544,32 @@ def run_ray(
         num_cpus=ACTOR_CPUS,
         num_gpus=1 if is_gpu(ws.device) else 0,
     )
-    seen: set[str] = set()
+    seen: dict[str, int] = {}  # each id graded, with its line where it has one
     finished = False
     try:
         for batch in graded.iter_batches(batch_size=None, batch_format="pyarrow"):
             records = []
-            for text, problem, note in zip(
+            for text, line, problem, note in zip(
                 batch.column("record").to_pylist(),
+                batch.column("line").to_pylist(),
                 batch.column("problem").to_pylist(),
                 batch.column("note").to_pylist(),
                 strict=True,
             ):
                 if problem:
                     row_id, message, *at = json.loads(problem)
-                    if at:  # a CSV row, told by its line as the single-process path tells it
-                        line, file = at
-                        skipped = RowProblem(line, row_id, message)
-                        # Ray names an object-store file without its scheme ("bucket/x.csv").
-                        told = f"{input_path if file == source.split('://')[-1] else file}: {skipped}"
-                    else:
-                        skipped = RowProblem(0, row_id, message)
-                        where = f"{input_path}: id {row_id}" if row_id is not None else str(input_path)
-                        told = f"{where}: {message}"
-                    summary.errors.append(skipped)
-                    console.print(f"[yellow]skipped[/yellow] {escape(told)}", soft_wrap=True)
+                    skip(row_id, message, *at)
                     continue
                 record = json.loads(text)
                 if record["id"] in seen:
-                    summary.errors.append(RowProblem(0, record["id"], "duplicate id"))
+                    first = seen[record["id"]]
+                    skip(
+                        record["id"],
+                        f"duplicate id (first on line {first})" if first else "duplicate id",
+                        line,
+                    )
                     continue
-                seen.add(record["id"])
+                seen[record["id"]] = line
                 if record["id"] in prior:
                     summary.regraded += 1
                     store.superseded += 1
