@@ -17,7 +17,7 @@ ray = pytest.importorskip("ray")
 pytest.importorskip("ray.data")
 
 from interviewer.grading.resolve import OWN_LABEL, REFERENCES_UNREAD  # noqa: E402
-from interviewer.surfaces.batch import BatchOptions, InputError, run_batch  # noqa: E402
+from interviewer.surfaces.batch import BatchOptions, BatchSummary, InputError, run_batch  # noqa: E402
 from interviewer.surfaces.ray_engine import _read_failed, ray_failure, run_ray  # noqa: E402
 from interviewer.workspace import Workspace  # noqa: E402
 
@@ -83,6 +83,17 @@ def same_records(tmp_path: Path) -> dict[str, dict]:
     for key, record in expected.items():
         assert got[key] == record, key
     return got
+
+
+def both_engines(grader, source: Path, tmp_path: Path) -> tuple[BatchSummary, BatchSummary, str]:
+    """`source` graded by the single-process path (into single.jsonl) and by Ray on one actor (into
+    ray.jsonl): both summaries, and what the Ray run said."""
+    ws = Workspace(ROOT)
+    ws._grader = grader
+    single = run_batch(ws, source, tmp_path / "single.jsonl", console=Console(file=io.StringIO(), width=200))
+    console = Console(file=io.StringIO(), width=300)
+    summary = run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=console, actors=1)
+    return single, summary, console.file.getvalue()
 
 
 def test_ray_results_equal_the_single_process_path_row_by_row_and_resume(local_ray, grader, tmp_path):
@@ -244,12 +255,7 @@ def test_ray_skips_and_names_the_jsonl_rows_the_single_process_path_skips(local_
         ),
     ]
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    ws = Workspace(ROOT)
-    ws._grader = grader
-    quiet = Console(file=io.StringIO(), width=200)
-    single = run_batch(ws, source, tmp_path / "single.jsonl", console=quiet)
-    console = Console(file=io.StringIO(), width=200)
-    summary = run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=console, actors=1)
+    single, summary, said = both_engines(grader, source, tmp_path)
     assert list(same_records(tmp_path)) == ["a", "null", "7", "u2028"]
     assert summary.graded == single.graded == 4
     # The same problems, each said by its line, as the single-process path says them.
@@ -263,11 +269,11 @@ def test_ray_skips_and_names_the_jsonl_rows_the_single_process_path_skips(local_
             "line 7: missing `id`; give every row a unique id",
         ]
     )
-    said = console.file.getvalue()
     assert f"skipped {source}: line 2 (id no-answer): missing `answer` column" in said
     assert f"skipped {source}: line 6: expected a JSON object" in said
     # A rerun grades nothing again and names the same rows again.
-    again = run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=console, actors=1)
+    quiet = Console(file=io.StringIO(), width=200)
+    again = run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=quiet, actors=1)
     assert (again.graded, again.skipped_done) == (0, 4)
     assert [str(e) for e in again.errors] == [str(e) for e in summary.errors]
 
@@ -287,12 +293,7 @@ def test_ray_skips_and_names_the_csv_rows_the_single_process_path_skips(local_ra
         "a,000-12,Gradients shrink twice.\n"
         'd,000-12,"a quote never closed\n'
     )
-    ws = Workspace(ROOT)
-    ws._grader = grader
-    quiet = Console(file=io.StringIO(), width=200)
-    single = run_batch(ws, source, tmp_path / "single.jsonl", console=quiet)
-    console = Console(file=io.StringIO(), width=300)
-    summary = run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=console, actors=1)
+    single, summary, told = both_engines(grader, source, tmp_path)
     assert list(same_records(tmp_path)) == ["a", "c"]
     # The same rows named by the same lines; an unknown question (found by an actor) and a repeated id
     # (found by the driver) too.
@@ -300,7 +301,7 @@ def test_ray_skips_and_names_the_csv_rows_the_single_process_path_skips(local_ra
     assert [str(e) for e in in_order] == [str(e) for e in single.errors]
     assert [e.line for e in in_order] == [3, 6, 7, 8, 9]
     assert str(in_order[3]) == "line 8 (id a): duplicate id (first on line 2)"
-    said = [line for line in console.file.getvalue().splitlines() if line.startswith("skipped")]
+    said = [line for line in told.splitlines() if line.startswith("skipped")]
     assert sorted(said) == sorted(f"skipped {source}: {e}" for e in single.errors)
     assert any(f"skipped {source}: line 3: 5 fields where the header has 3 columns" in line for line in said)
 
@@ -420,55 +421,34 @@ def test_ray_reads_a_spreadsheets_column_names_as_the_single_process_path_does(l
         'ID ,"question\nID",Question,reference Answer,Answer\n'  # a wrapped header cell, as Excel writes it
         f'007,0012,"{WARMUP_Q}","{WARMUP_REF}",1.50\n'
     )
-    ws = Workspace(ROOT)
-    ws._grader = grader
-    quiet = Console(file=io.StringIO(), width=200)
-    run_batch(ws, source, tmp_path / "single.jsonl", console=quiet)
-    run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=quiet, actors=1)
+    _, _, said = both_engines(grader, source, tmp_path)
     got = same_records(tmp_path)
     assert list(got) == ["007"] and got["007"]["question_id"].startswith("adhoc-")
-    assert "1 row (007) gave a question_id that is no bank id" in quiet.file.getvalue()
+    assert "1 row (007) gave a question_id that is no bank id" in said
 
 
 def test_ray_reads_compressed_files_as_the_single_process_path_does(local_ray, grader, tmp_path):
-    """`answers.csv.gz` is a CSV file to both engines (Ray decompresses by the suffix, as Arrow does)."""
+    """`answers.csv.gz` is a CSV file to both engines, read by Python's gzip and bz2 by the suffix in
+    any case (Arrow's codec detection missed `.GZ` and read the raw bytes); so are a folder of
+    `.jsonl.bz2` parts, and a file cut short, named by the last line read however the run started."""
     import bz2
     import gzip
 
-    ws = Workspace(ROOT)
-    ws._grader = grader
-    quiet = Console(file=io.StringIO(), width=200)
     table = f'id,question_id,answer\na,000-12,"{STRONG}"\nb,000-12,Gradients get small.\n'
     line = json.dumps({"id": "c", "question": WARMUP_Q, "reference_answer": WARMUP_REF, "answer": WARMUP_REF})
-    for name, packed in (
-        ("answers.csv.gz", gzip.compress(table.encode())),
-        ("answers.jsonl.bz2", bz2.compress(line.encode())),
+    for name, packed, ids in (
+        ("answers.csv.gz", gzip.compress(table.encode()), ["a", "b"]),
+        ("ANSWERS.CSV.GZ", gzip.compress(table.encode()), ["a", "b"]),
+        ("answers.jsonl.bz2", bz2.compress(line.encode()), ["c"]),
     ):
         source = tmp_path / name
         source.write_bytes(packed)
-        run_batch(ws, source, tmp_path / "single.jsonl", console=quiet)
-        run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=quiet, actors=1)
-        assert len(same_records(tmp_path)) == (2 if name.endswith(".csv.gz") else 1)
+        both_engines(grader, source, tmp_path)
+        assert list(same_records(tmp_path)) == ids, name
         for each in ("single.jsonl", "ray.jsonl"):
             (tmp_path / each).unlink()
 
-
-def test_ray_reads_compressed_files_by_their_suffix_in_any_case_and_up_to_a_cut(local_ray, grader, tmp_path):
-    """Python's gzip and bz2 read what Ray reads, as the single-process path reads it: an upper-case
-    suffix (Arrow's codec detection missed it and read the raw bytes), a folder of `.jsonl.bz2`
-    parts, and a file cut short, named by the last line read however the run started."""
-    import bz2
-    import gzip
-
-    ws = Workspace(ROOT)
-    ws._grader = grader
     quiet = Console(file=io.StringIO(), width=200)
-    upper = tmp_path / "ANSWERS.CSV.GZ"
-    upper.write_bytes(gzip.compress(f'id,question_id,answer\na,000-12,"{STRONG}"\n'.encode()))
-    run_batch(ws, upper, tmp_path / "single.jsonl", console=quiet)
-    run_ray(Workspace(ROOT), upper, tmp_path / "ray.jsonl", console=quiet, actors=1)
-    assert list(same_records(tmp_path)) == ["a"]
-
     parts = tmp_path / "parts"
     parts.mkdir()
     for i in range(2):
@@ -481,6 +461,8 @@ def test_ray_reads_compressed_files_by_their_suffix_in_any_case_and_up_to_a_cut(
     packed = gzip.compress(table.encode())
     cut = tmp_path / "cut.csv.gz"
     cut.write_bytes(packed[: len(packed) // 2])
+    ws = Workspace(ROOT)
+    ws._grader = grader
     with pytest.raises(InputError) as single:
         run_batch(ws, cut, tmp_path / "cut-single.jsonl", console=quiet)
     last = str(single.value).split("cannot be read past line ")[1].split(":")[0]
