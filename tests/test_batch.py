@@ -822,6 +822,7 @@ def test_an_unusable_output_is_refused_before_anything_is_touched(run, tmp_path)
 def test_compressed_text_files_are_read_as_their_inner_format(run, tmp_path):
     import bz2
     import gzip
+    import lzma
 
     rows = [
         {"id": "s", "question_id": "000-12", "answer": STRONG},
@@ -835,7 +836,8 @@ def test_compressed_text_files_are_read_as_their_inner_format(run, tmp_path):
         f'{r["id"]},{r["question_id"]},"{r["answer"]}"\n' for r in rows
     )
     (tmp_path / "answers.csv.bz2").write_bytes(bz2.compress(table.encode()))
-    for name in ("answers.jsonl.gz", "answers.csv.bz2"):
+    (tmp_path / "answers.jsonl.xz").write_bytes(lzma.compress(plain.read_bytes()))
+    for name in ("answers.jsonl.gz", "answers.csv.bz2", "answers.jsonl.xz"):
         summary = run(tmp_path / name, tmp_path / f"{name}.out.jsonl")
         assert summary.graded == 2 and summary.errors == []
         assert read_jsonl(tmp_path / f"{name}.out.jsonl") == expected, name
@@ -1288,3 +1290,24 @@ def test_records_closed_before_their_first_is_read_close_their_file(tmp_path):
     read = open_records(source, required=("id", "answer"))
     assert [r.data for r in read] == [{"id": "r1", "answer": "hello"}]
     assert read._handle.closed  # type: ignore[attr-defined]
+
+
+def test_an_xz_file_cut_short_says_how_far_it_was_read(tmp_path):
+    import lzma
+
+    from interviewer.sources.tables import open_records
+
+    table = "id,answer\n" + "".join(f"r{i},answer number {i}\n" for i in range(3000))
+    packed = lzma.compress(table.encode())
+    cut = tmp_path / "answers.csv.xz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    read = []
+    with pytest.raises(
+        InputError, match=r"answers\.csv\.xz: cannot be read past line \d+: Compressed file ended"
+    ):
+        read.extend(open_records(cut, required=("id", "answer")))
+    assert 0 < len(read) < 3000
+    corrupt = tmp_path / "corrupt.jsonl.xz"
+    corrupt.write_bytes(b"\xfd7zXZ\x00 not really xz")
+    with pytest.raises(InputError, match=r"corrupt\.jsonl\.xz: cannot be read: "):
+        list(open_records(corrupt, required=("id", "answer")))

@@ -428,18 +428,20 @@ def test_ray_reads_a_spreadsheets_column_names_as_the_single_process_path_does(l
 
 
 def test_ray_reads_compressed_files_as_the_single_process_path_does(local_ray, grader, tmp_path):
-    """`answers.csv.gz` is a CSV file to both engines, read by Python's gzip and bz2 by the suffix in
-    any case (Arrow's codec detection missed `.GZ` and read the raw bytes); so are a folder of
-    `.jsonl.bz2` parts, and a file cut short, named by the last line read however the run started."""
+    """`answers.csv.gz` is a CSV file to both engines, read by Python's gzip, bz2 and lzma by the
+    suffix in any case (Arrow's codec detection missed `.GZ` and read the raw bytes, and has no xz);
+    so are a folder of `.jsonl.bz2` parts, and a file cut short, named by the last line read however
+    the run started."""
     import bz2
     import gzip
+    import lzma
 
     table = f'id,question_id,answer\na,000-12,"{STRONG}"\nb,000-12,Gradients get small.\n'
     line = json.dumps({"id": "c", "question": WARMUP_Q, "reference_answer": WARMUP_REF, "answer": WARMUP_REF})
     for name, packed, ids in (
         ("answers.csv.gz", gzip.compress(table.encode()), ["a", "b"]),
         ("ANSWERS.CSV.GZ", gzip.compress(table.encode()), ["a", "b"]),
-        ("answers.jsonl.bz2", bz2.compress(line.encode()), ["c"]),
+        ("answers.jsonl.xz", lzma.compress(line.encode()), ["c"]),
     ):
         source = tmp_path / name
         source.write_bytes(packed)

@@ -292,7 +292,7 @@ def grade(
     input_path: Path = typer.Argument(
         ...,
         metavar="INPUT",
-        help="CSV, JSONL (either may be .gz or .bz2), Parquet or Excel workbook of answers; - reads stdin",
+        help="CSV, JSONL (either may be .gz, .bz2, .xz), Parquet or Excel workbook of answers; - reads stdin",
     ),
     output: Path | None = typer.Option(
         None, "-o", "--output", help="JSONL, CSV or Parquet by extension; - (or none) is JSONL to stdout"

@@ -255,14 +255,14 @@ JSONL_EXTENSIONS = [
     f"{suffix[1:]}{packed}" for packed in ("", *CODECS) for suffix, kind in FORMATS.items() if kind == "jsonl"
 ]
 LINES_READ = 1 << 24  # bytes of a file read at a time
-ROWS_PER_BLOCK = 8192  # CSV rows a read task hands on at a time
+ROWS_PER_BLOCK = 8192  # rows (CSV records, JSONL lines) a read task hands on at a time
 _BOM = b"\xef\xbb\xbf"
 
 
 def chunked_lines(stream) -> Iterator[list[bytes]]:
     """A byte stream's lines, their ends kept, a chunk at a time, cut at "\n" only (as the single-process
     reader cuts them; Ray's text reader also cuts at U+2028, which a JSON string may hold, and reads a
-    file whole). Ray's decompressing streams cannot read a line, so they are read by chunk."""
+    file whole). Arrow's streams are read by chunk: a decompressing one cannot read a line."""
     rest = b""
     while chunk := stream.read(LINES_READ):
         *lines, rest = (rest + chunk).split(b"\n")
@@ -350,8 +350,7 @@ def _read_csv(ray, source: str, kind: Format):
 
 def csv_text_columns(records: Sequence[Record], path: str) -> pa.Table:
     """CSV records as the row columns, all text; a row the single-process reader would skip has its
-    problem, line and file in READ_PROBLEM instead."""
-
+    problem in READ_PROBLEM instead; each has its line and file in READ_AT."""
     rows = []
     for record in records:
         row_id, problem = None, record.problem
