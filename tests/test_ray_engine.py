@@ -291,19 +291,33 @@ def test_ray_skips_and_names_the_csv_rows_the_single_process_path_skips(local_ra
         ",000-12,no id\n"
         "e,999-99,no such question\n"
         "a,000-12,Gradients shrink twice.\n"
+        "e,000-12,A repeated id is one though its first row had no question.\n"
         'd,000-12,"a quote never closed\n'
     )
     single, summary, told = both_engines(grader, source, tmp_path)
     assert list(same_records(tmp_path)) == ["a", "c"]
-    # The same rows named by the same lines; an unknown question (found by an actor) and a repeated id
-    # (found by the driver) too.
-    in_order = sorted(summary.errors, key=lambda e: e.line)
-    assert [str(e) for e in in_order] == [str(e) for e in single.errors]
-    assert [e.line for e in in_order] == [3, 6, 7, 8, 9]
-    assert str(in_order[3]) == "line 8 (id a): duplicate id (first on line 2)"
+    # The same rows named by the same lines, in file order; an unknown question (found by an actor) and
+    # a repeated id (found by the driver) too.
+    assert [str(e) for e in summary.errors] == [str(e) for e in single.errors]
+    assert [e.line for e in summary.errors] == [3, 6, 7, 8, 9, 10]
+    assert str(summary.errors[3]) == "line 8 (id a): duplicate id (first on line 2)"
+    assert str(summary.errors[4]) == "line 9 (id e): duplicate id (first on line 7)"
     said = [line for line in told.splitlines() if line.startswith("skipped")]
-    assert sorted(said) == sorted(f"skipped {source}: {e}" for e in single.errors)
+    assert said == [f"skipped {source}: {e}" for e in single.errors]
     assert any(f"skipped {source}: line 3: 5 fields where the header has 3 columns" in line for line in said)
+
+
+def test_ray_gives_a_tsv_row_no_csv_hint_as_the_single_process_path_does(local_ray, grader, tmp_path):
+    """The hint that a row may be the rest of an answer cut at a line break is a CSV row's only."""
+    source = tmp_path / "answers.tsv"
+    source.write_text(
+        "id\tquestion\tanswer\n"
+        "a\tWhat is the vanishing gradient problem?\tGradients shrink.\n"
+        "student seven\tand then it keeps going down slowly\tx\n"
+    )
+    single, summary, _ = both_engines(grader, source, tmp_path)
+    assert [str(e) for e in summary.errors] == [str(e) for e in single.errors]
+    assert len(summary.errors) == 1 and "line break" not in summary.errors[0].message
 
 
 def test_a_file_ray_cannot_read_is_named_with_its_readers_words(local_ray, grader, tmp_path):
@@ -508,6 +522,9 @@ def test_ray_reads_every_csv_file_of_a_folder_by_its_own_header(local_ray, grade
         gzip.compress(b"ID ,Question ID,Answer\n007,000-12,Gradients shrink.\n")
     )
     (folder / "part-0001").write_text('"Question\nID",answer,id\n000-12,They vanish.,0012\n000-12,x,y,z\n')
+    # The same id on the same line of two files: each named by its own file.
+    for name in ("part-0002.csv", "part-0003.csv"):
+        (folder / name).write_text("id,question_id,answer\nz,999-99,no such question\n")
     (folder / "_SUCCESS").write_text("")
     (folder / ".hidden.csv").write_text("id,question_id,answer\nh,000-12,hidden\n")
     (folder / "_temporary").mkdir()
@@ -518,10 +535,14 @@ def test_ray_reads_every_csv_file_of_a_folder_by_its_own_header(local_ray, grade
         Workspace(ROOT), folder, tmp_path / "ray.jsonl", console=console, options=options, actors=1
     )
     assert sorted(read(tmp_path / "ray.jsonl")) == ["0012", "007"]
-    assert [(e.line, e.message.split(" (")[0]) for e in summary.errors] == [
-        (4, "4 fields where the header has 3 columns")
-    ]
-    assert f"skipped {folder / 'part-0001'}: line 4: 4 fields" in console.file.getvalue()
+    said = console.file.getvalue()
+    assert f"skipped {folder / 'part-0001'}: line 4: 4 fields where the header has 3 columns" in said
+    first, second = sorted(("part-0002.csv", "part-0003.csv"), key=said.index)
+    assert f"skipped {folder / first}: line 2 (id z): unknown question_id '999-99'" in said
+    assert (
+        f"skipped {folder / second}: line 2 (id z): duplicate id (first on {folder / first} line 2)" in said
+    )
+    assert len(summary.errors) == 3
 
 
 def test_a_folders_format_is_told_by_the_names_of_the_files_ray_reads(tmp_path):

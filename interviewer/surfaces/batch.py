@@ -844,8 +844,12 @@ class RubricResolver:
         return rubric
 
     def resolve(self, jobs: list[Job]) -> tuple[list[Resolved], list[RowProblem]]:
-        resolved: list[Resolved | None] = [None] * len(jobs)
-        problems: list[RowProblem] = []
+        each = self.resolve_each(jobs)
+        return [r for r in each if isinstance(r, Resolved)], [p for p in each if isinstance(p, RowProblem)]
+
+    def resolve_each(self, jobs: list[Job]) -> list[Resolved | RowProblem]:
+        """Each job's rubric, or why it has none, in the jobs' order."""
+        resolved: list[Resolved | RowProblem | None] = [None] * len(jobs)
         by_text: list[int] = []
 
         def settle(i: int, found: Resolution) -> None:
@@ -853,7 +857,7 @@ class RubricResolver:
             if found.rubric is not None:
                 resolved[i] = Resolved(job, found.rubric, found.matched, found.similarity, found.note)
             else:
-                problems.append(RowProblem(job.line, job.row.id, _unresolved(job, found), job.unit))
+                resolved[i] = RowProblem(job.line, job.row.id, _unresolved(job, found), job.unit)
 
         for i, job in enumerate(jobs):
             row = job.row
@@ -874,7 +878,7 @@ class RubricResolver:
         for i, match in zip(by_text, matches, strict=True):
             row = jobs[i].row
             settle(i, resolve_rubric(self.grader, None, row.question, None, match=match))
-        return [r for r in resolved if r is not None], problems
+        return [r for r in resolved if r is not None]
 
 
 def _unresolved(job: Job, found: Resolution) -> str:

@@ -121,30 +121,35 @@ class GradeActor:
         self.settings = settings
 
     def __call__(self, batch) -> dict[str, list]:
-        from interviewer.surfaces.batch import CriticStreak, _apply_critic
+        """Each row's record or problem, in the batch's order (so the driver tells skipped rows in
+        file order), with where it is and, for a row read whole, its id (a later row of that id is a
+        duplicate, graded or not, as the single-process path has it)."""
+        from interviewer.surfaces.batch import CriticStreak, Resolved, _apply_critic
 
+        out: list[dict] = []
         jobs: list[Job] = []
-        problems: list[str] = []
-        files: dict[tuple[int, str | None], str] = {}  # the file of each job's line, where it is known
         for data in batch.to_pylist():
             line, file, kind = json.loads(data.pop(READ_AT, None) or "[0, null, null]")
-            at = [line, file] if file is not None else []  # where a CSV or JSONL row is
+            told = {"record": "", "problem": "", "note": "", "line": line, "file": file or "", "id": ""}
             if read_problem := data.pop(READ_PROBLEM, None):
-                problems.append(json.dumps([*json.loads(read_problem), *at]))
+                out.append(told | {"problem": read_problem})
                 continue
             parsed = _to_row(0, {k: v for k, v in data.items() if v is not None or k == "answer"})
             if parsed.problem is not None:
-                problems.append(json.dumps([parsed.problem.row_id, parsed.problem.message, *at]))
+                out.append(told | {"problem": json.dumps([parsed.problem.row_id, parsed.problem.message])})
                 continue
             assert parsed.row is not None  # a Parsed holds a row or a problem
             # Only a CSV row can be the rest of an answer cut at a line break (a hint that needs its line).
-            jobs.append(Job(line, parsed.row, fingerprint(parsed.row, self.settings), from_csv=kind == "csv"))
-            if file is not None:
-                files[(line, parsed.row.id)] = file
-        resolved, unresolved = self.resolver.resolve(jobs)
-        for p in unresolved:
-            at = [p.line, files[(p.line, p.row_id)]] if (p.line, p.row_id) in files else []
-            problems.append(json.dumps([p.row_id, p.message, *at]))
+            job = Job(line, parsed.row, fingerprint(parsed.row, self.settings), from_csv=kind == "csv")
+            jobs.append(job)
+            out.append(told | {"id": parsed.row.id, "job": job})
+        each = self.resolver.resolve_each(jobs)
+        resolved = [r for r in each if isinstance(r, Resolved)]
+        outcome: dict[int, str | tuple[str, str]] = {
+            id(job): json.dumps([p.row_id, p.message])
+            for job, p in zip(jobs, each, strict=True)
+            if isinstance(p, RowProblem)
+        }
         items = [(r.rubric, r.job.row.answer) for r in resolved]
         grades = self.grader.grade_many(items)
         if self.examples is not None:
@@ -152,15 +157,23 @@ class GradeActor:
         if self.critic is not None:
             summary = BatchSummary()
             resolved, grades = _apply_critic(self.critic, resolved, grades, 4, summary, CriticStreak(0))
-        records = [
-            json.dumps(result_record(r.job.row, g, r.rubric, r.matched, r.similarity, r.job.fingerprint))
-            for r, g in zip(resolved, grades, strict=True)
-        ]
+        for r, g in zip(resolved, grades, strict=True):
+            record = result_record(r.job.row, g, r.rubric, r.matched, r.similarity, r.job.fingerprint)
+            outcome[id(r.job)] = (json.dumps(record), r.note or "")
+        rows: list[dict] = []
+        for told in out:
+            job = told.pop("job", None)
+            if job is not None:
+                done = outcome.get(id(job))
+                if done is None:  # left for a rerun (the critic's streak tripped)
+                    continue
+                if isinstance(done, str):
+                    told["problem"] = done
+                else:
+                    told["record"], told["note"] = done
+            rows.append(told)
         return {
-            "record": records + [""] * len(problems),
-            "line": [r.job.line for r in resolved] + [0] * len(problems),
-            "problem": [""] * len(records) + problems,
-            "note": [r.note or "" for r in resolved] + [""] * len(problems),
+            name: [row[name] for row in rows] for name in ("record", "problem", "note", "line", "file", "id")
         }
 
 
@@ -343,12 +356,12 @@ def _read_csv(ray, source: str, kind: Format):
             lines = decoded_lines(_file_lines(f, path), path)
             records = text_records(lines, kind, path, list(REQUIRED), list(ONE_OF), ROW_COLUMNS)
             while block := list(itertools.islice(records, ROWS_PER_BLOCK)):  # fixed, as JsonLines'
-                yield csv_text_columns(block, path)
+                yield csv_text_columns(block, path, kind)
 
     return ray.data.read_datasource(CsvRows(source, file_extensions=_files(source, None)), num_cpus=LIGHT)
 
 
-def csv_text_columns(records: Sequence[Record], path: str) -> pa.Table:
+def csv_text_columns(records: Sequence[Record], path: str, kind: Format = "csv") -> pa.Table:
     """CSV records as the row columns, all text; a row the single-process reader would skip has its
     problem in READ_PROBLEM instead; each has its line and file in READ_AT."""
     rows = []
@@ -360,7 +373,7 @@ def csv_text_columns(records: Sequence[Record], path: str) -> pa.Table:
                 row_id, problem = parsed.problem.row_id, parsed.problem.message
         rows.append(
             _row_cells(
-                record.data, None if problem is None else [row_id, problem], [record.number, path, "csv"]
+                record.data, None if problem is None else [row_id, problem], [record.number, path, kind]
             )
         )
     return _table(rows)
@@ -493,7 +506,7 @@ def run_ray(
         summary.errors.append(skipped)
         if line:
             # Ray names an object-store file without its scheme ("bucket/x.csv").
-            told = f"{input_path if file in (None, source.split('://')[-1]) else file}: {skipped}"
+            told = f"{input_path if file in (None, '', source.split('://')[-1]) else file}: {skipped}"
         else:
             where = f"{input_path}: id {row_id}" if row_id is not None else str(input_path)
             told = f"{where}: {message}"
@@ -543,32 +556,28 @@ def run_ray(
         num_cpus=ACTOR_CPUS,
         num_gpus=1 if is_gpu(ws.device) else 0,
     )
-    seen: dict[str, int] = {}  # each id graded, with its line where it has one
+    seen: dict[str, tuple[int, str]] = {}  # each id read whole, where it was first
     finished = False
     try:
         for batch in graded.iter_batches(batch_size=None, batch_format="pyarrow"):
             records = []
-            for text, line, problem, note in zip(
-                batch.column("record").to_pylist(),
-                batch.column("line").to_pylist(),
-                batch.column("problem").to_pylist(),
-                batch.column("note").to_pylist(),
+            for text, problem, note, line, file, row_id in zip(
+                *(
+                    batch.column(name).to_pylist()
+                    for name in ("record", "problem", "note", "line", "file", "id")
+                ),
                 strict=True,
             ):
+                if row_id and row_id in seen:
+                    skip(row_id, _duplicate(*seen[row_id], file), line, file)
+                    continue
+                if row_id:
+                    seen[row_id] = (line, file)
                 if problem:
-                    row_id, message, *at = json.loads(problem)
-                    skip(row_id, message, *at)
+                    skipped_id, message = json.loads(problem)
+                    skip(skipped_id, message, line, file)
                     continue
                 record = json.loads(text)
-                if record["id"] in seen:
-                    first = seen[record["id"]]
-                    skip(
-                        record["id"],
-                        f"duplicate id (first on line {first})" if first else "duplicate id",
-                        line,
-                    )
-                    continue
-                seen[record["id"]] = line
                 if record["id"] in prior:
                     summary.regraded += 1
                     store.superseded += 1
@@ -601,6 +610,14 @@ def run_ray(
     _refuse_empty(input_path, summary)
     _say_summary(console, summary, pool, output)
     return summary
+
+
+def _duplicate(first_line: int, first_file: str, file: str) -> str:
+    """A repeated id's message, with where its first row was (a Parquet row has no line)."""
+    if not first_line:
+        return "duplicate id"
+    where = f"line {first_line}" if first_file == file else f"{first_file} line {first_line}"
+    return f"duplicate id (first on {where})"
 
 
 def _refuse_empty(input_path: Path | str, summary: BatchSummary) -> None:
