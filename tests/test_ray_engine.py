@@ -307,6 +307,27 @@ def test_ray_skips_and_names_the_csv_rows_the_single_process_path_skips(local_ra
     assert any(f"skipped {source}: line 3: 5 fields where the header has 3 columns" in line for line in said)
 
 
+def test_a_rerun_names_a_repeated_id_as_the_single_process_path_does(local_ray, grader, tmp_path):
+    """Rows done before still reach the driver, in order: a later row of their id stays a duplicate
+    (Ray filtered the done rows out, so that row was graded over the first on every rerun)."""
+    source = tmp_path / "answers.csv"
+    source.write_text(
+        "id,question_id,answer\na,000-12,Gradients shrink.\nb,000-12,They vanish.\na,000-12,Another answer.\n"
+    )
+    both_engines(grader, source, tmp_path)
+    first = read(tmp_path / "ray.jsonl")
+    for _ in range(2):
+        quiet = Console(file=io.StringIO(), width=200)
+        ws = Workspace(ROOT)
+        ws._grader = grader
+        single = run_batch(ws, source, tmp_path / "single.jsonl", console=quiet)
+        summary = run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=quiet, actors=1)
+        for run in (single, summary):
+            assert (run.graded, run.skipped_done, run.regraded) == (0, 2, 0)
+            assert [str(e) for e in run.errors] == ["line 4 (id a): duplicate id (first on line 2)"]
+        assert read(tmp_path / "ray.jsonl") == first
+
+
 def test_ray_gives_a_tsv_row_no_csv_hint_as_the_single_process_path_does(local_ray, grader, tmp_path):
     """The hint that a row may be the rest of an answer cut at a line break is a CSV row's only."""
     source = tmp_path / "answers.tsv"

@@ -130,7 +130,16 @@ class GradeActor:
         jobs: list[Job] = []
         for data in batch.to_pylist():
             line, file, kind = json.loads(data.pop(READ_AT, None) or "[0, null, null]")
-            told = {"record": "", "problem": "", "note": "", "line": line, "file": file or "", "id": ""}
+            was_done = data.pop(DONE, None) is not None
+            told = {
+                "record": "",
+                "problem": "",
+                "note": "",
+                "line": line,
+                "file": file or "",
+                "id": "",
+                "done": False,
+            }
             if read_problem := data.pop(READ_PROBLEM, None):
                 out.append(told | {"problem": read_problem})
                 continue
@@ -139,6 +148,9 @@ class GradeActor:
                 out.append(told | {"problem": json.dumps([parsed.problem.row_id, parsed.problem.message])})
                 continue
             assert parsed.row is not None  # a Parsed holds a row or a problem
+            if was_done:
+                out.append(told | {"id": parsed.row.id, "done": True})
+                continue
             # Only a CSV row can be the rest of an answer cut at a line break (a hint that needs its line).
             job = Job(line, parsed.row, fingerprint(parsed.row, self.settings), from_csv=kind == "csv")
             jobs.append(job)
@@ -165,16 +177,14 @@ class GradeActor:
             job = told.pop("job", None)
             if job is not None:
                 done = outcome.get(id(job))
-                if done is None:  # left for a rerun (the critic's streak tripped)
+                if done is None:  # never, while the actors' critic streak has no limit (CriticStreak(0))
                     continue
                 if isinstance(done, str):
                     told["problem"] = done
                 else:
                     told["record"], told["note"] = done
             rows.append(told)
-        return {
-            name: [row[name] for row in rows] for name in ("record", "problem", "note", "line", "file", "id")
-        }
+        return {name: [row[name] for row in rows] for name in ACTOR_COLUMNS}
 
 
 # A row the reader found unusable: [row id or None, what is wrong], reported by an actor as the
@@ -183,6 +193,10 @@ READ_PROBLEM = "read_problem"
 # Where a CSV or JSONL row is, [line, file, format], so that it is named by its line as the single-process
 # path names it (a Parquet row has none: Ray splits its files where it likes).
 READ_AT = "read_at"
+# A row graded before with the same settings (a rerun), passed on ungraded for its id alone.
+DONE = "done_before"
+# What an actor hands back for each row, in order.
+ACTOR_COLUMNS = ("record", "problem", "note", "line", "file", "id", "done")
 
 # Reading and filtering are light; the actors hold the CPUs. Were a read task to ask for a whole CPU
 # while the actors held them all, the pipeline would wait forever.
@@ -491,11 +505,18 @@ def run_ray(
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False
 
-    def pending(row: dict) -> bool:
-        parsed = _to_row(0, dict(row))  # a READ_PROBLEM row has no columns: a problem too
-        if parsed.row is None:
-            return True  # reported by an actor
-        return f"{parsed.row.id}\0{fingerprint(parsed.row, settings)}" not in done
+    def mark_done(batch: pa.Table) -> pa.Table:
+        """Each row already graded with these settings marked DONE. It still reaches an actor, ungraded,
+        so that the driver sees its id in file order: a later row of that id is a duplicate, as in the
+        default engine (filtered out here, it let that row be graded over it on every rerun)."""
+        import pyarrow as pa
+
+        marks = []
+        for row in batch.to_pylist():
+            parsed = _to_row(0, row)  # a READ_PROBLEM row has no columns: a problem, never done
+            key = parsed.row and f"{parsed.row.id}\0{fingerprint(parsed.row, settings)}"
+            marks.append("done" if key in done else None)
+        return batch.append_column(DONE, pa.array(marks, pa.string()))
 
     summary = BatchSummary()
     remaining = None
@@ -515,16 +536,16 @@ def run_ray(
     try:
         dataset = _dataset(ray, source, options.fmt)
         if done:  # reads the whole input: a block Ray cannot read fails here, not mid-run
+            dataset = dataset.map_batches(mark_done, batch_size=None, batch_format="pyarrow", num_cpus=LIGHT)
             total = dataset.count()
-            dataset = dataset.filter(pending, num_cpus=LIGHT)
-            remaining = dataset.count()
-            summary.skipped_done = total - remaining
+            remaining = dataset.filter(lambda row: row[DONE] is None, num_cpus=LIGHT).count()
     except Exception as exc:  # Ray wraps reader errors in its own (an InputError too); say which file
         if isinstance(exc, InputError) and not isinstance(exc, ray.exceptions.RayError):
             raise
         raise InputError(f"{input_path}: cannot be read by Ray Data ({ray_failure(exc)})") from None
     pool = actors or max(1, int(ray.available_resources().get("CPU", 1)))
     if remaining == 0:  # everything is already in the output: start no actor
+        summary.skipped_done = total
         store.close(finish=True)
         _refuse_empty(input_path, summary)
         _say_summary(console, summary, pool, output)
@@ -561,18 +582,17 @@ def run_ray(
     try:
         for batch in graded.iter_batches(batch_size=None, batch_format="pyarrow"):
             records = []
-            for text, problem, note, line, file, row_id in zip(
-                *(
-                    batch.column(name).to_pylist()
-                    for name in ("record", "problem", "note", "line", "file", "id")
-                ),
-                strict=True,
+            for text, problem, note, line, file, row_id, was_done in zip(
+                *(batch.column(name).to_pylist() for name in ACTOR_COLUMNS), strict=True
             ):
                 if row_id and row_id in seen:
                     skip(row_id, _duplicate(*seen[row_id], file), line, file)
                     continue
                 if row_id:
                     seen[row_id] = (line, file)
+                if was_done:
+                    summary.skipped_done += 1
+                    continue
                 if problem:
                     skipped_id, message = json.loads(problem)
                     skip(skipped_id, message, line, file)
