@@ -128,6 +128,7 @@ class GradeActor:
 
         out: list[dict] = []
         jobs: list[Job] = []
+        told_of: dict[int, dict] = {}  # each job's output row, by the job's identity
         for data in batch.to_pylist():
             line, file, kind = json.loads(data.pop(READ_AT, None) or "[0, null, null]")
             was_done = data.pop(DONE, None) is not None
@@ -152,16 +153,14 @@ class GradeActor:
                 out.append(told | {"id": parsed.row.id, "done": True})
                 continue
             # Only a CSV row can be the rest of an answer cut at a line break (a hint that needs its line).
-            job = Job(line, parsed.row, fingerprint(parsed.row, self.settings), from_csv=kind == "csv")
-            jobs.append(job)
-            out.append(told | {"id": parsed.row.id, "job": job})
+            jobs.append(Job(line, parsed.row, fingerprint(parsed.row, self.settings), from_csv=kind == "csv"))
+            out.append(told | {"id": parsed.row.id})
+            told_of[id(jobs[-1])] = out[-1]  # filled in below with its record or problem
         each = self.resolver.resolve_each(jobs)
+        for job, found in zip(jobs, each, strict=True):
+            if isinstance(found, RowProblem):
+                told_of[id(job)]["problem"] = json.dumps([found.row_id, found.message])
         resolved = [r for r in each if isinstance(r, Resolved)]
-        outcome: dict[int, str | tuple[str, str]] = {
-            id(job): json.dumps([p.row_id, p.message])
-            for job, p in zip(jobs, each, strict=True)
-            if isinstance(p, RowProblem)
-        }
         items = [(r.rubric, r.job.row.answer) for r in resolved]
         grades = self.grader.grade_many(items)
         if self.examples is not None:
@@ -169,22 +168,11 @@ class GradeActor:
         if self.critic is not None:
             summary = BatchSummary()
             resolved, grades = _apply_critic(self.critic, resolved, grades, 4, summary, CriticStreak(0))
+        # Every resolved row comes back: the actors' critic streak has no limit, so none is left unsent.
         for r, g in zip(resolved, grades, strict=True):
             record = result_record(r.job.row, g, r.rubric, r.matched, r.similarity, r.job.fingerprint)
-            outcome[id(r.job)] = (json.dumps(record), r.note or "")
-        rows: list[dict] = []
-        for told in out:
-            job = told.pop("job", None)
-            if job is not None:
-                done = outcome.get(id(job))
-                if done is None:  # never, while the actors' critic streak has no limit (CriticStreak(0))
-                    continue
-                if isinstance(done, str):
-                    told["problem"] = done
-                else:
-                    told["record"], told["note"] = done
-            rows.append(told)
-        return {name: [row[name] for row in rows] for name in ACTOR_COLUMNS}
+            told_of[id(r.job)] |= {"record": json.dumps(record), "note": r.note or ""}
+        return {name: [row[name] for row in out] for name in ACTOR_COLUMNS}
 
 
 # A row the reader found unusable: [row id or None, what is wrong], reported by an actor as the
