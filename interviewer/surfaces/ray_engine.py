@@ -4,8 +4,8 @@ The input (CSV, JSONL or Parquet; a local path or an object-store URI Ray can re
 Dataset; `map_batches` sends chunks of rows to a pool of actors, each holding one loaded grader (and
 critic), which return the very records the single-process path writes. The driver streams the
 results into the same `ResultStore` (so the output, its fingerprints, resumption and compaction are
-those of `run_batch`). Rows whose fingerprint is already in the output are filtered out before any
-actor sees them.
+those of `run_batch`). Rows whose fingerprint is already in the output are marked done and pass the
+actors ungraded, so that the driver still sees their ids in file order.
 
 Only this module imports Ray, and only when `--engine ray` is asked for (`pip install -e '.[scale]'`).
 Connects to `$RAY_ADDRESS` (an existing cluster) when set, else starts a local Ray.
