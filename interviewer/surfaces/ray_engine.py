@@ -245,8 +245,7 @@ def source_format(source: str, fmt: str | None) -> Format:
     raise InputError(f"{source}: {found}; name their format with --format csv, jsonl or parquet")
 
 
-def _dataset(ray, source: str, fmt: str | None):
-    kind = source_format(source, fmt)
+def _dataset(ray, source: str, kind: Format):
     if kind == "jsonl":
         return _read_jsonl(ray, source)
     if kind != "parquet":
@@ -274,17 +273,17 @@ ROWS_PER_BLOCK = 8192  # rows (CSV records, JSONL lines) a read task hands on at
 _BOM = b"\xef\xbb\xbf"
 
 
-def chunked_lines(stream) -> Iterator[list[bytes]]:
-    """A byte stream's lines, their ends kept, a chunk at a time, cut at "\n" only (as the single-process
-    reader cuts them; Ray's text reader also cuts at U+2028, which a JSON string may hold, and reads a
-    file whole). Arrow's streams are read by chunk: a decompressing one cannot read a line."""
+def _chunked_lines(stream) -> Iterator[bytes]:
+    """A byte stream's lines, their ends kept, read a chunk at a time and cut at "\n" only (as the
+    single-process reader cuts them; Ray's text reader also cuts at U+2028, which a JSON string may
+    hold, and reads a file whole). Arrow's streams are read by chunk: a decompressing one cannot read
+    a line."""
     rest = b""
     while chunk := stream.read(LINES_READ):
         *lines, rest = (rest + chunk).split(b"\n")
-        if lines:
-            yield [line + b"\n" for line in lines]
+        yield from (line + b"\n" for line in lines)
     if rest:
-        yield [rest]
+        yield rest
 
 
 def _file_lines(f, path: str) -> Iterator[bytes]:
@@ -294,7 +293,7 @@ def _file_lines(f, path: str) -> Iterator[bytes]:
     packed = compression_of(path)
     if packed:
         return CODECS[packed].open(f, "rb")
-    return itertools.chain.from_iterable(chunked_lines(f))
+    return _chunked_lines(f)
 
 
 class _OwnDecompression:
@@ -363,7 +362,7 @@ def _read_csv(ray, source: str, kind: Format):
     return ray.data.read_datasource(CsvRows(source, file_extensions=_files(source, None)), num_cpus=LIGHT)
 
 
-def csv_text_columns(records: Sequence[Record], path: str, kind: Format = "csv") -> pa.Table:
+def csv_text_columns(records: Sequence[Record], path: str, kind: Format) -> pa.Table:
     """CSV records as the row columns, all text; a row the single-process reader would skip has its
     problem in READ_PROBLEM instead; each has its line and file in READ_AT."""
     rows = []
@@ -460,7 +459,8 @@ def run_ray(
         if not path.exists():
             raise InputError(f"{path}: no such file")
         source = str(path.resolve())
-    if source_format(source, options.fmt) == "xlsx":  # before Ray starts
+    kind = source_format(source, options.fmt)  # a folder's files are looked at once, here
+    if kind == "xlsx":  # before Ray starts
         raise InputError(
             f"{input_path}: --engine ray reads CSV, JSONL or Parquet; grade a workbook with the default "
             "engine, or save it as CSV"
@@ -522,7 +522,7 @@ def run_ray(
         console.print(f"[yellow]skipped[/yellow] {escape(told)}", soft_wrap=True)
 
     try:
-        dataset = _dataset(ray, source, options.fmt)
+        dataset = _dataset(ray, source, kind)
         if done:  # reads the whole input: a block Ray cannot read fails here, not mid-run
             dataset = dataset.map_batches(mark_done, batch_size=None, batch_format="pyarrow", num_cpus=LIGHT)
             total = dataset.count()
