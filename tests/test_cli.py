@@ -457,6 +457,7 @@ def test_a_judge_train_sweep_never_replaces_the_shipped_judge(env, tmp_path):
     before = (shipped / "judge.safetensors").stat().st_mtime_ns
     asked = {
         ("--reasoned-affirmations",): "--reasoned-affirmations",
+        ("--misconception-readings",): "--misconception-readings",
         ("--whole-recipe", "--composed", "--lr", "0.0001"): "--lr 0.0001 --composed --whole-recipe",
         ("--seed", "14"): "--seed 14",
         ("--hold-out-every", "0"): "--hold-out-every 0",

@@ -27,6 +27,7 @@ from interviewer.grading.judge import (
 from interviewer.grading.judge_data import (
     AFFIRMATIONS_FILE,
     DENIALS_FILE,
+    MISCONCEPTIONS_FILE,
     NOT_CONTRADICT,
     PAIRS_DIR,
     PairsError,
@@ -39,6 +40,7 @@ from interviewer.grading.judge_data import (
     is_held_out,
     load_affirmations,
     load_denials,
+    load_misconception_readings,
     load_pairs,
     load_swaps,
     negated,
@@ -1432,6 +1434,78 @@ def test_training_on_premises_as_read_takes_out_the_fillers_the_grader_takes_out
         (e.hypothesis, e.label, e.source) for e in written
     ]
     assert [e.premise for e in read] == [strip_fillers(e.premise) for e in written]
+
+
+MISCONCEPTION_READINGS_YAML = """
+- question_id: t-1
+  misconceptions:
+  - claim: Dropout deletes neurons for good
+    asserts: ["Once a unit is dropped it never comes back, so the trained net is smaller."]
+    denies: ["Dropout deletes no neurons for good; every unit is back at the next step."]
+"""
+
+
+def test_misconception_readings_join_their_claims_asserts_and_denies_and_train_with_their_labels(tmp_path):
+    from interviewer.grading.judge_train import AuthoredSources, TrainSettings, training_examples
+
+    pairs_dir = tmp_path / "judge" / "pairs"
+    pairs_dir.mkdir(parents=True)
+    (pairs_dir / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    _reasoned_files(tmp_path)
+    (tmp_path / MISCONCEPTIONS_FILE).write_text(MISCONCEPTION_READINGS_YAML, encoding="utf-8")
+    pairs = load_pairs(pairs_dir)
+    (claim,) = with_reasoned(pairs, tmp_path, MISCONCEPTIONS_FILE)["t-1"].misconceptions
+    (own,) = pairs["t-1"].misconceptions
+    asserted = "Once a unit is dropped it never comes back, so the trained net is smaller."
+    denied = "Dropout deletes no neurons for good; every unit is back at the next step."
+    assert claim.asserts == [*own.asserts, asserted] and claim.denies == [*own.denies, denied]
+    sources = AuthoredSources(pairs, [], {})
+    kept = TrainSettings(hold_out_every=0)
+    plain, _, read = training_examples([_rubric()], pairs_dir, None, kept, sources)
+    assert MISCONCEPTIONS_FILE not in read and not [e for e in plain if e.premise in (asserted, denied)]
+    train, _, read = training_examples(
+        [_rubric()], pairs_dir, None, replace(kept, misconception_readings=True), sources
+    )
+    labels = {e.premise: e.label for e in train if e.hypothesis == "Dropout deletes neurons for good"}
+    assert (labels[asserted], labels[denied]) == (ENTAIL, CONTRADICT)
+    assert read[MISCONCEPTIONS_FILE] == file_digest(tmp_path / MISCONCEPTIONS_FILE)
+
+
+def test_misconception_readings_of_a_claim_without_pairs_are_named_by_rubrics_check(tmp_path):
+    from interviewer.surfaces.checks import check_judge_pairs
+
+    (tmp_path / "judge" / "pairs").mkdir(parents=True)
+    (tmp_path / "judge" / "pairs" / "a.yaml").write_text(PAIRS_YAML, encoding="utf-8")
+    readings = tmp_path / MISCONCEPTIONS_FILE
+    readings.write_text(MISCONCEPTION_READINGS_YAML, encoding="utf-8")
+    assert check_judge_pairs([_rubric()], tmp_path) == []
+    readings.write_text(MISCONCEPTION_READINGS_YAML.replace("for good\n", "forever\n"), encoding="utf-8")
+    assert check_judge_pairs([_rubric()], tmp_path) == [
+        "judge/misconception_readings.yaml: t-1: no such misconception: 'Dropout deletes neurons forever'"
+    ]
+    with pytest.raises(PairsError, match="no such misconception.*misconception_readings.yaml"):
+        with_reasoned(load_pairs(tmp_path / "judge" / "pairs"), tmp_path, MISCONCEPTIONS_FILE)
+    for text, says in [
+        ("- just a line\n", "entry 1: expected question_id and misconceptions"),
+        ("- question_id: t-1\n", "t-1: misconceptions"),
+        ("[]\n", "no questions (list each as question_id and misconceptions)"),
+    ]:
+        _assert_one_line_naming_where(load_misconception_readings, readings, text, says)
+
+
+def test_the_misconception_readings_give_every_claim_three_assertions_and_two_denials():
+    from interviewer.grading.judge_data import check_reasoned
+
+    pairs = load_pairs(ROOT / PAIRS_DIR)
+    readings = load_misconception_readings(ROOT / MISCONCEPTIONS_FILE)
+    assert check_reasoned(pairs, readings, MISCONCEPTIONS_FILE) == []
+    written = {(qid, m.claim) for qid, q in readings.items() for m in q.misconceptions}
+    assert written == {(qid, m.claim) for qid, q in pairs.items() for m in q.misconceptions}
+    assert all(
+        len(m.asserts) == 3 and len(m.denies) == 2 for q in readings.values() for m in q.misconceptions
+    )
+    own = {s for q in pairs.values() for m in q.misconceptions for s in [*m.asserts, *m.denies]}
+    assert not own & {s for q in readings.values() for m in q.misconceptions for s in [*m.asserts, *m.denies]}
 
 
 def test_the_shipped_denials_belong_to_key_points_and_the_shipped_recipe_reads_them():

@@ -593,6 +593,7 @@ def swapped(statement: str, first: str, second: str) -> str | None:
 
 DENIALS_FILE = "judge/denials.yaml"
 AFFIRMATIONS_FILE = "judge/reasoned_affirmations.yaml"
+MISCONCEPTIONS_FILE = "judge/misconception_readings.yaml"
 
 
 class PointDenials(BaseModel):
@@ -615,13 +616,20 @@ class QuestionAffirmations(BaseModel):
     key_points: list[PointAffirmations] = Field(min_length=1)
 
 
-# A file of sentences written for each key point beside its pairs: the reasoned denials (a true
+class QuestionMisconceptions(BaseModel):
+    question_id: str
+    misconceptions: list[MisconceptionPairs] = Field(min_length=1)
+
+
+# A file of sentences written beside the pairs: for each key point, the reasoned denials (a true
 # opening, the point said wrong, a plausible reason: contradictions) or the reasoned affirmations (the
-# point said right with a true contrast, reason or purpose clause: entailments).
-QuestionReasoned = QuestionDenials | QuestionAffirmations
+# point said right with a true contrast, reason or purpose clause: entailments); or, for each
+# misconception, more readings of its claim as a candidate says it (asserted: in other words, with a
+# false reason, inside a true opening) and denied (in the claim's own words, or with the true reason).
+QuestionReasoned = QuestionDenials | QuestionAffirmations | QuestionMisconceptions
 
 
-_Reasoned = TypeVar("_Reasoned", QuestionDenials, QuestionAffirmations)
+_Reasoned = TypeVar("_Reasoned", QuestionDenials, QuestionAffirmations, QuestionMisconceptions)
 
 
 def _load_reasoned(path: Path, kind: str, model: type[_Reasoned]) -> dict[str, _Reasoned]:
@@ -630,7 +638,8 @@ def _load_reasoned(path: Path, kind: str, model: type[_Reasoned]) -> dict[str, _
     without it, silently."""
     entries = _by_question_id(_question_entries(path, kind, model), kind, path)
     if not entries:
-        raise PairsError(f"{kind} file {path}: no questions (list each as question_id and its key_points)")
+        listed = " and ".join(k for k, f in model.model_fields.items() if f.is_required())
+        raise PairsError(f"{kind} file {path}: no questions (list each as {listed})")
     return entries
 
 
@@ -644,11 +653,17 @@ def load_affirmations(path: Path) -> dict[str, QuestionAffirmations]:
     return _load_reasoned(path, "affirmations", QuestionAffirmations)
 
 
+def load_misconception_readings(path: Path) -> dict[str, QuestionMisconceptions]:
+    """The misconceptions' further readings (judge/misconception_readings.yaml), by question id."""
+    return _load_reasoned(path, "misconception readings", QuestionMisconceptions)
+
+
 # Each reasoned file (its path under the repository) and how it is read, in the order training joins
 # them to the pairs.
 REASONED_FILES: dict[str, Callable[[Path], Mapping[str, QuestionReasoned]]] = {
     DENIALS_FILE: load_denials,
     AFFIRMATIONS_FILE: load_affirmations,
+    MISCONCEPTIONS_FILE: load_misconception_readings,
 }
 
 
@@ -656,26 +671,33 @@ def check_reasoned(
     pairs: dict[str, QuestionPairs], reasoned: Mapping[str, QuestionReasoned], name: str
 ) -> list[str]:
     """Problems a reviewer must fix in a reasoned file (`name`, e.g. judge/denials.yaml): a question or
-    key point that has no judge pairs (a typo, or a reworded rubric whose pairs moved on without it)."""
+    key point or misconception that has no judge pairs (a typo, or a reworded rubric whose pairs moved
+    on without it)."""
     problems = []
     for qid, entry in reasoned.items():
         if qid not in pairs:
             problems.append(f"{name}: {qid}: no judge pairs for this question")
             continue
-        points = {p.key_point for p in pairs[qid].key_points}
+        if isinstance(entry, QuestionMisconceptions):
+            kind, texts = "misconception", [m.claim for m in entry.misconceptions]
+            known = {m.claim for m in pairs[qid].misconceptions}
+        else:
+            kind, texts = "key point", [p.key_point for p in entry.key_points]
+            known = {p.key_point for p in pairs[qid].key_points}
         seen: set[str] = set()
-        for point in entry.key_points:
-            if point.key_point not in points:
-                problems.append(f"{name}: {qid}: no such key point: {point.key_point[:70]!r}")
-            elif point.key_point in seen:
-                problems.append(f"{name}: {qid}: key point listed twice: {point.key_point[:70]!r}")
-            seen.add(point.key_point)
+        for text in texts:
+            if text not in known:
+                problems.append(f"{name}: {qid}: no such {kind}: {text[:70]!r}")
+            elif text in seen:
+                problems.append(f"{name}: {qid}: {kind} listed twice: {text[:70]!r}")
+            seen.add(text)
     return problems
 
 
 def with_reasoned(pairs: dict[str, QuestionPairs], root: Path, name: str) -> dict[str, QuestionPairs]:
     """The pairs with each point's reasoned sentences (the file `name` of REASONED_FILES, under `root`)
-    joined to its contradicts (denials) or its entails (affirmations), after its own."""
+    joined to its contradicts (denials) or its entails (affirmations), and each misconception's further
+    readings to its asserts and denies, after its own."""
     path = root / name
     reasoned = REASONED_FILES[name](path)
     problems = check_reasoned(pairs, reasoned, name)
@@ -683,6 +705,11 @@ def with_reasoned(pairs: dict[str, QuestionPairs], root: Path, name: str) -> dic
         raise PairsError(f"{problems[0]} ({path})")
     joined = dict(pairs)
     for qid, entry in reasoned.items():
+        if isinstance(entry, QuestionMisconceptions):
+            joined[qid] = joined[qid].model_copy(
+                update={"misconceptions": _joined_readings(joined[qid], entry)}
+            )
+            continue
         extra: dict[str, PointDenials | PointAffirmations] = {p.key_point: p for p in entry.key_points}
         points = []
         for point in joined[qid].key_points:
@@ -694,6 +721,18 @@ def with_reasoned(pairs: dict[str, QuestionPairs], root: Path, name: str) -> dic
             points.append(point)
         joined[qid] = joined[qid].model_copy(update={"key_points": points})
     return joined
+
+
+def _joined_readings(pairs: QuestionPairs, more: QuestionMisconceptions) -> list[MisconceptionPairs]:
+    extra = {m.claim: m for m in more.misconceptions}
+    out = []
+    for m in pairs.misconceptions:
+        if added := extra.get(m.claim):
+            m = m.model_copy(
+                update={"asserts": [*m.asserts, *added.asserts], "denies": [*m.denies, *added.denies]}
+            )
+        out.append(m)
+    return out
 
 
 def check_swaps(

@@ -43,6 +43,7 @@ from interviewer.grading.judge import (
 from interviewer.grading.judge_data import (
     AFFIRMATIONS_FILE,
     DENIALS_FILE,
+    MISCONCEPTIONS_FILE,
     NOT_CONTRADICT,
     REASONED_FILES,
     SWAPS_FILE,
@@ -113,6 +114,10 @@ class TrainSettings:
     # true contrast, reason or purpose clause: ", but ...", "since ...", "; to ...") joins its entails:
     # beside the denials, a clause after the point is no cue either way. Off in the shipped judge.
     reasoned_affirmations: bool = False
+    # Each misconception's further readings (judge/misconception_readings.yaml: three assertions as a
+    # candidate says it, two denials) join its asserts and denies. Off in the shipped judge
+    # (judge/EXPERIMENTS.md, "Misconceptions read as candidates say them").
+    misconception_readings: bool = False
     # Every premise as the grader gives it to the judge: spoken fillers ("basically", "um", "kind of")
     # taken out, as `text.strip_fillers` takes them out of an answer before it is read. 167 of the
     # authored affirmations hold one and 7 of the contradictions, so a judge trained on them as
@@ -142,6 +147,7 @@ _LATER_SETTINGS = {
     "swaps": False,
     "reasoned_denials": False,
     "reasoned_affirmations": False,
+    "misconception_readings": False,
     "premises_as_read": False,
     "composed": False,
     "base": "minilm",
@@ -272,7 +278,11 @@ def training_examples(
     digests = dict(sources.digests)
     pairs = sources.pairs
     root = pairs_dir.parent.parent
-    wanted = {DENIALS_FILE: settings.reasoned_denials, AFFIRMATIONS_FILE: settings.reasoned_affirmations}
+    wanted = {
+        DENIALS_FILE: settings.reasoned_denials,
+        AFFIRMATIONS_FILE: settings.reasoned_affirmations,
+        MISCONCEPTIONS_FILE: settings.misconception_readings,
+    }
     for name in REASONED_FILES:
         if wanted[name]:
             pairs = with_reasoned(pairs, root, name)

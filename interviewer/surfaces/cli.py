@@ -530,6 +530,12 @@ def judge_train(
         help="Also each point said right with a contrast or reason clause (judge/reasoned_affirmations."
         "yaml), as entailments (one judge)",
     ),
+    misconception_readings: bool = typer.Option(
+        False,
+        "--misconception-readings",
+        help="Also each misconception asserted and denied as candidates say it (judge/misconception_"
+        "readings.yaml) (one judge)",
+    ),
     premises_as_read: bool = typer.Option(
         False,
         "--premises-as-read",
@@ -598,6 +604,7 @@ def judge_train(
         "rewordings": rewordings or None,
         "swaps": swaps or None,
         "reasoned_affirmations": reasoned_affirmations or None,
+        "misconception_readings": misconception_readings or None,
         "premises_as_read": premises_as_read or None,
         "composed": composed or None,
         "reasoned_denials": reasoned_denials,
