@@ -588,3 +588,26 @@ def test_a_folders_format_is_told_by_the_names_of_the_files_ray_reads(tmp_path):
     with pytest.raises(InputError, match=r"s3://bucket/answers/: name its format with --format"):
         source_format("s3://bucket/answers/", None)
     assert source_format("s3://bucket/answers.parquet", None) == "parquet"
+
+
+def test_a_rerun_with_every_row_done_still_names_a_repeated_id(local_ray, grader, tmp_path):
+    """With every row already in the output Ray starts no actor, yet the rows still reach the driver:
+    a repeated id (here the very same row twice, so it is "done" too) is named on every run."""
+    source = tmp_path / "answers.csv"
+    source.write_text(
+        "id,question_id,answer\n"
+        "a,000-12,Gradients shrink.\nb,000-12,They vanish.\na,000-12,Gradients shrink.\n"
+    )
+    both_engines(grader, source, tmp_path)
+    first = read(tmp_path / "ray.jsonl")
+    quiet = Console(file=io.StringIO(), width=200)
+    ws = Workspace(ROOT)
+    ws._grader = grader
+    single = run_batch(ws, source, tmp_path / "single.jsonl", console=quiet)
+    told = Console(file=io.StringIO(), width=300)
+    summary = run_ray(Workspace(ROOT), source, tmp_path / "ray.jsonl", console=told, actors=1)
+    for run in (single, summary):
+        assert (run.graded, run.skipped_done, run.regraded) == (0, 2, 0)
+        assert [str(e) for e in run.errors] == ["line 4 (id a): duplicate id (first on line 2)"]
+    assert f"skipped {source}: line 4 (id a): duplicate id (first on line 2)" in told.file.getvalue()
+    assert read(tmp_path / "ray.jsonl") == first

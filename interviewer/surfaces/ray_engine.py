@@ -126,38 +126,10 @@ class GradeActor:
         duplicate, graded or not, as the single-process path has it)."""
         from interviewer.surfaces.batch import CriticStreak, Resolved, _apply_critic
 
-        out: list[dict] = []
-        jobs: list[Job] = []
-        told_of: dict[int, dict] = {}  # each job's output row, by the job's identity
-        for data in batch.to_pylist():
-            line, file, kind = json.loads(data.pop(READ_AT, None) or "[0, null, null]")
-            was_done = data.pop(DONE, None) is not None
-            told = {
-                "record": "",
-                "problem": "",
-                "note": "",
-                "line": line,
-                "file": file or "",
-                "id": "",
-                "done": False,
-            }
-            if read_problem := data.pop(READ_PROBLEM, None):
-                out.append(told | {"problem": read_problem})
-                continue
-            parsed = _to_row(0, {k: v for k, v in data.items() if v is not None or k == "answer"})
-            if parsed.problem is not None:
-                out.append(told | {"problem": json.dumps([parsed.problem.row_id, parsed.problem.message])})
-                continue
-            assert parsed.row is not None  # a Parsed holds a row or a problem
-            if was_done:
-                out.append(told | {"id": parsed.row.id, "done": True})
-                continue
-            # Only a CSV row can be the rest of an answer cut at a line break (a hint that needs its line).
-            jobs.append(Job(line, parsed.row, fingerprint(parsed.row, self.settings), from_csv=kind == "csv"))
-            out.append(told | {"id": parsed.row.id})
-            told_of[id(jobs[-1])] = out[-1]  # filled in below with its record or problem
-        each = self.resolver.resolve_each(jobs)
-        for job, found in zip(jobs, each, strict=True):
+        out, jobs = _triage(batch, self.settings)
+        told_of = {id(job): row for job, row in jobs}  # each job's output row, filled in below
+        each = self.resolver.resolve_each([job for job, _ in jobs])
+        for (job, _), found in zip(jobs, each, strict=True):
             if isinstance(found, RowProblem):
                 told_of[id(job)]["problem"] = json.dumps([found.row_id, found.message])
         resolved = [r for r in each if isinstance(r, Resolved)]
@@ -172,7 +144,48 @@ class GradeActor:
         for r, g in zip(resolved, grades, strict=True):
             record = result_record(r.job.row, g, r.rubric, r.matched, r.similarity, r.job.fingerprint)
             told_of[id(r.job)] |= {"record": json.dumps(record), "note": r.note or ""}
-        return {name: [row[name] for row in out] for name in ACTOR_COLUMNS}
+        return _as_columns(out)
+
+
+def _triage(batch, settings: str) -> tuple[list[dict], list[tuple[Job, dict]]]:
+    """What an actor hands back for each row of `batch`, in order (ACTOR_COLUMNS): a row the reader
+    found unusable, a row done before, or a row to grade, paired with its job (its record is filled
+    in once graded)."""
+    out: list[dict] = []
+    jobs: list[tuple[Job, dict]] = []
+    for data in batch.to_pylist():
+        line, file, kind = json.loads(data.pop(READ_AT, None) or "[0, null, null]")
+        was_done = data.pop(DONE, None) is not None
+        told = {
+            "record": "",
+            "problem": "",
+            "note": "",
+            "line": line,
+            "file": file or "",
+            "id": "",
+            "done": False,
+        }
+        if read_problem := data.pop(READ_PROBLEM, None):
+            out.append(told | {"problem": read_problem})
+            continue
+        parsed = _to_row(0, {k: v for k, v in data.items() if v is not None or k == "answer"})
+        if parsed.problem is not None:
+            out.append(told | {"problem": json.dumps([parsed.problem.row_id, parsed.problem.message])})
+            continue
+        assert parsed.row is not None  # a Parsed holds a row or a problem
+        if was_done:
+            out.append(told | {"id": parsed.row.id, "done": True})
+            continue
+        out.append(told | {"id": parsed.row.id})
+        # Only a CSV row can be the rest of an answer cut at a line break (a hint that needs its line).
+        jobs.append(
+            (Job(line, parsed.row, fingerprint(parsed.row, settings), from_csv=kind == "csv"), out[-1])
+        )
+    return out, jobs
+
+
+def _as_columns(out: list[dict]) -> dict[str, list]:
+    return {name: [row[name] for row in out] for name in ACTOR_COLUMNS}
 
 
 # A row the reader found unusable: [row id or None, what is wrong], reported by an actor as the
@@ -525,46 +538,50 @@ def run_ray(
         dataset = _dataset(ray, source, kind)
         if done:  # reads the whole input: a block Ray cannot read fails here, not mid-run
             dataset = dataset.map_batches(mark_done, batch_size=None, batch_format="pyarrow", num_cpus=LIGHT)
-            total = dataset.count()
             remaining = dataset.filter(lambda row: row[DONE] is None, num_cpus=LIGHT).count()
     except Exception as exc:  # Ray wraps reader errors in its own (an InputError too); say which file
         if isinstance(exc, InputError) and not isinstance(exc, ray.exceptions.RayError):
             raise
         raise InputError(f"{input_path}: cannot be read by Ray Data ({ray_failure(exc)})") from None
     pool = actors or max(1, int(ray.available_resources().get("CPU", 1)))
-    if remaining == 0:  # everything is already in the output: start no actor
-        summary.skipped_done = total
-        store.close(finish=True)
-        _refuse_empty(input_path, summary)
-        _say_summary(console, summary, pool, output)
-        return summary
-    built_examples = None
-    if examples is not None:
-        # Built once here, where each bad example can be named, and sent to every actor (vectors and
-        # the fitted share and start): the actors grade, they do not refit.
-        grader = ws.grader()
-        built_examples = load_examples(
-            grader, RubricResolver(grader), examples, lambda text: console.print(escape(text), soft_wrap=True)
+    if remaining == 0:
+        # Everything is already in the output: no actor (no model) is started, yet the rows still
+        # reach the driver in order, so a repeated id is named on every run, as in the default engine.
+        def passed_on(batch) -> dict[str, list]:
+            return _as_columns(_triage(batch, settings)[0])
+
+        graded = dataset.map_batches(passed_on, batch_size=None, batch_format="pyarrow", num_cpus=LIGHT)
+    else:
+        built_examples = None
+        if examples is not None:
+            # Built once here, where each bad example can be named, and sent to every actor (vectors and
+            # the fitted share and start): the actors grade, they do not refit.
+            grader = ws.grader()
+            built_examples = load_examples(
+                grader,
+                RubricResolver(grader),
+                examples,
+                lambda text: console.print(escape(text), soft_wrap=True),
+            )
+        graded = dataset.map_batches(
+            GradeActor,
+            fn_constructor_kwargs={
+                "root": str(ws.root),
+                "settings": settings,
+                "device": ws.device,
+                "precision": ws.precision,
+                # Said to each actor: a cluster's workers do not share the driver's environment.
+                "judge": chosen_base(ws.judge_base),
+                "critic": critic_kind,
+                "model": model,
+                "examples": built_examples,
+            },
+            batch_size=options.chunk or CHUNK,
+            batch_format="pyarrow",
+            compute=ray.data.ActorPoolStrategy(size=pool),
+            num_cpus=ACTOR_CPUS,
+            num_gpus=1 if is_gpu(ws.device) else 0,
         )
-    graded = dataset.map_batches(
-        GradeActor,
-        fn_constructor_kwargs={
-            "root": str(ws.root),
-            "settings": settings,
-            "device": ws.device,
-            "precision": ws.precision,
-            # Said to each actor: a cluster's workers do not share the driver's environment.
-            "judge": chosen_base(ws.judge_base),
-            "critic": critic_kind,
-            "model": model,
-            "examples": built_examples,
-        },
-        batch_size=options.chunk or CHUNK,
-        batch_format="pyarrow",
-        compute=ray.data.ActorPoolStrategy(size=pool),
-        num_cpus=ACTOR_CPUS,
-        num_gpus=1 if is_gpu(ws.device) else 0,
-    )
     seen: dict[str, tuple[int, str]] = {}  # each id read whole, where it was first
     finished = False
     try:
