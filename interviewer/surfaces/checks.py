@@ -211,9 +211,10 @@ def check_rubrics(questions: list[Question], folder: Path) -> CheckReport:
 
 def check_judge_pairs(rubrics: list, root: Path) -> list[str]:
     """Every key point has authored judge pairs, no pairs point at a key point that is gone, the
-    terms judge/swaps.yaml lists (when there) trade in their question's points, and every reasoned
+    terms judge/swaps.yaml lists (when there) trade in their question's points, every reasoned
     denial or affirmation (judge/denials.yaml, judge/reasoned_affirmations.yaml, when there) belongs
-    to a key point with pairs."""
+    to a key point with pairs, and every misconception reading (judge/misconception_readings.yaml) to
+    a misconception with pairs."""
     from interviewer.grading.judge_data import (
         PAIRS_DIR,
         REASONED_FILES,
