@@ -5,7 +5,8 @@ Dataset; `map_batches` sends chunks of rows to a pool of actors, each holding on
 critic), which return the very records the single-process path writes. The driver streams the
 results into the same `ResultStore` (so the output, its fingerprints, resumption and compaction are
 those of `run_batch`). Rows whose fingerprint is already in the output are marked done and pass the
-actors ungraded, so that the driver still sees their ids in file order.
+actors ungraded (a light map, with no actor started, when every row is done), so that the driver
+still sees their ids in file order.
 
 Only this module imports Ray, and only when `--engine ray` is asked for (`pip install -e '.[scale]'`).
 Connects to `$RAY_ADDRESS` (an existing cluster) when set, else starts a local Ray.
@@ -507,9 +508,10 @@ def run_ray(
     context.enable_progress_bars = False
 
     def mark_done(batch: pa.Table) -> pa.Table:
-        """Each row already graded with these settings marked DONE. It still reaches an actor, ungraded,
-        so that the driver sees its id in file order: a later row of that id is a duplicate, as in the
-        default engine (filtered out here, it let that row be graded over it on every rerun)."""
+        """Each row already graded with these settings marked DONE. It still reaches an actor (or,
+        where every row is done, a light map), ungraded, so that the driver sees its id in file order:
+        a later row of that id is a duplicate, as in the default engine (filtered out here, it let that
+        row be graded over it on every rerun)."""
         import pyarrow as pa
 
         marks = []
