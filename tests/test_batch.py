@@ -915,16 +915,40 @@ def test_user_text_that_looks_like_markup_is_printed_verbatim(run, tmp_path):
 
 
 def test_rows_are_streamed_so_chunks_before_a_late_bad_byte_are_kept(run, tmp_path):
-    rows = [
-        json.dumps({"id": f"r{i}", "question_id": "000-12", "answer": WEAK + f" Take {i}."}) for i in range(5)
-    ]
-    source = tmp_path / "answers.jsonl"
-    source.write_bytes(("\n".join(rows) + "\n").encode() + b'{"id": "bad", "answer": "caf\xe9"}\n')
+    rows = [f'r{i},000-12,"{WEAK} Take {i}."' for i in range(5)]
+    source = tmp_path / "answers.csv"
+    source.write_bytes(
+        ("id,question_id,answer\n" + "\n".join(rows) + "\n").encode() + b"bad,000-12,caf\xe9\n"
+    )
     output = tmp_path / "out.jsonl"
-    with pytest.raises(InputError, match=r"answers\.jsonl line 6: not UTF-8 text \(byte \d+\)"):
+    with pytest.raises(InputError, match=r"answers\.csv line 7: not UTF-8 text \(byte \d+\)"):
         run(source, output, chunk=2)
     # Read and graded two rows at a time: the four rows of the two full chunks were written first.
     assert [r["id"] for r in read_jsonl(output)] == ["r0", "r1", "r2", "r3"]
+
+
+def test_a_jsonl_line_that_is_not_utf8_is_skipped_and_named_by_its_id(run, tmp_path):
+    """Each JSON Lines line stands alone, so one that is not UTF-8 is skipped like one that is not
+    JSON, and the rows after it are graded (a CSV row may run over lines: there a bad byte stops)."""
+    good = json.dumps({"id": "r0", "question_id": "000-12", "answer": WEAK}).encode()
+    source = tmp_path / "answers.jsonl"
+    source.write_bytes(
+        b'{"ID": "x1", "question_id": "000-12", "answer": "caf\xe9"}\n'
+        + b'{"answer": "caf\xe9 sans id"}\n'
+        + b"not json \xe9\n"
+        + good
+        + b"\n"
+    )
+    summary = run(source, tmp_path / "out.jsonl")
+    assert summary.graded == 1 and [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["r0"]
+    byte_52, byte_15, byte_9 = (
+        f"not UTF-8 text (byte {n} of the line: save the file as UTF-8)" for n in (52, 15, 9)
+    )
+    assert run.skipped == [
+        f"skipped {source}: line 1 (id x1): {byte_52}",
+        f"skipped {source}: line 2: {byte_15}",
+        f"skipped {source}: line 3: {byte_9}",
+    ]
 
 
 class CountingEmbedder:

@@ -229,18 +229,24 @@ def test_grade_exits_1_when_every_row_is_bad(env, tmp_path):
     done = interviewer("grade", str(source), env=env, code=1)
     assert f"skipped {source}: line 1: missing `id`" in flat(done.stderr)
     assert f"skipped {source}: line 2: not valid JSON" in flat(done.stderr)
+    # A line that is not UTF-8 is a bad row too in JSON Lines (each line stands alone)
+    source.write_bytes(b'{"id": "1", "question_id": "000-12", "answer": "caf\xe9"}\n')
+    done = interviewer("grade", str(source), env=env, code=1)
+    assert f"skipped {source}: line 1 (id 1): not UTF-8 text (byte 51 of the line" in flat(done.stderr)
 
 
 BAD_GRADE_INPUTS = {
-    "missing": (None, "no such file"),
-    "empty": (b"", "no rows found"),
-    "not UTF-8": (b'{"id": "1", "question_id": "000-12", "answer": "caf\xe9"}\n', "line 1: not UTF-8 text"),
+    "missing": ("answers.jsonl", None, "no such file"),
+    "empty": ("answers.jsonl", b"", "no rows found"),
+    "not UTF-8": ("answers.csv", b"id,question_id,answer\n1,000-12,caf\xe9\n", "line 2: not UTF-8 text"),
 }
 
 
-@pytest.mark.parametrize(("content", "message"), BAD_GRADE_INPUTS.values(), ids=BAD_GRADE_INPUTS.keys())
-def test_grade_an_unusable_file_is_one_clear_error(env, tmp_path, content, message):
-    source = tmp_path / "answers.jsonl"
+@pytest.mark.parametrize(
+    ("name", "content", "message"), BAD_GRADE_INPUTS.values(), ids=BAD_GRADE_INPUTS.keys()
+)
+def test_grade_an_unusable_file_is_one_clear_error(env, tmp_path, name, content, message):
+    source = tmp_path / name
     if content is not None:
         source.write_bytes(content)
     done = interviewer("grade", str(source), env=env, code=2)

@@ -406,6 +406,24 @@ def test_a_jsonl_line_that_is_not_utf8_is_named_by_its_id():
     assert read.column(READ_AT).to_pylist() == [json.dumps([5, "/a/b.jsonl", "jsonl"])]
 
 
+def test_a_jsonl_line_that_is_not_utf8_is_skipped_and_named_alike_by_both_engines(
+    local_ray, grader, tmp_path
+):
+    source = tmp_path / "answers.jsonl"
+    source.write_bytes(
+        b'{"ID": "x1", "question_id": "000-12", "answer": "caf\xe9"}\n'
+        b'{"id": "a", "question_id": "000-12", "answer": "Gradients shrink."}\n'
+    )
+    single, summary, said = both_engines(grader, source, tmp_path)
+    for run in (single, summary):
+        assert run.graded == 1
+        assert [str(e) for e in run.errors] == [
+            "line 1 (id x1): not UTF-8 text (byte 52 of the line: save the file as UTF-8)"
+        ]
+    assert set(same_records(tmp_path)) == {"a"}
+    assert "skipped" in said and "line 1 (id x1): not UTF-8 text" in said
+
+
 @pytest.mark.parametrize("text", ["", "\n  \n"])
 def test_ray_refuses_an_input_without_rows_as_the_single_process_path_does(local_ray, tmp_path, text):
     source = tmp_path / "answers.jsonl"

@@ -182,23 +182,38 @@ def pyarrow_modules():
 # ---- text lines ----------------------------------------------------------------------------------
 
 
-def decoded_lines(handle: Iterable[bytes], name: str) -> Iterator[str]:
-    """The lines of a UTF-8 byte stream (a leading BOM dropped), decoded one at a time.
+class UndecodedLine(str):
+    """A line that is not UTF-8, its bad bytes replaced so that its id can still be read. A CSV
+    reader stops at it with `error` (a row may run over several lines, and such a file is seldom in
+    UTF-8 anywhere); a JSON Lines reader skips it as a row with `problem`, as it skips a line that is
+    not JSON, since each line stands alone."""
 
-    A byte that is not UTF-8 stops the read with the line and byte offset where it is, and so does a
-    compressed stream that breaks off or is not what its suffix says.
-    """
+    error: str
+    problem: str
+
+
+def decoded_line(raw: bytes, number: int, name: str, offset: int = 0) -> str:
+    """One line of a UTF-8 byte stream, or an UndecodedLine saying where its first bad byte is
+    (`offset`: the bytes of the stream before the line)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = UndecodedLine(raw.decode("utf-8", "replace"))
+        line.error = f"{name} line {number}: not UTF-8 text (byte {offset + exc.start}); save it as UTF-8"
+        line.problem = f"not UTF-8 text (byte {exc.start} of the line: save the file as UTF-8)"
+        return line
+
+
+def decoded_lines(handle: Iterable[bytes], name: str) -> Iterator[str]:
+    """The lines of a UTF-8 byte stream (a leading BOM dropped), decoded one at a time; a line that
+    is not UTF-8 comes as an UndecodedLine, for the reader to stop at or skip. A compressed stream
+    that breaks off or is not what its suffix says stops the read."""
     offset = 0
     for number, raw in numbered_lines(handle, name):
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
             offset = 3
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"{name} line {number}: not UTF-8 text (byte {offset + exc.start}); save it as UTF-8"
-            ) from None
+        yield decoded_line(raw, number, name, offset)
         offset += len(raw)
 
 
@@ -318,7 +333,8 @@ def _field_count(found: int, columns: int, which: str) -> str:
 
 
 def jsonl_records(lines: str | Iterable[str]) -> Iterator[tuple[int, dict | None, str | None]]:
-    """(line, object, None) for each non-blank line of JSON Lines text, or (line, None, problem)."""
+    """(line, object, None) for each non-blank line of JSON Lines text, or (line, None, problem); a
+    line that is not UTF-8 is (line, object or None, problem), its object read for the row's id only."""
     source = io.StringIO(lines) if isinstance(lines, str) else lines
     for number, raw in enumerate(source, start=1):
         if not raw.strip():
@@ -326,7 +342,14 @@ def jsonl_records(lines: str | Iterable[str]) -> Iterator[tuple[int, dict | None
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
-            yield number, None, f"not valid JSON ({exc.msg})"
+            data, problem = None, f"not valid JSON ({exc.msg})"
+        else:
+            problem = None
+        if isinstance(raw, UndecodedLine):
+            yield number, data if isinstance(data, dict) else None, raw.problem
+            continue
+        if problem is not None:
+            yield number, None, problem
             continue
         if not isinstance(data, dict):
             # A whole file as one JSON array is the likeliest cause: JSON Lines wants one object a line.
@@ -395,7 +418,10 @@ class _Lines:
             return self._again.pop()
         if self._failed is not None:
             raise self._failed
-        return next(self._lines)
+        line = next(self._lines)
+        if isinstance(line, UndecodedLine):
+            raise InputError(line.error)
+        return line
 
 
 def _strict_rows(text: str, delimiter: str) -> list[list[str]] | None:

@@ -203,9 +203,19 @@ def read_text(path: Path, error: type[ValueError] = InputError) -> str:
 
 def parse_record(record: Record) -> Parsed:
     if record.problem or record.data is None:
-        problem = RowProblem(record.number, None, record.problem or "empty row", record.unit)
+        row_id = None if record.data is None else row_id_of(record.data)
+        problem = RowProblem(record.number, row_id, record.problem or "empty row", record.unit)
         return Parsed(record.number, problem=problem)
     return _to_row(record.number, record.data, record.unit)
+
+
+def row_id_of(data: dict) -> str | None:
+    """The id of a row read but not to be graded (a JSONL line that is not UTF-8), however its column
+    is spelled ("ID"), so that the row is named by it."""
+    parsed = _to_row(0, data)
+    if parsed.problem is not None:
+        return parsed.problem.row_id
+    return parsed.row.id if parsed.row is not None else None
 
 
 def parse_records(records: Iterator[Record]) -> Iterator[Parsed]:

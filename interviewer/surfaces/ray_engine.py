@@ -36,6 +36,7 @@ from interviewer.sources.tables import (
     cell_text,
     column_key,
     compression_of,
+    decoded_line,
     decoded_lines,
     format_of,
     header_problem,
@@ -65,6 +66,7 @@ from interviewer.surfaces.batch import (
     plural,
     read_examples,
     result_record,
+    row_id_of,
     run_settings,
     say_notes,
 )
@@ -413,8 +415,7 @@ def _table(rows: list[dict[str, str | None]]) -> pa.Table:
 def jsonl_text_columns(batch: pa.Table) -> pa.Table:
     """Lines of JSON Lines (a `line` column of bytes, with its `number` and `file`) as the row
     columns, all text as `as_text_columns` has them; a line the single-process reader would skip has
-    its problem in READ_PROBLEM instead, and so has a line that is not UTF-8 (where that reader
-    stops)."""
+    its problem in READ_PROBLEM instead, a line that is not UTF-8 among them."""
     rows = []
     for raw, number, file in zip(
         batch.column("line").to_pylist(),
@@ -422,24 +423,17 @@ def jsonl_text_columns(batch: pa.Table) -> pa.Table:
         batch.column("file").to_pylist(),
         strict=True,
     ):
-        undecoded = None
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = raw.decode("utf-8", "replace")  # read for its id only
-            undecoded = f"not UTF-8 text (byte {exc.start} of the line: save the file as UTF-8)"
-        record = next(jsonl_records([line]), None)
+        record = next(jsonl_records([decoded_line(raw, number, file)]), None)
         if record is None:  # a line of blanks
             continue
         _, data, problem = record
         row_id = None
-        if data is not None:
+        if data is not None and problem is not None:  # not UTF-8: named by its id
+            row_id = row_id_of(data)
+        elif data is not None:
             parsed = _to_row(0, data)
             if parsed.problem is not None:
                 row_id, problem = parsed.problem.row_id, parsed.problem.message
-            elif undecoded and parsed.row is not None:
-                row_id = parsed.row.id  # however its column is spelled ("ID")
-        problem = undecoded or problem
         rows.append(_row_cells(data, None if problem is None else [row_id, problem], [number, file, "jsonl"]))
     return _table(rows)
 
