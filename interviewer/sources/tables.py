@@ -339,12 +339,11 @@ def jsonl_records(lines: str | Iterable[str]) -> Iterator[tuple[int, dict | None
     for number, raw in enumerate(source, start=1):
         if not raw.strip():
             continue
+        problem: str | None = None
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
             data, problem = None, f"not valid JSON ({exc.msg})"
-        else:
-            problem = None
         if isinstance(raw, UndecodedLine):
             yield number, data if isinstance(data, dict) else None, raw.problem
             continue
