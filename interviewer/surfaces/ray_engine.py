@@ -63,10 +63,10 @@ from interviewer.surfaces.batch import (
     fingerprint,
     is_stdout,
     load_examples,
+    parse_record,
     plural,
     read_examples,
     result_record,
-    row_id_of,
     run_settings,
     say_notes,
 )
@@ -381,19 +381,15 @@ def _read_csv(ray, source: str, kind: Format):
 def csv_text_columns(records: Sequence[Record], path: str, kind: Format) -> pa.Table:
     """CSV records as the row columns, all text; a row the single-process reader would skip has its
     problem in READ_PROBLEM instead; each has its line and file in READ_AT."""
-    rows = []
-    for record in records:
-        row_id, problem = None, record.problem
-        if record.data is not None:
-            parsed = _to_row(record.number, record.data)
-            if parsed.problem is not None:
-                row_id, problem = parsed.problem.row_id, parsed.problem.message
-        rows.append(
-            _row_cells(
-                record.data, None if problem is None else [row_id, problem], [record.number, path, kind]
-            )
-        )
+    rows = [_row_cells(r.data, _skipped_as(r), [r.number, path, kind]) for r in records]
     return _table(rows)
+
+
+def _skipped_as(record: Record) -> list | None:
+    """[row id or None, what is wrong] for a record the single-process reader would skip, in its
+    words (`parse_record`'s); None for a row to grade."""
+    problem = parse_record(record).problem
+    return None if problem is None else [problem.row_id, problem.message]
 
 
 def _row_cells(data: dict | None, problem: list | None, at: list) -> dict[str, str | None]:
@@ -423,18 +419,11 @@ def jsonl_text_columns(batch: pa.Table) -> pa.Table:
         batch.column("file").to_pylist(),
         strict=True,
     ):
-        record = next(jsonl_records([decoded_line(raw, number, file)]), None)
-        if record is None:  # a line of blanks
+        found = next(jsonl_records([decoded_line(raw, number, file)]), None)
+        if found is None:  # a line of blanks
             continue
-        _, data, problem = record
-        row_id = None
-        if data is not None and problem is not None:  # not UTF-8: named by its id
-            row_id = row_id_of(data)
-        elif data is not None:
-            parsed = _to_row(0, data)
-            if parsed.problem is not None:
-                row_id, problem = parsed.problem.row_id, parsed.problem.message
-        rows.append(_row_cells(data, None if problem is None else [row_id, problem], [number, file, "jsonl"]))
+        record = Record(number, found[1], found[2])
+        rows.append(_row_cells(record.data, _skipped_as(record), [number, file, "jsonl"]))
     return _table(rows)
 
 
